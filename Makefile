@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine with Python 3.11 and make:
+#   make report   create .venv, install, render the reports of the example survey into reports/
+#   make test     the same set-up, then the whole test suite
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export BACKPAIN_DATA_DIR ?= $(abspath ../shared/data/public)
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+EXAMPLE  := data/example/survey.csv
+CODEBOOK := data/codebooks/backpain_survey.yml
+
+.PHONY: venv test report lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+report: $(STAMP)
+	mkdir -p reports
+	$(BIN)/backpain validate $(EXAMPLE) --codebook $(CODEBOOK) --on-invalid exclude \
+		--ledger reports/ledger.csv | tee reports/validation.txt
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_validate.py
+
+clean:
+	rm -rf $(VENV) reports/*.html reports/tables reports/results.json

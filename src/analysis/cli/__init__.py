@@ -1,0 +1,40 @@
+"""The ``backpain`` command.
+
+Each command lives in its own module and registers itself on
+:data:`analysis.cli.app.app`. :func:`main` turns the package's own errors into
+a plain message on standard error and exit status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Importing a command module registers its commands on the app.
+from analysis.cli import datasets as _datasets  # noqa: F401
+from analysis.cli import describe as _describe  # noqa: F401
+from analysis.cli import fit as _fit  # noqa: F401
+from analysis.cli import score as _score  # noqa: F401
+from analysis.cli import simulate as _simulate  # noqa: F401
+from analysis.cli import validate as _validate  # noqa: F401
+from analysis.cli.app import app
+from analysis.errors import BackpainError
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return its exit status (0 ok, 2 bad input or bad usage)."""
+    try:
+        # In standalone mode click prints usage errors and exits 2 by itself;
+        # our own errors pass through to be printed without a traceback.
+        app(args=argv, prog_name="backpain")
+    except BackpainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def _entry() -> None:
+    sys.exit(main())

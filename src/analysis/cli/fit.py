@@ -1,0 +1,83 @@
+"""``backpain fit``: crude and adjusted odds ratios of the outcome, as CSV and on screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from analysis.cli.app import app
+
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _fmt_or(est: float, low: float, high: float) -> str:
+    if pd.isna(est):
+        return ""
+    if pd.isna(low):
+        return "1 (ref)"
+    return f"{est:.2f} ({low:.2f}-{high:.2f})"
+
+
+def _fmt_p(p: float) -> str:
+    return "" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The odds-ratio table as text columns: OR (95% CI) and p, crude and adjusted."""
+    return pd.DataFrame({
+        "": table["label"],
+        "n": table["n"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
+        "events": table["events"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
+        "crude OR (95% CI)": [_fmt_or(*r) for r in table[["or_crude", "ci_low_crude",
+                                                          "ci_high_crude"]].to_numpy()],
+        "p": table["p_crude"].map(_fmt_p),
+        "adjusted OR (95% CI)": [_fmt_or(*r) for r in table[["or_adjusted", "ci_low_adjusted",
+                                                             "ci_high_adjusted"]].to_numpy()],
+        "p ": table["p_adjusted"].map(_fmt_p),
+    })
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="Survey export (CSV, Excel, Parquet, SPSS, ...).")],
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="Codebook YAML.")],
+    outcome: Annotated[str | None, typer.Option(
+        "--outcome", help="Binary outcome (default: the codebook's outcome).")] = None,
+    exposures: Annotated[str | None, typer.Option(
+        "--exposures",
+        help="Comma-separated exposures (default: codebook role exposure).")] = None,
+    adjust: Annotated[str | None, typer.Option(
+        "--adjust",
+        help="Comma-separated confounders (default: codebook role confounder).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file for the OR table.")] = Path(
+        "or_table.csv"),
+    method: Annotated[str, typer.Option(
+        "--method", help="'auto', 'rows' or 'patterns'.")] = "auto",
+    firth: Annotated[bool, typer.Option("--firth", help="Firth's penalised likelihood.")] = False,
+    on_invalid: Annotated[str, typer.Option(
+        "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
+) -> None:
+    """Fit crude and adjusted logistic models; write the odds-ratio table as CSV and print it."""
+    from analysis.models import logistic
+    from analysis.validate import load_survey
+
+    survey = load_survey(data, codebook, on_invalid=on_invalid)
+    result = logistic(survey, outcome, _names(exposures), _names(adjust), method=method,
+                      firth=firth)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(out, index=False)
+    info = result.info
+    typer.echo(f"Outcome: {survey.label(info['outcome'])} = {info['event']}; "
+               f"n = {info['n']} ({info['events']} events), {info['n_dropped']} rows with a "
+               f"missing value not in the model; method: {info['method']}")
+    adjusted_for = ", ".join(survey.label(c) for c in info["adjust_for"]) or "nothing"
+    typer.echo(f"Adjusted for: {adjusted_for}")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60,
+                           "display.max_rows", 500):
+        typer.echo(display_table(result.table).to_string(index=False))
+    typer.echo(f"Odds ratios written to {out}")

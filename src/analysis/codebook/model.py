@@ -1,0 +1,349 @@
+"""The codebook model: what each variable of a survey is and may hold.
+
+A codebook is a YAML mapping (see ``data/codebooks/README.md``)::
+
+    name: my_survey
+    variables:
+      age:
+        type: numeric
+        label: Age
+        unit: years
+        range: [18, 100]
+        missing: {-9: refused}
+        role: confounder
+
+It is validated on load: an unknown key, a wrong type or an inconsistent entry
+is a :class:`~analysis.errors.CodebookError` naming the variable and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from analysis.errors import CodebookError
+
+VariableType = Literal["id", "binary", "categorical", "ordinal", "numeric", "count", "date", "text"]
+Role = Literal["outcome", "exposure", "confounder", "id", "weight", "stratum", "cluster"]
+Code = int | str
+
+VARIABLE_TYPES: tuple[str, ...] = VariableType.__args__
+ROLES: tuple[str, ...] = Role.__args__
+CODED_TYPES = ("binary", "categorical", "ordinal")
+NUMERIC_TYPES = ("numeric", "count")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstrumentItem(_Strict):
+    """Membership of a questionnaire: which instrument, which item, reverse-keyed or not."""
+
+    name: str = Field(description="instrument key, e.g. 'odi', 'rmdq', 'start_back'")
+    item: int | str = Field(
+        description="item number (1-based) or named field, e.g. 'vigorous_days'"
+    )
+    reverse: bool = False
+
+
+class Variable(_Strict):
+    """One column of the survey."""
+
+    name: str
+    type: VariableType
+    label: str
+    description: str | None = None
+    levels: dict[Code, str] | None = None
+    reference: Code | None = None
+    range: tuple[float | str | None, float | str | None] | None = None
+    unit: str | None = None
+    missing: dict[Code, str] = Field(default_factory=dict)
+    role: Role | None = None
+    pii: bool = False
+    required: bool = True
+    format: str | None = None
+    instrument: InstrumentItem | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Variable:
+        problems: list[tuple[str, str]] = []
+        if self.type in CODED_TYPES:
+            if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
+                problems.append(
+                    ("levels", f"a binary variable has exactly 2 levels, got {len(self.levels)}")
+                )
+            if self.type != "binary" and not self.levels:
+                problems.append(
+                    ("levels", f"a {self.type} variable needs its levels (code: label)")
+                )
+        elif self.levels is not None:
+            problems.append(
+                ("levels", f"a {self.type} variable has no levels; use type categorical")
+            )
+        if self.reference is not None and self.reference not in self.codes:
+            problems.append(
+                ("reference", f"{self.reference!r} is not one of the levels {self.codes}")
+            )
+        if self.range is not None:
+            low, high = self.range
+            if self.type not in (*NUMERIC_TYPES, "ordinal", "categorical", "binary", "date"):
+                problems.append(("range", f"a {self.type} variable has no range"))
+            if self.type != "date" and (isinstance(low, str) or isinstance(high, str)):
+                problems.append(("range", "the ends of a range are numbers (or null)"))
+            elif low is not None and high is not None and _ordered(low) > _ordered(high):
+                problems.append(("range", f"minimum {low} is above maximum {high}"))
+        overlap = set(self.missing) & set(self.codes)
+        if overlap:
+            problems.append(
+                ("missing", f"codes {sorted(overlap, key=str)} are both levels and missing codes")
+            )
+        if self.format is not None and self.type != "date":
+            problems.append(("format", "only a date variable has a format"))
+        if self.role == "id" and self.type not in ("id", "text"):
+            problems.append(("role", "role id belongs to a variable of type id"))
+        if self.role in ("weight",) and self.type not in NUMERIC_TYPES:
+            problems.append(("role", "a weight is numeric"))
+        if problems:
+            key, why = problems[0]
+            raise ValueError(f"@{key}: {why}")
+        return self
+
+    @property
+    def codes(self) -> list[Code]:
+        """Level codes in codebook order (binary defaults to 0 = No, 1 = Yes)."""
+        return list(self.level_labels)
+
+    @property
+    def level_labels(self) -> dict[Code, str]:
+        if self.levels is not None:
+            return dict(self.levels)
+        if self.type == "binary":
+            return {0: "No", 1: "Yes"}
+        return {}
+
+    @property
+    def reference_level(self) -> str | None:
+        """Label of the reference level: the one named, else the first."""
+        labels = self.level_labels
+        if not labels:
+            return None
+        code = self.reference if self.reference is not None else next(iter(labels))
+        return labels[code]
+
+    @property
+    def is_identifier(self) -> bool:
+        return self.pii or self.type == "id" or self.role == "id"
+
+
+class Codebook(_Strict):
+    """An ordered set of :class:`Variable` with survey-level metadata."""
+
+    name: str = "survey"
+    description: str | None = None
+    version: str | int | None = None
+    simulated: bool = False
+    variables: dict[str, Variable]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("variables"), Mapping):
+            variables = {}
+            for name, spec in data["variables"].items():
+                if isinstance(spec, Mapping):
+                    spec = {"name": str(name), **spec}
+                variables[str(name)] = spec
+            data = {**data, "variables": variables}
+        return data
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> Codebook:
+        seen: dict[tuple[str, Code], str] = {}
+        for var in self.variables.values():
+            if var.instrument is None:
+                continue
+            key = (var.instrument.name, var.instrument.item)
+            if key in seen:
+                raise ValueError(
+                    f"@{var.name}.instrument: item {key[1]} of {key[0]} "
+                    f"is also variable {seen[key]!r}"
+                )
+            seen[key] = var.name
+        return self
+
+    # ---- construction -------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "codebook") -> Codebook:
+        if not isinstance(data, Mapping) or "variables" not in data:
+            raise CodebookError(f"{source}: a codebook is a mapping with a 'variables' key.")
+        try:
+            return cls.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise CodebookError(_explain(exc, source)) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Codebook:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CodebookError(f"{path}: cannot read the codebook ({exc.strerror}).") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise CodebookError(f"{path}: not valid YAML: {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.model_dump(exclude_defaults=True, exclude={"variables"})
+        out["variables"] = {
+            name: var.model_dump(exclude_defaults=True, exclude={"name"})
+            for name, var in self.variables.items()
+        }
+        return out
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def with_variables(self, new: Iterable[Variable]) -> Codebook:
+        """A copy with ``new`` variables added (or replaced, by name)."""
+        variables = dict(self.variables)
+        for var in new:
+            variables[var.name] = var
+        return self.model_copy(update={"variables": variables})
+
+    def select(self, names: Iterable[str]) -> Codebook:
+        keep = set(names)
+        return self.model_copy(
+            update={"variables": {k: v for k, v in self.variables.items() if k in keep}}
+        )
+
+    # ---- look-ups ---------------------------------------------------
+    def __getitem__(self, name: str) -> Variable:
+        try:
+            return self.variables[name]
+        except KeyError:
+            hint = difflib.get_close_matches(name, self.variables, n=1)
+            extra = f" Did you mean {hint[0]!r}?" if hint else ""
+            raise CodebookError(f"The codebook has no variable {name!r}.{extra}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.variables
+
+    def __iter__(self):
+        return iter(self.variables.values())
+
+    def __len__(self) -> int:
+        return len(self.variables)
+
+    def names(self, *, role: str | None = None, type: str | None = None) -> list[str]:
+        return [
+            v.name
+            for v in self.variables.values()
+            if (role is None or v.role == role) and (type is None or v.type == type)
+        ]
+
+    def label(self, name: str) -> str:
+        return self.variables[name].label if name in self.variables else name
+
+    @property
+    def identifiers(self) -> list[str]:
+        """Columns that identify a respondent (type or role id, or ``pii: true``)."""
+        return [v.name for v in self.variables.values() if v.is_identifier]
+
+    def role(self, role: str) -> str | None:
+        """The single variable with ``role`` (weight, stratum, cluster, ...), if any."""
+        names = self.names(role=role)
+        return names[0] if names else None
+
+    def instrument_items(self, instrument: str) -> list[str]:
+        """Variables belonging to ``instrument``, in item order."""
+        items = [
+            v for v in self.variables.values() if v.instrument and v.instrument.name == instrument
+        ]
+        return [v.name for v in sorted(items, key=lambda v: _item_key(v.instrument.item))]
+
+    @property
+    def instruments(self) -> list[str]:
+        names = {v.instrument.name for v in self.variables.values() if v.instrument}
+        return sorted(names)
+
+
+def _ordered(end: float | str):
+    # ISO dates compare correctly as text; numbers as numbers.
+    return str(end) if isinstance(end, str) else float(end)
+
+
+def _item_key(item: Code) -> tuple[int, Any]:
+    return (0, item) if isinstance(item, int) else (1, str(item))
+
+
+_KEYS = {
+    "variable": list(Variable.model_fields),
+    "codebook": list(Codebook.model_fields),
+    "instrument": list(InstrumentItem.model_fields),
+}
+
+
+def _explain(exc: pydantic.ValidationError, source: str) -> str:
+    """Turn pydantic's errors into lines naming variable and key."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        msg = err["msg"].removeprefix("Value error, ")
+        if msg.startswith("@"):
+            where, _, msg = msg[1:].partition(": ")
+            parts = where.split(".")
+            if loc[:1] == ["variables"] and len(loc) >= 2:
+                loc = ["variables", loc[1], *parts]
+            else:
+                loc = ["variables", *parts]
+        if loc[:1] == ["variables"] and len(loc) >= 2:
+            variable = loc[1]
+            key = ".".join(p for p in loc[2:] if not p.startswith(("function-", "tagged-")))
+            key = _strip_union_noise(key)
+            hint = ""
+            if err["type"] == "extra_forbidden":
+                field = key.split(".")[-1]
+                pool = (
+                    _KEYS["instrument"]
+                    if ".instrument" in f".{key}" and "." in key
+                    else _KEYS["variable"]
+                )
+                close = difflib.get_close_matches(field, pool, n=1)
+                msg = "unknown key"
+                hint = (
+                    f" (did you mean {close[0]!r}?)"
+                    if close
+                    else f" (known keys: {', '.join(pool)})"
+                )
+            if err["type"] == "literal_error":
+                msg = f"{err['input']!r} is not allowed; {msg.replace('Input should be ', 'use ')}"
+            lines.append(f"variable {variable!r}, key {key or '(whole entry)'!r}: {msg}{hint}")
+        else:
+            key = ".".join(loc) or "(top level)"
+            hint = ""
+            if err["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(loc[-1], _KEYS["codebook"], n=1)
+                msg = "unknown key"
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lines.append(f"key {key!r}: {msg}{hint}")
+    lines = list(dict.fromkeys(lines))
+    head = f"{source}: the codebook has {len(lines)} problem{'s' if len(lines) > 1 else ''}:"
+    return "\n".join([head, *(f"  - {line}" for line in lines)])
+
+
+def _strip_union_noise(key: str) -> str:
+    noise = {"int", "str", "float", "None", "tuple[union[float,str,none],union[float,str,none]]"}
+    parts = [p for p in key.split(".") if p.replace(" ", "").lower() not in noise]
+    return ".".join(parts) if parts else key

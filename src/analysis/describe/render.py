@@ -1,0 +1,127 @@
+"""Readable and HTML versions of the descriptive tables.
+
+The tidy tables hold one row per level and numbers in their own columns;
+the display puts each variable's label on a header row with its levels
+indented beneath, formats p-values and SMDs, and leaves empty what does not
+apply. Every string that comes from the data or the codebook is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+INDENT = "    "
+NOTE = (
+    "Percentages are of non-missing values. Numeric variables: mean (SD), or "
+    "median [Q1, Q3] when skewed. Missing: respondents without a value. "
+    "SMD: standardised mean difference (absolute; mean of pairwise SMDs for more than two groups)."
+)
+
+
+def table_one_display(table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`table_one` result as text, one display line per row, ready to print.
+
+    Columns: ``Characteristic``, the group and Overall columns, ``Missing``,
+    ``p``, ``Test``, ``SMD`` (the last three dropped when empty).
+    """
+    groups = _groups(table)
+    out = []
+    for variable, rows in table.groupby("variable", sort=False):
+        first = rows.iloc[0]
+        stats = {
+            "Missing": str(int(first["missing"])) if first["missing"] else "",
+            "p": format_p(first["p_value"]),
+            "Test": first["test"] if isinstance(first["test"], str) else "",
+            "SMD": "" if pd.isna(first["smd"]) else f"{first['smd']:.3f}",
+        }
+        if variable == "n" or first["level"] == "":
+            name = "n" if variable == "n" else f"{first['label']}, {first['summary']}"
+            out.append({"Characteristic": name, **{g: first[g] for g in groups}, **stats})
+            continue
+        out.append({"Characteristic": f"{first['label']}, n (%)", **dict.fromkeys(groups, ""),
+                    **stats})
+        for _, row in rows.iterrows():
+            out.append({"Characteristic": INDENT + row["level"], **{g: row[g] for g in groups}})
+    display = pd.DataFrame(out).fillna("")
+    keep = [c for c in display.columns if c in ("Characteristic", *groups, "Missing")
+            or (display[c] != "").any()]
+    return display[keep]
+
+
+def table_one_html(table: pd.DataFrame, *, title: str | None = None) -> str:
+    """A :func:`table_one` result as an HTML ``<table>`` (labels escaped)."""
+    return _html(table_one_display(table), title=title, note=NOTE)
+
+
+def prevalence_display(table: pd.DataFrame, *, decimals: int = 1) -> pd.DataFrame:
+    """A :func:`prevalence` result as text: ``n, events, % (95% CI)`` per level."""
+    d = decimals
+
+    def pct(p, low, high):
+        if pd.isna(p):
+            return ""
+        return f"{100 * p:.{d}f} ({100 * low:.{d}f}-{100 * high:.{d}f})"
+
+    out = pd.DataFrame({
+        "Variable": table["label"].where(~table["variable"].duplicated(), ""),
+        "Level": table["level"],
+        "n": table["n"].astype(str),
+        "Events": table["events"].astype(str),
+        "Prevalence, % (95% CI)": [
+            pct(*v) for v in table[["prevalence", "ci_low", "ci_high"]].to_numpy()
+        ],
+    })
+    if "weighted_prevalence" in table:
+        cols = ["weighted_prevalence", "weighted_ci_low", "weighted_ci_high"]
+        out["Weighted, % (95% CI)"] = [pct(*v) for v in table[cols].to_numpy()]
+        out["Effective n"] = table["n_effective"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    return out
+
+
+def prevalence_html(table: pd.DataFrame, *, title: str | None = None) -> str:
+    """A :func:`prevalence` result as an HTML ``<table>`` (labels escaped)."""
+    note = "Prevalence among respondents with a known outcome; Wilson 95% intervals."
+    if "weighted_prevalence" in table:
+        note += " Weighted intervals use Kish's effective sample size."
+    return _html(prevalence_display(table), title=title, note=note)
+
+
+def write_html(text: str, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def format_p(p: float) -> str:
+    if p is None or pd.isna(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _groups(table: pd.DataFrame) -> list[str]:
+    """Display columns of a table_one result: those with an ``n:<column>`` number."""
+    return [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
+
+
+def _html(display: pd.DataFrame, *, title: str | None, note: str) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in display.columns)
+    body = []
+    for row in display.itertuples(index=False):
+        cells = []
+        for value in row:
+            text = str(value)
+            indented = text.startswith(INDENT)
+            style = ' style="padding-left:1.5em"' if indented else ""
+            cells.append(f"<td{style}>{esc(text.strip() if indented else text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{esc(title)}</caption>" if title else ""
+    return (
+        f'<table class="backpain-table">{caption}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody>"
+        f'<tfoot><tr><td colspan="{display.shape[1]}">{esc(note)}</td></tr></tfoot></table>'
+    )
+

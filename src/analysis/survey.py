@@ -1,0 +1,94 @@
+"""The :class:`Survey`: validated data, the codebook it was checked against, and its ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from analysis.codebook import Codebook, Variable
+from analysis.ledger import Ledger
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Survey data checked against a codebook, with an account of every row.
+
+    ``data`` is indexed by the line number of each respondent in the source
+    file (index name ``line``), so every later step can name the line.
+    Coded variables (binary, categorical, ordinal) are pandas categoricals
+    whose categories are the codebook's labels, in codebook order; ordinal
+    ones are ordered. Numeric and count variables are float64 with NA for
+    missing. Identifier columns are absent unless loaded with
+    ``keep_identifiers=True``.
+    """
+
+    data: pd.DataFrame
+    codebook: Codebook
+    accounts: Ledger = field(repr=False)
+    source: str = ""
+
+    # ---- the ledger as the user sees it -------------------------------
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """One row per excluded row or changed value.
+
+        Columns: ``step, line, column, rule, value, action``.
+        """
+        return self.accounts.to_frame()
+
+    @property
+    def flow(self) -> pd.DataFrame:
+        """Rows read, rows excluded by step and reason, rows analysed; always adds up."""
+        return self.accounts.flow(len(self.data))
+
+    @property
+    def n(self) -> int:
+        return len(self.data)
+
+    def record(self, **entry) -> None:
+        """Append to the ledger (see :meth:`analysis.ledger.Ledger.record`)."""
+        self.accounts.record(**entry)
+
+    # ---- derived surveys ---------------------------------------------
+    def exclude(
+        self, lines: Iterable[int], *, step: str, rule: str, column: str | None = None, values=None
+    ) -> Survey:
+        """A new survey without ``lines``, each recorded in the ledger as excluded."""
+        lines = np.asarray(list(lines) if not isinstance(lines, np.ndarray) else lines)
+        ledger = self.accounts.copy()
+        ledger.record(
+            step=step, rule=rule, action="excluded", lines=lines, column=column, values=values
+        )
+        return replace(self, data=self.data.drop(index=lines), accounts=ledger)
+
+    def with_columns(self, columns: pd.DataFrame, variables: Iterable[Variable]) -> Survey:
+        """A new survey with ``columns`` (same index) added and described by ``variables``."""
+        data = self.data.drop(columns=[c for c in columns.columns if c in self.data.columns])
+        data = pd.concat([data, columns.reindex(data.index)], axis=1)
+        return replace(
+            self,
+            data=data,
+            codebook=self.codebook.with_variables(variables),
+            accounts=self.accounts.copy(),
+        )
+
+    # ---- convenience for analyses --------------------------------------
+    def label(self, column: str) -> str:
+        return self.codebook.label(column)
+
+    def variables(self, role: str) -> list[str]:
+        """Columns present in the data with the given codebook role."""
+        return [c for c in self.codebook.names(role=role) if c in self.data.columns]
+
+    @property
+    def weight(self) -> str | None:
+        return self.codebook.role("weight")
+
+    def __repr__(self) -> str:
+        return (
+            f"Survey({self.source or 'data'}: {len(self.data)} rows analysed of "
+            f"{self.accounts.n_read} read, {self.data.shape[1]} columns)"
+        )

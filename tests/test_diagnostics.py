@@ -1,0 +1,103 @@
+"""Diagnostics checked against hand calculations and independent implementations."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+from _models_data import make_survey
+from analysis.diagnostics import calibration, discrimination, hosmer_lemeshow, separation, vif
+from analysis.errors import BackpainWarning
+from analysis.models import logistic
+
+
+def test_auc_equals_mann_whitney_and_brute_force_delong():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p = np.round(rng.random(300) * 0.5 + 0.3 * y, 2)  # rounding makes ties
+    got = discrimination(y, p).iloc[0]
+    u = stats.mannwhitneyu(p[y == 1], p[y == 0]).statistic
+    m, n = (y == 1).sum(), (y == 0).sum()
+    assert got["estimate"] == pytest.approx(u / (m * n), rel=1e-12)
+    # DeLong by definition: psi(x, z) = 1 if x > z, 0.5 if tied
+    events, nonevents = p[y == 1][:, None], p[y == 0][None, :]
+    psi = (events > nonevents) + 0.5 * (events == nonevents)
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    se = np.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n)
+    assert got["se"] == pytest.approx(se, rel=1e-10)
+    assert got["ci_low"] == pytest.approx(got["estimate"] - 1.959963984540054 * se, rel=1e-10)
+
+
+def test_auc_of_pattern_fit_equals_row_fit():
+    survey = make_survey(n=3000, seed=2)
+    kw = dict(exposures=["posture", "lifting"], adjust_for=["sex"])
+    rows = discrimination(logistic(survey, method="rows", **kw))
+    pats = discrimination(logistic(survey, method="patterns", **kw))
+    np.testing.assert_allclose(rows[["estimate", "se"]], pats[["estimate", "se"]], rtol=1e-8)
+
+
+def test_hosmer_lemeshow_by_hand():
+    # 10 people, 2 groups of 5 by predicted risk
+    p = np.array([0.1, 0.2, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+    y = np.array([0, 0, 1, 0, 0, 1, 0, 1, 1, 1])
+    got = hosmer_lemeshow(y, p, groups=2).iloc[0]
+    e1, o1, e2, o2 = 1.2, 1, 3.5, 4
+    hand = (o1 - e1) ** 2 / (e1 * (1 - e1 / 5)) + (o2 - e2) ** 2 / (e2 * (1 - e2 / 5))
+    assert got["statistic"] == pytest.approx(hand, rel=1e-12)  # 0.04167 + 0.2381
+    assert got["df"] == 0 or got["p_value"] == pytest.approx(stats.chi2.sf(hand, got["df"]))
+
+
+def test_calibration_in_sample_is_perfect():
+    survey = make_survey(n=2000, seed=3)
+    result = logistic(survey, exposures=["posture", "sport"], adjust_for=["age"])
+    cal = calibration(result)
+    table = cal.table.set_index("statistic")
+    assert table.loc["intercept", "estimate"] == pytest.approx(0, abs=1e-8)
+    assert table.loc["slope", "estimate"] == pytest.approx(1, abs=1e-6)
+    assert cal.bins["n"].sum() == 2000 and len(cal.bins) == 10
+    assert (cal.bins["ci_low"] < cal.bins["observed"]).all()
+    # a miscalibrated model: predictions shrunk toward 0.5 give slope > 1
+    y, p = result._fits["adjusted"].outcome_weights()[:2]
+    shrunk = 1 / (1 + np.exp(-0.5 * np.log(p / (1 - p))))
+    slope = calibration(y, shrunk).table.set_index("statistic").loc["slope", "estimate"]
+    assert slope == pytest.approx(2.0, rel=1e-6)
+
+
+def test_vif_matches_statsmodels():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=500)
+    X = pd.DataFrame({"a": a, "b": a + rng.normal(size=500), "c": rng.normal(size=500)})
+    got = vif(X).set_index("column")["vif"]
+    exog = np.column_stack([np.ones(500), X.to_numpy()])
+    for j, c in enumerate(X.columns, start=1):
+        assert got[c] == pytest.approx(variance_inflation_factor(exog, j), rel=1e-9)
+
+
+def test_gvif_of_a_factor_is_its_vif_when_alone_with_an_orthogonal_numeric():
+    survey = make_survey(n=2000, seed=5)
+    out = vif(logistic(survey, exposures=["sport"], adjust_for=["age"], method="rows"))
+    sport = out[out["term"] == "sport"]
+    assert sport["df"].iloc[0] == 3 and sport["gvif"].iloc[0] == pytest.approx(1, abs=0.02)
+
+
+def test_separation_lp_and_cells_name_variable_and_level():
+    survey = make_survey(n=400, seed=6)
+    data = survey.data.copy()
+    data.loc[data["sport"] == "Golf", "spasm"] = "Yes"
+    from analysis.survey import Survey
+
+    separated = Survey(data, survey.codebook, survey.accounts.copy(), source="test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BackpainWarning)
+        result = logistic(separated, exposures=["sport", "lifting"], adjust_for=[], firth=True)
+    with pytest.warns(BackpainWarning, match=r"Main sport \('sport'\) level 'Golf'"):
+        out = separation(result)
+    out = out.set_index("column")
+    assert out.loc["sport[Golf]", "direction"] == 1
+    assert out.loc["sport[Golf]", "problem"] == "quasi-complete separation"
+    assert out.loc["lifting[Yes]", "direction"] == 0
