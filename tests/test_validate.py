@@ -138,7 +138,7 @@ def test_labels_in_place_of_codes_are_accepted(tmp_path):
 
 
 def test_a_qualtrics_export_loses_its_metadata_and_identifiers(tmp_path):
-    from tests.test_io import QUALTRICS
+    from test_io import QUALTRICS
 
     path = tmp_path / "qualtrics.csv"
     path.write_text(QUALTRICS)
@@ -155,7 +155,7 @@ def test_a_qualtrics_export_loses_its_metadata_and_identifiers(tmp_path):
 
 
 def test_a_redcap_export_with_its_dictionary(tmp_path):
-    from tests.test_codebook import REDCAP_DICTIONARY
+    from test_codebook import REDCAP_DICTIONARY
 
     (tmp_path / "dictionary.csv").write_text(REDCAP_DICTIONARY)
     (tmp_path / "export.csv").write_text(

@@ -36,24 +36,19 @@ def validate(
 
 def validation_summary(survey: Survey) -> str:
     """Rows read, excluded by reason, analysed, and values recoded, as plain text."""
-    flow = survey.flow
-    width = max(len(r) for r in flow["reason"]) + 4
-    lines = [f"{survey.source}"]
-    for row in flow.itertuples():
-        indent = "    " if row.stage == "excluded" else ""
-        lines.append(f"{indent}{row.reason:<{width - len(indent)}}{row.n:>10,}")
+    rows: list[tuple[str, int]] = []
+    for row in survey.flow.itertuples():
+        rows.append((("    " if row.stage == "excluded" else "") + row.reason, row.n))
     counts = survey.accounts.counts()
     recoded = counts[counts["action"] == "set missing"]
     if len(recoded):
-        lines.append(f"values set missing{'':<{width - 18}}{int(recoded['n'].sum()):>10,}")
-        for row in recoded.groupby("rule", sort=False)["n"].sum().items():
-            lines.append(f"    {row[0]:<{width - 4}}{int(row[1]):>10,}")
+        rows.append(("values set missing", int(recoded["n"].sum())))
+        for rule, n in recoded.groupby("rule", sort=False)["n"].sum().items():
+            rows.append((f"    {rule}", int(n)))
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [survey.source, *(f"{label:<{width}}{n:>12,}" for label, n in rows)]
     dropped = counts[counts["action"] == "dropped column"]
     if len(dropped):
-        lines.append(
-            "columns dropped: "
-            + ", ".join(
-                f"{c} ({r})" for c, r in zip(dropped["column"], dropped["rule"], strict=True)
-            )
-        )
+        pairs = zip(dropped["column"], dropped["rule"], strict=True)
+        lines.append("columns dropped: " + ", ".join(f"{c} ({r})" for c, r in pairs))
     return "\n".join(lines)

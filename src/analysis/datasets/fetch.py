@@ -90,7 +90,7 @@ def fetch(name: str) -> Path:
     Examples
     --------
     >>> path = fetch("stat2data-backpack")  # doctest: +SKIP
-    >>> path.name
+    >>> path.name  # doctest: +SKIP
     'Rdatasets_Stat2Data_Backpack.csv'
     """
     dataset = get(name)

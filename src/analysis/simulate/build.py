@@ -63,6 +63,17 @@ def simulate_survey(n: int, seed: int, *, errors: bool = True, missing: bool = T
         missing codes, blanks for skipped questions. Whole-number columns are
         nullable ``Int64``; a column holding a planted text error is text.
 
+    Notes
+    -----
+    Method: sequential draws along the causal diagram; the outcome from the
+    logistic model of :data:`analysis.simulate.truth.EFFECTS`; item answers
+    from graded-response and two-parameter logistic models (Samejima 1969;
+    Birnbaum 1968) of a latent severity. Tested (``tests/test_simulate.py``)
+    against the mean risk computed independently from :func:`true_effects`,
+    a 200,000-respondent ``sm.Logit`` fit that recovers every log-odds ratio
+    within 4 standard errors, the coverage of 95% intervals over 200
+    surveys, and strict validation against the codebook.
+
     Examples
     --------
     >>> from analysis.simulate import simulate_survey

@@ -104,6 +104,12 @@ def true_effects() -> pd.DataFrame:
     ``per`` units (negative: per ``|per|`` units less), so the log-odds ratio
     per unit of the column is ``true_log_odds_ratio / per``.
 
+    The values are chosen to be plausible for the back-pain literature, not
+    taken from one study: risk factors mostly at OR 1.2-2.5, several exact
+    nulls and one interaction. ``tests/test_simulate.py`` checks that the
+    simulator draws from exactly this table (prevalence and a large-sample
+    fit) and that every level named here is a codebook level.
+
     Returns
     -------
     DataFrame

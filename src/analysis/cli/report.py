@@ -1,0 +1,53 @@
+"""``backpain report``: run the report notebooks on a survey and write shareable HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from analysis.cli.app import app
+from analysis.errors import ReportError
+from analysis.privacy import DEFAULT_THRESHOLD
+from analysis.report.run import CELL_TIMEOUT
+
+
+def parse_parameters(pairs: list[str]) -> dict[str, Any]:
+    """``["k=v", ...]`` → ``{k: v}``, each value read as YAML (``5``, ``[a, b]``, ``null``)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ReportError(f"--param {pair!r}: write it as name=value, e.g. "
+                              "--param outcome=spasm_12m.")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ReportError(f"--param {pair!r}: the value is not valid YAML ({exc}).") from None
+    return out
+
+
+@app.command()
+def report(
+    data: Annotated[Path, typer.Argument(help="Survey file (csv, xlsx, parquet, sav, dta, ...).")],
+    codebook: Annotated[Path, typer.Option("--codebook", help="Codebook YAML.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("reports"),
+    threshold: Annotated[int, typer.Option(
+        "--threshold", min=1, help="Counts of 1 to threshold-1 respondents are shown as <threshold."
+    )] = DEFAULT_THRESHOLD,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="Notebook parameter name=value (YAML value); repeatable."
+    )] = None,
+    timeout: Annotated[int, typer.Option(
+        "--timeout", min=1, help="Seconds any one notebook cell may run.")] = CELL_TIMEOUT,
+) -> None:
+    """Run each report notebook and write reader and analyst HTML, tables and results.json."""
+    from analysis.report import render_reports
+
+    summary = render_reports(data, codebook, out, threshold=threshold,
+                             parameters=parse_parameters(param or []), timeout=timeout)
+    for row in summary.itertuples():
+        typer.echo(f"{out / (row.notebook + '.html')}  {row.title}  ({row.seconds:.1f} s)")
+    typer.echo(f"{out / 'index.html'}  links every report; total {summary['seconds'].sum():.1f} s")

@@ -1,0 +1,274 @@
+"""Forest plots of odds ratios: crude and adjusted side by side, and estimate versus truth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+from analysis.errors import ReportError
+from analysis.figures._oraxis import intervals, log_axis, reference_line
+from analysis.figures._rows import (
+    draw_labels,
+    figure_height,
+    model_groups,
+    place,
+    positions,
+    require,
+    split_label,
+)
+from analysis.figures.theme import COLOURS, FONT, add_legend, new_axes, set_title, themed, thousands
+
+NAMES = {"crude": "crude", "adjusted": "adjusted"}
+DODGE = 0.17
+
+
+def forest_plot(table: pd.DataFrame, *, ax: Axes | None = None,
+                columns: Sequence[str] = ("crude", "adjusted"), show_counts: bool = True,
+                title: str | None = None) -> Axes:
+    """Crude and adjusted odds ratios with 95% CIs, one row per level, on a log scale.
+
+    ``table`` is :attr:`analysis.models.LogisticResult.table` (``variable,
+    level, label, or_<column>, ci_low_<column>, ci_high_<column>, n,
+    events``). Each variable's rows sit under its codebook label; the
+    reference level is a hollow mark at 1 without an interval; intervals that
+    are infinite, missing or beyond 1/64-64 end in an arrow at the edge. With
+    ``show_counts`` the respondents (n) and events of each row are printed at
+    the right.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> forest_plot(logistic(survey, "spasm_12m", ["posture"]).table)  # doctest: +SKIP
+    """
+    columns = list(columns)
+    if not columns or any(c not in NAMES for c in columns):
+        raise ReportError(f"forest_plot columns must be among {list(NAMES)}, not {columns}.")
+    wanted = [f"{s}_{c}" for c in columns for s in ("or", "ci_low", "ci_high")]
+    require(table, ["variable", "level", "label", *wanted]
+            + (["n", "events"] if show_counts else []), "forest_plot")
+    table = table.reset_index(drop=True)
+    rows = place(model_groups(table))
+    y = positions(rows, len(table))
+    reference = _is_reference(table, columns)
+    with themed():
+        own = ax is None
+        ax = new_axes(ax, figure_height(rows, extra=1.9))
+        limits = log_axis(ax, table[wanted].to_numpy().ravel())
+        reference_line(ax)
+        offsets = _dodge(len(columns))
+        for column, offset in zip(columns, offsets, strict=True):
+            drawn = ~reference
+            intervals(ax, table[f"or_{column}"].where(drawn), table[f"ci_low_{column}"],
+                      table[f"ci_high_{column}"], y + offset, limits,
+                      colour=COLOURS[column], label=f"{NAMES[column]} OR (95% CI)")
+        _mark_references(ax, y[reference])
+        _mark_not_estimable(ax, table, columns, y, reference)
+        draw_labels(ax, rows)
+        if show_counts:
+            count_columns(ax, y, {"n": table["n"], "events": table["events"]})
+        ax.set_xlabel("Odds ratio (95% CI), log scale")
+        ax.grid(axis="x", which="major")
+        add_legend(ax, own_figure=own, ncol=len(columns))
+        set_title(ax, title or _default_title(columns), own_figure=own, pad=20)
+    return ax
+
+
+def _default_title(columns: list[str]) -> str:
+    if len(columns) == 2:
+        return "Odds ratios, crude and adjusted"
+    return f"Odds ratios, {NAMES[columns[0]]}"
+
+
+def _dodge(k: int) -> list[float]:
+    return [0.0] if k == 1 else list(np.linspace(-DODGE, DODGE, k))
+
+
+def _is_reference(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Reference rows: OR exactly 1 with no interval in every model."""
+    ref = np.ones(len(table), dtype=bool)
+    for c in columns:
+        ref &= (table[f"or_{c}"].to_numpy(dtype=float) == 1.0)
+        ref &= table[f"ci_low_{c}"].isna().to_numpy() & table[f"ci_high_{c}"].isna().to_numpy()
+    return ref
+
+
+def _mark_references(ax: Axes, y: np.ndarray) -> None:
+    if not y.size:
+        return
+    ax.plot(np.ones(y.size), y, linestyle="none", marker="o", markersize=6.5,
+            markerfacecolor="white", markeredgecolor=COLOURS["reference"], zorder=3,
+            gid="reference-levels")
+    for yy in y:
+        ax.annotate("reference", (1.0, yy), xytext=(7, 0), textcoords="offset points",
+                    va="center", ha="left", fontsize=FONT["small"] - 1, style="italic",
+                    color=COLOURS["reference"])
+
+
+def _mark_not_estimable(ax: Axes, table: pd.DataFrame, columns: list[str], y: np.ndarray,
+                        reference: np.ndarray) -> None:
+    estimates = table[[f"or_{c}" for c in columns]].to_numpy(dtype=float)
+    missing = ~np.isfinite(estimates).any(axis=1) & ~reference
+    for yy in y[missing]:
+        ax.annotate("not estimable", (1.0, yy), xytext=(7, 0), textcoords="offset points",
+                    va="center", ha="left", fontsize=FONT["small"] - 1, style="italic",
+                    color=COLOURS["reference"])
+
+
+def count_columns(ax: Axes, y: np.ndarray, counts: dict[str, pd.Series],
+                  width: float = 0.7) -> None:
+    """Columns of counts to the right of the axes, one per entry, headed by its name.
+
+    Positions are in inches from the axes' right edge so that they do not move
+    with the data; constrained layout makes room for them.
+    """
+    fig = ax.figure
+    base = blended_transform_factory(ax.transAxes, ax.transData)
+    top = blended_transform_factory(ax.transAxes, ax.transAxes)
+    for k, (name, values) in enumerate(counts.items()):
+        shift = ScaledTranslation(0.15 + width * (k + 1), 0, fig.dpi_scale_trans)
+        ax.text(1.0, 1.0, name, transform=top + shift, ha="right", va="bottom",
+                fontweight="bold", fontsize=FONT["small"])
+        for yy, value in zip(y, values, strict=True):
+            if np.isfinite(yy):
+                ax.text(1.0, yy, thousands(value), transform=base + shift, ha="right",
+                        va="center", fontsize=FONT["small"], gid=f"count-{name}")
+
+
+# ---- estimate versus truth ---------------------------------------------------
+def estimate_vs_truth(estimates: pd.DataFrame, truth: pd.DataFrame, *, ax: Axes | None = None,
+                      codebook=None, title: str | None = None) -> Axes:
+    """Adjusted odds ratios (95% CI) beside the true odds ratios of the simulated survey.
+
+    ``estimates`` is :attr:`LogisticResult.table` (its adjusted columns) or
+    ``LogisticResult.tidy("adjusted")``; ``truth`` is
+    :func:`analysis.simulate.true_effects`. Rows are matched on variable and
+    level: a truth level is a codebook code, turned into its label through
+    ``codebook`` (a Codebook or a Survey; without one, the level is read from
+    the truth label "Variable: Level vs Reference"). A numeric term's
+    estimate (per 1 unit) is rescaled to the truth's step (``per``, e.g. per
+    10 years or per 10 cm less): ``OR^per`` with its interval. Terms in only
+    one of the two tables are left out.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    require(truth, ["variable", "level", "label", "per", "true_odds_ratio"], "estimate_vs_truth")
+    matched = match_truth(_estimates(estimates), truth, codebook)
+    if matched.empty:
+        raise ReportError(
+            "estimate_vs_truth: no term of the estimates matches a term of the truth table "
+            f"(estimates: {', '.join(_estimates(estimates)['variable'].unique()[:6])}; "
+            "pass codebook= so that level codes can be matched to labels).")
+    rows = place(model_groups(matched))
+    y = positions(rows, len(matched))
+    with themed():
+        own = ax is None
+        ax = new_axes(ax, figure_height(rows, extra=1.9))
+        limits = log_axis(ax, matched[["estimate", "ci_low", "ci_high", "truth"]]
+                          .to_numpy().ravel())
+        reference_line(ax)
+        intervals(ax, matched["estimate"], matched["ci_low"], matched["ci_high"], y - 0.12,
+                  limits, colour=COLOURS["estimate"], label="estimate (95% CI)")
+        ax.plot(np.clip(matched["truth"], *limits), y + 0.12, linestyle="none", marker="D",
+                markersize=6.5, color=COLOURS["truth"], label="true value (simulated)",
+                zorder=4, gid="truth")
+        draw_labels(ax, rows)
+        ax.set_xlabel("Adjusted odds ratio (95% CI), log scale")
+        ax.grid(axis="x", which="major")
+        add_legend(ax, own_figure=own, order=["estimate (95% CI)"])
+        set_title(ax, title or "Estimated versus true odds ratios (simulated survey)",
+                  own_figure=own)
+    return ax
+
+
+def _estimates(table: pd.DataFrame) -> pd.DataFrame:
+    """variable, level, label, estimate, ci_low, ci_high from either result table."""
+    if isinstance(table, pd.DataFrame) and "or_adjusted" in table.columns:
+        require(table, ["variable", "level", "label", "or_adjusted", "ci_low_adjusted",
+                        "ci_high_adjusted"], "estimate_vs_truth")
+        return pd.DataFrame({
+            "variable": table["variable"].astype(str), "level": table["level"].astype(str),
+            "label": table["label"].astype(str), "estimate": table["or_adjusted"],
+            "ci_low": table["ci_low_adjusted"], "ci_high": table["ci_high_adjusted"]})
+    require(table, ["term", "label", "estimate", "ci_low", "ci_high"], "estimate_vs_truth")
+    parsed = [_parse_term(t) for t in table["term"].astype(str)]
+    out = pd.DataFrame({
+        "variable": [p[0] for p in parsed], "level": [p[1] for p in parsed],
+        "label": table["label"].astype(str).to_numpy(), "estimate": table["estimate"].to_numpy(),
+        "ci_low": table["ci_low"].to_numpy(), "ci_high": table["ci_high"].to_numpy()})
+    # a numeric term has no level in its name; its label carries "(per 1 unit)"
+    return out
+
+
+def _parse_term(term: str) -> tuple[str, str]:
+    """("posture", "Poor") from "posture[Poor]"; interactions "a[x]:b[y]" -> ("a:b", "x × y")."""
+    parts = term.split(":") if "]:" in term else [term]
+    names, levels = [], []
+    for part in parts:
+        if part.endswith("]") and "[" in part:
+            name, level = part[:-1].split("[", 1)
+        else:
+            name, level = part, ""
+        names.append(name)
+        levels.append(level)
+    return ":".join(names), " × ".join(levels)
+
+
+def match_truth(est: pd.DataFrame, truth: pd.DataFrame, codebook=None) -> pd.DataFrame:
+    """One row per truth term found among the estimates, numeric terms rescaled to ``per``."""
+    codebook = getattr(codebook, "codebook", codebook)
+    by_key = {(v, lv): i for i, (v, lv) in enumerate(zip(est["variable"], est["level"],
+                                                         strict=True))}
+    rows = []
+    for t in truth.itertuples(index=False):
+        variable = str(t.variable)
+        if pd.isna(t.level):  # numeric term: the single row of that variable
+            hits = est.index[est["variable"] == variable]
+            if len(hits) != 1:
+                continue
+            e = est.loc[hits[0]]
+            per = float(t.per) if pd.notna(t.per) else 1.0
+            bounds = np.sort(np.exp(per * np.log([e["ci_low"], e["ci_high"]])))
+            rows.append({"variable": variable, "level": "", "label": str(t.label),
+                         "estimate": float(np.exp(per * np.log(e["estimate"]))),
+                         "ci_low": bounds[0], "ci_high": bounds[1],
+                         "truth": float(t.true_odds_ratio)})
+            continue
+        level = _level_label(variable, str(t.level), str(t.label), codebook)
+        i = by_key.get((variable, level))
+        if i is None:
+            continue
+        e = est.iloc[i]
+        rows.append({"variable": variable, "level": level, "label": e["label"],
+                     "estimate": float(e["estimate"]), "ci_low": float(e["ci_low"]),
+                     "ci_high": float(e["ci_high"]), "truth": float(t.true_odds_ratio)})
+    matched = pd.DataFrame(rows, columns=["variable", "level", "label", "estimate", "ci_low",
+                                          "ci_high", "truth"])
+    # keep the estimates' order of variables, truth order within a variable
+    order = {v: k for k, v in enumerate(dict.fromkeys(est["variable"]))}
+    return matched.sort_values("variable", key=lambda s: s.map(order), kind="stable"
+                               ).reset_index(drop=True)
+
+
+def _level_label(variable: str, code: str, label: str, codebook) -> str:
+    if codebook is not None:
+        names, codes = variable.split(":"), code.split(":")
+        if all(n in codebook.variables for n in names) and len(names) == len(codes):
+            out = []
+            for name, c in zip(names, codes, strict=True):
+                labels = {str(k): v for k, v in codebook[name].level_labels.items()}
+                out.append(labels.get(c, c))
+            return " × ".join(out)
+    _header, rest = label.split(": ", 1) if ": " in label else (None, label)
+    return rest.split(" vs ")[0]
+
+
+__all__ = ["count_columns", "estimate_vs_truth", "forest_plot", "match_truth", "split_label"]

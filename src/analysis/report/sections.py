@@ -1,0 +1,289 @@
+"""The sections of the report notebooks: each function computes, suppresses and shows.
+
+A notebook cell calls one of these with its :class:`ReportSession` and shows
+the returned HTML; the statistics come from the package's modules
+(:mod:`analysis.describe`, :mod:`analysis.models`, :mod:`analysis.diagnostics`,
+:mod:`analysis.instruments`) and the figures from :mod:`analysis.figures`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analysis.describe import prevalence, table_one
+from analysis.describe.render import NOTE as TABLE_ONE_NOTE
+from analysis.models import logistic
+from analysis.privacy import complementary_suppression, suppressed_label
+from analysis.report.session import Html, ReportSession
+from analysis.report.tables import (
+    HIDDEN,
+    prevalence_suppression,
+    safe_counts,
+    safe_model_table,
+    safe_prevalence,
+    safe_table_one,
+)
+
+INSTRUMENT_NAMES = {"odi": "Oswestry Disability Index", "rmdq": "Roland-Morris (RMDQ)",
+                    "start_back": "STarT Back", "fabq": "Fear-Avoidance Beliefs (FABQ)",
+                    "orebro_short": "Örebro (short form)", "ipaq_short": "IPAQ (short form)",
+                    "nprs": "Pain rating (NPRS)", "nmq": "Nordic questionnaire"}
+
+
+def _suppression_note(report: ReportSession) -> str:
+    t = report.threshold
+    return (f"Counts of 1 to {t - 1} respondents are shown as {suppressed_label(t)}; cells shown "
+            f"as {HIDDEN} are larger counts hidden because a total would give a small one away.")
+
+
+def join(*parts: Html) -> Html:
+    """Several fragments shown as one output."""
+    return Html("\n".join(p.text for p in parts))
+
+
+# ---- 01 data quality ----------------------------------------------------------
+def participant_flow(report: ReportSession) -> Html:
+    """Rows read, excluded by step and reason, and analysed: table and STROBE diagram.
+
+    In the table, rows read = excluded + analysed is one line of
+    complementary suppression. The diagram cannot show "<5", so there the
+    small reasons of a step are pooled into "other rules" (with the smallest
+    other reason when the pool is still small).
+    """
+    from analysis import figures
+
+    flow = report.survey.flow.reset_index(drop=True)
+    t = report.threshold
+    counts = flow["n"].to_numpy(dtype=float)[:, None]
+    read = flow.index[flow["stage"] == "read"].tolist()
+    mask = complementary_suppression(counts, [[(i, 0) for i in range(len(flow))]], t,
+                                     totals=[(i, 0) for i in read])[:, 0]
+    shown = pd.DataFrame({
+        "Stage": flow["stage"].str.capitalize(), "Step": flow["step"], "Reason": flow["reason"],
+        "Respondents": [(suppressed_label(t) if n < t else HIDDEN) if m else str(int(n))
+                        for m, n in zip(mask, flow["n"], strict=True)]})
+    out = report.table(shown, "flow", title="Participant flow",
+                       note="Rows read = rows excluded + rows analysed. "
+                            + _suppression_note(report))
+    ax = figures.participant_flow(pool_small_reasons(flow, t), codebook=report.survey)
+    return join(out, report.figure(ax, "flow", caption="Participant flow (STROBE)"))
+
+
+def pool_small_reasons(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The flow with each step's reasons of fewer than ``threshold`` rows pooled."""
+    rows = []
+    for (stage, step), group in flow.groupby(["stage", "step"], sort=False):
+        if stage != "excluded":
+            rows.append(group)
+            continue
+        group = group.sort_values(["n", "reason"])
+        small = group["n"] < threshold
+        if small.sum() and group.loc[small, "n"].sum() < threshold and (~small).any():
+            small.iloc[int(small.sum())] = True  # the smallest other reason joins the pool
+        if small.any():
+            pooled = pd.DataFrame([{"stage": stage, "step": step, "reason": "other rules",
+                                    "n": int(group.loc[small, "n"].sum())}])
+            group = pd.concat([group[~small], pooled], ignore_index=True)
+        rows.append(group)
+    return pd.concat(rows, ignore_index=True)
+
+
+def changes_by_rule(report: ReportSession) -> Html:
+    """Values set missing and rows excluded, by column and rule."""
+    ledger = report.survey.ledger
+    ledger = ledger[ledger["action"] != "dropped column"]
+    counts = (ledger.groupby(["column", "rule", "action"], dropna=False, sort=True).size()
+              .rename("n").reset_index())
+    cb = report.survey.codebook
+    counts["Variable"] = [cb.label(c) if isinstance(c, str) and c in cb else str(c)
+                          for c in counts["column"]]
+    table = counts.rename(columns={"rule": "Rule", "action": "Action", "n": "Values"})
+    shown = safe_counts(table[["Variable", "Rule", "Action", "Values"]], "Values",
+                        report.threshold)
+    return report.table(shown, "changes", title="Values changed and rows excluded, by rule",
+                        note="Missing-value codes became missing; rows breaking a rule were "
+                             "excluded. " + _suppression_note(report))
+
+
+def missing_values(report: ReportSession) -> Html:
+    """Missing values per variable (questionnaire items left out), table and figure."""
+    from analysis import figures
+
+    survey = report.survey
+    items = {v.name for v in survey.codebook.variables.values() if v.instrument}
+    names = [c for c in survey.data.columns if c in survey.codebook and c not in items]
+    n = len(survey.data)
+    missing = survey.data[names].isna().sum()
+    table = pd.DataFrame({"Variable": [survey.label(c) for c in names],
+                          "Missing": missing.to_numpy(),
+                          "Missing, %": (100 * missing / max(n, 1)).to_numpy()})
+    shown = safe_counts(table, "Missing", report.threshold, percent="Missing, %")
+    out = report.table(shown, "missing", title=f"Missing values among {n} respondents analysed",
+                       note="Questionnaire items are summarised in the questionnaire report. "
+                            + _suppression_note(report))
+    ax = figures.missingness_plot(survey)
+    return join(out, report.figure(ax, "missing", caption="Share of missing values by variable"))
+
+
+# ---- 02 descriptives -----------------------------------------------------------
+def characteristics(report: ReportSession, by: str | None = None,
+                    columns: Sequence[str] | None = None) -> Html:
+    """Table 1 by ``by`` (default: the outcome), small counts suppressed."""
+    t1 = table_one(report.survey, by=by, columns=list(columns) if columns else None)
+    title = "Characteristics of respondents"
+    if by or report.survey.variables("outcome"):
+        title += f" by {report.survey.label(by or report.survey.variables('outcome')[0])}"
+    return report.table(safe_table_one(t1, report.threshold), "characteristics", title=title,
+                        note=TABLE_ONE_NOTE + " " + _suppression_note(report))
+
+
+def prevalence_by(report: ReportSession, outcome: str | None,
+                  factors: Sequence[str] | None = None) -> Html:
+    """Prevalence of the outcome overall and by each coded factor, with Wilson intervals.
+
+    ``factors`` defaults to the codebook's exposures; numeric ones are left out.
+    """
+    from analysis import figures
+
+    factors = list(factors) if factors else report.survey.variables("exposure")
+    coded = [f for f in factors if report.survey.data[f].dtype == "category"]
+    table = prevalence(report.survey, outcome, by=coded, weighted=False)
+    shown = safe_prevalence(table, report.threshold)
+    label = report.survey.label(outcome or report.survey.variables("outcome")[0])
+    out = report.table(shown, "prevalence", title=f"Prevalence of {label.lower()}",
+                       note="Among respondents with a known outcome; Wilson 95% intervals. "
+                            + _suppression_note(report))
+    # a drawn point and interval would give a suppressed count back: leave those rows out
+    hide = prevalence_suppression(table, report.threshold)
+    ax = figures.prevalence_plot(table[~(hide["events"] | hide["n"])], show_counts=False)
+    caption = f"Prevalence of {label.lower()} by factor, with 95% intervals"
+    if (hide["events"] | hide["n"]).any():
+        caption += "; levels with suppressed counts are not drawn"
+    return join(out, report.figure(ax, "prevalence", caption=caption))
+
+
+# ---- 03 risk factors -----------------------------------------------------------
+def odds_ratios(report: ReportSession, outcome: str | None, exposures: Sequence[str] | None,
+                confounders: Sequence[str] | None):
+    """Fit the crude and adjusted logistic models (see :func:`analysis.models.logistic`)."""
+    return logistic(report.survey, outcome, list(exposures) if exposures else None,
+                    list(confounders) if confounders is not None else None)
+
+
+def odds_ratio_table(report: ReportSession, result) -> Html:
+    """Crude and adjusted odds ratios side by side, with a forest plot."""
+    from analysis import figures
+
+    info = result.info
+    out = report.table(
+        safe_model_table(result.table, report.threshold), "odds_ratios",
+        title=f"Odds ratios of {report.survey.label(info['outcome']).lower()}",
+        note=(f"Logistic regression on {info['n']} respondents with complete data "
+              f"({info['events']} events); adjusted for "
+              f"{', '.join(report.survey.label(c) for c in info['adjust_for']) or 'nothing'} "
+              "and the other factors. Wald 95% intervals. " + _suppression_note(report)))
+    ax = figures.forest_plot(result.table, show_counts=False)  # counts: table, suppressed
+    return join(out, report.figure(ax, "forest", caption="Crude and adjusted odds ratios "
+                                                         "(log scale)"))
+
+
+def dose_responses(report: ReportSession, outcome: str | None,
+                   exposures: Sequence[str], confounders: Sequence[str] | None) -> Html:
+    """A dose-response curve with its 95% band for each continuous exposure."""
+    from analysis import figures
+
+    parts = []
+    for exposure in exposures:
+        curve = figures.dose_response(report.survey, exposure, outcome,
+                                      adjust_for=tuple(confounders or ()))
+        ax = figures.dose_response_plot(curve)
+        parts.append(report.figure(ax, f"dose_{exposure}",
+                                   caption=f"{report.survey.label(exposure)}: odds ratio "
+                                           "against the median, with 95% band"))
+    return join(*parts)
+
+
+def performance(report: ReportSession, result) -> Html:
+    """Discrimination (AUC) and calibration of the adjusted model, with their plots."""
+    from analysis import diagnostics, figures
+
+    auc = diagnostics.discrimination(result)
+    cal = diagnostics.calibration(result)
+    rows = [("AUC (c-statistic)", *auc.loc[0, ["estimate", "ci_low", "ci_high"]])]
+    rows += [(f"Calibration {r.statistic}", r.estimate, r.ci_low, r.ci_high)
+             for r in cal.table.itertuples()]
+    table = pd.DataFrame({"Statistic": [r[0] for r in rows],
+                          "Estimate (95% CI)": [f"{r[1]:.3f} ({r[2]:.3f} to {r[3]:.3f})"
+                                                for r in rows]})
+    out = report.table(table, "performance", title="Performance of the adjusted model",
+                       note="AUC with DeLong's interval; calibration intercept (ideal 0) and "
+                            "slope (ideal 1) by logistic recalibration, in the same data.")
+    roc = report.figure(figures.roc_plot(result), "roc", caption="ROC curve of the adjusted "
+                                                                 "model")
+    calib = report.figure(figures.calibration_plot(cal), "calibration",
+                          caption="Observed against predicted risk, by tenth of predicted risk")
+    return join(out, roc, calib)
+
+
+def against_truth(report: ReportSession, result) -> Html:
+    """For simulated data: adjusted estimates beside the true odds ratios of the simulation."""
+    from analysis import figures
+    from analysis.simulate import true_effects
+
+    if not report.survey.codebook.simulated:
+        return Html("<p>Not simulated data: the true effects are unknown.</p>")
+    ax = figures.estimate_vs_truth(result.tidy("adjusted"), true_effects(),
+                                   codebook=report.survey)
+    return report.figure(ax, "truth", caption="Adjusted odds ratios against the true odds "
+                                              "ratios of the simulation")
+
+
+# ---- 04 questionnaires -----------------------------------------------------------
+def score(report: ReportSession):
+    """Score the questionnaires the codebook declares: the scored survey and alphas."""
+    from analysis.instruments import score_instruments
+
+    return score_instruments(report.survey)
+
+
+def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
+    """Cronbach's alpha of each scored questionnaire."""
+    table = pd.DataFrame({
+        "Questionnaire": [INSTRUMENT_NAMES.get(k, k) for k in alphas["instrument"]],
+        "Scale": alphas["scale"], "Items": alphas["n_items"].astype(int).astype(str),
+        "Complete answers": alphas["n_complete"].astype(int),
+        "Alpha (95% CI)": [f"{a:.3f} ({lo:.3f}-{hi:.3f})" for a, lo, hi in
+                           alphas[["alpha", "ci_low", "ci_high"]].to_numpy()]})
+    shown = safe_counts(table, "Complete answers", report.threshold)
+    return report.table(shown, "reliability", title="Internal consistency (Cronbach's alpha)",
+                        note=_suppression_note(report))
+
+
+def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
+    """Respondents in each band of each banded score, with the score distributions."""
+    from analysis import figures
+
+    parts = []
+    data = scored.data
+    for name in scores:
+        if name not in data:
+            continue
+        column = data[name]
+        if column.dtype == "category":
+            counts = column.value_counts(sort=False)
+            table = pd.DataFrame({"Band": [*map(str, counts.index), "Total"],
+                                  "Respondents": [*counts.to_numpy(), counts.sum()]})
+            total = counts.sum()
+            table["%"] = 100 * table["Respondents"] / max(total, 1)
+            shown = safe_counts(table, "Respondents", report.threshold, total=True, percent="%")
+            parts.append(report.table(shown, f"bands_{name}", title=scored.label(name),
+                                      note=_suppression_note(report)))
+        else:
+            label = scored.label(name)
+            ax = figures.score_distribution(column.dropna(), label=label,
+                                            title=f"Distribution of {label}")
+            parts.append(report.figure(ax, f"distribution_{name}",
+                                       caption=f"Distribution of {scored.label(name)}"))
+    return join(*parts)

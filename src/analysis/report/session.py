@@ -1,0 +1,191 @@
+"""What a report notebook talks to: the survey, and the tables and figures it shows.
+
+A notebook opens one :class:`ReportSession` with its parameters; every table
+it shows goes through :meth:`ReportSession.table`, which renders it as
+escaped HTML, writes it to ``tables/<notebook>_<key>.csv`` and records it in
+``results/<notebook>.json`` (the runner merges those into ``results.json``);
+every figure goes through :meth:`ReportSession.figure`, which embeds it as a
+PNG data URI (self-contained, same bytes on every run) and writes
+``figures/<notebook>_<key>.png``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+
+from analysis.errors import ReportError
+from analysis.privacy import DEFAULT_THRESHOLD, drop_identifiers, suppressed_label
+from analysis.report.provenance import provenance_table
+from analysis.survey import Survey
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+DPI = 110
+
+
+class Html:
+    """An HTML fragment that Jupyter shows as HTML and prints as its text."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | None = None,
+               suppressed: str | None = None) -> str:
+    """``frame`` as an HTML table; every header, cell, title and note is escaped."""
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in frame.columns)
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for value in row:
+            text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) \
+                else str(value)
+            classes = []
+            if text.startswith("    "):
+                classes.append("level")
+                text = text.strip()
+            if suppressed and text == suppressed:
+                classes.append("suppressed")
+            attr = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{esc(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{esc(title)}</caption>" if title else ""
+    foot = (f'<tfoot><tr><td colspan="{frame.shape[1]}">{esc(note)}</td></tr></tfoot>'
+            if note else "")
+    return (f'<table class="backpain-table">{caption}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody>{foot}</table>")
+
+
+@dataclass
+class ReportSession:
+    """One notebook's survey, output folder, threshold and record of what it showed."""
+
+    name: str
+    survey: Survey
+    data: Path
+    codebook: Path
+    out_dir: Path
+    threshold: int = DEFAULT_THRESHOLD
+    parameters: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    # ---- what the reader sees -------------------------------------------
+    def banner(self) -> Html:
+        """A banner saying the data are SIMULATED when the codebook says so (else nothing)."""
+        if not self.survey.codebook.simulated:
+            return Html("")
+        return Html('<div class="backpain-banner" role="note"><strong>SIMULATED DATA.</strong> '
+                    "The codebook declares these data simulated: they describe no real person, "
+                    "and their results say nothing about real people.</div>")
+
+    def table(self, frame: pd.DataFrame, key: str, *, title: str, note: str | None = None) -> Html:
+        """Show a reader-safe text table; write it to CSV and to the results record.
+
+        ``frame`` is what the reader sees (strings, small counts already
+        suppressed, e.g. by :mod:`analysis.report.tables`); identifier columns
+        of the codebook are dropped whatever the caller passed.
+        """
+        if not KEY.match(key):
+            raise ReportError(f"Table key {key!r} in {self.name}: use lower-case letters, "
+                              "digits and underscores.")
+        if key in self.results:
+            raise ReportError(f"Table key {key!r} used twice in {self.name}.")
+        frame = drop_identifiers(frame, self.survey.codebook).reset_index(drop=True)
+        frame = frame.astype(object).where(frame.notna(), "").astype(str)
+        tables = self.out_dir / "tables"
+        tables.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(tables / f"{self.name}_{key}.csv", index=False, lineterminator="\n")
+        self.results[key] = {"title": title, "columns": [str(c) for c in frame.columns],
+                             "rows": frame.to_numpy().tolist()}
+        self._write_results()
+        return Html(html_table(frame, title=title, note=note,
+                               suppressed=suppressed_label(self.threshold)))
+
+    def figure(self, figure_or_axes, key: str, *, caption: str) -> Html:
+        """Embed a matplotlib figure as a PNG data URI and write ``figures/<name>_<key>.png``.
+
+        The PNG carries no software or time metadata, so its bytes depend
+        only on the drawing. The figure is closed, so Jupyter does not show
+        it a second time.
+        """
+        import matplotlib.pyplot as plt
+
+        fig = figure_or_axes.figure if hasattr(figure_or_axes, "figure") else figure_or_axes
+        fig = getattr(fig, "figure", fig)  # a SubFigure's parent
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight",
+                    metadata={"Software": None})
+        plt.close(fig)
+        png = buffer.getvalue()
+        figures = self.out_dir / "figures"
+        figures.mkdir(parents=True, exist_ok=True)
+        (figures / f"{self.name}_{key}.png").write_bytes(png)
+        data = base64.b64encode(png).decode("ascii")
+        cap = html.escape(caption)
+        return Html(f'<figure class="backpain-figure"><img alt="{cap}" '
+                    f'src="data:image/png;base64,{data}"/><figcaption>{cap}</figcaption></figure>')
+
+    def provenance(self) -> Html:
+        """Data and codebook sha256, git commit, package versions and parameters, as a table."""
+        params = {"data": self.data, "codebook": self.codebook, "threshold": self.threshold,
+                  **self.parameters}
+        table = provenance_table(self.data, self.codebook, params)
+        return self.table(table.rename(columns={"item": "Item", "value": "Value"}),
+                          "provenance", title="Provenance of this report")
+
+    # ---- record ----------------------------------------------------------
+    def _write_results(self) -> None:
+        folder = self.out_dir / "results"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.results, sort_keys=True, indent=1, ensure_ascii=False)
+        (folder / f"{self.name}.json").write_text(text + "\n", encoding="utf-8")
+
+
+def open_report(name: str, data: str | Path, codebook: str | Path, *,
+                out_dir: str | Path = "../reports", threshold: int = DEFAULT_THRESHOLD,
+                on_invalid: str = "exclude", **parameters: Any) -> ReportSession:
+    """Load the survey of a report notebook and start its record.
+
+    Identifier columns are never loaded (``keep_identifiers=False``). Other
+    ``parameters`` are kept for the provenance section.
+    """
+    from analysis.validate import load_survey
+
+    if int(threshold) < 1:
+        raise ReportError(f"Small-cell threshold must be a positive whole number, not {threshold}.")
+    data, codebook, out_dir = Path(data), Path(codebook), Path(out_dir)
+    for what, path in (("data file", data), ("codebook", codebook)):
+        if not path.is_file():
+            raise ReportError(f"Report {name}: {what} {str(path)!r} does not exist.")
+    matplotlib.rcParams["svg.hashsalt"] = "backpain"  # stable ids should anyone save SVG
+    _theme()
+    survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
+    session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
+                            out_dir=out_dir, threshold=int(threshold),
+                            parameters={"on_invalid": on_invalid, **parameters})
+    session._write_results()
+    return session
+
+
+def _theme() -> None:
+    try:
+        from analysis.figures import set_theme
+    except ImportError:  # the figures module is optional for tables-only reports
+        return
+    set_theme()

@@ -1,0 +1,219 @@
+"""Reader-safe versions of the package's tables: small counts suppressed, text only.
+
+Each function takes a tidy result table and returns a DataFrame of strings,
+exactly as the reader sees it, with every count of 1 to ``threshold - 1``
+respondents shown as ``"<5"`` and complementary suppression along the lines
+the table publishes (see :mod:`analysis.privacy`); a cell hidden as a
+complement (it counts ``threshold`` or more) shows ``"suppressed"``. A proportion, percentage
+or interval that would give a suppressed count back is hidden with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.describe import prevalence_display, table_one_display
+from analysis.describe.render import format_p
+from analysis.privacy import (
+    DEFAULT_THRESHOLD,
+    complementary_suppression,
+    primary_mask,
+    suppressed_label,
+)
+
+HIDDEN = "suppressed"
+
+
+def _block_mask(counts: np.ndarray, threshold: int, *, total_col: bool) -> np.ndarray:
+    """Suppression of a block: rows are levels, columns are groups (last = total if any).
+
+    Lines: every column (its levels add up to a total that the percentages
+    give away) and, when the last column is a total, every row.
+    """
+    n_rows, n_cols = counts.shape
+    lines = [[(i, j) for i in range(n_rows)] for j in range(n_cols)]
+    totals = []
+    if total_col:
+        lines += [[(i, j) for j in range(n_cols)] for i in range(n_rows)]
+        totals = [(i, n_cols - 1) for i in range(n_rows)]
+    return complementary_suppression(counts, lines, threshold, totals=totals)
+
+
+def safe_table_one(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """:func:`analysis.describe.table_one_display` with small counts suppressed.
+
+    For each coded variable the block of level counts by group (and the
+    Overall column, the total of each row) is suppressed jointly; the
+    variable's missing count joins the Overall column's line. A suppressed
+    cell shows ``"<5"`` instead of ``n (%)``. Missing counts of numeric
+    variables are suppressed on their own.
+    """
+    groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
+    has_total = "Overall" in groups and len(groups) > 1
+    label = suppressed_label(threshold)
+    shown = table.copy()
+    missing_text: dict[str, str] = {}
+    for variable, rows in table.groupby("variable", sort=False):
+        if variable == "n":
+            counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
+            mask = primary_mask(counts, threshold)
+            for j, g in enumerate(groups):
+                if mask[0, j]:
+                    shown.loc[rows.index, g] = label
+            continue
+        missing = float(rows["missing"].iloc[0])
+        if rows["level"].iloc[0] == "":
+            if primary_mask(np.array([missing]), threshold)[0]:
+                missing_text[variable] = label
+            continue
+        counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
+        # the missing count sits in the Overall column only
+        extra = np.full((1, len(groups)), np.nan)
+        extra[0, -1] = missing
+        block = np.vstack([counts, extra])
+        mask = _block_mask(block, threshold, total_col=has_total)
+        primary = primary_mask(block, threshold)
+        for j, g in enumerate(groups):
+            shown.loc[rows.index[mask[:-1, j] & primary[:-1, j]], g] = label
+            shown.loc[rows.index[mask[:-1, j] & ~primary[:-1, j]], g] = HIDDEN
+        if mask[-1, -1]:
+            missing_text[variable] = label if primary[-1, -1] else HIDDEN
+    display = table_one_display(shown)
+    if missing_text and "Missing" in display:
+        first = _first_display_rows(table)
+        for variable, text in missing_text.items():
+            display.loc[first[variable], "Missing"] = text
+    return display
+
+
+def _first_display_rows(table: pd.DataFrame) -> dict[str, int]:
+    """Row of each variable's header line in :func:`table_one_display`'s output."""
+    out, i = {}, 0
+    for variable, rows in table.groupby("variable", sort=False):
+        out[variable] = i
+        coded = variable != "n" and rows["level"].iloc[0] != ""
+        i += 1 + (len(rows) if coded else 0)
+    return out
+
+
+def prevalence_suppression(table: pd.DataFrame,
+                           threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Which counts of a :func:`analysis.describe.prevalence` table to hide.
+
+    Per factor, the counts ``events``, non-events and ``n`` of its levels
+    form a block whose columns add up to the Overall row, and in each row
+    events + non-events = n. Returns boolean columns ``events, n`` (hide)
+    and ``events_primary, n_primary`` (hidden because small, not as a
+    complement), on the index of ``table``.
+    """
+    out = pd.DataFrame(False, index=table.index,
+                       columns=["events", "n", "events_primary", "n_primary"])
+    overall = table[table["variable"] == "overall"]
+    ov = overall[["n", "events"]].to_numpy(dtype=float)[:1]
+    for _, rows in table[table["variable"] != "overall"].groupby("variable", sort=False):
+        block = np.vstack([rows[["n", "events"]].to_numpy(dtype=float), ov])
+        counts = np.column_stack([block[:, 1], block[:, 0] - block[:, 1], block[:, 0]])
+        n_rows = counts.shape[0]
+        lines = [[(i, j) for i in range(n_rows)] for j in range(3)]
+        lines += [[(i, 0), (i, 1), (i, 2)] for i in range(n_rows)]
+        totals = [(n_rows - 1, j) for j in range(3)] + [(i, 2) for i in range(n_rows)]
+        mask = complementary_suppression(counts, lines, threshold, totals=totals)[:-1]
+        primary = primary_mask(counts, threshold)[:-1]
+        out.loc[rows.index, "events"] = mask[:, 0] | mask[:, 1]
+        out.loc[rows.index, "n"] = mask[:, 2]
+        out.loc[rows.index, "events_primary"] = primary[:, 0] | primary[:, 1]
+        out.loc[rows.index, "n_primary"] = primary[:, 2]
+    # the Overall row is a total; only a tiny survey has a small one
+    for idx in overall.index:
+        small = primary_mask(table.loc[[idx], ["n", "events"]].to_numpy(dtype=float), threshold)
+        if small.any():
+            out.loc[idx, :] = True
+    return out
+
+
+def safe_prevalence(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """:func:`analysis.describe.prevalence_display` with small counts suppressed.
+
+    See :func:`prevalence_suppression`. A row with any hidden count shows
+    ``"suppressed"`` for its prevalence and interval, which would give the
+    count back.
+    """
+    display = prevalence_display(table)
+    label = suppressed_label(threshold)
+    hide = prevalence_suppression(table, threshold)
+    pct_cols = [c for c in display.columns if "%" in c or c == "Effective n"]
+    for column, name in (("events", "Events"), ("n", "n")):
+        display.loc[hide[column] & hide[f"{column}_primary"], name] = label
+        display.loc[hide[column] & ~hide[f"{column}_primary"], name] = HIDDEN
+    display.loc[hide["events"] | hide["n"], pct_cols] = HIDDEN
+    return display
+
+
+def _ci(est: float, low: float, high: float) -> str:
+    if pd.isna(est):
+        return ""
+    if pd.isna(low):
+        return "1 (reference)"
+    return f"{est:.2f} ({low:.2f}-{high:.2f})"
+
+
+def safe_model_table(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """The side-by-side table of :func:`analysis.models.logistic` as reader text.
+
+    Columns ``Factor``, ``OR crude (95% CI)``, ``p crude``, ``OR adjusted
+    (95% CI)``, ``p adjusted``, ``n``, ``Events``. The ``n`` and events of a
+    factor's levels add up to the model's n and events, so each factor is a
+    block suppressed like a prevalence table; odds ratios stay shown.
+    """
+    label = suppressed_label(threshold)
+    out = pd.DataFrame({
+        "Factor": table["label"],
+        "OR crude (95% CI)": [_ci(*v) for v in table[
+            ["or_crude", "ci_low_crude", "ci_high_crude"]].to_numpy()],
+        "p crude": table["p_crude"].map(format_p),
+        "OR adjusted (95% CI)": [_ci(*v) for v in table[
+            ["or_adjusted", "ci_low_adjusted", "ci_high_adjusted"]].to_numpy()],
+        "p adjusted": table["p_adjusted"].map(format_p),
+        "n": table["n"].map(lambda v: "" if pd.isna(v) else str(int(v))),
+        "Events": table["events"].map(lambda v: "" if pd.isna(v) else str(int(v))),
+    }, index=table.index)
+    for _, rows in table.groupby("variable", sort=False):
+        n = rows["n"].to_numpy(dtype=float)
+        ev = rows["events"].to_numpy(dtype=float)
+        counts = np.column_stack([ev, n - ev, n])
+        lines = [[(i, j) for i in range(len(rows))] for j in range(3)] if len(rows) > 1 else []
+        lines += [[(i, 0), (i, 1), (i, 2)] for i in range(len(rows))]
+        mask = complementary_suppression(counts, lines, threshold,
+                                         totals=[(i, 2) for i in range(len(rows))])
+        primary = primary_mask(counts, threshold)
+        events_hidden, events_small = mask[:, 0] | mask[:, 1], primary[:, 0] | primary[:, 1]
+        out.loc[rows.index[events_hidden & events_small], "Events"] = label
+        out.loc[rows.index[events_hidden & ~events_small], "Events"] = HIDDEN
+        out.loc[rows.index[mask[:, 2] & primary[:, 2]], "n"] = label
+        out.loc[rows.index[mask[:, 2] & ~primary[:, 2]], "n"] = HIDDEN
+    return out.reset_index(drop=True)
+
+
+def safe_counts(table: pd.DataFrame, count: str, threshold: int = DEFAULT_THRESHOLD, *,
+                total: bool = False, percent: str | None = None) -> pd.DataFrame:
+    """A table with one count column as text, small counts suppressed.
+
+    With ``total=True`` the rows add up to a total shown in the last row,
+    so complementary suppression applies down the column; otherwise each
+    count is suppressed on its own. A ``percent`` column of a suppressed
+    row is hidden too.
+    """
+    values = table[count].to_numpy(dtype=float)[:, None]
+    lines = [[(i, 0) for i in range(len(values))]] if total else []
+    totals = [(len(values) - 1, 0)] if total else []
+    mask = complementary_suppression(values, lines, threshold, totals=totals)[:, 0]
+    primary = primary_mask(values, threshold)[:, 0]
+    out = table.copy()
+    out[count] = [(suppressed_label(threshold) if small else HIDDEN) if m
+                  else ("" if pd.isna(v) else str(int(v)))
+                  for m, small, v in zip(mask, primary, values[:, 0], strict=True)]
+    if percent is not None:
+        out[percent] = [HIDDEN if m else ("" if pd.isna(p) else f"{p:.1f}")
+                        for m, p in zip(mask, table[percent], strict=True)]
+    return out

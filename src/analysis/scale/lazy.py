@@ -1,0 +1,412 @@
+"""Surveys larger than memory: validation, flow and aggregates computed in DuckDB.
+
+:func:`load_parquet_survey` points DuckDB at a partitioned Parquet dataset (a
+folder, hive-partitioned or not, a glob, or a list of files), checks every row
+against the codebook with the rules of :mod:`analysis.validate` (SQL from
+:mod:`analysis.scale.sql`) in one scan, and returns a :class:`LazySurvey`.
+Rows are never materialised in pandas: only counts and aggregates (the flow,
+rule counts, prevalence tables, covariate patterns) come back to Python.
+
+Line numbers: files are read in sorted path order, and a row's line is its
+position in the concatenation of the files (1-based), as if they were one
+file, which is what ``load_survey`` on the same folder numbers.
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analysis.codebook import Codebook, load_codebook
+from analysis.errors import ReadError, ValidationError
+from analysis.scale.sql import CODED, ColumnSQL, column_sql, quote
+from analysis.scale.tables import patterns_query, patterns_table, prevalence_table
+from analysis.survey import Survey
+from analysis.validate import ADVICE, FIRST_LINES
+
+STEP = "validate"
+
+
+def load_parquet_survey(
+    path_or_glob: str | Path | Sequence[str | Path],
+    codebook: Codebook | str | Path | dict,
+    *,
+    on_invalid: Literal["raise", "exclude"] = "exclude",
+    keep_identifiers: bool = False,
+    check_duplicate_ids: bool = True,
+    memory_limit: str = "2GB",
+    threads: int | None = None,
+    temp_directory: str | Path | None = None,
+) -> LazySurvey:
+    """Validate a Parquet dataset in DuckDB and return a :class:`LazySurvey`.
+
+    Parameters
+    ----------
+    path_or_glob : a folder (searched recursively for ``*.parquet``; hive
+        partitions such as ``year=2024/`` become columns), a glob
+        (``"data/part-*.parquet"``), one file, or a list of files.
+    codebook : a :class:`Codebook` or anything :func:`load_codebook` takes.
+    on_invalid : ``"exclude"`` (default) sets rows that break a rule aside
+        and counts them; ``"raise"`` raises one :class:`ValidationError`
+        naming each broken rule, its row count and first lines.
+    check_duplicate_ids : look for repeated identifiers (``duplicate id``,
+        first occurrence kept). It is exact but costs a hash aggregate over
+        every identifier (DuckDB spills it to disk beyond ``memory_limit``);
+        pass ``False`` to skip the rule on very large data.
+    memory_limit, threads, temp_directory : DuckDB settings; the defaults keep
+        the process under ~3 GiB at 10^8 rows.
+
+    Examples
+    --------
+    >>> lazy = load_parquet_survey("cohort/", "codebook.yml")  # doctest: +SKIP
+    >>> lazy.flow  # doctest: +SKIP
+    """
+    if on_invalid not in ("raise", "exclude"):
+        raise ValidationError(f"on_invalid must be 'raise' or 'exclude', not {on_invalid!r}.")
+    files = _files(path_or_glob)
+    return LazySurvey(files, load_codebook(codebook), str(path_or_glob), on_invalid,
+                      keep_identifiers, check_duplicate_ids, memory_limit, threads,
+                      temp_directory)
+
+
+def _files(path_or_glob) -> list[str]:
+    if isinstance(path_or_glob, (list, tuple)):
+        files = [str(Path(p)) for p in path_or_glob]
+    elif Path(path_or_glob).is_dir():
+        files = [str(p) for p in Path(path_or_glob).rglob("*.parquet")]
+    elif Path(path_or_glob).is_file():
+        files = [str(path_or_glob)]
+    else:
+        files = globbing.glob(str(path_or_glob), recursive=True)
+    if not files:
+        raise ReadError(f"{path_or_glob}: no Parquet files found (give a folder, a glob such as "
+                        "'data/*.parquet', or a list of files).")
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise ReadError(f"{missing[0]}: no such Parquet file ({len(missing)} missing).")
+    return sorted(files)
+
+
+class LazySurvey:
+    """A validated survey that stays on disk; every result is computed by DuckDB.
+
+    Attributes and methods mirror :class:`~analysis.survey.Survey` where the
+    answer is an aggregate: ``.flow`` (rows read, excluded by first reason,
+    analysed), ``.ledger_counts`` (rule counts per column, as
+    ``Ledger.counts()``), ``.prevalence(by=...)``, ``.covariate_patterns(...)``
+    and ``.logistic(...)`` (exact, fitted on covariate patterns).
+
+    The row-level ledger of a survey of 10^8 rows is not materialised:
+    ``.ledger(limit=...)`` lists the exclusions of the first ``limit``
+    excluded lines only, and ``.to_survey(columns, limit)`` loads a manageable
+    subset as an ordinary :class:`Survey` (with its own full ledger).
+    """
+
+    def __init__(self, files: list[str], codebook: Codebook, source: str, on_invalid: str,
+                 keep_identifiers: bool, check_duplicate_ids: bool, memory_limit: str,
+                 threads: int | None, temp_directory: str | Path | None):
+        import duckdb
+
+        self.files, self.codebook, self.source = files, codebook, source
+        self.on_invalid, self.keep_identifiers = on_invalid, keep_identifiers
+        self.con = duckdb.connect()
+        self._tmp = None if temp_directory else tempfile.TemporaryDirectory(prefix="backpain-")
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute(f"SET temp_directory = '{temp_directory or self._tmp.name}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        rows = [pq.ParquetFile(f).metadata.num_rows for f in files]
+        self.n_read = int(sum(rows))
+        offsets = pd.DataFrame({"filename": files, "__offset": np.cumsum([0, *rows[:-1]])})
+        self.con.register("__offsets_frame", offsets)
+        self.con.execute("CREATE TEMP TABLE __offsets AS SELECT * FROM __offsets_frame")
+        self.con.unregister("__offsets_frame")
+        hive = any("=" in part for f in files for part in Path(f).parts[:-1])
+        self._read = (f"read_parquet({_list(files)}, hive_partitioning = {str(hive).lower()}, "
+                      "union_by_name = true")
+        types = {row[0]: row[1] for row in
+                 self.con.execute(f"DESCRIBE SELECT * FROM {self._read})").fetchall()}
+        self.file_columns = list(types)
+        self._check_columns(types)
+        self.columns = column_sql(codebook, types)
+        ids = [c for c in self.columns if c.variable.type == "id"] if check_duplicate_ids else []
+        self._build_views(ids)
+        self._validate()
+
+    # ---- set-up ----------------------------------------------------------
+    def _check_columns(self, types: dict[str, str]) -> None:
+        missing = [v.name for v in self.codebook if v.required and v.name not in types]
+        if missing:
+            raise ValidationError(
+                f"{self.source}: {len(missing)} column(s) the codebook requires not in the "
+                f"files (rule: missing column): {', '.join(map(repr, missing[:10]))}. "
+                f"To fix: {ADVICE['missing column']}.")
+        self.unknown_columns = [c for c in types if c not in self.codebook]
+        if self.unknown_columns and self.on_invalid == "raise":
+            raise ValidationError(
+                f"{self.source}: {len(self.unknown_columns)} column(s) not in the codebook "
+                f"(rule: unknown column): {', '.join(map(repr, self.unknown_columns[:10]))}. "
+                f"To fix: {ADVICE['unknown column']}.")
+
+    def _build_views(self, ids: list[ColumnSQL]) -> None:
+        source = (f"SELECT r.* EXCLUDE (filename, file_row_number), "
+                  f"o.__offset + r.file_row_number + 1 AS __line FROM {self._read}, "
+                  "filename = true, file_row_number = true) r JOIN __offsets o USING (filename)")
+        derived = ", ".join(f"{expr} AS {quote(name)}" for c in self.columns
+                            for name, expr in c.derived.items())
+        self.con.execute(f"CREATE TEMP VIEW __decoded AS SELECT *{', ' if derived else ''}"
+                         f"{derived} FROM ({source})")
+        joins, dup_rules = "", {}
+        for k, col in enumerate(ids):
+            # Identifiers seen more than once, with the line of their first occurrence;
+            # usually few, so the view below joins every row against a small table.
+            self.con.execute(
+                f"CREATE TEMP TABLE __dups{k} AS SELECT {col.value} AS __id, min(__line) AS "
+                f"__first FROM __decoded WHERE {col.value} IS NOT NULL AND {col.value} <> '' "
+                "GROUP BY 1 HAVING count(*) > 1")
+            joins += f" LEFT JOIN __dups{k} ON d.{col.value} = __dups{k}.__id"
+            dup_rules[col.name] = f"coalesce(d.__line > __dups{k}.__first, FALSE)"
+        self.rules: list[tuple[ColumnSQL, str, str]] = []
+        for col in self.columns:
+            self.rules += [(col, rule, cond) for rule, cond in col.rules]
+            if col.name in dup_rules:
+                self.rules.append((col, "duplicate id", dup_rules[col.name]))
+        flags = [f"({cond}) AS __rule{i}" for i, (_, _, cond) in enumerate(self.rules)]
+        self.missing = [(col, code, meaning, cond) for col in self.columns
+                        for code, meaning, cond in col.missing]
+        flags += [f"({cond}) AS __miss{j}" for j, (*_, cond) in enumerate(self.missing)]
+        reason = ("CASE " + " ".join(f"WHEN __rule{i} THEN {i + 1}" for i in range(len(self.rules)))
+                  + " ELSE 0 END" if self.rules else "0")
+        self.con.execute(
+            f"CREATE TEMP VIEW __flagged AS SELECT *, {reason} AS __reason FROM "
+            f"(SELECT d.*{', ' if flags else ''}{', '.join(flags)} FROM __decoded d{joins})")
+        values = ", ".join(f"{c.value} AS {c.quoted}" for c in self.columns)
+        self.con.execute(f"CREATE TEMP VIEW __valid AS SELECT {values} FROM __flagged "
+                         "WHERE __reason = 0")
+
+    def _validate(self) -> None:
+        sums = [f"sum(__rule{i}::BIGINT)" for i in range(len(self.rules))]
+        sums += [f"sum(__miss{j}::BIGINT)" for j in range(len(self.missing))]
+        rows = self.con.execute(
+            f"SELECT __reason, count(*){''.join(', ' + s for s in sums)} FROM __flagged "
+            "GROUP BY __reason ORDER BY __reason").fetchall()
+        totals = np.sum([r[2:] for r in rows], axis=0) if rows and sums else np.zeros(len(sums))
+        self.rule_counts = [int(x) for x in totals[:len(self.rules)]]
+        self.missing_counts = [int(x) for x in totals[len(self.rules):]]
+        self.first_reason = {int(r[0]): int(r[1]) for r in rows}
+        self.n_analysed = self.first_reason.get(0, 0)
+        if self.on_invalid == "raise" and any(self.rule_counts):
+            raise self._error()
+
+    def _error(self) -> ValidationError:
+        broken = [(i, r) for i, r in enumerate(self.rules) if self.rule_counts[i]]
+        lines = []
+        for i, (col, rule, _) in broken:
+            first = self.con.execute(
+                f"SELECT __line, {col.quoted} FROM __flagged WHERE __rule{i} ORDER BY __line "
+                f"LIMIT {FIRST_LINES}").fetchall()
+            shown = "; ".join(f"line {line}: {_show(value, quote_text=True)}"
+                              for line, value in first)
+            n = self.rule_counts[i]
+            lines.append(f"  - column {col.name!r}: {rule}, {n} row{'s' if n != 1 else ''} "
+                         f"(first: {shown}). To fix: {ADVICE[rule]}.")
+        n_rows = self.n_read - self.n_analysed
+        return ValidationError("\n".join([
+            f"{self.source}: {len(broken)} rule{'s' if len(broken) != 1 else ''} broken, "
+            f"affecting {n_rows} row{'s' if n_rows != 1 else ''}:", *lines,
+            "Or load with on_invalid='exclude' to set these rows aside."]))
+
+    # ---- accounts ----------------------------------------------------------
+    @property
+    def flow(self) -> pd.DataFrame:
+        """Rows read, excluded (each once, under its first broken rule in codebook column
+        order), analysed: the same table as :attr:`Survey.flow`."""
+        rows = [{"stage": "read", "step": "", "reason": "rows read", "n": self.n_read}]
+        for i, (col, rule, _) in enumerate(self.rules):
+            if self.first_reason.get(i + 1):
+                rows.append({"stage": "excluded", "step": STEP, "reason": f"{col.name}: {rule}",
+                             "n": self.first_reason[i + 1]})
+        rows.append({"stage": "analysed", "step": "", "reason": "rows analysed",
+                     "n": self.n_analysed})
+        flow = pd.DataFrame(rows, columns=["stage", "step", "reason", "n"])
+        flow["n"] = flow["n"].astype("int64")
+        return flow
+
+    @property
+    def ledger_counts(self) -> pd.DataFrame:
+        """Ledger entries per step, column, rule and action, as ``Ledger.counts()``:
+        dropped columns, missing codes set missing, rows excluded by each rule."""
+        rows = [(STEP, c, "unknown column", "dropped column", 1) for c in self.unknown_columns]
+        rows += [(STEP, col.name, f"missing code: {meaning}", "set missing", n)
+                 for (col, _, meaning, _), n in zip(self.missing, self.missing_counts,
+                                                    strict=True) if n]
+        rows += [(STEP, col.name, rule, "excluded", n)
+                 for (col, rule, _), n in zip(self.rules, self.rule_counts, strict=True) if n]
+        if not self.keep_identifiers:
+            rows += [(STEP, c.name, "identifier (privacy)", "dropped column", 1)
+                     for c in self.columns if c.variable.is_identifier]
+        frame = pd.DataFrame(rows, columns=["step", "column", "rule", "action", "n"])
+        return (frame.groupby(["step", "column", "rule", "action"], dropna=False, sort=False)["n"]
+                .sum().reset_index())
+
+    def ledger(self, limit: int = 100) -> pd.DataFrame:
+        """Exclusions of the first ``limit`` excluded lines (``step, line, column, rule, value,
+        action``), sorted by line then codebook order; one scan of the data."""
+        if not self.rules:
+            return pd.DataFrame(columns=["step", "line", "column", "rule", "value", "action"])
+        raw = ", ".join(dict.fromkeys(c.quoted for c, _, _ in self.rules))
+        flags = ", ".join(f"__rule{i}" for i in range(len(self.rules)))
+        found = self.con.execute(
+            f"SELECT __line, {raw}, {flags} FROM __flagged WHERE __reason > 0 "
+            f"ORDER BY __line LIMIT {int(limit)}").to_arrow_table().to_pandas()
+        entries = []
+        for record in found.to_dict("records"):
+            for i, (col, rule, _) in enumerate(self.rules):
+                if record[f"__rule{i}"]:
+                    entries.append((STEP, int(record["__line"]), col.name, rule,
+                                    _show(record[col.name], blank=""), "excluded"))
+        frame = pd.DataFrame(entries, columns=["step", "line", "column", "rule", "value",
+                                               "action"])
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
+
+    @property
+    def n(self) -> int:
+        return self.n_analysed
+
+    # ---- results ------------------------------------------------------------
+    def _outcome(self, outcome: str | None) -> str:
+        if outcome is None:
+            found = [c.name for c in self.columns if c.variable.role == "outcome"
+                     and c.variable.type == "binary"]
+            if not found:
+                raise ValidationError(f"{self.source}: name the outcome; the codebook declares no "
+                                      "binary variable with role outcome.")
+            outcome = found[0]
+        self._column(outcome, CODED, "outcome")
+        if self.codebook[outcome].type != "binary":
+            raise ValidationError(f"outcome {outcome!r} is {self.codebook[outcome].type}; a "
+                                  "binary outcome is needed.")
+        return outcome
+
+    def _column(self, name: str, types: Iterable[str], what: str) -> ColumnSQL:
+        for col in self.columns:
+            if col.name == name:
+                if col.variable.type not in tuple(types):
+                    raise ValidationError(f"{what} {name!r} is {col.variable.type}; it must be "
+                                          f"{' or '.join(types)}.")
+                return col
+        raise ValidationError(f"{self.source}: {what} {name!r} is not a column of the data "
+                              f"(columns: {', '.join(c.name for c in self.columns[:20])}).")
+
+    def prevalence(self, outcome: str | None = None, by: str | Iterable[str] | None = None,
+                   *, weighted: bool | Literal["auto"] = "auto") -> pd.DataFrame:
+        """Prevalence with Wilson intervals, as :func:`analysis.describe.prevalence`.
+
+        Counts come from one ``GROUP BY GROUPING SETS`` scan of the valid rows;
+        the table and its intervals are then built exactly as in memory.
+        """
+        outcome = self._outcome(outcome)
+        factors = [by] if isinstance(by, str) else list(by or [])
+        for name in factors:
+            self._column(name, CODED, "prevalence factor")
+        weight = self.codebook.role("weight") if weighted in (True, "auto") else None
+        if weight is not None and weight not in {c.name for c in self.columns}:
+            if weighted is True:
+                raise ValidationError(f"weighted=True but the weight column {weight!r} is not "
+                                      "in the data.")
+            weight = None
+        if weighted is True and weight is None:
+            raise ValidationError("weighted=True but the codebook declares no weight variable.")
+        return prevalence_table(self.con, self.codebook, outcome, factors, weight)
+
+    def covariate_patterns(self, columns: Sequence[str], outcome: str | None = None
+                           ) -> pd.DataFrame:
+        """Events and trials per covariate pattern of the valid rows (``GROUP BY`` in DuckDB).
+
+        Same table as :func:`analysis.aggregate.covariate_patterns` on the
+        in-memory survey: ``columns..., events, trials``, sorted by the
+        columns (levels in codebook order); rows missing any of them are
+        left out.
+        """
+        outcome = self._outcome(outcome)
+        for name in columns:
+            self._column(name, (*CODED, "numeric", "count"), "pattern column")
+        sql = patterns_query(list(columns), outcome, complete=True)
+        return patterns_table(self.con, self.codebook, sql, list(columns))
+
+    def logistic(self, outcome: str | None = None, exposures: Sequence[str] | None = None,
+                 adjust_for: Sequence[str] = (), *, reference: dict | None = None,
+                 firth: bool = False):
+        """Crude and adjusted odds ratios fitted on covariate patterns (exact).
+
+        Returns the :class:`~analysis.models.LogisticResult` of
+        :func:`analysis.models.logistic`; see
+        :func:`analysis.scale.fit.logistic_from_patterns` for the method.
+        """
+        from analysis.scale.fit import logistic_from_patterns
+
+        outcome = self._outcome(outcome)
+        exposures = list(exposures or [c.name for c in self.columns
+                                       if c.variable.role == "exposure"])
+        variables = list(dict.fromkeys([*exposures, *adjust_for]))
+        for name in variables:
+            self._column(name, (*CODED, "numeric", "count"), "model variable")
+        sql = patterns_query(variables, outcome, complete=False)
+        patterns = patterns_table(self.con, self.codebook, sql, variables, outcome=outcome)
+        return logistic_from_patterns(patterns, self.codebook, outcome, exposures,
+                                      list(adjust_for), reference=reference, firth=firth,
+                                      n_read=self.n_analysed)
+
+    def to_survey(self, columns: Sequence[str] | None = None, limit: int | None = None
+                  ) -> Survey:
+        """The first ``limit`` lines (all if None) of ``columns`` as an ordinary :class:`Survey`.
+
+        The subset is validated in memory by :func:`analysis.validate.load_survey`'s
+        rules with its true line numbers, so its ledger is complete for those
+        lines (a rule broken only in a column left out is not seen).
+        """
+        from analysis.validate import _Validator
+
+        names = list(columns) if columns is not None else self.file_columns
+        absent = [c for c in names if c not in self.file_columns]
+        if absent:
+            raise ValidationError(f"{self.source}: no column(s) {absent} in the files.")
+        cols = ", ".join(quote(c) for c in names)
+        top = f" LIMIT {int(limit)}" if limit is not None else ""
+        raw = self.con.execute(f"SELECT __line, {cols} FROM __decoded ORDER BY __line{top}"
+                               ).to_arrow_table().to_pandas()
+        raw = raw.set_index("__line").rename_axis("line")
+        raw.attrs = {"source": self.source, "format": "parquet", "metadata": [],
+                     "identifiers": []}
+        codebook = self.codebook.select(names) if columns is not None else self.codebook
+        return _Validator(raw, codebook, self.on_invalid, self.keep_identifiers).run()
+
+    def close(self) -> None:
+        self.con.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __repr__(self) -> str:
+        return (f"LazySurvey({self.source}: {len(self.files)} files, {self.n_analysed} rows "
+                f"analysed of {self.n_read} read, {len(self.columns)} columns)")
+
+
+def _list(files: list[str]) -> str:
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+def _show(value, blank: str = "(blank)", quote_text: bool = False) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return blank
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if quote_text and isinstance(value, str) else str(value)

@@ -1,0 +1,235 @@
+"""Reports end to end: the four notebooks run once on a small SIMULATED survey.
+
+Kernel starts cost ~2.4 s each, so one module-scoped fixture renders every
+report (twice, for determinism) and the tests assert on those files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from analysis.cli import main
+from analysis.cli import report as _report_cli  # noqa: F401  registers `backpain report`
+from analysis.errors import ReportError
+from analysis.report import check_parameters, notebook_parameters, render_reports, run_notebook
+from analysis.report.build import report_notebooks
+from analysis.simulate import CODEBOOK_PATH, simulate_survey, write_survey
+
+NAMES = ["01_data_quality", "02_descriptives", "03_risk_factors", "04_questionnaires"]
+SECTIONS = {
+    "01_data_quality": ["Participant flow", "Values changed and rows excluded", "Missing values"],
+    "02_descriptives": ["Characteristics of respondents", "Prevalence of the outcome by factor"],
+    "03_risk_factors": ["Crude and adjusted odds ratios", "Dose-response", "Model performance",
+                        "Estimates and the truth"],
+    "04_questionnaires": ["Internal consistency", "Score distributions"],
+}
+# figures each reader report must hold: flow + missingness; prevalence; forest + 2 curves +
+# ROC + calibration + truth; 2 histograms
+FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 6,
+           "04_questionnaires": 2}
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    data = write_survey(simulate_survey(1500, seed=11), tmp / "survey.csv")
+    codebook = yaml.safe_load(Path(CODEBOOK_PATH).read_text(encoding="utf-8"))
+    # a level label from the data that must come out as text, never as markup
+    codebook["variables"]["workstation"]["levels"][3] = SCRIPT
+    cb_path = tmp / "codebook.yml"
+    cb_path.write_text(yaml.safe_dump(codebook, allow_unicode=True), encoding="utf-8")
+    out = tmp / "reports"
+    summary = render_reports(data, cb_path, out, progress=False)
+    first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    render_reports(data, cb_path, out, progress=False)
+    second = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    return {"out": out, "summary": summary, "first": first, "second": second, "data": data,
+            "codebook": cb_path}
+
+
+def test_every_report_and_its_files_are_written(rendered):
+    out = rendered["out"]
+    assert rendered["summary"]["notebook"].tolist() == NAMES
+    for name in NAMES:
+        assert (out / f"{name}.html").stat().st_size > 10_000
+        assert (out / "analyst" / f"{name}.html").is_file()
+        assert (out / "tables" / f"{name}_provenance.csv").is_file()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for name in NAMES:
+        assert f'href="{name}.html"' in index and f'href="analyst/{name}.html"' in index
+    assert 'href="results.json"' in index and 'href="tables/02_descriptives_prevalence.csv"' \
+        in index
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reader_report_has_sections_figures_toc_provenance_and_no_code(rendered, name):
+    html = (rendered["out"] / f"{name}.html").read_text(encoding="utf-8")
+    headings = re.findall(r"<h2 id=\"[^\"]+\">(.*?)<a", html)
+    assert headings == [*SECTIONS[name], "Provenance"]
+    assert html.count('<img alt="') == FIGURES[name]
+    assert html.count('src="data:image/png;base64,') == FIGURES[name]
+    toc = re.search(r'<nav class="toc".*?</nav>', html, re.S).group(0)
+    for section in [*SECTIONS[name], "Provenance"]:
+        assert f">{section}</a>" in toc
+    assert "Data sha256" in html and "Git commit" in html and "Version of pandas" in html
+    assert "SIMULATED DATA." in html
+    # no code, no prompts, nothing to fetch, no script
+    for forbidden in ("<code", 'class="input', '<div class="jp-InputArea', "<script",
+                      "http://", "https://", "open_report(", "import "):
+        assert forbidden not in html, forbidden
+    analyst = (rendered["out"] / "analyst" / f"{name}.html").read_text(encoding="utf-8")
+    assert "open_report" in analyst and "<script" not in analyst
+
+
+def test_provenance_names_files_hashes_and_parameters(rendered):
+    from analysis.report import sha256
+
+    rows = dict(line.split(",", 1) for line in (rendered["out"] / "tables" /
+                "03_risk_factors_provenance.csv").read_text().splitlines()[1:])
+    assert rows["Data sha256"] == sha256(rendered["data"])
+    assert rows["Codebook sha256"] == sha256(rendered["codebook"])
+    assert rows["Parameter data"] == "survey.csv"  # a file name, not a machine's path
+    assert rows["Parameter threshold"] == "5"
+    assert rows["Parameter continuous"] == '"hours_sitting, sit_reach_cm"'
+    assert re.fullmatch(r"[0-9a-f]{40}|not a git checkout", rows["Git commit"])
+
+
+def test_labels_from_the_data_are_escaped(rendered):
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    for name in ("02_descriptives", "03_risk_factors"):
+        html = (rendered["out"] / f"{name}.html").read_text(encoding="utf-8")
+        assert escaped in html and SCRIPT not in html
+    assert SCRIPT in (rendered["out"] / "tables" / "02_descriptives_characteristics.csv"
+                      ).read_text(encoding="utf-8")  # CSV holds the text itself
+
+
+def test_small_counts_are_suppressed_in_reader_tables(rendered):
+    import pandas as pd
+
+    flow = pd.read_csv(rendered["out"] / "tables" / "01_data_quality_flow.csv", dtype=str)
+    shown = flow["Respondents"]
+    numbers = pd.to_numeric(shown, errors="coerce")
+    assert not ((numbers > 0) & (numbers < 5)).any()
+    assert (shown == "<5").sum() != 1 or (shown == "suppressed").any()
+    for path in (rendered["out"] / "tables").glob("*.csv"):
+        if path.name.endswith("provenance.csv"):
+            continue
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in table.columns:
+            if column in ("n", "Events", "Respondents", "Missing", "Values"):
+                values = pd.to_numeric(table[column], errors="coerce")
+                assert not ((values > 0) & (values < 5)).any(), (path.name, column)
+    prevalence = pd.read_csv(rendered["out"] / "tables" / "02_descriptives_prevalence.csv",
+                             dtype=str, keep_default_na=False)
+    hidden = prevalence[prevalence["Events"].isin(["<5", "suppressed"])]
+    assert len(hidden) >= 2  # a small cell and its complement in the same factor
+    assert (hidden["Prevalence, % (95% CI)"] == "suppressed").all()
+
+
+def test_results_json_holds_every_table_shown(rendered):
+    out = rendered["out"]
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert sorted(results) == NAMES
+    text = (out / "results.json").read_text(encoding="utf-8")
+    assert text == json.dumps(results, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    for path in (out / "tables").glob("*.csv"):
+        name = next(n for n in NAMES if path.stem.startswith(n + "_"))
+        entry = results[name][path.stem[len(name) + 1:]]
+        rows = list(csv.reader(path.open(encoding="utf-8")))
+        assert entry["columns"] == rows[0] and entry["rows"] == rows[1:]
+
+
+def test_two_runs_are_byte_identical(rendered):
+    first, second = rendered["first"], rendered["second"]
+    assert sorted(first) == sorted(second)
+    differ = [str(p) for p in first if first[p] != second[p]]
+    assert differ == []
+    assert any(str(p).endswith(".html") for p in first) and Path("results.json") in first
+
+
+@pytest.mark.browser
+def test_reports_open_in_a_browser_without_errors(rendered):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing in CI; .ci/run should install it")
+        pytest.skip("chromium is not installed")
+    from tests._cdp import inspect_page
+
+    for name in [*NAMES, "index"]:
+        page = inspect_page(chromium, (rendered["out"] / f"{name}.html").as_uri())
+        assert page["errors"] == [], name
+        assert page["scripts"] == 0
+        assert len(page["images"]) == FIGURES.get(name, 0)
+        assert all(done and width > 0 and height > 0 for done, width, height in page["images"])
+
+
+# ---- failures ------------------------------------------------------------------
+def _notebook(path: Path, *sources: str) -> Path:
+    cells = [nbformat.v4.new_code_cell("x = 1\nlabel = 'a'")]
+    cells[0].metadata["tags"] = ["parameters"]
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"c{i}"
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                 "display_name": "Python 3"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_committed_notebooks_have_one_parameters_cell_and_no_outputs():
+    for path in report_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+        params = notebook_parameters(path)
+        assert {"data", "codebook", "out_dir", "threshold"} <= set(params)
+
+
+def test_unknown_parameter_is_an_error(tmp_path):
+    path = _notebook(tmp_path / "tiny.ipynb", "print(x)")
+    with pytest.raises(ReportError, match=r"tiny.ipynb: unknown parameter\(s\) y; it declares "
+                                          r"label, x"):
+        check_parameters(path, {"x": 2, "y": 3})
+    with pytest.raises(ReportError, match=r"Unknown parameter\(s\) colour: no report notebook"):
+        render_reports(CODEBOOK_PATH, CODEBOOK_PATH, tmp_path / "out",
+                       parameters={"colour": "red"}, progress=False)
+
+
+def test_cli_reports_bad_parameters_with_exit_status_2(tmp_path, capsys):
+    status = main(["report", str(CODEBOOK_PATH), "--codebook", str(CODEBOOK_PATH),
+                   "--out", str(tmp_path), "--param", "nonsense=1"])
+    err = capsys.readouterr().err
+    assert status == 2 and "Unknown parameter(s) nonsense" in err and "Traceback" not in err
+    assert main(["report", str(CODEBOOK_PATH), "--codebook", str(CODEBOOK_PATH),
+                 "--param", "novalue"]) == 2
+    assert "write it as name=value" in capsys.readouterr().err
+
+
+def test_failing_cell_names_notebook_cell_and_error(tmp_path):
+    path = _notebook(tmp_path / "broken.ipynb", "y = x + 1", "z = y / 0  # oops")
+    with pytest.raises(ReportError) as info:
+        run_notebook(path, {"x": 2})
+    assert str(info.value) == ("Notebook broken.ipynb, cell 3 (z = y / 0  # oops): "
+                               "ZeroDivisionError: division by zero")
+
+
+def test_dead_kernel_stops_the_run_with_the_cell(tmp_path):
+    path = _notebook(tmp_path / "dies.ipynb", "import os\nos._exit(1)", "print('never')")
+    with pytest.raises(ReportError, match=r"Notebook dies.ipynb, cell 2 \(import os\): "
+                                          r"DeadKernelError"):
+        run_notebook(path, {}, timeout=30)
