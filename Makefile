@@ -30,12 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 report: $(STAMP)
-	mkdir -p reports
-	$(BIN)/backpain validate $(EXAMPLE) --codebook $(CODEBOOK) --on-invalid exclude \
-		--ledger reports/ledger.csv | tee reports/validation.txt
+	$(BIN)/backpain report $(EXAMPLE) --codebook $(CODEBOOK) --out reports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 
 clean:
-	rm -rf $(VENV) reports/*.html reports/tables reports/results.json
+	rm -rf $(VENV) reports/*.html reports/analyst reports/figures reports/results \
+		reports/tables reports/results.json

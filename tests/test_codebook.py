@@ -85,7 +85,7 @@ def test_unreadable_and_non_yaml_codebooks(tmp_path):
 
 def test_unknown_variable_suggests_the_closest_name():
     cb = Codebook.from_dict({"variables": {"posture": {"type": "numeric", "label": "P"}}})
-    with pytest.raises(CodebookError, match="no variable 'postur'. Did you mean 'posture'"):
+    with pytest.raises(CodebookError, match=r"no variable 'postur'\. Did you mean 'posture'"):
         cb["postur"]
 
 

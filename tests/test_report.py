@@ -28,13 +28,13 @@ NAMES = ["01_data_quality", "02_descriptives", "03_risk_factors", "04_questionna
 SECTIONS = {
     "01_data_quality": ["Participant flow", "Values changed and rows excluded", "Missing values"],
     "02_descriptives": ["Characteristics of respondents", "Prevalence of the outcome by factor"],
-    "03_risk_factors": ["Crude and adjusted odds ratios", "Dose-response", "Model performance",
-                        "Estimates and the truth"],
+    "03_risk_factors": ["Crude and adjusted odds ratios", "Measures taken in a sub-sample",
+                        "Dose-response", "Model performance", "Estimates and the truth"],
     "04_questionnaires": ["Internal consistency", "Score distributions"],
 }
-# figures each reader report must hold: flow + missingness; prevalence; forest + 2 curves +
-# ROC + calibration + truth; 2 histograms
-FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 6,
+# figures each reader report must hold: flow + missingness; prevalence; forest + sub-sample
+# forest + 2 curves + ROC + calibration + truth; 2 histograms
+FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 7,
            "04_questionnaires": 2}
 SCRIPT = "<script>alert(1)</script>"
 
@@ -164,7 +164,7 @@ def test_reports_open_in_a_browser_without_errors(rendered):
         if os.environ.get("CI"):
             pytest.fail("chromium is missing in CI; .ci/run should install it")
         pytest.skip("chromium is not installed")
-    from tests._cdp import inspect_page
+    from tests.test_report_cdp import inspect_page
 
     for name in [*NAMES, "index"]:
         page = inspect_page(chromium, (rendered["out"] / f"{name}.html").as_uri())

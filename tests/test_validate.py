@@ -127,7 +127,7 @@ def test_missing_and_unknown_columns(tmp_path):
     survey = load_survey(tmp_path / "b.csv", CODEBOOK, on_invalid="exclude")
     assert "shoe_size" not in survey.data and survey.n == 4
     dropped = survey.ledger.query("action == 'dropped column'")
-    assert ("shoe_size", "unknown column") in set(zip(dropped["column"], dropped["rule"]))
+    assert ("shoe_size", "unknown column") in set(zip(dropped["column"], dropped["rule"], strict=True))
 
 
 def test_labels_in_place_of_codes_are_accepted(tmp_path):

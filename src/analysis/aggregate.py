@@ -85,7 +85,8 @@ def _event_indicator(series: pd.Series, name: str) -> np.ndarray:
 
 
 def covariate_patterns(data: pd.DataFrame, columns: list[str], outcome: str,
-                       backend: str = "pandas", weights: str | None = None) -> pd.DataFrame:
+                       backend: str = "pandas", weights: str | None = None,
+                       client=None) -> pd.DataFrame:
     """Collapse rows to covariate patterns with their events and trials.
 
     Parameters
@@ -93,8 +94,11 @@ def covariate_patterns(data: pd.DataFrame, columns: list[str], outcome: str,
     data : DataFrame with ``columns``, ``outcome`` (two-level categorical, event
         = second level, or 0/1) and optionally a ``weights`` column.
     columns : the covariates defining a pattern.
-    backend : ``"pandas"`` (numpy codes and ``bincount``) or ``"duckdb"``
-        (SQL ``GROUP BY`` on the DataFrame).
+    backend : ``"pandas"`` (numpy codes and ``bincount``), ``"duckdb"``
+        (SQL ``GROUP BY`` on the DataFrame) or ``"dask"`` (a group-by on a
+        Dask cluster, see :func:`analysis.scale.covariate_patterns_dask`).
+    client : for ``backend="dask"``: a ``distributed.Client`` or a scheduler
+        address (``"tcp://scheduler:8786"``).
     weights : optional column of frequency/sampling weights; events and
         trials are then sums of weights.
 
@@ -114,6 +118,13 @@ def covariate_patterns(data: pd.DataFrame, columns: list[str], outcome: str,
                if c not in data.columns]
     if missing:
         raise ModelError(f"covariate_patterns: the data have no column(s) {missing}.")
+    if backend == "dask":
+        if client is None:
+            raise ModelError("backend='dask' needs client= (a distributed.Client or a scheduler "
+                             "address); on one machine use 'pandas' or 'duckdb'.")
+        from analysis.scale.dask_backend import covariate_patterns_dask
+
+        return covariate_patterns_dask(data, columns, outcome, client=client, weights=weights)
     y = _event_indicator(data[outcome], outcome)
     keep = ~np.isnan(y)
     for c in columns:
@@ -124,7 +135,7 @@ def covariate_patterns(data: pd.DataFrame, columns: list[str], outcome: str,
     if backend == "duckdb":
         return _patterns_duckdb(frame, y, w, list(columns))
     if backend != "pandas":
-        raise ModelError(f"Unknown back-end {backend!r}; use 'pandas' or 'duckdb'.")
+        raise ModelError(f"Unknown back-end {backend!r}; use 'pandas', 'duckdb' or 'dask'.")
     codes = []
     for c in columns:
         col = frame[c]

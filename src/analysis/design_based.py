@@ -79,7 +79,7 @@ def survey_design(survey) -> SurveyDesign:
         bad = column.isna().to_numpy()
         if role == "weight":
             values = column.to_numpy(dtype=float, na_value=np.nan)
-            bad |= values < 0
+            bad = bad | (values < 0)
         else:
             values = column.astype(object).to_numpy()
         if bad.any():
@@ -224,14 +224,19 @@ def weighted_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarra
     return beta, bread, llf
 
 
-def design_logistic_fit(fit, design: SurveyDesign) -> int:
+def design_logistic_fit(fit, design: SurveyDesign, rows: np.ndarray) -> int:
     """Refit a row-level logistic :class:`Fit` with weights; design-based covariance in place.
 
+    ``rows`` are the positions of the fit's rows in the survey: rows left out
+    (missing values) contribute zero scores but keep their PSU in the
+    variance, as a domain of the full design (``svyglm`` on a subset).
     Returns the design degrees of freedom.
     """
     X, y = fit.design.X, fit.y
-    params, bread, llf = weighted_logit(X, y, design.weight, start=fit.params)
-    scores = X * (design.weight * (y - expit(X @ params)))[:, None]
+    w = design.weight[rows]
+    params, bread, llf = weighted_logit(X, y, w, start=fit.params)
+    scores = np.zeros((design.weight.size, X.shape[1]))
+    scores[rows] = X * (w * (y - expit(X @ params)))[:, None]
     cov, df = design_covariance(bread, scores, design.strata, design.psu)
     fit.params, fit.cov, fit.llf = params, cov, llf
     return df

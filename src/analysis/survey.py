@@ -41,8 +41,20 @@ class Survey:
 
     @property
     def flow(self) -> pd.DataFrame:
-        """Rows read, rows excluded by step and reason, rows analysed; always adds up."""
-        return self.accounts.flow(len(self.data))
+        """Rows read, rows excluded by step and reason, rows analysed; always adds up.
+
+        Columns: ``stage, step, reason, n`` and ``label``, the reason as a reader
+        should see it ("Age: out of range" for "age: out of range").
+        """
+        flow = self.accounts.flow(len(self.data))
+        flow["label"] = [self._reason_label(r) for r in flow["reason"]]
+        return flow
+
+    def _reason_label(self, reason: str) -> str:
+        column, sep, rule = reason.partition(": ")
+        if sep and column in self.codebook:
+            return f"{self.codebook.label(column)}: {rule}"
+        return reason
 
     @property
     def n(self) -> int:

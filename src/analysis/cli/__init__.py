@@ -13,6 +13,7 @@ import sys
 from analysis.cli import datasets as _datasets  # noqa: F401
 from analysis.cli import describe as _describe  # noqa: F401
 from analysis.cli import fit as _fit  # noqa: F401
+from analysis.cli import report as _report  # noqa: F401
 from analysis.cli import score as _score  # noqa: F401
 from analysis.cli import simulate as _simulate  # noqa: F401
 from analysis.cli import validate as _validate  # noqa: F401

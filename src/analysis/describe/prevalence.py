@@ -22,6 +22,7 @@ def prevalence(
     by: str | Iterable[str] | None = None,
     *,
     weighted: bool | Literal["auto"] = "auto",
+    design: bool = False,
 ) -> pd.DataFrame:
     """Prevalence of the outcome's event level, overall and by each level of ``by``.
 
@@ -38,7 +39,12 @@ def prevalence(
     sum(w)`` and a Wilson interval computed with Kish's effective sample size
     ``n_eff = (sum w)^2 / sum(w^2)`` in place of n (``n_effective``). This
     accounts for the variance that unequal weights add, not for strata or
-    clusters (design-based standard errors come later).
+    clusters: ``design=True`` adds design-based estimates from the codebook's
+    weight, stratum and cluster roles -- ``design_prevalence``, its
+    Taylor-linearised ``design_se``, the logit-transformed t interval
+    ``design_ci_low, design_ci_high`` on ``design_df`` (PSUs minus strata)
+    degrees of freedom, as R's ``svyciprop(method="logit")``; levels are
+    domains of the whole design (:mod:`analysis.design_based`).
 
     Parameters
     ----------
@@ -91,7 +97,32 @@ def prevalence(
     table = pd.concat(blocks, ignore_index=True)
     front = ["variable", "label", "level", "n", "events", "prevalence", "ci_low", "ci_high"]
     extra = ["weighted_prevalence", "weighted_ci_low", "weighted_ci_high", "n_effective"]
-    return table[front + (extra if weight else [])]
+    table = table[front + (extra if weight else [])]
+    if design:
+        table = _design_columns(survey, table, y)
+    return table
+
+
+def _design_columns(survey: Survey, table: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+    """Design-based prevalence, SE and logit interval of every row (domains of the design)."""
+    from analysis.design_based import proportion_interval, ratio_estimate, survey_design
+
+    sample = survey_design(survey)
+    event = np.where(y >= 0, (y == 1).astype(float), np.nan)
+    out = []
+    for variable, level in zip(table["variable"], table["level"], strict=True):
+        if variable == "overall":
+            domain = np.ones(y.size, dtype=bool)
+        else:
+            column = survey.data[variable]
+            codes = column.cat.codes.to_numpy()
+            domain = codes < 0 if level == MISSING_LEVEL else codes == [
+                str(c) for c in column.cat.categories].index(level)
+        p, se, df = ratio_estimate(event, sample, domain)
+        out.append((p, se, *proportion_interval(p, se, df), df))
+    extra = pd.DataFrame(out, columns=["design_prevalence", "design_se", "design_ci_low",
+                                       "design_ci_high", "design_df"], index=table.index)
+    return pd.concat([table, extra], axis=1)
 
 
 def _block(codes: np.ndarray, levels: list[str], event: np.ndarray,

@@ -16,8 +16,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ModelError
-from analysis.models.design import Design, Encoded, Term, build_design, encode, factor_term
-from analysis.models.design import numeric_term
+from analysis.models.design import (
+    Design,
+    Encoded,
+    Term,
+    build_design,
+    encode,
+    factor_term,
+    numeric_term,
+)
 from analysis.models.fitting import Fit
 from analysis.models.logistic import RULE_MISSING, _names, _single_outcome, _tidy_rows
 

@@ -68,7 +68,7 @@ def counts(survey, outcome: str | None = None, exposures: Sequence[str] | None =
 
     Examples
     --------
-    >>> result = counts(survey, "spasm_episodes", ["posture"], ["age"], family="negbin")  # doctest: +SKIP
+    >>> result = counts(survey, "spasm_episodes", ["posture"], family="negbin")  # doctest: +SKIP
     >>> result.tidy()[["label", "estimate", "ci_low", "ci_high"]]  # doctest: +SKIP
     """
     if impute is not None:

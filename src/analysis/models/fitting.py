@@ -181,7 +181,7 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     eta = X @ beta
     llf = _logit_llf(eta, y)
     converged, iterations = False, 0
-    for iterations in range(1, maxiter + 1):
+    for iterations in range(1, maxiter + 1):  # noqa: B007  (reported after the loop)
         p = _expit(eta)
         score = X.T @ (y - p)
         information = _weighted_gram(X, p * (1.0 - p))

@@ -34,8 +34,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
              adjust_for: Sequence[str] | None = None,
              interactions: Sequence[str | tuple[str, str]] = (),
              splines: Sequence[str] | Mapping[str, int] = (), *, method: str = "auto",
-             firth: bool = False, reference: Mapping[str, object] | None = None
-             ) -> LogisticResult:
+             firth: bool = False, reference: Mapping[str, object] | None = None,
+             cov_type: str = "model", cluster: str | None = None, design: bool = False,
+             impute: str | None = None, m: int = 20, seed: int = 0) -> LogisticResult:
     """Crude and adjusted odds ratios, side by side, for a binary outcome.
 
     Each exposure is fitted alone (crude) and all exposures together with
@@ -63,6 +64,17 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     model, recorded in the survey ledger (rule ``"missing value in model
     variable"``, action ``"not in model"``) and counted in ``info``.
 
+    Options (:mod:`analysis.models.robust`, :mod:`analysis.design_based`,
+    :mod:`analysis.models.imputation`): ``cov_type="robust"`` (HC0),
+    ``"HC1"`` or ``"cluster"`` (by ``cluster``, default the codebook's
+    cluster role) gives sandwich standard errors; ``design=True`` fits the
+    survey-weighted model with design-based (Taylor-linearised) standard
+    errors from the codebook's weight, stratum and cluster roles (as
+    ``survey::svyglm``; ``.tests`` is then empty: likelihood-ratio tests do
+    not hold under the design); ``impute="mice"`` fits on ``m`` multiply
+    imputed data sets (seed ``seed``) and pools by Rubin's rules, with
+    ``info["n_dropped_complete_case"]`` and ``info["fmi"]``.
+
     Tested against ``statsmodels.formula.api.logit`` with ``info["formula"]``
     (ORs, CIs, p-values to 1e-6), a hand-computed 2x2 OR with Woolf interval,
     statsmodels' ``llr`` for nested fits, and an independent Firth fit.
@@ -74,6 +86,13 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     """
     from analysis.models import lr as _tests
 
+    if impute is not None:
+        from analysis.models.imputation import fit_imputed
+
+        return fit_imputed(logistic, survey, impute, m, seed, outcome=outcome,
+                           exposures=exposures, adjust_for=adjust_for, interactions=interactions,
+                           splines=splines, method=method, firth=firth, reference=reference,
+                           cov_type=cov_type, cluster=cluster, design=design)
     data, codebook = survey.data, survey.codebook
     outcome = outcome or _single_outcome(survey)
     exposures = _names(exposures, survey.variables("exposure"), "exposures")
@@ -98,8 +117,14 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         if v not in enc_all or enc_all[v].kind != "numeric":
             raise ModelError(f"Spline of {v!r}: only a numeric model variable can be a spline.")
 
+    cov_type, cluster, groups_all, sample_design = _variance_options(survey, cov_type, cluster,
+                                                                     design, firth)
+    if sample_design is not None or cov_type != "model":
+        method = "rows"  # sandwiches need one score per respondent
     # Complete cases: one sample for crude and adjusted models alike.
     missing = {outcome: np.isnan(y_all), **{v: e.missing for v, e in enc_all.items()}}
+    if groups_all is not None:
+        missing[cluster] = pd.isna(pd.Series(groups_all)).to_numpy()
     keep = ~np.logical_or.reduce(list(missing.values()))
     step = f"model {outcome}"
     dropped = {}
@@ -130,6 +155,16 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
              for v in exposures}
     adjusted = fit_terms("adjusted", [*main_terms.values(), *inter_terms], enc, y, method, firth)
 
+    design_df = None
+    for fit in [adjusted, *crude.values()]:
+        if sample_design is not None:
+            from analysis.design_based import design_logistic_fit
+
+            design_df = design_logistic_fit(fit, sample_design, rows)
+        elif cov_type != "model":
+            from analysis.models.robust import robust_logistic_fit
+
+            robust_logistic_fit(fit, cov_type, None if groups_all is None else groups_all[rows])
     tidy_adj = _tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
     tidy_crude = pd.concat([_tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures],
                            ignore_index=True)
@@ -154,12 +189,40 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
         "ci": "Wald 95%",
+        "cov_type": "design (Taylor linearisation)" if sample_design is not None else cov_type,
+        "cluster": cluster,
+        "design": sample_design.names if sample_design is not None else None,
+        "design_df": design_df,
     }
     fits = {"adjusted": adjusted.raw, **{f"crude: {v}": f.raw for v, f in crude.items()}}
     result = LogisticResult(table, fits, info, "or", {"crude": tidy_crude, "adjusted": tidy_adj})
     result._fits = {"adjusted": adjusted, **{f"crude: {v}": f for v, f in crude.items()}}
-    result._tests = lambda: _tests.model_tests(crude, adjusted, main_terms, inter_terms, enc)
+    if sample_design is None:
+        result._tests = lambda: _tests.model_tests(crude, adjusted, main_terms, inter_terms, enc)
     return result
+
+
+def _variance_options(survey, cov_type: str, cluster: str | None, design: bool, firth: bool):
+    """Checked ``cov_type``, the cluster column and its values, and the survey design."""
+    from analysis.models.robust import check_cov_type
+
+    cov_type = check_cov_type(cov_type)
+    if firth and (design or cov_type != "model"):
+        raise ModelError("Robust and design-based standard errors are not available with "
+                         "firth=True.")
+    sample_design = None
+    if design:
+        from analysis.design_based import survey_design
+
+        sample_design = survey_design(survey)
+    groups = None
+    if cov_type == "cluster":
+        cluster = cluster or survey.codebook.role("cluster")
+        if cluster is None or cluster not in survey.data.columns:
+            raise ModelError("cov_type='cluster' needs cluster= (a column) or a codebook "
+                             "variable with role cluster.")
+        groups = survey.data[cluster].astype(object).to_numpy()
+    return cov_type, cluster, groups, sample_design
 
 
 def _single_outcome(survey) -> str:

@@ -21,7 +21,6 @@ from analysis.models._prepare import (
     side_by_side,
     tidy_fit,
 )
-from analysis.models.design import Design
 from analysis.models.fitting import Fit, newton_logit
 from analysis.models.result import ModelResult
 from analysis.models.robust import check_cov_type, sandwich
@@ -269,4 +268,4 @@ def _equal_slopes(beta, cov, k, cuts, cols) -> tuple[float, int]:
     return stat, len(rows)
 
 
-__all__ = ["Design", "brant_test", "multinomial", "ordinal"]
+__all__ = ["brant_test", "multinomial", "ordinal"]

@@ -45,7 +45,10 @@ class ModelResult:
         """Rows of one model as ``term, label, estimate, ci_low, ci_high, p_value, n, events``."""
         if which not in self._tidy:
             raise ModelError(f"No {which!r} model here; choose one of {sorted(self._tidy)}.")
-        return self._tidy[which].loc[:, TIDY_COLUMNS].copy()
+        frame = self._tidy[which]
+        # Multinomial models say which outcome category each row compares with the reference.
+        front = ["outcome_level"] if "outcome_level" in frame.columns else []
+        return frame.loc[:, front + TIDY_COLUMNS].copy()
 
     @cached_property
     def tests(self) -> pd.DataFrame:

@@ -112,3 +112,12 @@ def design_covariance(bread: np.ndarray, weighted_scores: np.ndarray,
     """Taylor-linearised covariance (Binder 1983) and the design degrees of freedom."""
     meat, df = design_meat(weighted_scores, strata, psu)
     return bread @ meat @ bread, df
+
+
+def robust_logistic_fit(fit, cov_type: str, groups: np.ndarray | None = None) -> None:
+    """Replace a row-level logistic fit's covariance by a sandwich (scores ``x (y - p)``)."""
+    from scipy.special import expit
+
+    X = fit.design.X
+    scores = X * (fit.y - expit(X @ fit.params))[:, None]
+    fit.cov = sandwich(fit.cov, scores, cov_type, groups)

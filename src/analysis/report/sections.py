@@ -61,7 +61,7 @@ def participant_flow(report: ReportSession) -> Html:
     mask = complementary_suppression(counts, [[(i, 0) for i in range(len(flow))]], t,
                                      totals=[(i, 0) for i in read])[:, 0]
     shown = pd.DataFrame({
-        "Stage": flow["stage"].str.capitalize(), "Step": flow["step"], "Reason": flow["reason"],
+        "Stage": flow["stage"].str.capitalize(), "Step": flow["step"], "Reason": flow["label"],
         "Respondents": [(suppressed_label(t) if n < t else HIDDEN) if m else str(int(n))
                         for m, n in zip(mask, flow["n"], strict=True)]})
     out = report.table(shown, "flow", title="Participant flow",
@@ -165,28 +165,76 @@ def prevalence_by(report: ReportSession, outcome: str | None,
 
 
 # ---- 03 risk factors -----------------------------------------------------------
+def split_exposures(survey, exposures: Sequence[str] | None = None, *,
+                    minimum: float = 0.5) -> tuple[list[str], list[str]]:
+    """Exposures measured on at least ``minimum`` of the respondents, and the others.
+
+    A measure taken only in a sub-sample (a physical examination of a quarter
+    of the respondents) would restrict a model that includes it to that
+    sub-sample, so the main model leaves it out and a second model covers it.
+    """
+    names = list(exposures) if exposures else survey.variables("exposure")
+    present = survey.data[names].notna().mean()
+    return ([n for n in names if present[n] >= minimum],
+            [n for n in names if present[n] < minimum])
+
+
+def _present_interactions(report: ReportSession, interactions) -> list[tuple[str, ...]]:
+    return [tuple(pair) for pair in interactions or ()
+            if all(v in report.survey.data.columns for v in pair)]
+
+
 def odds_ratios(report: ReportSession, outcome: str | None, exposures: Sequence[str] | None,
-                confounders: Sequence[str] | None):
-    """Fit the crude and adjusted logistic models (see :func:`analysis.models.logistic`)."""
-    return logistic(report.survey, outcome, list(exposures) if exposures else None,
-                    list(confounders) if confounders is not None else None)
+                confounders: Sequence[str] | None, interactions: Sequence[Sequence[str]] = ()):
+    """Fit the crude and adjusted logistic models (see :func:`analysis.models.logistic`).
+
+    Without ``exposures``, the codebook's exposures measured on at least half
+    of the respondents (:func:`split_exposures`). Interactions whose variables
+    are not in the data are left out.
+    """
+    main = list(exposures) if exposures else split_exposures(report.survey)[0]
+    return logistic(report.survey, outcome, main,
+                    list(confounders) if confounders is not None else None,
+                    interactions=_present_interactions(report, interactions))
 
 
-def odds_ratio_table(report: ReportSession, result) -> Html:
+def subsample_odds_ratios(report: ReportSession, outcome: str | None,
+                          subsample_exposures: Sequence[str] | None,
+                          exposures: Sequence[str] | None, confounders: Sequence[str] | None,
+                          interactions: Sequence[Sequence[str]] = ()):
+    """The model with the sub-sample measures added, in the respondents who have them.
+
+    ``None`` when every exposure is measured on most respondents.
+    """
+    main, rest = split_exposures(report.survey, exposures)
+    extra = list(subsample_exposures) if subsample_exposures else rest
+    if not extra:
+        return None
+    return logistic(report.survey, outcome, main + extra,
+                    list(confounders) if confounders is not None else None,
+                    interactions=_present_interactions(report, interactions))
+
+
+def odds_ratio_table(report: ReportSession, result, key: str = "odds_ratios",
+                     population: str = "respondents with complete data") -> Html:
     """Crude and adjusted odds ratios side by side, with a forest plot."""
     from analysis import figures
 
+    if result is None:
+        return Html("<p>Every exposure was measured on most respondents: no sub-sample model.</p>")
     info = result.info
     out = report.table(
-        safe_model_table(result.table, report.threshold), "odds_ratios",
+        safe_model_table(result.table, report.threshold), key,
         title=f"Odds ratios of {report.survey.label(info['outcome']).lower()}",
-        note=(f"Logistic regression on {info['n']} respondents with complete data "
-              f"({info['events']} events); adjusted for "
+        note=(f"Logistic regression on {info['n']} {population} "
+              f"({info['events']} events; {info['n_dropped']} left out for a missing value); "
+              "adjusted for "
               f"{', '.join(report.survey.label(c) for c in info['adjust_for']) or 'nothing'} "
               "and the other factors. Wald 95% intervals. " + _suppression_note(report)))
     ax = figures.forest_plot(result.table, show_counts=False)  # counts: table, suppressed
-    return join(out, report.figure(ax, "forest", caption="Crude and adjusted odds ratios "
-                                                         "(log scale)"))
+    figure_key = "forest" if key == "odds_ratios" else f"forest_{key}"
+    return join(out, report.figure(ax, figure_key, caption="Crude and adjusted odds ratios "
+                                                           "(log scale)"))
 
 
 def dose_responses(report: ReportSession, outcome: str | None,
@@ -227,15 +275,23 @@ def performance(report: ReportSession, result) -> Html:
     return join(out, roc, calib)
 
 
-def against_truth(report: ReportSession, result) -> Html:
-    """For simulated data: adjusted estimates beside the true odds ratios of the simulation."""
+def against_truth(report: ReportSession, result, subsample=None) -> Html:
+    """For simulated data: adjusted estimates beside the true odds ratios of the simulation.
+
+    Terms of the main model come from it; the sub-sample measures from the
+    sub-sample model.
+    """
     from analysis import figures
     from analysis.simulate import true_effects
 
     if not report.survey.codebook.simulated:
         return Html("<p>Not simulated data: the true effects are unknown.</p>")
-    ax = figures.estimate_vs_truth(result.tidy("adjusted"), true_effects(),
-                                   codebook=report.survey)
+    estimates = result.tidy("adjusted")
+    if subsample is not None:
+        extra = subsample.tidy("adjusted")
+        estimates = pd.concat([estimates, extra[~extra["term"].isin(estimates["term"])]],
+                              ignore_index=True)
+    ax = figures.estimate_vs_truth(estimates, true_effects(), codebook=report.survey)
     return report.figure(ax, "truth", caption="Adjusted odds ratios against the true odds "
                                               "ratios of the simulation")
 

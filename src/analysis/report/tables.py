@@ -151,11 +151,21 @@ def safe_prevalence(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> 
 
 
 def _ci(est: float, low: float, high: float) -> str:
+    """"1.43 (1.13-1.82)"; more decimals when two would show an interval as one number.
+
+    An odds ratio per second of plank hold is close to 1: "0.99 (0.99-0.99)"
+    hides a real interval that "0.992 (0.990-0.994)" shows.
+    """
     if pd.isna(est):
         return ""
     if pd.isna(low):
         return "1 (reference)"
-    return f"{est:.2f} ({low:.2f}-{high:.2f})"
+    if not (np.isfinite(est) and np.isfinite(low) and np.isfinite(high)):
+        return "not estimable"
+    decimals = 2
+    while decimals < 4 and round(low, decimals) == round(high, decimals):
+        decimals += 1
+    return f"{est:.{decimals}f} ({low:.{decimals}f}-{high:.{decimals}f})"
 
 
 def safe_model_table(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:

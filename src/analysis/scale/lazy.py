@@ -26,10 +26,11 @@ import pyarrow.parquet as pq
 
 from analysis.codebook import Codebook, load_codebook
 from analysis.errors import ReadError, ValidationError
+from analysis.scale.accounts import first_exclusions, validation_error
 from analysis.scale.sql import CODED, ColumnSQL, column_sql, quote
 from analysis.scale.tables import patterns_query, patterns_table, prevalence_table
 from analysis.survey import Survey
-from analysis.validate import ADVICE, FIRST_LINES
+from analysis.validate import ADVICE
 
 STEP = "validate"
 
@@ -170,7 +171,7 @@ class LazySurvey:
             # usually few, so the view below joins every row against a small table.
             self.con.execute(
                 f"CREATE TEMP TABLE __dups{k} AS SELECT {col.value} AS __id, min(__line) AS "
-                f"__first FROM __decoded WHERE {col.value} IS NOT NULL AND {col.value} <> '' "
+                f"__first FROM __decoded WHERE NOT ({col.rules[0][1]}) "
                 "GROUP BY 1 HAVING count(*) > 1")
             joins += f" LEFT JOIN __dups{k} ON d.{col.value} = __dups{k}.__id"
             dup_rules[col.name] = f"coalesce(d.__line > __dups{k}.__first, FALSE)"
@@ -207,22 +208,7 @@ class LazySurvey:
             raise self._error()
 
     def _error(self) -> ValidationError:
-        broken = [(i, r) for i, r in enumerate(self.rules) if self.rule_counts[i]]
-        lines = []
-        for i, (col, rule, _) in broken:
-            first = self.con.execute(
-                f"SELECT __line, {col.quoted} FROM __flagged WHERE __rule{i} ORDER BY __line "
-                f"LIMIT {FIRST_LINES}").fetchall()
-            shown = "; ".join(f"line {line}: {_show(value, quote_text=True)}"
-                              for line, value in first)
-            n = self.rule_counts[i]
-            lines.append(f"  - column {col.name!r}: {rule}, {n} row{'s' if n != 1 else ''} "
-                         f"(first: {shown}). To fix: {ADVICE[rule]}.")
-        n_rows = self.n_read - self.n_analysed
-        return ValidationError("\n".join([
-            f"{self.source}: {len(broken)} rule{'s' if len(broken) != 1 else ''} broken, "
-            f"affecting {n_rows} row{'s' if n_rows != 1 else ''}:", *lines,
-            "Or load with on_invalid='exclude' to set these rows aside."]))
+        return validation_error(self)
 
     # ---- accounts ----------------------------------------------------------
     @property
@@ -260,23 +246,7 @@ class LazySurvey:
     def ledger(self, limit: int = 100) -> pd.DataFrame:
         """Exclusions of the first ``limit`` excluded lines (``step, line, column, rule, value,
         action``), sorted by line then codebook order; one scan of the data."""
-        if not self.rules:
-            return pd.DataFrame(columns=["step", "line", "column", "rule", "value", "action"])
-        raw = ", ".join(dict.fromkeys(c.quoted for c, _, _ in self.rules))
-        flags = ", ".join(f"__rule{i}" for i in range(len(self.rules)))
-        found = self.con.execute(
-            f"SELECT __line, {raw}, {flags} FROM __flagged WHERE __reason > 0 "
-            f"ORDER BY __line LIMIT {int(limit)}").to_arrow_table().to_pandas()
-        entries = []
-        for record in found.to_dict("records"):
-            for i, (col, rule, _) in enumerate(self.rules):
-                if record[f"__rule{i}"]:
-                    entries.append((STEP, int(record["__line"]), col.name, rule,
-                                    _show(record[col.name], blank=""), "excluded"))
-        frame = pd.DataFrame(entries, columns=["step", "line", "column", "rule", "value",
-                                               "action"])
-        frame["line"] = frame["line"].astype("Int64")
-        return frame
+        return first_exclusions(self, limit)
 
     @property
     def n(self) -> int:
@@ -382,9 +352,11 @@ class LazySurvey:
             raise ValidationError(f"{self.source}: no column(s) {absent} in the files.")
         cols = ", ".join(quote(c) for c in names)
         top = f" LIMIT {int(limit)}" if limit is not None else ""
-        raw = self.con.execute(f"SELECT __line, {cols} FROM __decoded ORDER BY __line{top}"
-                               ).to_arrow_table().to_pandas()
-        raw = raw.set_index("__line").rename_axis("line")
+        raw = self.con.sql(f"SELECT __line, {cols} FROM __decoded ORDER BY __line{top}"
+                           ).to_arrow_table().to_pandas()
+        # DuckDB may hand sorted rows back out of order when insertion order is not
+        # preserved (set for memory), so the order is made sure of here.
+        raw = raw.set_index("__line").rename_axis("line").sort_index()
         raw.attrs = {"source": self.source, "format": "parquet", "metadata": [],
                      "identifiers": []}
         codebook = self.codebook.select(names) if columns is not None else self.codebook
@@ -402,11 +374,3 @@ class LazySurvey:
 
 def _list(files: list[str]) -> str:
     return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-
-
-def _show(value, blank: str = "(blank)", quote_text: bool = False) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return blank
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if quote_text and isinstance(value, str) else str(value)

@@ -78,7 +78,7 @@ def column_sql(codebook: Codebook, types: dict[str, str]) -> list[ColumnSQL]:
         elif var.type == "date":
             out.append(_date(var, types[var.name].upper()))
         else:
-            out.append(_text(var))
+            out.append(_text(var, is_text))
     return out
 
 
@@ -161,7 +161,8 @@ def _numeric(var: Variable, is_text: bool) -> ColumnSQL:
     rules = [("not a number", not_number)] if is_text else []
     if var.type == "count":
         low = 0 if low is None else low
-        rules.append(("not a whole number", f"coalesce({v} <> floor({v}) AND NOT isinf({v}), FALSE)"))
+        fraction = f"coalesce({v} <> floor({v}) AND NOT isinf({v}), FALSE)"
+        rules.append(("not a whole number", fraction))
     out = [f"{v} < {float(low)!r}"] if low is not None else []
     out += [f"{v} > {float(high)!r}"] if high is not None else []
     if out:
@@ -187,7 +188,8 @@ def _date(var: Variable, duck_type: str) -> ColumnSQL:
         blank = f"({t} IS NULL OR {t} = '')"
         impossible = f"(NOT {blank} AND {v} IS NULL)"
         if missing:
-            impossible = f"(NOT {blank} AND {v} IS NULL AND NOT ({' OR '.join(m[2] for m in missing)}))"
+            coded = " OR ".join(m[2] for m in missing)
+            impossible = f"(NOT {blank} AND {v} IS NULL AND NOT ({coded}))"
     blanked = " OR ".join(["FALSE", *(m[2] for m in missing)])
     col = ColumnSQL(var.name, var, value=v, missing=missing)
     col.derived = {state: f"CASE WHEN {blanked} THEN NULL ELSE {stamp} END"}
@@ -202,16 +204,19 @@ def _date(var: Variable, duck_type: str) -> ColumnSQL:
     return col
 
 
-def _text(var: Variable) -> ColumnSQL:
+def _text(var: Variable, is_text: bool) -> ColumnSQL:
     q = quote(var.name)
     t = f"trim(CAST({q} AS VARCHAR))"
     missing = [(code, meaning, f"coalesce({t} = {literal(str(code))}, FALSE)")
                for code, meaning in var.missing.items()]
     blanked = " OR ".join(["FALSE", *(m[2] for m in missing)])
     state = f"__value_{var.name}"
-    col = ColumnSQL(var.name, var, value=quote(state), missing=missing)
-    col.derived = {state: f"CASE WHEN {blanked} THEN NULL ELSE {t} END"}
+    v = quote(state)
+    # An integer identifier is kept as a number: casting 10^8 ids to text costs seconds.
+    keep_type = var.type == "id" and not is_text and not var.missing
+    col = ColumnSQL(var.name, var, value=v, missing=missing)
+    col.derived = {state: q if keep_type else f"CASE WHEN {blanked} THEN NULL ELSE {t} END"}
     if var.type == "id":
         # A missing code blanks the id first, as in the in-memory validator.
-        col.rules = [("missing id", f"({quote(state)} IS NULL OR {quote(state)} = '')")]
+        col.rules = [("missing id", f"{v} IS NULL" if keep_type else f"({v} IS NULL OR {v} = '')")]
     return col

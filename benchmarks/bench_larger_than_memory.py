@@ -1,0 +1,235 @@
+"""A survey larger than memory: validation, flow, prevalence, patterns and models in DuckDB.
+
+A simulated survey of ``--rows`` respondents (default 10^8) is written as a
+folder of Parquet files, one per chunk of ``--rows-per-file`` rows, by numpy +
+pyarrow in a child process (so generation holds one chunk at a time, well
+under 2 GiB). Columns: an int64 identifier (delta-encoded, a few repeats
+planted), the binary outcome ``spasm`` and 7 small-integer factors and
+measures (int8, missing codes and ~1e-5 planted errors). On disk this takes
+about 3.3 bytes per row: ~0.33 GB at 10^8 rows.
+
+The timed part, run ``--repeat`` times, each in a fresh child process whose
+peak resident memory (``ru_maxrss``) is reported:
+
+1. ``load_parquet_survey`` (one validation scan, plus one aggregate for
+   duplicate identifiers unless ``--no-duplicate-ids``),
+2. ``.flow`` and ``.ledger_counts`` (already counted),
+3. ``.prevalence(by=[3 factors])`` (one GROUPING SETS scan),
+4. ``.covariate_patterns([6 factors])`` (one GROUP BY scan),
+5. ``.logistic(spasm ~ 3 exposures + 3 confounders)`` (one scan, then
+   GLMs on the patterns).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_larger_than_memory.py --rows 10000000 --repeat 3
+    .venv/bin/python benchmarks/bench_larger_than_memory.py            # 10^8 rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CODEBOOK = {
+    "name": "bench_larger_than_memory",
+    "variables": {
+        "respondent_id": {"type": "id", "label": "Respondent", "role": "id"},
+        "sex": {"type": "categorical", "label": "Sex", "levels": {1: "Female", 2: "Male"},
+                "missing": {9: "prefer not to say"}, "role": "confounder"},
+        "age": {"type": "numeric", "label": "Age", "unit": "years", "range": [18, 99],
+                "missing": {-9: "refused"}},
+        "age_group": {"type": "ordinal", "label": "Age group",
+                      "levels": {1: "18-34", 2: "35-54", 3: "55+"}, "role": "confounder"},
+        "smoking": {"type": "categorical", "label": "Smoking",
+                    "levels": {1: "Never", 2: "Former", 3: "Current"},
+                    "missing": {9: "refused"}, "role": "confounder"},
+        "posture": {"type": "ordinal", "label": "Self-rated posture",
+                    "levels": {1: "Good", 2: "Fair", 3: "Poor"},
+                    "missing": {8: "don't know"}, "role": "exposure"},
+        "sport": {"type": "categorical", "label": "Main sport",
+                  "levels": {0: "None", 1: "Weightlifting", 2: "Golf", 3: "American football",
+                             4: "Basketball", 5: "Baseball", 6: "Running", 7: "Swimming"},
+                  "missing": {99: "not answered"}, "role": "exposure"},
+        "heavy_lifting": {"type": "binary", "label": "Heavy lifting at work",
+                          "missing": {8: "don't know"}, "role": "exposure"},
+        "spasm": {"type": "binary", "label": "Back-muscle spasm", "role": "outcome",
+                  "missing": {8: "don't know"}},
+    },
+}
+EXPOSURES = ["posture", "sport", "heavy_lifting"]
+CONFOUNDERS = ["sex", "age_group", "smoking"]
+
+
+def generate(folder: Path, rows: int, per_file: int, seed: int = 20260901) -> None:
+    """Write ``rows`` simulated respondents, one Parquet file per chunk."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, start in enumerate(range(0, rows, per_file)):
+        n = min(per_file, rows - start)
+        rng = np.random.default_rng([seed, k])
+        age = rng.integers(18, 90, n).astype(np.int8)
+        cols = {
+            "respondent_id": np.arange(start, start + n, dtype=np.int64),
+            "sex": rng.integers(1, 3, n).astype(np.int8),
+            "age": age,
+            "age_group": (1 + (age >= 35) + (age >= 55)).astype(np.int8),
+            "smoking": rng.choice(np.array([1, 2, 3], np.int8), n, p=[0.5, 0.3, 0.2]),
+            "posture": rng.choice(np.array([1, 2, 3], np.int8), n, p=[0.5, 0.3, 0.2]),
+            "sport": rng.choice(np.arange(8, dtype=np.int8), n),
+            "heavy_lifting": (rng.random(n) < 0.3).astype(np.int8),
+        }
+        eta = (-1.5 + 0.4 * (cols["posture"] == 2) + 0.9 * (cols["posture"] == 3)
+               + 0.5 * (cols["sport"] == 1) + 0.6 * cols["heavy_lifting"]
+               - 0.2 * (cols["sex"] == 2) + 0.3 * (cols["smoking"] == 3))
+        cols["spasm"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int8)
+        for name, code, rate in [("sex", 9, 0.01), ("age", -9, 0.02), ("posture", 8, 0.02),
+                                 ("sport", 99, 0.01), ("heavy_lifting", 8, 0.01),
+                                 ("spasm", 8, 0.01), ("smoking", 9, 0.01)]:
+            cols[name][rng.random(n) < rate] = code
+        cols["sex"][rng.random(n) < 1e-5] = 7        # unknown code
+        cols["age"][rng.random(n) < 1e-5] = 120      # out of range
+        if k % 10 == 1:
+            cols["respondent_id"][:3] = [0, 1, 2]    # repeats of ids of the first file
+        pq.write_table(pa.table(cols), folder / f"part-{k:05d}.parquet",
+                       use_dictionary=[c for c in cols if c != "respondent_id"],
+                       column_encoding={"respondent_id": "DELTA_BINARY_PACKED"},
+                       compression="zstd")
+
+
+def timed_run(folder: Path, memory_limit: str, threads: int, duplicate_ids: bool) -> dict:
+    """One pass of the pipeline in this process; seconds per step and peak RSS."""
+    import warnings
+
+    from analysis.scale import load_parquet_survey
+
+    times = {}
+    start = time.perf_counter()
+    lazy = load_parquet_survey(folder, CODEBOOK, memory_limit=memory_limit, threads=threads,
+                               check_duplicate_ids=duplicate_ids)
+    times["load (validate)"] = time.perf_counter() - start
+    t = time.perf_counter()
+    flow, counts = lazy.flow, lazy.ledger_counts
+    times["flow + rule counts"] = time.perf_counter() - t
+    t = time.perf_counter()
+    prev = lazy.prevalence(by=EXPOSURES)
+    times["prevalence"] = time.perf_counter() - t
+    t = time.perf_counter()
+    patterns = lazy.covariate_patterns(EXPOSURES + CONFOUNDERS)
+    times["covariate patterns"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = lazy.logistic("spasm", EXPOSURES, CONFOUNDERS)
+    times["logistic (crude + adjusted)"] = time.perf_counter() - t
+    times["total"] = time.perf_counter() - start
+    lazy.close()
+    return {
+        "times": times,
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "rows_read": int(flow["n"].iloc[0]),
+        "rows_analysed": int(flow["n"].iloc[-1]),
+        "excluded": flow.iloc[1:-1][["reason", "n"]].values.tolist(),
+        "missing_codes": int(counts.loc[counts["action"] == "set missing", "n"].sum()),
+        "prevalence_overall": float(prev["prevalence"].iloc[0]),
+        "n_patterns": len(patterns),
+        "or_poor_posture": float(model.table.loc[model.table["level"] == "Poor",
+                                                 "or_adjusted"].iloc[0]),
+    }
+
+
+def environment() -> dict:
+    import duckdb
+    import pandas
+    import pyarrow
+    import statsmodels
+
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE")
+                                                        * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "duckdb": duckdb.__version__, "pyarrow": pyarrow.__version__,
+            "pandas": pandas.__version__, "numpy": np.__version__,
+            "statsmodels": statsmodels.__version__}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000_000)
+    parser.add_argument("--rows-per-file", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, help="data folder (kept; reused if it exists)")
+    parser.add_argument("--memory-limit", default="2GB")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-duplicate-ids", action="store_true")
+    parser.add_argument("--child", choices=["generate", "run"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child == "generate":
+        generate(args.dir, args.rows, args.rows_per_file)
+        print(json.dumps({"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                          / 2**20}))
+        return
+    if args.child == "run":
+        print(json.dumps(timed_run(args.dir, args.memory_limit, args.threads,
+                                   not args.no_duplicate_ids)))
+        return
+
+    print(json.dumps(environment(), indent=1))
+    scratch = None
+    folder = args.dir
+    if folder is None:
+        scratch = tempfile.mkdtemp(prefix="backpain-ltm-")
+        folder = Path(scratch) / "survey"
+    common = [sys.executable, __file__, "--dir", str(folder), "--rows", str(args.rows),
+              "--rows-per-file", str(args.rows_per_file)]
+    try:
+        if not folder.exists():
+            t = time.perf_counter()
+            out = subprocess.run([*common, "--child", "generate"], check=True,
+                                 capture_output=True, text=True).stdout
+            size = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 1e6
+            print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s, "
+                  f"{size:,.0f} MB on disk, generator peak RSS "
+                  f"{json.loads(out)['peak_rss_gib']:.2f} GiB")
+        runs = []
+        for _ in range(args.repeat):
+            flags = ["--memory-limit", args.memory_limit, "--threads", str(args.threads)]
+            flags += ["--no-duplicate-ids"] if args.no_duplicate_ids else []
+            out = subprocess.run([*common, *flags, "--child", "run"], check=True,
+                                 capture_output=True, text=True).stdout
+            runs.append(json.loads(out.strip().splitlines()[-1]))
+            print(f"run {len(runs)}: total {runs[-1]['times']['total']:.1f} s, "
+                  f"peak RSS {runs[-1]['peak_rss_gib']:.2f} GiB", flush=True)
+        first = runs[0]
+        print(f"\n{args.rows:,} rows in {len(list(folder.glob('*.parquet')))} files; "
+              f"DuckDB memory_limit={args.memory_limit}, threads={args.threads}, duplicate-id "
+              f"check {'off' if args.no_duplicate_ids else 'on'}; medians of {len(runs)} runs")
+        for step in first["times"]:
+            median = statistics.median(r["times"][step] for r in runs)
+            print(f"  {step:<30} {median:8.2f} s")
+        print(f"  {'peak RSS (max of runs)':<30} {max(r['peak_rss_gib'] for r in runs):8.2f} GiB")
+        print(f"rows read {first['rows_read']:,}, analysed {first['rows_analysed']:,}, "
+              f"excluded {first['excluded']}, missing codes set missing "
+              f"{first['missing_codes']:,}, {first['n_patterns']} covariate patterns, "
+              f"prevalence {first['prevalence_overall']:.4f}, adjusted OR poor posture "
+              f"{first['or_poor_posture']:.3f} (true {np.exp(0.9):.3f})")
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

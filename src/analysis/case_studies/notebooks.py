@@ -1,0 +1,95 @@
+"""Which case-study notebooks can run, and the report session each one opens.
+
+A case study reads a registered public dataset (:mod:`analysis.datasets`)
+instead of a survey file, so it has no ``data``/``codebook`` parameters: its
+``dataset`` parameter names the dataset, and the report is rendered only
+when that dataset's file can be had without downloading (the data folder
+``BACKPAIN_DATA_DIR`` or the cache). Otherwise the report step prints one
+line saying which case study it skipped and how to get its data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+from analysis.errors import ReportError
+
+FOLDER = Path(__file__).resolve().parents[3] / "notebooks" / "case_studies"
+
+#: notebook stem -> registered dataset it reads
+CASE_STUDIES: dict[str, str] = {
+    "driving_disc": "hsaur3-backpain",
+    "pelvic_parameters": "vertebral-column",
+    "backpack": "stat2data-backpack",
+}
+
+
+def skip_message(notebook: str, dataset: str) -> str:
+    """The one line the report step prints for a case study whose data are missing."""
+    return (f"skipped case study {notebook}: dataset {dataset} not found; run "
+            f"'backpain datasets fetch {dataset}' or set BACKPAIN_DATA_DIR")
+
+
+def case_study_notebooks(folder: str | Path | None = None) -> tuple[list[Path], list[str]]:
+    """The case-study notebooks whose data are at hand, and a skip line for each of the others.
+
+    A dataset is at hand when :func:`analysis.datasets.local_path` finds a
+    checked copy (nothing is downloaded here). A copy with a wrong checksum
+    is skipped too, its line naming the checksum problem.
+
+    Examples
+    --------
+    >>> runnable, skipped = case_study_notebooks()
+    >>> for line in skipped:  # doctest: +SKIP
+    ...     print(line)
+    """
+    from analysis.datasets import local_path
+    from analysis.errors import DatasetError
+
+    folder = Path(folder) if folder else FOLDER
+    runnable, skipped = [], []
+    for stem, dataset in CASE_STUDIES.items():
+        path = folder / f"{stem}.ipynb"
+        if not path.is_file():
+            raise ReportError(f"Case-study notebook {path} is missing.")
+        try:
+            found = local_path(dataset)
+        except DatasetError as exc:  # a copy is there but fails its checksum
+            skipped.append(f"skipped case study {stem}: {str(exc).splitlines()[0]}")
+            continue
+        if found is None:
+            skipped.append(skip_message(stem, dataset))
+        else:
+            runnable.append(path)
+    return runnable, skipped
+
+
+def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../reports",
+                    threshold: int = 5, **parameters: Any):
+    """Load ``dataset`` and start the report record of case study ``name``.
+
+    Like :func:`analysis.report.open_report`, but the survey comes from
+    :func:`analysis.datasets.load` (checksum-verified file, the dataset's
+    own codebook), and the provenance names that file and codebook.
+    """
+    from analysis import datasets
+    from analysis.datasets.registry import CODEBOOK_DIR
+    from analysis.report.session import ReportSession
+
+    if int(threshold) < 1:
+        raise ReportError(f"Small-cell threshold must be a positive whole number, not {threshold}.")
+    matplotlib.rcParams["svg.hashsalt"] = "backpain"
+    try:
+        from analysis.figures import set_theme
+
+        set_theme()
+    except ImportError:  # pragma: no cover - figures are part of the package
+        pass
+    survey = datasets.load(dataset)
+    return ReportSession(name=name, survey=survey, data=datasets.fetch(dataset),
+                         codebook=CODEBOOK_DIR / datasets.get(dataset).codebook_file,
+                         out_dir=Path(out_dir), threshold=int(threshold),
+                         parameters={"dataset": dataset, **parameters})

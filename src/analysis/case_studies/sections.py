@@ -1,0 +1,262 @@
+"""The sections of the case-study notebooks: each computes, shows a table or figure, records it.
+
+Every function takes the :class:`~analysis.report.ReportSession` of the
+notebook (from :func:`analysis.case_studies.open_case_study`) and returns
+HTML for one output cell; tables pass through ``report.table`` (CSV and
+``results.json``) and figures through ``report.figure``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analysis.case_studies import stats as cs
+from analysis.describe.render import format_p
+from analysis.errors import ReportError
+from analysis.report.sections import join
+from analysis.report.session import Html, ReportSession
+from analysis.report.tables import safe_counts, safe_model_table
+
+
+def _ci(est: float, low: float, high: float, digits: int = 2) -> str:
+    return f"{est:.{digits}f} ({low:.{digits}f} to {high:.{digits}f})"
+
+
+def about(report: ReportSession) -> Html:
+    """Where the data come from: title, citation, licence, upstream URL and checksum."""
+    from analysis import datasets
+
+    info = datasets.info(report.parameters["dataset"])
+    table = pd.DataFrame({"Item": ["Dataset", "Citation", "Licence", "Upstream file",
+                                   "sha256", "Rows"],
+                          "Value": [info["title"], info["citation"], info["licence"],
+                                    info["url"], info["sha256"], str(info["rows"])]})
+    return report.table(table, "source", title="Source of the data")
+
+
+def data_flow(report: ReportSession, by: str | None = None) -> Html:
+    """Rows read and analysed (STROBE diagram), with the count in each group of ``by``."""
+    from analysis import figures
+
+    survey = report.survey
+    parts = []
+    if by is not None:
+        counts = survey.data[by].value_counts(sort=False, dropna=False)
+        table = pd.DataFrame({survey.label(by): [*map(str, counts.index), "Total"],
+                              "Rows": [*counts.to_numpy(), int(counts.sum())]})
+        parts.append(report.table(safe_counts(table, "Rows", report.threshold, total=True),
+                                  "groups", title=f"Rows by {survey.label(by).lower()}"))
+    ax = figures.participant_flow(survey.flow, codebook=survey)
+    parts.append(report.figure(ax, "flow", caption="Participant flow: rows read and analysed"))
+    return join(*parts)
+
+
+def matched_flow(report: ReportSession, exposure: str) -> Html:
+    """Matched sets down to those discordant for ``exposure``, and the STROBE diagram."""
+    flow = cs.matched_sets(report.survey, exposure)
+    table = flow.rename(columns={"stage": "Stage", "sets": "Matched sets", "rows": "People"})
+    table = safe_counts(safe_counts(table, "Matched sets", report.threshold), "People",
+                        report.threshold)
+    return join(report.table(table, "matched_sets", title="Matched sets",
+                             note="Only sets with a case and a control inform conditional "
+                                  "logistic regression; for one binary exposure only the "
+                                  "discordant pairs do."),
+                data_flow(report))
+
+
+def model_table(report: ReportSession, result, *, key: str, title: str, note: str,
+                forest: bool = True) -> Html:
+    """A model's crude and adjusted odds ratios (reader text) and, optionally, a forest plot."""
+    from analysis import figures
+
+    out = report.table(safe_model_table(result.table, report.threshold), key, title=title,
+                       note=note)
+    if not forest:
+        return out
+    ax = figures.forest_plot(result.table, show_counts=False)
+    return join(out, report.figure(ax, f"{key}_forest",
+                                   caption="Crude and adjusted odds ratios (log scale)"))
+
+
+def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
+    """Likelihood-ratio tests of a conditional logistic model.
+
+    Each model against all coefficients 0 (``result.tests``), and for each
+    variable of ``drop`` the full model against the model without it
+    (:func:`stats.lr_drop`).
+    """
+    tests = result.tests
+    names = [f"{m} model: {lab.lower()}" for m, lab in zip(tests["model"], tests["label"],
+                                                          strict=True)]
+    names = [n[:1].upper() + n[1:] for n in names]
+    rows = list(zip(names, tests["statistic"], tests["df"], tests["p_value"], strict=True))
+    for variable in drop:
+        r = cs.lr_drop(report.survey, result, variable).iloc[0]
+        others = [report.survey.label(v).lower() for v in
+                  [*result.info["exposures"], *result.info["adjust_for"]] if v != variable]
+        rows.append((f"{r.label}, adjusted for {', '.join(others)}", r.statistic, r.df,
+                     r.p_value))
+    table = pd.DataFrame({"Test": [r[0] for r in rows],
+                          "LR chi-square": [f"{r[1]:.2f}" for r in rows],
+                          "df": [str(int(r[2])) for r in rows],
+                          "p": [format_p(r[3]) for r in rows]})
+    return report.table(table, "lr_tests", title="Likelihood-ratio tests",
+                        note="A model against all its coefficients 0: twice its gain in "
+                             "conditional log-likelihood, on as many df as coefficients. "
+                             "A variable given the others: the full model against the model "
+                             "without it, on the same matched sets.")
+
+
+def discordant_table(report: ReportSession, exposure: str) -> Html:
+    """The 2x2 table of case against control exposure in the pairs, and McNemar's odds ratio."""
+    survey = report.survey
+    pairs = cs.discordant_pairs(survey, exposure)
+    levels = pairs.attrs["levels"]
+    label = survey.label(exposure)
+    shown = pd.DataFrame({f"Case: {label.lower()}": pairs["case"]})
+    for col in [*levels, "total"]:
+        name = "Total" if col == "total" else f"Control: {col}"
+        shown[name] = safe_counts(pairs, col, report.threshold)[col]
+    m = cs.mcnemar(pairs)
+    first = report.table(shown, "discordant_pairs", title=f"Pairs by {label.lower()} of case and "
+                                                         "control",
+                         note="Each cell counts pairs. The off-diagonal cells are the "
+                              "discordant pairs.")
+    row = m.iloc[0]
+    stats_table = pd.DataFrame({
+        "Quantity": ["Pairs with only the case exposed (b)", "Pairs with only the control "
+                     "exposed (c)", "Matched odds ratio b/c (95% CI)",
+                     "McNemar chi-square (1 df)", "p (chi-square)", "p (exact binomial)"],
+        "Value": [str(int(row.case_only_exposed)), str(int(row.control_only_exposed)),
+                  _ci(row.odds_ratio, row.ci_low, row.ci_high, 3), f"{row.chi2:.2f}",
+                  format_p(row.p_value), format_p(row.p_exact)]})
+    second = report.table(stats_table, "mcnemar", title="Crude matched odds ratio from the "
+                                                        "discordant pairs",
+                          note="For one binary exposure in 1:1 pairs b/c is the conditional "
+                               "maximum-likelihood OR, and its interval the Wald interval.")
+    return join(first, second)
+
+
+def comparison(report: ReportSession, entries: Sequence[dict], *, note: str) -> Html:
+    """This analysis beside the published results (see :func:`stats.published_comparison`)."""
+    table = cs.published_comparison(entries)
+    table.columns = [c.capitalize() for c in table.columns]
+    return report.table(table, "published", title="Comparison with published results",
+                        note=note)
+
+
+def numbers(report: ReportSession, frame: pd.DataFrame, key: str, *, title: str,
+                note: str | None = None, digits: int = 3) -> Html:
+    """Any small tidy table with its floats rounded to ``digits`` significant figures."""
+    shown = frame.copy()
+    shown.columns = [str(c).replace("_", " ").capitalize() for c in shown.columns]
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}g}")
+    return report.table(shown, key, title=title, note=note)
+
+
+def separation_check(report: ReportSession, exposures: Sequence[str], outcome: str) -> Html:
+    """Konis's linear-programming check for separation, per design column."""
+    import warnings
+
+    from analysis import diagnostics
+    from analysis.models import logistic
+
+    result = logistic(report.survey, outcome, list(exposures), adjust_for=[])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the verdict is in the table
+        sep = diagnostics.separation(result, warn=False)
+    labels = {v: report.survey.label(v) for v in exposures}
+    table = pd.DataFrame({
+        "Column": [labels.get(c, c) for c in sep["column"]],
+        "Separation": sep["direction"].map({0: "none: the ML estimate is finite",
+                                            1: "yes: the ML estimate is +infinite",
+                                            -1: "yes: the ML estimate is -infinite"})})
+    return report.table(table, "separation", title="Separation check (linear programming)",
+                        note="Konis (2007) via firthmodels.detect_separation, on the distinct "
+                             "covariate patterns; finds separation by any combination of "
+                             "the variables.")
+
+
+def firth_table(report: ReportSession, exposures: Sequence[str], outcome: str) -> Html:
+    """ML and Firth odds ratios side by side."""
+    table = cs.firth_comparison(report.survey, outcome, exposures)
+    shown = pd.DataFrame({
+        "Factor": table["label"],
+        "OR, maximum likelihood (95% CI)": [_ci(*r, 3) for r in table[
+            ["or_ml", "ci_low_ml", "ci_high_ml"]].to_numpy()],
+        "OR, Firth (95% CI)": [_ci(*r, 3) for r in table[
+            ["or_firth", "ci_low_firth", "ci_high_firth"]].to_numpy()]})
+    return report.table(shown, "firth", title="Maximum likelihood against Firth's penalised "
+                                              "likelihood",
+                        note="Mutually adjusted; Wald 95% intervals.")
+
+
+def increment_table(report: ReportSession, result, variable: str, increment: float) -> Html:
+    """Crude and adjusted ORs of ``variable`` per ``increment`` units, with n and events."""
+    rows = []
+    for which in ("crude", "adjusted"):
+        tidy = result.tidy(which)
+        row = cs.per_increment(tidy, variable, increment).iloc[0]
+        rows.append({"Model": which.capitalize(), "Factor": f"{report.survey.label(variable)} "
+                                               f"(per {increment:g} increase)",
+                     "OR (95% CI)": _ci(row.estimate, row.ci_low, row.ci_high),
+                     "p": format_p(row.p_value), "n": int(row.n), "Events": int(row.events)})
+    table = safe_counts(safe_counts(pd.DataFrame(rows), "n", report.threshold), "Events",
+                        report.threshold)
+    adjust = ", ".join(report.survey.label(v).lower() for v in result.info["adjust_for"])
+    return report.table(table, "odds_ratios", title="Odds ratio per increase of the load ratio",
+                        note=f"Logistic regression; adjusted for {adjust or 'nothing'}. "
+                             f"OR per {increment:g} = OR per unit ^ {increment:g}, Wald 95% "
+                             "intervals.")
+
+
+def dose_response(report: ReportSession, exposure: str, outcome: str,
+                  adjust_for: Sequence[str], n_knots: int) -> Html:
+    """The spline dose-response curve of ``exposure``, against its median."""
+    from analysis import figures
+
+    curve = figures.dose_response(report.survey, exposure, outcome,
+                                  adjust_for=tuple(adjust_for), n_knots=n_knots)
+    ax = figures.dose_response_plot(curve)
+    knots = ", ".join(f"{k:.3f}" for k in curve.attrs["knots"])
+    return report.figure(ax, f"dose_{exposure}",
+                         caption=f"{report.survey.label(exposure)}: odds ratio against the "
+                                 f"median ({curve.attrs['reference']:.3f}), restricted cubic "
+                                 f"spline with {n_knots} knots ({knots}), 95% band; "
+                                 f"n = {curve.attrs['n']}, {curve.attrs['events']} events")
+
+
+def estimate(result, variable: str, *, which: str = "adjusted", increment: float = 1.0
+             ) -> float:
+    """The odds ratio of ``variable`` (its non-reference level, or per ``increment`` units)."""
+    tidy = result.tidy(which)
+    rows = tidy[(tidy["term"] == variable) | (tidy["term"].str.startswith(f"{variable}[")
+                                              & tidy["ci_low"].notna())]
+    if len(rows) != 1:
+        raise ReportError(f"estimate: {variable!r} has {len(rows)} non-reference rows in the "
+                          f"{which} model; name a binary or numeric variable.")
+    return float(rows["estimate"].iloc[0]) ** increment
+
+
+def auc(result) -> float:
+    """The in-sample AUC (c-statistic) of the adjusted model."""
+    from analysis.diagnostics import discrimination
+
+    return float(discrimination(result)["estimate"].iloc[0])
+
+
+def two_of_three_table(report: ReportSession, outcome: str, total: str,
+                       parts: Sequence[str]) -> Html:
+    """The three two-angle models of :func:`stats.two_of_three`, with their log-likelihoods."""
+    table = cs.two_of_three(report.survey, outcome, total, parts)
+    shown = pd.DataFrame({
+        "Model": table["model"].str.capitalize(), "Factor": table["label"],
+        "OR (95% CI)": [_ci(*r, 3) for r in table[["estimate", "ci_low", "ci_high"]].to_numpy()],
+        "p": table["p_value"].map(format_p),
+        "Log-likelihood": table["loglik"].map(lambda v: f"{v:.4f}")})
+    return report.table(shown, "two_of_three", title="Two of the three angles at a time",
+                        note="Each model mutually adjusted; Wald 95% intervals.")
