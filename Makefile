@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 report: $(STAMP)
-	$(BIN)/backpain report $(EXAMPLE) --codebook $(CODEBOOK) --out reports
+	$(BIN)/backpain report $(EXAMPLE) --codebook $(CODEBOOK) --out reports --case-studies
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py

@@ -101,3 +101,51 @@ def test_separation_lp_and_cells_name_variable_and_level():
     assert out.loc["sport[Golf]", "direction"] == 1
     assert out.loc["sport[Golf]", "problem"] == "quasi-complete separation"
     assert out.loc["lifting[Yes]", "direction"] == 0
+
+
+def test_exact_dependence_on_different_scales_is_a_rank_error_and_infinite_vif():
+    """pelvic incidence = pelvic tilt + sacral slope: numpy's default rank tolerance misses it."""
+    import pandas as pd
+    import statsmodels.api as sm
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    from analysis.codebook import Codebook
+    from analysis.errors import ModelError
+    from analysis.ledger import Ledger
+    from analysis.models import logistic
+    from analysis.models.fitting import design_rank
+    from analysis.survey import Survey
+
+    rng = np.random.default_rng(3)
+    n = 300
+    tilt = rng.normal(17, 10, n)
+    slope = rng.normal(43, 13, n)
+    incidence = tilt + slope + rng.normal(0, 1e-9, n)  # stored to limited precision
+    lordosis = 0.6 * incidence + rng.normal(0, 10, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(tilt - 17) / 10))).astype(int)
+    X = np.column_stack([np.ones(n), incidence, tilt, slope])
+    assert np.linalg.matrix_rank(X) == 4  # the default rule calls it full rank
+    assert design_rank(X) == 3
+
+    data = pd.DataFrame({"incidence": incidence, "tilt": tilt, "slope": slope,
+                         "lordosis": lordosis,
+                         "abnormal": pd.Categorical.from_codes(y, ["No", "Yes"])},
+                        index=pd.RangeIndex(1, n + 1, name="line"))
+    cb = Codebook.from_dict({"variables": {
+        **{c: {"type": "numeric", "label": c.title()} for c in
+           ("incidence", "tilt", "slope", "lordosis")},
+        "abnormal": {"type": "binary", "label": "Abnormal", "role": "outcome"}}})
+    survey = Survey(data, cb, Ledger(n_read=n))
+    with pytest.raises(ModelError, match="has 4 columns but rank 3"):
+        logistic(survey, "abnormal", ["incidence", "tilt", "slope"], adjust_for=())
+
+    table = vif(data[["incidence", "tilt", "slope", "lordosis"]]).set_index("column")
+    assert np.isinf(table.loc[["incidence", "tilt", "slope"], "vif"]).all()
+    # lordosis is not part of the dependence: its VIF is 1 / (1 - R^2) on the others
+    others = sm.add_constant(data[["tilt", "slope"]])
+    r2 = sm.OLS(data["lordosis"], others).fit().rsquared
+    assert table.loc["lordosis", "vif"] == pytest.approx(1 / (1 - r2), rel=1e-6)
+    independent = sm.add_constant(data[["tilt", "slope", "lordosis"]]).to_numpy()
+    expected = [variance_inflation_factor(independent, i) for i in (1, 2, 3)]
+    got = vif(data[["tilt", "slope", "lordosis"]])["vif"].to_numpy()
+    assert got == pytest.approx(expected, rel=1e-9)

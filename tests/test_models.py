@@ -140,7 +140,7 @@ def test_labels_reference_levels_and_numeric_units():
     assert "Self-rated posture: Poor (reference)" in labels
     assert "Self-rated posture: Good vs Poor" in labels
     assert "Sex: Female vs Male" in labels  # codebook reference is code 2 = Male
-    assert "Age (per 1 years)" in labels
+    assert "Age (per 1 year)" in labels
     age = result.table.set_index("variable").loc["age"]
     assert age["n"] == 1500
 

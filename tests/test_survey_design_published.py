@@ -26,12 +26,14 @@ rendered from the notebooks (GitHub ``samplics-org/samplics``, commit
   95% intervals (logit-transformed, hence asymmetric) -- copied into
   ``RACE_BY_DIABETES`` below.
 
-The tutorial notebook (``docs/source/tutorial/estimation.ipynb``) shows these
-samplics results next to Stata's ``svy: mean zinc`` output, but Stata's output
-there is an image; the numbers asserted here are samplics' printed ones.
+The samplics tutorial also sets these results beside Stata's ``svy: mean zinc``
+output, but only as screenshots (``zinc_mean_stata_str.png``), and the Stata
+manuals' output could not be retrieved as text: the numbers asserted here are
+the ones samplics printed, for the same data and the same (Stata) design.
 No published design-based *logistic* regression on these columns was found
-(Stata's [SVY] examples use nhanes2 variables -- age, height, weight, female --
-that this extract lacks), so :func:`test_design_logistic_point_estimates`
+(the Stata manual's nhanes2f example models, e.g. ``svy: regress zinc age
+c.age#c.age weight female black orace rural`` in [SVY] svy estimation, use
+variables this extract lacks), so :func:`test_design_logistic_point_estimates`
 checks only the point estimates a saturated model must reproduce from the
 published cell proportions; the design SEs of the logistic model are checked
 against ``svy`` in ``tests/test_survey_design.py``.

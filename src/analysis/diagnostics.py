@@ -188,17 +188,48 @@ def vif(result_or_design, weights=None) -> pd.DataFrame:
     cov = centred.T @ (centred * w[:, None])
     sd = np.sqrt(np.diag(cov))
     R = cov / np.outer(sd, sd)
-    col_vif = np.diag(np.linalg.inv(R))
+    # Columns that determine each other exactly (pelvic incidence = pelvic tilt +
+    # sacral slope) have R_j^2 = 1 and an infinite VIF, not an inversion error.
+    col_vif = np.array([_column_vif(R, j) for j in range(len(names))])
     rows = []
     for term, cols in terms.items():
         idx = [names.index(c) for c in cols]
         rest = [j for j in range(len(names)) if j not in idx]
-        gvif = (np.linalg.det(R[np.ix_(idx, idx)]) * np.linalg.det(R[np.ix_(rest, rest)])
-                / np.linalg.det(R)) if rest else 1.0
+        gvif = _gvif(R, idx, rest)
         for c, j in zip(cols, idx, strict=True):
             rows.append({"term": term, "column": c, "vif": float(col_vif[j]), "gvif": float(gvif),
                          "df": len(idx), "gvif_adjusted": float(gvif ** (1 / (2 * len(idx))))})
     return pd.DataFrame(rows)
+
+
+def _column_vif(R: np.ndarray, j: int) -> float:
+    """1 / (1 - R_j^2), with R_j^2 from the correlations of column j with the others."""
+    others = [i for i in range(len(R)) if i != j]
+    if not others:
+        return 1.0
+    r = R[others, j]
+    r2 = float(r @ np.linalg.pinv(R[np.ix_(others, others)], hermitian=True) @ r)
+    return float("inf") if r2 >= 1 - 1e-10 else 1.0 / (1.0 - r2)
+
+
+def _gvif(R: np.ndarray, idx: list[int], rest: list[int]) -> float:
+    """Fox & Monette's GVIF against a basis of the other columns (they may be dependent)."""
+    rest = _independent(R, rest)
+    if not rest:
+        return 1.0
+    whole = np.linalg.det(R[np.ix_(idx + rest, idx + rest)])
+    parts = np.linalg.det(R[np.ix_(idx, idx)]) * np.linalg.det(R[np.ix_(rest, rest)])
+    return float("inf") if whole <= 1e-12 * parts else float(parts / whole)
+
+
+def _independent(R: np.ndarray, columns: list[int]) -> list[int]:
+    """A largest subset of ``columns`` whose correlation matrix is non-singular."""
+    kept: list[int] = []
+    for c in columns:
+        trial = [*kept, c]
+        if np.linalg.eigvalsh(R[np.ix_(trial, trial)]).min() > 1e-10:
+            kept = trial
+    return kept
 
 
 # ---- separation and sparse cells ---------------------------------------------

@@ -42,11 +42,24 @@ def report(
     )] = None,
     timeout: Annotated[int, typer.Option(
         "--timeout", min=1, help="Seconds any one notebook cell may run.")] = CELL_TIMEOUT,
+    case_studies: Annotated[bool, typer.Option(
+        "--case-studies/--no-case-studies",
+        help="Also render the case studies on public datasets whose files can be had.",
+    )] = False,
 ) -> None:
     """Run each report notebook and write reader and analyst HTML, tables and results.json."""
     from analysis.report import render_reports
+    from analysis.report.build import report_notebooks
 
-    summary = render_reports(data, codebook, out, threshold=threshold,
+    notebooks = report_notebooks()
+    if case_studies:
+        from analysis.case_studies import case_study_notebooks
+
+        runnable, skipped = case_study_notebooks()
+        for line in skipped:
+            typer.echo(line)
+        notebooks = [*notebooks, *runnable]
+    summary = render_reports(data, codebook, out, threshold=threshold, notebooks=notebooks,
                              parameters=parse_parameters(param or []), timeout=timeout)
     for row in summary.itertuples():
         typer.echo(f"{out / (row.notebook + '.html')}  {row.title}  ({row.seconds:.1f} s)")

@@ -212,7 +212,7 @@ def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, 
            "missing": int(summary.loc[OVERALL, "missing"]) if OVERALL in show
            else int(np.isnan(x).sum()),
            "p_value": p_value, "test": test, "smd": effect}
-    d = decimals
+    d = _decimals_for(summary, decimals)
     for col in show:
         s = summary.loc[col]
         if s["n"] == 0:
@@ -285,3 +285,17 @@ def _check_group_labels(by: str | None, groups: list[str]) -> None:
             f"grouping variable {by!r}: level label {clash[0]!r} clashes with a Table 1 column "
             f"name or contains ':'; relabel the level in the codebook."
         )
+
+
+def _decimals_for(summary: pd.DataFrame, decimals: int) -> int:
+    """At least ``decimals``, more when the spread would otherwise print as 0.0.
+
+    A load ratio with SD 0.04 prints as "0.08 (0.04)" rather than "0.1 (0.0)":
+    the spread (SD, else the IQR) keeps two significant digits, up to 4 decimals.
+    """
+    spread = summary["sd"].where(summary["sd"] > 0, summary["q3"] - summary["q1"])
+    spread = spread[np.isfinite(spread) & (spread > 0)]
+    if spread.empty:
+        return decimals
+    needed = 1 - int(np.floor(np.log10(spread.min())))
+    return int(min(max(decimals, needed), 4))

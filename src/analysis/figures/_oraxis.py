@@ -13,6 +13,7 @@ from analysis.figures.theme import COLOURS
 CLIP = (1 / 64, 64.0)
 DOUBLINGS = [2.0**k for k in range(-6, 7)]
 FINE = [0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10]
+FINEST = [0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.2, 1.3, 1.4, 1.6, 1.8, 2]
 DECADES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
 
 
@@ -36,6 +37,8 @@ def log_axis(ax: Axes, values, axis: str = "x") -> tuple[float, float]:
     ticks = [t for t in candidates if lo <= t <= hi]
     if len(ticks) < 4:  # a narrow range: finer steps
         ticks = [t for t in FINE if lo <= t <= hi]
+    if len(ticks) < 4:  # per-degree or per-second odds ratios sit close to 1
+        ticks = [t for t in FINEST if lo <= t <= hi]
     if len(ticks) > 9:
         ticks = [t for t in ticks if np.isclose(np.log10(t) % 1, 0) or t == 1] or ticks
     setter = ax.set_xscale if axis == "x" else ax.set_yscale

@@ -122,7 +122,7 @@ def factor_term(enc: Encoded) -> Term:
 
 
 def numeric_term(enc: Encoded) -> Term:
-    per = f"per 1 {enc.unit}" if enc.unit else "per unit"
+    per = f"per 1 {_singular(enc.unit)}" if enc.unit else "per unit"
     return Term(enc.name, "numeric", (enc.name,), [enc.name], [per], enc.name)
 
 
@@ -249,3 +249,10 @@ def build_design(terms: list[Term], encoded: dict[str, Encoded]) -> Design:
         at += block.shape[1]
     names = ["Intercept"] + [c for t in terms for c in t.columns]
     return Design(X, names, list(terms))
+
+
+def _singular(unit: str) -> str:
+    """"degree" for "degrees" after "per 1"; symbols (cm, s, h/day, kg/m²) stay as they are."""
+    plural = {"years": "year", "degrees": "degree", "hours": "hour", "minutes": "minute",
+              "seconds": "second", "days": "day", "episodes": "episode", "points": "point"}
+    return plural.get(unit, unit)

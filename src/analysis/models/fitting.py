@@ -110,9 +110,28 @@ def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.n
     return _fit_arrays(name, design, encoded, "rows", firth, y, None, None)
 
 
+def design_rank(X: np.ndarray, tol: float = 1e-7) -> int:
+    """Numerical rank of a design, judged on its columns scaled to unit length.
+
+    numpy's default tolerance is relative to the largest singular value of X
+    as given, so columns on different scales (degrees beside an intercept)
+    or values stored to limited precision can hide an exact dependence such
+    as pelvic incidence = pelvic tilt + sacral slope (condition number 3e10,
+    full rank by the default rule). The rank here counts singular values of
+    the unit-scaled columns above ``tol`` times the largest; it works from the
+    Gram matrix X'X, so it costs one pass over the rows.
+    """
+    gram = _weighted_gram(X, np.ones(X.shape[0]))
+    norms = np.sqrt(np.diag(gram))
+    if (norms == 0).any():
+        return int((norms > 0).sum())
+    singular = np.sqrt(np.clip(np.linalg.eigvalsh(gram / np.outer(norms, norms)), 0, None))
+    return int((singular > singular.max() * tol).sum())
+
+
 def _fit_arrays(name, design, encoded, method, firth, y, events, trials, start=None) -> Fit:
     X = design.X
-    rank = np.linalg.matrix_rank(X) if X.shape[0] <= 200_000 else X.shape[1]
+    rank = design_rank(X)
     if rank < X.shape[1]:
         raise ModelError(
             f"Model {name!r}: the design has {X.shape[1]} columns but rank {rank}; a level "

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
 
 from analysis.errors import ReportError
 
@@ -73,7 +75,8 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
             papermill.execute_notebook(
                 str(path), str(output), parameters=dict(parameters), kernel_name=kernel_name,
                 progress_bar=False, log_output=False, cwd=str(cwd or path.parent),
-                start_timeout=START_TIMEOUT, execution_timeout=timeout)
+                start_timeout=START_TIMEOUT, execution_timeout=timeout,
+                kernel_manager_class=LocalKernelManager)
         except PapermillExecutionError as exc:
             executed = nbformat.read(output, as_version=4) if output.exists() else None
             number = _cell_number(executed, exc.source)
@@ -88,6 +91,18 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
                               f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
                               ) from None
         return nbformat.read(output, as_version=4)
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """A kernel that talks over Unix sockets instead of TCP ports.
+
+    The kernel is on the same machine, so no network port is needed; over
+    TCP, ipykernel prints a warning about unencrypted traffic on every run.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
 
 
 def _original_cells(nb: nbformat.NotebookNode) -> list[tuple[int, Any]]:

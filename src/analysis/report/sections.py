@@ -38,6 +38,13 @@ def _suppression_note(report: ReportSession) -> str:
             f"as {HIDDEN} are larger counts hidden because a total would give a small one away.")
 
 
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: "back problems" for "Back problems", "NPRS" unchanged."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
 def join(*parts: Html) -> Html:
     """Several fragments shown as one output."""
     return Html("\n".join(p.text for p in parts))
@@ -134,7 +141,8 @@ def characteristics(report: ReportSession, by: str | None = None,
     t1 = table_one(report.survey, by=by, columns=list(columns) if columns else None)
     title = "Characteristics of respondents"
     if by or report.survey.variables("outcome"):
-        title += f" by {report.survey.label(by or report.survey.variables('outcome')[0])}"
+        grouping = by or report.survey.variables("outcome")[0]
+        title += f" by {_in_sentence(report.survey.label(grouping))}"
     return report.table(safe_table_one(t1, report.threshold), "characteristics", title=title,
                         note=TABLE_ONE_NOTE + " " + _suppression_note(report))
 

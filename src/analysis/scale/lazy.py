@@ -214,7 +214,8 @@ class LazySurvey:
     @property
     def flow(self) -> pd.DataFrame:
         """Rows read, excluded (each once, under its first broken rule in codebook column
-        order), analysed: the same table as :attr:`Survey.flow`."""
+        order), analysed: the same table as :attr:`Survey.flow` (``stage, step, reason, n,
+        label``)."""
         rows = [{"stage": "read", "step": "", "reason": "rows read", "n": self.n_read}]
         for i, (col, rule, _) in enumerate(self.rules):
             if self.first_reason.get(i + 1):
@@ -224,6 +225,9 @@ class LazySurvey:
                      "n": self.n_analysed})
         flow = pd.DataFrame(rows, columns=["stage", "step", "reason", "n"])
         flow["n"] = flow["n"].astype("int64")
+        # As Survey.flow: the reason as a reader should see it ("Age: out of range").
+        flow["label"] = [f"{self.codebook.label(c)}: {r}" if c in self.codebook else reason
+                         for reason in flow["reason"] for c, _, r in [reason.partition(": ")]]
         return flow
 
     @property

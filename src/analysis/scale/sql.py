@@ -34,6 +34,8 @@ CODED = ("binary", "categorical", "ordinal")
 NUMERIC = ("numeric", "count")
 _TEXT_TYPES = ("VARCHAR", "TEXT", "STRING", "CHAR", "BLOB")
 _DATE_TYPES = ("DATE", "TIMESTAMP")
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                  "USMALLINT", "UINTEGER", "UBIGINT")
 
 
 @dataclass
@@ -72,7 +74,7 @@ def column_sql(codebook: Codebook, types: dict[str, str]) -> list[ColumnSQL]:
             continue
         is_text = types[var.name].upper().startswith(_TEXT_TYPES)
         if var.type in CODED:
-            out.append(_coded(var, is_text))
+            out.append(_coded(var, is_text, types[var.name].upper() in _INTEGER_TYPES))
         elif var.type in NUMERIC:
             out.append(_numeric(var, is_text))
         elif var.type == "date":
@@ -90,12 +92,18 @@ def _is_number(value) -> bool:
     return True
 
 
-def _state(var: Variable, is_text: bool) -> str:
+def _state(var: Variable, is_text: bool, is_integer: bool = False) -> str:
     """Position of a coded value: level 0..k-1, NULL blank, -2 unknown, -3-k missing code k."""
     q = quote(var.name)
     codes, labels = list(var.level_labels), list(var.level_labels.values())
     missing = list(var.missing)
     numeric_codes = all(isinstance(c, int) or _is_number(c) for c in [*codes, *missing])
+    whole = numeric_codes and all(float(c).is_integer() for c in [*codes, *missing])
+    if is_integer and whole:
+        # Integer column and whole-number codes: compare integers (several times faster).
+        whens = [f"WHEN {int(float(c))} THEN {-3 - k}" for k, c in enumerate(missing)]
+        whens += [f"WHEN {int(float(c))} THEN {j}" for j, c in enumerate(codes)]
+        return f"CASE WHEN {q} IS NULL THEN NULL ELSE CASE {q} {' '.join(whens)} ELSE -2 END END"
     if numeric_codes and not is_text:
         x = f"CAST({q} AS DOUBLE)"
         whens = [f"WHEN {x} = {float(c)!r} THEN {-3 - k}" for k, c in enumerate(missing)]
@@ -116,14 +124,14 @@ def _state(var: Variable, is_text: bool) -> str:
     return f"CASE WHEN {t} IS NULL OR {t} = '' THEN NULL {' '.join(whens)} ELSE -2 END"
 
 
-def _coded(var: Variable, is_text: bool) -> ColumnSQL:
+def _coded(var: Variable, is_text: bool, is_integer: bool = False) -> ColumnSQL:
     state = f"__state_{var.name}"
     s = quote(state)
     col = ColumnSQL(var.name, var, value=f"CASE WHEN {s} >= 0 THEN {s} END")
     col.missing = [(code, meaning, f"{s} = {-3 - k}")
                    for k, (code, meaning) in enumerate(var.missing.items())]
     col.rules = [("unknown code", f"{s} = -2")]
-    col.derived = {state: _state(var, is_text)}
+    col.derived = {state: _state(var, is_text, is_integer)}
     return col
 
 
