@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _parse(spec: str) -> tuple[str, str]:
-    name, _, bound = re.match(r"^([A-Za-z0-9_.\-\[\]]+)\s*(>=\s*([^,;\s]+))?", spec).groups()
-    name = re.sub(r"\[.*\]", "", name).lower().replace("_", "-")
+    name, _extras, _, bound = re.match(
+        r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(>=\s*([^,;\s]+))?", spec).groups()
+    name = name.lower().replace("_", "-")
     return name, (bound or "").replace(">=", "").strip()
 
 

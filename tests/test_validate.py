@@ -199,3 +199,25 @@ def test_messy_tables_give_a_survey_whose_flow_adds_up_or_our_error(rows, data, 
     analysed = flow.loc[flow["stage"] == "analysed", "n"].item()
     assert read == rows and analysed == survey.n and read == excluded + analysed
     assert set(survey.data.index).isdisjoint(survey.ledger.query("action == 'excluded'")["line"])
+
+
+def test_a_folder_of_parquet_files_is_validated_in_duckdb(tmp_path):
+    from analysis.scale import LazySurvey
+
+    parts = []
+    for k in range(2):
+        part = pd.DataFrame({**GOOD, "rid": [f"{r}{k}" for r in GOOD["rid"]],
+                             "age": [34, 151, -9, 28]})
+        part.to_parquet(tmp_path / f"part{k}.parquet", index=False)
+        parts.append(part)
+    lazy = load_survey(tmp_path, CODEBOOK, on_invalid="exclude")
+    assert isinstance(lazy, LazySurvey)
+    in_memory = load_survey(pd.concat(parts, ignore_index=True), CODEBOOK, on_invalid="exclude")
+    assert lazy.flow[["stage", "reason", "n"]].values.tolist() == \
+        in_memory.flow[["stage", "reason", "n"]].values.tolist() == [
+            ["read", "rows read", 8], ["excluded", "age: out of range", 2],
+            ["analysed", "rows analysed", 6]]
+    assert isinstance(load_survey(tmp_path / "part0.parquet", CODEBOOK, on_invalid="exclude"),
+                      type(in_memory))
+    with pytest.raises(ValidationError, match="engine must be 'pandas' or 'duckdb'"):
+        load_survey(tmp_path / "part0.parquet", CODEBOOK, engine="spark")

@@ -26,6 +26,7 @@ out of the analysis and records each in the ledger, and drops unknown columns.
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +41,7 @@ import pyarrow.compute as pc
 
 from analysis.codebook import Codebook, Variable, load_codebook
 from analysis.errors import ValidationError
-from analysis.io import read_table
+from analysis.io import read_columns, read_table
 from analysis.ledger import Ledger
 from analysis.survey import Survey
 
@@ -88,9 +89,15 @@ def load_survey(
     *,
     on_invalid: Literal["raise", "exclude"] = "raise",
     keep_identifiers: bool = False,
+    engine: Literal["pandas", "duckdb"] | None = None,
     **read_options,
 ) -> Survey:
     """Read a survey export, check it against its codebook and return a :class:`Survey`.
+
+    A folder of Parquet files (a partitioned dataset), a glob such as
+    ``"cohort/*.parquet"``, or ``engine="duckdb"`` gives instead an
+    :class:`analysis.scale.LazySurvey`: the same rules counted inside DuckDB
+    without loading the rows into pandas, for surveys larger than memory.
 
     Parameters
     ----------
@@ -113,14 +120,32 @@ def load_survey(
     if on_invalid not in ("raise", "exclude"):
         raise ValidationError(f"on_invalid must be 'raise' or 'exclude', not {on_invalid!r}.")
     codebook = load_codebook(codebook)
+    if engine == "duckdb" or (engine is None and _is_dataset(source)):
+        from analysis.scale import load_parquet_survey
+
+        return load_parquet_survey(source, codebook, on_invalid=on_invalid,
+                                   keep_identifiers=keep_identifiers)
+    if engine not in (None, "pandas"):
+        raise ValidationError(f"engine must be 'pandas' or 'duckdb', not {engine!r}.")
     if isinstance(source, pd.DataFrame):
         raw = source.reset_index(drop=True)
         raw.index = pd.RangeIndex(1, len(raw) + 1, name="line")
         raw.attrs = {"source": "DataFrame", "format": "frame", "metadata": [], "identifiers": []}
         raw.columns = [str(c) for c in raw.columns]
-    else:
+    elif read_options:
         raw = read_table(source, **read_options)
+    else:
+        raw = read_columns(source)
     return _Validator(raw, codebook, on_invalid, keep_identifiers).run()
+
+
+def _is_dataset(source) -> bool:
+    """A folder or a glob of files: a partitioned dataset for the DuckDB engine."""
+    if isinstance(source, pd.DataFrame):
+        return False
+    if isinstance(source, list | tuple):
+        return True
+    return Path(source).is_dir() or glob.has_magic(str(source))
 
 
 class _Validator:
@@ -305,15 +330,13 @@ class _ColumnCheck:
         if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
             values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
             return values, np.zeros(len(column), bool)
-        text = column.astype("string").str.strip()
-        values = pd.to_numeric(text, errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan, copy=True
-        )
-        blank = text.isna() | (text == "")
-        not_number = (~blank & np.isnan(values)).to_numpy(dtype=bool)
+        text = _arrow_text(column)
+        values = _per_distinct(text, _numbers, np.float64(np.nan))
+        blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
+        not_number = ~blank & np.isnan(values)
         string_codes = [str(c) for c in var.missing if isinstance(c, str)]
         if string_codes and not_number.any():
-            not_number &= ~text.isin(string_codes).to_numpy(dtype=bool)
+            not_number &= ~_arrow_mask(pc.is_in(text, pa.array(string_codes)))
         return values, not_number
 
     def _numeric(self, var: Variable, column: pd.Series) -> np.ndarray:
@@ -379,7 +402,8 @@ class _ColumnCheck:
             if mask.any():
                 text = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
         blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
-        dates = _parse_dates(text, var.format)
+        dates = _per_distinct(text, lambda distinct: _parse_dates(distinct, var.format),
+                              np.datetime64("NaT", "us"))
         self._flag(var, "impossible date", ~blank & np.isnat(dates), column)
         if var.range:
             low, high = (np.datetime64(x, "us") if x is not None else None for x in var.range)
@@ -480,7 +504,27 @@ def _arrow_mask(array) -> np.ndarray:
     return pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
-def _parse_dates(text: pa.ChunkedArray, format: str | None) -> np.ndarray:
+def _per_distinct(text: pa.ChunkedArray, parse, missing) -> np.ndarray:
+    """``parse`` applied to the distinct values of ``text`` only, then spread to every row.
+
+    A survey column holds few distinct answers (ages, dates of interview),
+    so parsing them once each instead of once per respondent saves most of
+    the time on a million rows. Blank rows get ``missing``.
+    """
+    encoded = text.dictionary_encode().combine_chunks()
+    parsed = parse(encoded.dictionary)
+    positions = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return np.append(parsed, missing)[positions]
+
+
+def _numbers(text: pa.Array) -> np.ndarray:
+    """Text as float64, NaN where it is not a number."""
+    return pd.to_numeric(pd.Series(text.to_pandas(), dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+
+
+def _parse_dates(text: pa.ChunkedArray | pa.Array, format: str | None) -> np.ndarray:
     """Parse dates (ISO 8601 unless ``format``); an impossible one becomes NaT.
 
     Arrow parses fast but rolls 30 February over to 1 March, so every parsed

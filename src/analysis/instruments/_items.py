@@ -18,6 +18,22 @@ from analysis.errors import ScoringError
 _SHOW = 5  # lines quoted in an error message
 
 
+def category_lookup(column: pd.Series, lookup: dict) -> pd.Series | None:
+    """A categorical column mapped through ``lookup`` (category -> float), NaN elsewhere.
+
+    One dictionary look-up per category, then indexing by the category
+    positions: a Python call per respondent costs seconds on a million rows.
+    ``None`` when the column is not categorical.
+    """
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    per_category = np.array([lookup.get(c, np.nan) for c in column.cat.categories] + [np.nan],
+                            dtype="float64")
+    positions = column.cat.codes.to_numpy()
+    return pd.Series(per_category[np.where(positions < 0, len(per_category) - 1, positions)],
+                     index=column.index)
+
+
 def item_frame(items: pd.DataFrame, n_items: int | Iterable[int], instrument: str,
                order: str) -> pd.DataFrame:
     """``items`` as float64 codes, after checking the number of columns.
@@ -47,6 +63,8 @@ def item_frame(items: pd.DataFrame, n_items: int | Iterable[int], instrument: st
 def _as_codes(column: pd.Series, instrument: str, name) -> pd.Series:
     """One item column as float64 codes; booleans become 0/1."""
     values = column
+    if pd.api.types.is_float_dtype(values.dtype):
+        return values.astype("float64")
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
     if pd.api.types.is_bool_dtype(values.dtype):

@@ -10,6 +10,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis.errors import BackpainWarning, ScoringError
+from analysis.instruments._items import category_lookup
 
 NMQ_REGIONS: tuple[str, ...] = (
     "neck", "shoulders", "elbows", "wrists_hands", "upper_back", "low_back", "hips_thighs",
@@ -150,7 +151,9 @@ def yes_no(column: pd.Series, name: str, labels: dict | None = None) -> pd.Serie
     if labels:
         event = {label: float(i) for i, label in enumerate(list(labels.values())[:2])}
         event |= {code: float(i) for i, code in enumerate(list(labels)[:2])}
-        mapped = values.map(lambda v: event.get(v, np.nan) if v is not None else np.nan)
+        mapped = category_lookup(column, event)
+        if mapped is None:
+            mapped = values.map(lambda v: event.get(v, np.nan) if v is not None else np.nan)
     else:
         mapped = values.map(_as_yes)
     bad = mapped.isna() & column.notna()

@@ -10,6 +10,7 @@ import pandas as pd
 from analysis.codebook import CODED_TYPES, Variable
 from analysis.errors import BackpainWarning, ScoringError
 from analysis.instruments import ipaq, nmq, orebro
+from analysis.instruments._items import category_lookup
 from analysis.instruments._variables import score_variables
 from analysis.instruments.fabq import PA_ITEMS, WORK_ITEMS, fabq
 from analysis.instruments.nprs import nprs_category
@@ -237,8 +238,9 @@ def _codes(column: pd.Series, var: Variable, key: str) -> pd.Series:
     else:
         lookup = {label: _num(code) for code, label in labels.items()}
     lookup |= {code: value for code, value in zip(codes, lookup.values(), strict=True)}
-    values = column.astype(object)
-    mapped = values.map(lambda v: lookup.get(v, np.nan)).astype("float64")
+    mapped = category_lookup(column, lookup)
+    if mapped is None:
+        mapped = column.astype(object).map(lambda v: lookup.get(v, np.nan)).astype("float64")
     bad = mapped.isna() & column.notna()
     if bad.any():
         lines = list(column.index[bad][:5])
@@ -288,5 +290,7 @@ def _as_survey_column(values: pd.Series, var: Variable) -> pd.Series:
     if var.type in CODED_TYPES:
         dtype = pd.CategoricalDtype(list(var.level_labels.values()),
                                     ordered=var.type == "ordinal")
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return values.cat.set_categories(list(dtype.categories), ordered=dtype.ordered)
         return values.astype(str).where(values.notna()).astype(dtype)
     return values.astype("float64")

@@ -367,9 +367,16 @@ class LazySurvey:
         return _Validator(raw, codebook, self.on_invalid, self.keep_identifiers).run()
 
     def close(self) -> None:
+        """Close the DuckDB connection and remove its spill folder."""
         self.con.close()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def __enter__(self) -> LazySurvey:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return (f"LazySurvey({self.source}: {len(self.files)} files, {self.n_analysed} rows "
