@@ -121,7 +121,11 @@ def design_rank(X: np.ndarray, tol: float = 1e-7) -> int:
     the unit-scaled columns above ``tol`` times the largest; it works from the
     Gram matrix X'X, so it costs one pass over the rows.
     """
-    gram = _weighted_gram(X, np.ones(X.shape[0]))
+    return gram_rank(_weighted_gram(X, np.ones(X.shape[0])), tol)
+
+
+def gram_rank(gram: np.ndarray, tol: float = 1e-7) -> int:
+    """Rank of X from X'WX (any positive weights), on unit-scaled columns; see design_rank."""
     norms = np.sqrt(np.diag(gram))
     if (norms == 0).any():
         return int((norms > 0).sum())
@@ -129,22 +133,39 @@ def design_rank(X: np.ndarray, tol: float = 1e-7) -> int:
     return int((singular > singular.max() * tol).sum())
 
 
+class RankDeficient(Exception):
+    """Raised inside a fit when the design's columns are linearly dependent."""
+
+    def __init__(self, rank: int):
+        super().__init__(rank)
+        self.rank = rank
+
+
+def _rank_error(name: str, design: Design, rank: int) -> ModelError:
+    return ModelError(
+        f"Model {name!r}: the design has {design.X.shape[1]} columns but rank {rank}; a level "
+        "with no respondents or variables that determine each other "
+        f"(columns: {', '.join(design.names)})."
+    )
+
+
 def _fit_arrays(name, design, encoded, method, firth, y, events, trials, start=None) -> Fit:
     X = design.X
-    rank = design_rank(X)
+    # A row fit checks the rank on its first information matrix instead of
+    # paying for one more pass over the rows.
+    rank = X.shape[1] if method == "rows" and not firth else design_rank(X)
     if rank < X.shape[1]:
-        raise ModelError(
-            f"Model {name!r}: the design has {X.shape[1]} columns but rank {rank}; a level "
-            "with no respondents or variables that determine each other "
-            f"(columns: {', '.join(design.names)})."
-        )
+        raise _rank_error(name, design, rank)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if firth:
                 raw, params, cov, llf, converged = _firth(X, y, events, trials, start)
             elif method == "rows":
-                raw = newton_logit(X, y, start)
+                try:
+                    raw = newton_logit(X, y, start, check_rank=True)
+                except RankDeficient as exc:
+                    raise _rank_error(name, design, exc.rank) from None
                 params, cov, llf = raw.params, raw.cov_params(), raw.llf
                 converged = bool(raw.mle_retvals["converged"])
             else:
@@ -176,14 +197,21 @@ def _fit_arrays(name, design, encoded, method, firth, y, events, trials, start=N
 
 
 def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, *,
-                 tol: float = 1e-10, maxiter: int = 100):
+                 tol: float = 1e-8, maxiter: int = 100, check_rank: bool = False):
     """Maximum-likelihood logistic regression by Newton-Raphson, as a statsmodels result.
 
     Method: Newton-Raphson on the log-likelihood with step-halving, the
     information matrix X'WX accumulated over blocks of rows so that no n x k
     temporary is made (on 10^6 rows x 41 columns that temporary is 330 MB per
-    iteration). Stops when the largest step is below ``tol``. The estimates
-    and the inverse information are then wrapped in
+    iteration). Starts from the intercept-only estimate when the first
+    column is the intercept, and stops when the largest step is below
+    ``tol`` (as statsmodels' Newton does); Newton converges quadratically, so
+    the estimates are then exact to about ``tol**2``. The covariance is the
+    inverse information of the last iteration, computed before that last
+    step (it differs from the one at the final estimate by O(``tol``)
+    relative). ``check_rank`` raises :class:`RankDeficient` when the first
+    information matrix shows dependent columns. The estimates and the
+    inverse information are then wrapped in
     ``statsmodels.discrete.discrete_model.LogitResults``, so callers get the
     usual statsmodels API (``params``, ``bse``, ``cov_params()``, ``llf``,
     ``summary()``).
@@ -196,7 +224,13 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
 
     n, k = X.shape
     y = np.asarray(y, dtype=np.float64)
-    beta = np.zeros(k) if start is None else np.asarray(start, dtype=np.float64).copy()
+    if start is not None:
+        beta = np.asarray(start, dtype=np.float64).copy()
+    else:
+        beta = np.zeros(k)
+        ybar = y.mean()
+        if 0 < ybar < 1 and np.all(X[:, 0] == 1.0):
+            beta[0] = np.log(ybar / (1 - ybar))
     eta = X @ beta
     llf = _logit_llf(eta, y)
     converged, iterations = False, 0
@@ -204,6 +238,10 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
         p = _expit(eta)
         score = X.T @ (y - p)
         information = _weighted_gram(X, p * (1.0 - p))
+        if check_rank and iterations == 1:
+            rank = gram_rank(information)
+            if rank < k:
+                raise RankDeficient(rank)
         try:
             step = np.linalg.solve(information, score)
         except np.linalg.LinAlgError:
@@ -220,8 +258,9 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
         if np.max(np.abs(step)) < tol:
             converged = True
             break
-    p = _expit(eta)
-    information = _weighted_gram(X, p * (1.0 - p))
+    if not converged:  # a diverging fit: report the information where it stopped
+        p = _expit(eta)
+        information = _weighted_gram(X, p * (1.0 - p))
     try:
         cov = np.linalg.inv(information)
     except np.linalg.LinAlgError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import html
 import json
 import time
@@ -12,8 +13,9 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.errors import ReportError
+from analysis.errors import BackpainError, ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
+from analysis.report.cache import clear_cache, survey_key, write_cached_survey
 from analysis.report.html import export_html, page, toc, write_text
 from analysis.report.run import CELL_TIMEOUT, notebook_parameters, run_notebook
 
@@ -43,6 +45,10 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     (every table shown, sorted keys) and ``index.html``. ``parameters`` go
     to the notebooks that declare them; a parameter no notebook declares is
     an error. Returns one row per notebook: ``notebook, title, seconds``.
+
+    The survey is validated once for the run and shared with the notebooks
+    through ``out/.cache`` (:mod:`analysis.report.cache`), which is removed
+    when the run ends.
     """
     data, codebook, out = Path(data).resolve(), Path(codebook).resolve(), Path(out).resolve()
     for what, path in (("Data file", data), ("Codebook", codebook)):
@@ -62,6 +68,48 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                           f"declares them; they declare {', '.join(sorted(known))}.")
 
     out.mkdir(parents=True, exist_ok=True)
+    _validate_once(data, codebook, out, paths, declared, parameters)
+    try:
+        summary = _run_all(paths, declared, parameters, data, codebook, out, threshold,
+                           timeout, progress)
+    finally:
+        clear_cache(out)
+    _write_results(out, [p.stem for p in paths])
+    write_text(out / "index.html", index_page(out, summary))
+    return summary
+
+
+def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
+                   declared: dict[Path, dict[str, Any]], parameters: Mapping[str, Any]) -> None:
+    """Validate the survey once for every notebook and cache it in ``out/.cache``.
+
+    Only when every notebook that opens the survey asks for the same
+    ``on_invalid``; a survey that fails validation is not cached, so each
+    notebook raises its own error as before.
+    """
+    from analysis.validate import load_survey
+
+    modes = set()
+    for path in paths:
+        if "on_invalid" in parameters:
+            modes.add(parameters["on_invalid"])
+        elif "on_invalid" in declared[path]:
+            try:
+                modes.add(ast.literal_eval(str(declared[path]["on_invalid"])))
+            except (ValueError, SyntaxError):
+                return
+    clear_cache(out)
+    if len(modes) != 1 or not isinstance(mode := modes.pop(), str):
+        return
+    try:
+        survey = load_survey(data, codebook, on_invalid=mode, keep_identifiers=False)
+    except BackpainError:
+        return
+    write_cached_survey(survey, out, survey_key(data, codebook, mode))
+
+
+def _run_all(paths, declared, parameters, data, codebook, out, threshold, timeout,
+             progress) -> pd.DataFrame:
     rows = []
     for path in tqdm(paths, desc="reports", unit="notebook", disable=not progress):
         name = path.stem
@@ -78,10 +126,7 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                    export_html(executed, reader=False, nav=_back_link("../index.html")))
         rows.append({"notebook": name, "title": toc(reader)[0],
                      "seconds": time.perf_counter() - start})
-    summary = pd.DataFrame(rows)
-    _write_results(out, [p.stem for p in paths])
-    write_text(out / "index.html", index_page(out, summary))
-    return summary
+    return pd.DataFrame(rows)
 
 
 def _back_link(href: str) -> str:

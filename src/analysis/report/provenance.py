@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 import subprocess
@@ -16,7 +17,18 @@ PACKAGES = ("backpain", "numpy", "pandas", "scipy", "statsmodels", "matplotlib",
 
 
 def sha256(path: str | Path) -> str:
-    """The sha256 of a file's bytes, in hex."""
+    """The sha256 of a file's bytes, in hex.
+
+    Remembered per file, size and modification time within a process, so a
+    report that hashes its data file for the cache key and again for the
+    provenance reads a large file once.
+    """
+    stat = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -163,7 +163,11 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     """Load the survey of a report notebook and start its record.
 
     Identifier columns are never loaded (``keep_identifiers=False``). Other
-    ``parameters`` are kept for the provenance section.
+    ``parameters`` are kept for the provenance section. When
+    :func:`~analysis.report.render_reports` has validated this data file with
+    this codebook and ``on_invalid`` for the run, the survey comes from its
+    cache in ``out_dir`` (:mod:`analysis.report.cache`) instead of being
+    validated again.
     """
     from analysis.validate import load_survey
 
@@ -175,12 +179,22 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
             raise ReportError(f"Report {name}: {what} {str(path)!r} does not exist.")
     matplotlib.rcParams["svg.hashsalt"] = "backpain"  # stable ids should anyone save SVG
     _theme()
-    survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
+    survey = _cached_survey(data, codebook, out_dir, on_invalid)
+    if survey is None:
+        survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
     session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
                             out_dir=out_dir, threshold=int(threshold),
                             parameters={"on_invalid": on_invalid, **parameters})
     session._write_results()
     return session
+
+
+def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str) -> Survey | None:
+    from analysis.report.cache import FOLDER, MANIFEST, read_cached_survey, survey_key
+
+    if not (out_dir / FOLDER / MANIFEST).is_file():
+        return None  # no report run under way: skip hashing the data
+    return read_cached_survey(out_dir, survey_key(data, codebook, on_invalid))
 
 
 def _theme() -> None:

@@ -50,6 +50,7 @@ Examples
 from pathlib import Path
 
 from analysis.simulate.build import COLUMNS, simulate_survey, write_survey
+from analysis.simulate.chunked import write_survey_chunked
 from analysis.simulate.defects import ERROR_SHARES
 from analysis.simulate.truth import INTERCEPT, true_effects
 
@@ -71,4 +72,5 @@ __all__ = [
     "simulate_survey",
     "true_effects",
     "write_survey",
+    "write_survey_chunked",
 ]

@@ -82,26 +82,40 @@ def simulate_survey(n: int, seed: int, *, errors: bool = True, missing: bool = T
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise BackpainError(f"simulate_survey: n must be a whole number >= 1, got {n!r}.")
-    core, admin, holes, mistakes = (np.random.default_rng(s)
-                                    for s in np.random.SeedSequence(seed).spawn(4))
-    v = population.draw(core, int(n))
+    return _frame(simulate_columns(int(n), np.random.SeedSequence(seed), errors=errors,
+                                   missing=missing))
+
+
+def simulate_columns(n: int, seeds: np.random.SeedSequence, *, errors: bool = True,
+                     missing: bool = True, first: int = 1, width: int | None = None
+                     ) -> dict[str, np.ndarray]:
+    """The export's columns for ``n`` respondents numbered ``first .. first + n - 1``.
+
+    ``seeds`` gives the four random streams (clean values, identifiers,
+    missingness, errors). ``width`` is the number of digits of the ids
+    (default: enough for ``n``); a chunked writer passes the width of the
+    whole survey so that every chunk's ids have the same form.
+    """
+    core, admin, holes, mistakes = (np.random.default_rng(s) for s in seeds.spawn(4))
+    v = population.draw(core, n)
     questionnaires.answer(core, v)
     v = {name: np.asarray(values, dtype=np.float64) for name, values in v.items()}
-    v["examined"] = np.ones(int(n))
+    v["examined"] = np.ones(n)
     if missing:
         defects.add_missing(holes, v)
-    columns = _layout(admin, v)
+    columns = _layout(admin, v, first, width)
     if errors:
         defects.plant_errors(mistakes, columns, WHOLE_COLUMNS)
-    return _frame(columns)
+    return columns
 
 
-def _layout(rng: np.random.Generator, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _layout(rng: np.random.Generator, v: dict[str, np.ndarray], first: int = 1,
+            width: int | None = None) -> dict[str, np.ndarray]:
     """The export's columns: identifiers and dates as text, the rest as float (NaN blank)."""
     n = len(v["age"])
-    width = max(7, len(str(n)))
-    numbers = np.strings.zfill(np.arange(1, n + 1).astype(str), width)
-    mailbox = np.strings.zfill((rng.permutation(n) + 1).astype(str), width)
+    width = width or max(7, len(str(n)))
+    numbers = np.strings.zfill(np.arange(first, first + n).astype(str), width)
+    mailbox = np.strings.zfill((rng.permutation(n) + first).astype(str), width)
     days = rng.integers(0, FIELDWORK_DAYS, n)
     columns = {
         "respondent_id": np.strings.add("SIM-", numbers).astype(object),
