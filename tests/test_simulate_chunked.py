@@ -74,5 +74,5 @@ def test_bad_arguments_are_package_errors(tmp_path):
         write_survey_chunked(0, 1, tmp_path / "x.parquet")
     with pytest.raises(BackpainError, match="chunk must be a whole number"):
         write_survey_chunked(10, 1, tmp_path / "x.parquet", chunk=0)
-    with pytest.raises(BackpainError, match="use a .parquet extension"):
+    with pytest.raises(BackpainError, match=r"use a \.parquet extension"):
         write_survey_chunked(10, 1, tmp_path / "x.csv")

@@ -130,8 +130,24 @@ def _block(codes: np.ndarray, levels: list[str], event: np.ndarray,
     """Counts and intervals for the levels of one factor (``codes`` -1 = missing)."""
     slots = codes.astype(np.int64) % (len(levels) + 1)  # -1 -> last slot
     size = len(levels) + 1
-    n = np.bincount(slots, minlength=size)
-    events = np.bincount(slots, weights=event, minlength=size)
+    sums = None
+    if w is not None:
+        sums = tuple(np.bincount(slots, weights=x, minlength=size) for x in (w, w**2, w * event))
+    return level_table(levels, np.bincount(slots, minlength=size),
+                       np.bincount(slots, weights=event, minlength=size), sums)
+
+
+def level_table(levels: list[str], n: np.ndarray, events: np.ndarray,
+                weight_sums: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                ) -> pd.DataFrame:
+    """Prevalence with Wilson intervals per level, from counts per level plus a missing slot.
+
+    ``n`` and ``events`` have one entry per level and a last one for
+    respondents with no level; ``weight_sums`` are (sum w, sum w^2, sum w*y)
+    per slot, giving the weighted prevalence with a Wilson interval on Kish's
+    effective sample size (sum w)^2 / sum w^2. Shared by the in-memory and
+    the DuckDB engines, which only differ in how they count.
+    """
     low, high = wilson_interval(events, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame = pd.DataFrame({
@@ -139,10 +155,8 @@ def _block(codes: np.ndarray, levels: list[str], event: np.ndarray,
             "n": n, "events": events.round().astype(np.int64), "prevalence": events / n,
             "ci_low": low, "ci_high": high,
         })
-        if w is not None:
-            sum_w = np.bincount(slots, weights=w, minlength=size)
-            sum_w2 = np.bincount(slots, weights=w**2, minlength=size)
-            sum_wy = np.bincount(slots, weights=w * event, minlength=size)
+        if weight_sums is not None:
+            sum_w, sum_w2, sum_wy = weight_sums
             p_w = sum_wy / sum_w
             n_eff = sum_w**2 / sum_w2
             w_low, w_high = wilson_interval(p_w * n_eff, n_eff)

@@ -26,7 +26,7 @@ from analysis.models.design import (
     numeric_term,
 )
 from analysis.models.fitting import Fit
-from analysis.models.logistic import RULE_MISSING, _names, _single_outcome, _tidy_rows
+from analysis.models.logistic import RULE_MISSING, _tidy_rows, model_variables
 
 
 @dataclass
@@ -66,14 +66,10 @@ def prepare(survey, outcome: str | None, exposures, adjust_for, *,
     per-row arrays whose missing values (NaN or None) also leave a row out.
     """
     data, codebook = survey.data, survey.codebook
-    outcome = outcome or _single_outcome(survey)
+    outcome, exposures, adjust_for = model_variables(survey, outcome, exposures, adjust_for)
     if outcome not in data.columns:
         raise ModelError(f"The survey has no outcome column {outcome!r}.")
-    exposures = _names(exposures, survey.variables("exposure"), "exposures")
     exposures = [e for e in exposures if e != outcome]
-    if adjust_for is None:
-        adjust_for = [c for c in survey.variables("confounder") if c not in exposures]
-    adjust_for = [c for c in _names(adjust_for, [], "adjust_for") if c not in exposures]
     if not exposures:
         raise ModelError(
             "No exposures: name them, or give variables role: exposure in the codebook.")

@@ -133,7 +133,7 @@ def gram_rank(gram: np.ndarray, tol: float = 1e-7) -> int:
     return int((singular > singular.max() * tol).sum())
 
 
-class RankDeficient(Exception):
+class RankDeficientError(Exception):
     """Raised inside a fit when the design's columns are linearly dependent."""
 
     def __init__(self, rank: int):
@@ -164,7 +164,7 @@ def _fit_arrays(name, design, encoded, method, firth, y, events, trials, start=N
             elif method == "rows":
                 try:
                     raw = newton_logit(X, y, start, check_rank=True)
-                except RankDeficient as exc:
+                except RankDeficientError as exc:
                     raise _rank_error(name, design, exc.rank) from None
                 params, cov, llf = raw.params, raw.cov_params(), raw.llf
                 converged = bool(raw.mle_retvals["converged"])
@@ -209,7 +209,7 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     the estimates are then exact to about ``tol**2``. The covariance is the
     inverse information of the last iteration, computed before that last
     step (it differs from the one at the final estimate by O(``tol``)
-    relative). ``check_rank`` raises :class:`RankDeficient` when the first
+    relative). ``check_rank`` raises :class:`RankDeficientError` when the first
     information matrix shows dependent columns. The estimates and the
     inverse information are then wrapped in
     ``statsmodels.discrete.discrete_model.LogitResults``, so callers get the
@@ -234,14 +234,14 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     eta = X @ beta
     llf = _logit_llf(eta, y)
     converged, iterations = False, 0
-    for iterations in range(1, maxiter + 1):  # noqa: B007  (reported after the loop)
+    for iterations in range(1, maxiter + 1):
         p = _expit(eta)
         score = X.T @ (y - p)
         information = _weighted_gram(X, p * (1.0 - p))
         if check_rank and iterations == 1:
             rank = gram_rank(information)
             if rank < k:
-                raise RankDeficient(rank)
+                raise RankDeficientError(rank)
         try:
             step = np.linalg.solve(information, score)
         except np.linalg.LinAlgError:

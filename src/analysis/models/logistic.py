@@ -94,11 +94,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
                            splines=splines, method=method, firth=firth, reference=reference,
                            cov_type=cov_type, cluster=cluster, design=design)
     data, codebook = survey.data, survey.codebook
-    outcome = outcome or _single_outcome(survey)
-    exposures = _names(exposures, survey.variables("exposure"), "exposures")
-    if adjust_for is None:
-        adjust_for = [c for c in survey.variables("confounder") if c not in exposures]
-    adjust_for = [c for c in _names(adjust_for, [], "adjust_for") if c not in exposures]
+    outcome, exposures, adjust_for = model_variables(survey, outcome, exposures, adjust_for)
     if not exposures:
         raise ModelError(
             "No exposures: name them, or give variables role: exposure in the codebook.")
@@ -223,6 +219,21 @@ def _variance_options(survey, cov_type: str, cluster: str | None, design: bool, 
                              "variable with role cluster.")
         groups = survey.data[cluster].astype(object).to_numpy()
     return cov_type, cluster, groups, sample_design
+
+
+def model_variables(survey, outcome: str | None, exposures, adjust_for
+                    ) -> tuple[str, list[str], list[str]]:
+    """Outcome, exposures and adjustment set, from the arguments or the codebook roles.
+
+    ``adjust_for=None`` means the codebook's confounders; a variable that is an
+    exposure is never also adjusted for.
+    """
+    outcome = outcome or _single_outcome(survey)
+    exposures = _names(exposures, survey.variables("exposure"), "exposures")
+    if adjust_for is None:
+        adjust_for = [c for c in survey.variables("confounder") if c not in exposures]
+    adjust_for = [c for c in _names(adjust_for, [], "adjust_for") if c not in exposures]
+    return outcome, exposures, adjust_for
 
 
 def _single_outcome(survey) -> str:

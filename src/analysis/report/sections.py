@@ -8,8 +8,10 @@ the returned HTML; the statistics come from the package's modules
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from analysis.describe import prevalence, table_one
@@ -245,28 +247,70 @@ def odds_ratio_table(report: ReportSession, result, key: str = "odds_ratios",
                                                            "(log scale)"))
 
 
+# Curves and performance plots need no more than a million respondents to be exact to the
+# pixel; above that they are drawn from a fixed random sample of rows, stated in the report.
+SAMPLE_ROWS = 1_000_000
+SAMPLE_SEED = 20240501
+
+
+def sample_rows(n: int, size: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> np.ndarray | None:
+    """Sorted positions of a simple random sample of ``size`` of ``n`` rows; None if n <= size.
+
+    Deterministic: the same ``(n, size, seed)`` gives the same rows.
+    """
+    if n <= size:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def _sample_note(n: int) -> str:
+    return (f"Computed on a simple random sample of {SAMPLE_ROWS:,} of the {n:,} rows "
+            f"(seed {SAMPLE_SEED}).")
+
+
 def dose_responses(report: ReportSession, outcome: str | None,
                    exposures: Sequence[str], confounders: Sequence[str] | None) -> Html:
-    """A dose-response curve with its 95% band for each continuous exposure."""
+    """A dose-response curve with its 95% band for each continuous exposure.
+
+    Above :data:`SAMPLE_ROWS` respondents the curves are fitted on a random
+    sample of that many (:func:`sample_rows`), as the caption says.
+    """
     from analysis import figures
 
+    survey, note = report.survey, ""
+    rows = sample_rows(len(survey.data))
+    if rows is not None:
+        note = _sample_note(len(survey.data))
+        survey = dataclasses.replace(survey, data=survey.data.iloc[rows])
     parts = []
     for exposure in exposures:
-        curve = figures.dose_response(report.survey, exposure, outcome,
+        curve = figures.dose_response(survey, exposure, outcome,
                                       adjust_for=tuple(confounders or ()))
         ax = figures.dose_response_plot(curve)
         parts.append(report.figure(ax, f"dose_{exposure}",
                                    caption=f"{report.survey.label(exposure)}: odds ratio "
-                                           "against the median, with 95% band"))
+                                           "against the median, with 95% band"
+                                           + (f". {note}" if note else "")))
     return join(*parts)
 
 
 def performance(report: ReportSession, result) -> Html:
-    """Discrimination (AUC) and calibration of the adjusted model, with their plots."""
+    """Discrimination (AUC) and calibration of the adjusted model, with their plots.
+
+    Above :data:`SAMPLE_ROWS` rows in the model, AUC, calibration and plots
+    use the predictions of a random sample of that many rows (:func:`sample_rows`);
+    the table note says so.
+    """
     from analysis import diagnostics, figures
 
-    auc = diagnostics.discrimination(result)
-    cal = diagnostics.calibration(result)
+    y, p, w = result._fits["adjusted"].outcome_weights()
+    rows = sample_rows(len(y)) if np.all(w == 1) else None
+    note = ""
+    if rows is not None:
+        note = _sample_note(len(y))
+        y, p, w = y[rows], p[rows], w[rows]
+    auc = diagnostics.discrimination(y, p, w)
+    cal = diagnostics.calibration(y, p, w)
     rows = [("AUC (c-statistic)", *auc.loc[0, ["estimate", "ci_low", "ci_high"]])]
     rows += [(f"Calibration {r.statistic}", r.estimate, r.ci_low, r.ci_high)
              for r in cal.table.itertuples()]
@@ -275,9 +319,10 @@ def performance(report: ReportSession, result) -> Html:
                                                 for r in rows]})
     out = report.table(table, "performance", title="Performance of the adjusted model",
                        note="AUC with DeLong's interval; calibration intercept (ideal 0) and "
-                            "slope (ideal 1) by logistic recalibration, in the same data.")
-    roc = report.figure(figures.roc_plot(result), "roc", caption="ROC curve of the adjusted "
-                                                                 "model")
+                            "slope (ideal 1) by logistic recalibration, in the same data."
+                            + (f" {note}" if note else ""))
+    roc = report.figure(figures.roc_plot(y, p, weights=w, auc=auc), "roc",
+                        caption="ROC curve of the adjusted model")
     calib = report.figure(figures.calibration_plot(cal), "calibration",
                           caption="Observed against predicted risk, by tenth of predicted risk")
     return join(out, roc, calib)

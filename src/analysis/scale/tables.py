@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.codebook import Codebook
-from analysis.describe._stats import wilson_interval
-from analysis.describe.prevalence import MISSING_LEVEL
+from analysis.describe.prevalence import level_table
 from analysis.errors import ValidationError
 from analysis.scale.sql import CODED, quote
 
@@ -101,20 +100,5 @@ def _block(rows: pd.DataFrame, name: str | None, levels: list[str], w) -> pd.Dat
     def per_slot(column: str) -> np.ndarray:
         return np.bincount(slots, weights=rows[column].to_numpy(dtype=float), minlength=size)
 
-    n = per_slot("n").round().astype(np.int64)
-    events = per_slot("events")
-    low, high = wilson_interval(events, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame = pd.DataFrame({
-            "level": [*levels, MISSING_LEVEL],
-            "n": n, "events": events.round().astype(np.int64), "prevalence": events / n,
-            "ci_low": low, "ci_high": high,
-        })
-        if w is not None:
-            sum_w, sum_w2, sum_wy = per_slot("sum_w"), per_slot("sum_w2"), per_slot("sum_wy")
-            p_w = sum_wy / sum_w
-            n_eff = sum_w**2 / sum_w2
-            w_low, w_high = wilson_interval(p_w * n_eff, n_eff)
-            frame = frame.assign(weighted_prevalence=p_w, weighted_ci_low=w_low,
-                                 weighted_ci_high=w_high, n_effective=n_eff)
-    return frame.iloc[: len(levels) + (1 if n[-1] else 0)]
+    sums = tuple(per_slot(c) for c in ("sum_w", "sum_w2", "sum_wy")) if w is not None else None
+    return level_table(levels, per_slot("n").round().astype(np.int64), per_slot("events"), sums)
