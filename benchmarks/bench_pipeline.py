@@ -4,7 +4,8 @@ Pipeline: simulate the example survey (``analysis.simulate``) and write it as
 Parquet (above 10^6 respondents with ``write_survey_chunked``, a million rows
 per row group, so the survey is never whole in memory; "simulate" then
 includes the writing); then ``backpain report`` on that file, whose four notebooks validate
-it (``load_survey``), score the questionnaires, build Table 1 and the
+it (``load_survey``; ``render_reports`` validates once for the run and the
+notebooks read the validated survey from its cache), score the questionnaires, build Table 1 and the
 prevalence tables, fit the crude and adjusted logistic models (main and
 sub-sample), draw every figure and write the HTML reports.
 
@@ -71,7 +72,9 @@ from analysis.models import logistic
 from analysis.report.sections import split_exposures
 
 survey = stage("validate", lambda: load_survey(data, codebook, on_invalid="exclude"))
-scored = stage("score", lambda: score_instruments(survey)[0])
+# the scored survey is not kept: in the reports scoring and model fitting run in
+# different notebooks (kernels), so the pipeline never holds both at once
+stage("score", lambda: score_instruments(survey)[0])
 stage("table 1", lambda: table_one(survey))
 main = split_exposures(survey)[0]
 result = stage("logistic (crude + adjusted)",
@@ -84,7 +87,7 @@ def draw():
                figures.missingness_plot(survey)):
         figures.save_figure(ax, work / f"figure_{id(ax)}", formats=("png",))
 stage("figures", draw)
-del survey, scored, result
+del survey, result
 
 import nbformat
 from analysis.report import render_reports

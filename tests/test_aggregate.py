@@ -73,3 +73,22 @@ def test_errors_name_the_column(survey, tmp_path):
     survey.data.to_parquet(path)
     with pytest.raises(ModelError, match=r"no column\(s\) \['height'\]"):
         covariate_patterns_parquet(path, ["height"], "spasm", survey.codebook)
+
+
+def test_pattern_index_numbers_patterns_as_groupby_even_past_62_bits():
+    from analysis.aggregate import pattern_index
+
+    rng = np.random.default_rng(4)
+    n = 20_000
+    # 8 columns of 1,000-2,000 codes: the product of their numbers overflows 62 bits
+    codes = [(rng.integers(0, k, n).astype(np.int64), k) for k in [1_000, 2_000] * 4]
+    codes[3] = (codes[3][0] % 3, 2_000)  # fewer codes used than declared
+    codes[5] = (np.zeros(n, dtype=np.int64), 1)  # a constant column
+    inverse, first = pattern_index(codes)
+    frame = pd.DataFrame({i: c for i, (c, _) in enumerate(codes)})
+    expected = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    assert (inverse == expected).all()
+    assert (first == frame.drop_duplicates().index.to_numpy()).all()
+    # repeated rows share a pattern
+    doubled, _ = pattern_index([(np.r_[c, c], k) for c, k in codes])
+    assert (doubled[:n] == doubled[n:]).all() and doubled.max() == inverse.max()

@@ -17,7 +17,7 @@ def test_the_documented_example_codebook_loads(root):
     text = (root / "data/codebooks/README.md").read_text()
     example = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
     cb = Codebook.from_dict(yaml.safe_load(example))
-    assert len(cb) == 12
+    assert len(cb) == 13
     assert cb.identifiers == ["respondent_id", "email"]
     assert cb["posture"].level_labels == {1: "Good", 2: "Fair", 3: "Poor"}
     assert cb["posture"].reference_level == "Good"
@@ -170,3 +170,18 @@ def test_spss_value_labels_import(tmp_path):
     assert cb["smoker"].type == "binary"
     assert cb["age"].type == "numeric" and cb["age"].missing == {99: "missing (SPSS)"}
     assert cb["name"].type == "text"
+
+
+def test_skip_logic_names_known_variables_and_codes():
+    base = {"spasm": {"type": "binary", "label": "Spasm"},
+            "days": {"type": "count", "label": "Days"}}
+    ok = Codebook.from_dict({"variables": {**base, "trigger": {
+        "type": "binary", "label": "Trigger", "asked_if": {"spasm": 1, "days": [1, 2]}}}})
+    assert ok["trigger"].asked_if == {"spasm": 1, "days": [1, 2]}
+    with pytest.raises(CodebookError, match="variable 'trigger', key 'asked_if': no variable "
+                                            "'spams' in the codebook"):
+        Codebook.from_dict({"variables": {**base, "trigger": {
+            "type": "binary", "label": "T", "asked_if": {"spams": 1}}}})
+    with pytest.raises(CodebookError, match=r"key 'asked_if': \[2\] are not levels of 'spasm'"):
+        Codebook.from_dict({"variables": {**base, "trigger": {
+            "type": "binary", "label": "T", "asked_if": {"spasm": [1, 2]}}}})

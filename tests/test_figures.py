@@ -268,14 +268,21 @@ def test_participant_flow_boxes_hold_their_text(n_reasons):
 def test_missingness_plot_bars_are_the_percent_missing(survey):
     ax = figures.missingness_plot(survey, top=10)
     bars = ax.containers[0]
-    expected = (survey.data.isna().mean() * 100).sort_values(ascending=False)
+    # percent of the respondents asked: the codebook's asked_if (exam sub-sample, skips)
+    asked = pd.DataFrame({c: survey.asked(c) for c in survey.data.columns},
+                         index=survey.data.index)
+    expected = (100 * (survey.data.isna() & asked).sum() / asked.sum()).sort_values(
+        ascending=False)
     np.testing.assert_allclose(sorted((b.get_width() for b in bars), reverse=True),
                                expected.iloc[:10])
     labels = _ticklabels(ax)
     assert survey.codebook.label(expected.index[0]) in [lab.replace("\n", " ") for lab in labels]
-    assert "not shown" in ax.get_xlabel()
+    assert "not shown" in ax.get_xlabel() and "respondents asked" in ax.get_xlabel()
     table = figures.missingness(survey)
-    assert list(table.columns) == ["variable", "label", "n", "n_missing", "percent_missing"]
+    assert list(table.columns) == ["variable", "label", "n", "n_asked", "n_not_asked",
+                                   "n_missing", "percent_missing"]
+    exam = table.set_index("variable").loc["pelvic_tilt"]
+    assert exam["n_asked"] == (survey.data["examined"] == "Yes").sum()
 
 
 # ---- calibration and ROC ----------------------------------------------------------

@@ -221,3 +221,25 @@ def test_a_folder_of_parquet_files_is_validated_in_duckdb(tmp_path):
                       type(in_memory))
     with pytest.raises(ValidationError, match="engine must be 'pandas' or 'duckdb'"):
         load_survey(tmp_path / "part0.parquet", CODEBOOK, engine="spark")
+
+
+def test_questions_not_asked_are_not_missing():
+    from analysis.figures import missingness
+
+    cb = Codebook.from_dict({"variables": {
+        "spasm": {"type": "binary", "label": "Spasm"},
+        "trigger": {"type": "binary", "label": "Started while lifting",
+                    "asked_if": {"spasm": 1}},
+        "days": {"type": "count", "label": "Days of sport"},
+        "minutes": {"type": "numeric", "label": "Minutes a day",
+                    "asked_if": {"days": [1, 2, 3, 4, 5, 6, 7]}}}})
+    frame = pd.DataFrame({"spasm": [1, 1, 0, 0, None], "trigger": [1, None, None, None, None],
+                          "days": [0, 3, 3, None, 0], "minutes": [None, 30, None, None, None]})
+    survey = load_survey(frame, cb)
+    assert survey.asked("trigger").tolist() == [True, True, False, False, True]
+    assert survey.asked("minutes").tolist() == [False, True, True, True, False]
+    table = missingness(survey).set_index("variable")
+    # trigger: asked of lines 1, 2 and 5 (spasm unknown); blank on 2 and 5
+    assert table.loc["trigger", ["n_asked", "n_not_asked", "n_missing"]].tolist() == [3, 2, 2]
+    assert table.loc["minutes", ["n_asked", "n_missing"]].tolist() == [3, 2]
+    assert table.loc["minutes", "percent_missing"] == pytest.approx(200 / 3)

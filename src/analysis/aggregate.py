@@ -27,23 +27,25 @@ def pattern_index(codes: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.n
     """Pattern number of each row and the first row of each pattern.
 
     ``codes`` holds, per column, integer codes 0..k-1 and k. The codes are
-    combined into one mixed-radix integer key (falling back to hashing the
-    rows when the product of the k overflows 62 bits), then numbered by first
-    appearance. Returns ``(inverse, first_rows)``.
+    combined into one mixed-radix integer key; when the product of the k
+    would overflow 62 bits, the key so far is first renumbered by first
+    appearance (at most n distinct values), which keeps it one-to-one with
+    the combination of codes. The key is then numbered by first appearance,
+    as ``groupby(sort=False).ngroup()`` numbers the rows, with a few n-sized
+    integer arrays instead of a frame of every column (at 10^7 rows and 20
+    columns that frame's grouping held several GiB). Returns
+    ``(inverse, first_rows)``.
     """
     n = codes[0][0].shape[0]
     key = np.zeros(n, dtype=np.int64)
     size = 1
     for values, k in codes:
         if size * k >= 2**62:
-            frame = pd.DataFrame({i: c for i, (c, _) in enumerate(codes)})
-            inverse = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-            break
+            key, uniques = pd.factorize(key)
+            key, size = key.astype(np.int64, copy=False), max(len(uniques), 1)
         key = key * k + values if size > 1 else values.astype(np.int64, copy=True)
         size *= k
-    else:
-        inverse = pd.factorize(key)[0]
-    inverse = np.asarray(inverse, dtype=np.int64)
+    inverse = np.asarray(pd.factorize(key)[0], dtype=np.int64)
     # Patterns are numbered by first appearance, so the first row of pattern g
     # is where the running maximum of the pattern number first reaches g.
     first = np.flatnonzero(np.r_[True, inverse[1:] > np.maximum.accumulate(inverse)[:-1]])

@@ -95,6 +95,25 @@ class Survey:
         """Columns present in the data with the given codebook role."""
         return [c for c in self.codebook.names(role=role) if c in self.data.columns]
 
+    def asked(self, column: str) -> np.ndarray:
+        """True for the respondents who were asked ``column`` (the codebook's ``asked_if``).
+
+        A question asked only of some (the 7-day question after a 12-month
+        "Yes", an examination of a sub-sample) is blank by design for the
+        others: they were not asked, their answer is not missing. Where a
+        condition's own answer is missing, the respondent counts as asked.
+        """
+        asked = np.ones(len(self.data), dtype=bool)
+        conditions = self.codebook[column].asked_if or {}
+        for name, codes in conditions.items():
+            var = self.codebook[name]
+            wanted = codes if isinstance(codes, list) else [codes]
+            # Coded conditions name level codes; the data hold their labels.
+            values_asked = [var.level_labels[c] for c in wanted] if var.level_labels else wanted
+            values = self.data[name]
+            asked &= (values.isin(values_asked) | values.isna()).to_numpy(dtype=bool)
+        return asked
+
     @property
     def weight(self) -> str | None:
         return self.codebook.role("weight")

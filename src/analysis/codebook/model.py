@@ -70,6 +70,7 @@ class Variable(_Strict):
     required: bool = True
     format: str | None = None
     instrument: InstrumentItem | None = None
+    asked_if: dict[str, Code | list[Code]] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Variable:
@@ -162,6 +163,24 @@ class Codebook(_Strict):
                 variables[str(name)] = spec
             data = {**data, "variables": variables}
         return data
+
+    @model_validator(mode="after")
+    def _skip_logic(self) -> Codebook:
+        for var in self.variables.values():
+            for name, codes in (var.asked_if or {}).items():
+                if name not in self.variables:
+                    raise ValueError(f"@{var.name}.asked_if: no variable {name!r} in the codebook")
+                condition = self.variables[name]
+                if condition.type not in CODED_TYPES + NUMERIC_TYPES:
+                    raise ValueError(f"@{var.name}.asked_if: {name!r} is {condition.type}; "
+                                     "a condition is a coded, numeric or count variable")
+                known = condition.codes
+                wanted = codes if isinstance(codes, list) else [codes]
+                unknown = [c for c in wanted if condition.type in CODED_TYPES and c not in known]
+                if unknown:
+                    raise ValueError(f"@{var.name}.asked_if: {unknown} are not levels of "
+                                     f"{name!r} ({known})")
+        return self
 
     @model_validator(mode="after")
     def _unique_items(self) -> Codebook:

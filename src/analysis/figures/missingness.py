@@ -12,22 +12,30 @@ from analysis.figures.theme import COLOURS, FONT, new_axes, set_title, themed, w
 
 
 def missingness(survey) -> pd.DataFrame:
-    """Missing values of each codebook variable in the survey's data.
+    """Missing values of each codebook variable among the respondents asked it.
+
+    A variable with ``asked_if`` in the codebook is blank by design for those
+    not asked (a sub-sample examination, a follow-up question after "No"):
+    they are counted as ``n_not_asked``, not as missing.
 
     Returns
     -------
     DataFrame
-        ``variable, label, n, n_missing, percent_missing`` (percent of the
-        analysed rows), in codebook order.
+        ``variable, label, n, n_asked, n_not_asked, n_missing, percent_missing``
+        (percent of the respondents asked), in codebook order.
     """
     data, cb = survey.data, survey.codebook
     names = [n for n in cb.variables if n in data.columns]
-    n = len(data)
-    missing = data[names].isna().sum().to_numpy()
+    blank = data[names].isna().to_numpy()
+    asked = np.column_stack([survey.asked(n) for n in names]) if names else blank
+    n_asked = asked.sum(axis=0)
+    missing = (blank & asked).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percent = 100 * missing / n_asked
     return pd.DataFrame({
-        "variable": names, "label": [cb.label(v) for v in names], "n": n,
-        "n_missing": missing.astype("int64"),
-        "percent_missing": 100 * missing / n if n else np.full(len(names), np.nan)})
+        "variable": names, "label": [cb.label(v) for v in names], "n": len(data),
+        "n_asked": n_asked.astype("int64"), "n_not_asked": (len(data) - n_asked).astype("int64"),
+        "n_missing": missing.astype("int64"), "percent_missing": percent})
 
 
 def missingness_plot(data_or_table, *, ax: Axes | None = None, labels: dict | None = None,
@@ -77,7 +85,8 @@ def missingness_plot(data_or_table, *, ax: Axes | None = None, labels: dict | No
                 "not shown"] if complete else []
         if left_out:
             note.append(f"{left_out} more with fewer missing not shown")
-        ax.set_xlabel("Missing values (% of respondents)" + (
+        asked = "n_not_asked" in table and bool((table["n_not_asked"] > 0).any())
+        ax.set_xlabel(f"Missing values (% of respondents{' asked' if asked else ''})" + (
             "\n" + wrap("(" + "; ".join(note) + ")", 45) if note else ""))
         if not len(shown):
             ax.text(0.5, 0.5, "No missing values", transform=ax.transAxes, ha="center")

@@ -101,10 +101,12 @@ def pool_small_reasons(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
 
 def changes_by_rule(report: ReportSession) -> Html:
     """Values set missing and rows excluded, by column and rule."""
-    ledger = report.survey.ledger
-    ledger = ledger[ledger["action"] != "dropped column"]
-    counts = (ledger.groupby(["column", "rule", "action"], dropna=False, sort=True).size()
-              .rename("n").reset_index())
+    # counted from the ledger's blocks: a row per changed value would be millions of rows
+    blocks = report.survey.accounts.counts()
+    blocks = blocks[blocks["action"] != "dropped column"]
+    blocks = blocks.assign(column=blocks["column"].fillna("").astype(str))
+    counts = (blocks.groupby(["column", "rule", "action"], dropna=False, sort=True)["n"].sum()
+              .reset_index())
     cb = report.survey.codebook
     counts["Variable"] = [cb.label(c) if isinstance(c, str) and c in cb else str(c)
                           for c in counts["column"]]
@@ -122,16 +124,19 @@ def missing_values(report: ReportSession) -> Html:
 
     survey = report.survey
     items = {v.name for v in survey.codebook.variables.values() if v.instrument}
-    names = [c for c in survey.data.columns if c in survey.codebook and c not in items]
-    n = len(survey.data)
-    missing = survey.data[names].isna().sum()
-    table = pd.DataFrame({"Variable": [survey.label(c) for c in names],
-                          "Missing": missing.to_numpy(),
-                          "Missing, %": (100 * missing / max(n, 1)).to_numpy()})
+    counts = figures.missingness(survey)
+    counts = counts[~counts["variable"].isin(items)]
+    table = pd.DataFrame({"Variable": counts["label"].to_numpy(),
+                          "Asked": counts["n_asked"].to_numpy(),
+                          "Missing": counts["n_missing"].to_numpy(),
+                          "Missing, %": counts["percent_missing"].to_numpy()})
     shown = safe_counts(table, "Missing", report.threshold, percent="Missing, %")
-    out = report.table(shown, "missing", title=f"Missing values among {n} respondents analysed",
-                       note="Questionnaire items are summarised in the questionnaire report. "
-                            + _suppression_note(report))
+    out = report.table(shown, "missing",
+                       title=f"Missing values among {len(survey.data)} respondents analysed",
+                       note="Percent of the respondents asked: a question put only to some (an "
+                            "examination of a sub-sample, a follow-up after 'No') is not "
+                            "missing for the others. Questionnaire items are summarised in the "
+                            "questionnaire report. " + _suppression_note(report))
     ax = figures.missingness_plot(survey)
     return join(out, report.figure(ax, "missing", caption="Share of missing values by variable"))
 
