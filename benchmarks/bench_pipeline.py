@@ -81,13 +81,17 @@ result = stage("logistic (crude + adjusted)",
                lambda: logistic(survey, None, main, None,
                                 interactions=[("heavy_lifting", "posture")]))
 factors = [v for v in main if str(survey.data[v].dtype) == "category"]
+# the forest plot needs only the table: the pipeline draws the other figures in notebooks
+# that hold no model (its design matrix is 2.9 GiB at 10^7)
+estimates = result.table
+del result
 def draw():
-    for ax in (figures.forest_plot(result.table), figures.participant_flow(survey),
+    for ax in (figures.forest_plot(estimates), figures.participant_flow(survey),
                figures.prevalence_plot(prevalence(survey, by=factors)),
                figures.missingness_plot(survey)):
         figures.save_figure(ax, work / f"figure_{id(ax)}", formats=("png",))
 stage("figures", draw)
-del survey, result
+del survey
 
 import nbformat
 from analysis.report import render_reports

@@ -32,17 +32,19 @@ def test_cached_survey_is_the_validated_survey(data, tmp_path):
     survey = load_survey(data, CODEBOOK_PATH, on_invalid="exclude")
     key = survey_key(data, CODEBOOK_PATH, "exclude")
     write_cached_survey(survey, tmp_path, key)
-    back = read_cached_survey(tmp_path, key)
+    back = read_cached_survey(tmp_path, key, CODEBOOK_PATH)
     pd.testing.assert_frame_equal(back.data, survey.data, check_exact=True)
     assert back.data["posture"].cat.ordered == survey.data["posture"].cat.ordered
     pd.testing.assert_frame_equal(back.ledger, survey.ledger)
     pd.testing.assert_frame_equal(back.flow, survey.flow)
     assert back.source == survey.source and back.codebook == survey.codebook
     # another mode, or other data, is another key
-    assert read_cached_survey(tmp_path, survey_key(data, CODEBOOK_PATH, "raise")) is None
+    assert read_cached_survey(tmp_path, survey_key(data, CODEBOOK_PATH, "raise"),
+                              CODEBOOK_PATH) is None
     assert survey_key(CODEBOOK_PATH, CODEBOOK_PATH, "exclude") != key
     clear_cache(tmp_path)
-    assert not (tmp_path / FOLDER).exists() and read_cached_survey(tmp_path, key) is None
+    assert not (tmp_path / FOLDER).exists()
+    assert read_cached_survey(tmp_path, key, CODEBOOK_PATH) is None
 
 
 def test_open_report_reads_the_cache_only_when_its_key_matches(data, tmp_path):

@@ -123,10 +123,10 @@ def ipaq_short(items: pd.DataFrame, moderate_b: Literal["combined", "single_type
     over9 = pd.concat([days[a] > 9 for a in ACTIVITIES], axis=1).any(axis=1)
     over960 = sum(time[a].fillna(0) for a in ACTIVITIES) > 960
     # A don't-know or refused days answer usually comes with a skipped time: name it first.
-    status = np.select([dk, missing, over9, over960],
-                       [IPAQ_STATUS[2], IPAQ_STATUS[1], IPAQ_STATUS[3], IPAQ_STATUS[4]],
-                       default="scored")
-    scored = pd.Series(status == "scored", index=answers.index)
+    # positions in IPAQ_STATUS (0 = scored); text per respondent would cost GBs at 10^7 rows
+    status = np.select([dk, missing, over9, over960], [2, 1, 3, 4],
+                       default=IPAQ_STATUS.index("scored"))
+    scored = pd.Series(status == IPAQ_STATUS.index("scored"), index=answers.index)
 
     out: dict[str, pd.Series] = {}
     flags: dict[str, pd.Series] = {}
@@ -144,7 +144,7 @@ def ipaq_short(items: pd.DataFrame, moderate_b: Literal["combined", "single_type
     out["ipaq_total_met"] = total
     out["ipaq_category"] = _category(days, time, total, scored, moderate_b)
     out["ipaq_status"] = pd.Series(
-        pd.Categorical(status, categories=list(IPAQ_STATUS)), index=answers.index)
+        pd.Categorical.from_codes(status, categories=list(IPAQ_STATUS)), index=answers.index)
     if "sitting_minutes" in answers.columns or "sitting_hours" in answers.columns:
         out["ipaq_sitting_min"] = _minutes(answers, "sitting")
     if details:

@@ -58,20 +58,33 @@ def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
         raise ScoringError(f"Cronbach's alpha needs at least 2 item columns, got {n}.")
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, got {ci}")
-    try:
-        values = items.apply(pd.to_numeric).to_numpy(dtype="float64")
-    except (ValueError, TypeError):
-        raise ScoringError(
-            f"Cronbach's alpha needs numeric item codes; columns {list(items.columns)} "
-            f"hold non-numeric values."
-        ) from None
-    complete = values[~np.isnan(values).any(axis=1)]
-    n, k = complete.shape
+    def column(name) -> np.ndarray:
+        try:
+            return pd.to_numeric(items[name]).to_numpy(dtype="float64", na_value=np.nan)
+        except (ValueError, TypeError):
+            raise ScoringError(
+                f"Cronbach's alpha needs numeric item codes; columns {list(items.columns)} "
+                f"hold non-numeric values."
+            ) from None
+
+    # Column by column, so that no n x k copy of the items is made (10^7 respondents
+    # answering 24 items would need about 2 GB per copy).
+    names = list(items.columns)
+    complete = np.ones(len(items), dtype=bool)
+    for name in names:
+        complete &= ~np.isnan(column(name))
+    n, k = int(complete.sum()), len(names)
     alpha = low = high = np.nan
     if n >= 2:
-        total_var = complete.sum(axis=1).var(ddof=1)
+        total = np.zeros(n)
+        item_var = 0.0
+        for name in names:
+            answers = column(name)[complete]
+            item_var += answers.var(ddof=1)
+            total += answers
+        total_var = total.var(ddof=1)
         if total_var > 0:
-            alpha = k / (k - 1) * (1 - complete.var(axis=0, ddof=1).sum() / total_var)
+            alpha = k / (k - 1) * (1 - item_var / total_var)
             df1, df2 = n - 1, (n - 1) * (k - 1)
             gamma = 1 - ci
             low = 1 - (1 - alpha) * stats.f.ppf(1 - gamma / 2, df1, df2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from analysis.instruments._items import check_scale, item_frame
@@ -66,7 +67,10 @@ def rmdq(items: pd.DataFrame, missing: RmdqMissing = "zero") -> pd.DataFrame:
     check_scale(codes, "RMDQ", low=0, high=1,
                 advice="RMDQ items are 0 (not ticked) or 1 (ticked).")
     answered = codes.notna().sum(axis=1)
-    ticked = codes.sum(axis=1)
+    # summed column by column: DataFrame.sum(axis=1) copies all 24 columns to skip the NAs
+    ticked = pd.Series(np.zeros(len(codes)), index=codes.index)
+    for column in codes.columns:
+        ticked += codes[column].fillna(0.0).to_numpy()
     if missing == "zero":
         score = ticked.where(answered > 0)
     elif missing == "reject":

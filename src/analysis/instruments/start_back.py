@@ -82,8 +82,8 @@ def start_back(items: pd.DataFrame, subscale: Literal["keele", "jospt"] = "keele
     sub_cols = [scored.columns[i - 1] for i in SUBSCALE_ITEMS[subscale]]
 
     complete = scored.notna().all(axis=1)
-    total = scored.sum(axis=1).where(complete)
-    psych = scored[sub_cols].sum(axis=1).where(complete)
+    total = _row_sum(scored, scored.columns).where(complete)
+    psych = _row_sum(scored, sub_cols).where(complete)
     risk = _risk(total, psych)
     if missing == "bounds":
         low = _risk(scored.fillna(0).sum(axis=1), scored[sub_cols].fillna(0).sum(axis=1))
@@ -99,6 +99,18 @@ def start_back(items: pd.DataFrame, subscale: Literal["keele", "jospt"] = "keele
         },
         index=codes.index,
     )
+
+
+def _row_sum(frame: pd.DataFrame, columns) -> pd.Series:
+    """Sum of ``columns`` per row, blanks as 0, added column by column.
+
+    ``DataFrame.sum(axis=1)`` copies the whole block to skip the blanks
+    (0.7 GB for the nine items of 10^7 respondents).
+    """
+    total = np.zeros(len(frame))
+    for column in columns:
+        total += frame[column].fillna(0.0).to_numpy(dtype="float64")
+    return pd.Series(total, index=frame.index)
 
 
 def _risk(total: pd.Series, psych: pd.Series) -> np.ndarray:

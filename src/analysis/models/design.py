@@ -76,7 +76,9 @@ def encode(data: pd.DataFrame, codebook, name: str, reference=None) -> Encoded:
         ref_label = _reference_label(name, var, categories, reference)
         ordinal = bool(column.cat.ordered) or (var is not None and var.type == "ordinal")
         return Encoded(
-            name, label, "factor", codes=np.asarray(column.cat.codes, dtype=np.int64),
+            # pandas' own small codes (int8 below 128 levels): int64 codes of a model's
+            # factors held 1 GB more per fit at 10^7 respondents
+            name, label, "factor", codes=np.asarray(column.cat.codes),
             categories=categories, reference=categories.index(ref_label), ordinal=ordinal,
         )
     values = column.to_numpy(dtype="float64", na_value=np.nan)

@@ -194,7 +194,7 @@ def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str) -
 
     if not (out_dir / FOLDER / MANIFEST).is_file():
         return None  # no report run under way: skip hashing the data
-    return read_cached_survey(out_dir, survey_key(data, codebook, on_invalid))
+    return read_cached_survey(out_dir, survey_key(data, codebook, on_invalid), codebook)
 
 
 def _theme() -> None:
