@@ -9,14 +9,18 @@ notebooks read the validated survey from its cache), score the questionnaires, b
 prevalence tables, fit the crude and adjusted logistic models (main and
 sub-sample), draw every figure and write the HTML reports.
 
-Each run is a fresh child process (so memory is the run's own). Inside it
-the in-process stages are timed once for the breakdown (load, score, Table 1,
-logistic, figures), then ``render_reports`` runs the notebooks; the kernel
-start-up of each notebook (a fixed cost, measured on an empty notebook in
-the same run) is subtracted, as the issue asks ("kernel start excluded").
-Peak memory is the larger of the child's and its kernels' maximum resident
-set size (``getrusage``). Medians of ``--runs`` runs; growth is reported as
-the exponent b of time ~ n^b between successive sizes.
+Each run uses three fresh processes, so every peak of memory is attributable:
+one simulates and writes the file (a million rows at a time above 10^6), one
+times the stages one by one for the breakdown (validate, score, Table 1,
+logistic, figures; the reports repeat this work, so it is not part of the
+pipeline's time or memory), and one runs ``render_reports`` (it validates
+once, then each notebook in its own kernel). The kernel start-up of each
+notebook (a fixed cost, measured on an empty notebook in the same run) is
+subtracted, as the issue asks ("kernel start excluded"). The pipeline's peak
+memory is the largest maximum resident set size (``getrusage``) of the
+simulating process, the reporting process and its kernels; each is printed.
+Medians of ``--runs`` runs; growth is reported as the exponent b of
+time ~ n^b between successive sizes.
 
 Usage::
 
@@ -39,12 +43,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CODEBOOK = ROOT / "data" / "codebooks" / "backpain_survey.yml"
 
-CHILD = r"""
+PRELUDE = r"""
 import json, resource, sys, time, warnings
 from pathlib import Path
 warnings.simplefilter("ignore")
 n, seed, work, codebook = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
-CHUNKED_ABOVE = 1_000_000
+data = work / "survey.parquet"
 times = {}
 
 def stage(name, fn):
@@ -53,16 +57,24 @@ def stage(name, fn):
     times[name] = time.perf_counter() - start
     return out
 
+def gib(who):
+    return resource.getrusage(who).ru_maxrss / 2**20
+"""
+
+# 1. the survey file: drawn in one piece up to 10^6 rows, else a million rows at a time
+SIMULATE = PRELUDE + r"""
 from analysis.simulate import simulate_survey, write_survey, write_survey_chunked
-data = work / "survey.parquet"
-if n <= CHUNKED_ABOVE:
+if n <= 1_000_000:
     frame = stage("simulate", lambda: simulate_survey(n, seed))
     stage("write parquet", lambda: write_survey(frame, data))
-    del frame
-else:  # drawn and written a million rows (one row group) at a time: memory of one chunk
-    stage("simulate", lambda: write_survey_chunked(n, seed, data, chunk=CHUNKED_ABOVE))
+else:
+    stage("simulate", lambda: write_survey_chunked(n, seed, data, chunk=1_000_000))
     times["write parquet"] = 0.0  # included in "simulate"
+print(json.dumps({"times": times, "peak": {"simulate": gib(resource.RUSAGE_SELF)}}))
+"""
 
+# 2. the stages one by one, in one process, for the breakdown (the reports repeat them)
+STAGES = PRELUDE + r"""
 import matplotlib
 matplotlib.use("Agg")
 from analysis import load_survey, figures
@@ -72,8 +84,6 @@ from analysis.models import logistic
 from analysis.report.sections import split_exposures
 
 survey = stage("validate", lambda: load_survey(data, codebook, on_invalid="exclude"))
-# the scored survey is not kept: in the reports scoring and model fitting run in
-# different notebooks (kernels), so the pipeline never holds both at once
 stage("score", lambda: score_instruments(survey)[0])
 stage("table 1", lambda: table_one(survey))
 main = split_exposures(survey)[0]
@@ -81,8 +91,6 @@ result = stage("logistic (crude + adjusted)",
                lambda: logistic(survey, None, main, None,
                                 interactions=[("heavy_lifting", "posture")]))
 factors = [v for v in main if str(survey.data[v].dtype) == "category"]
-# the forest plot needs only the table: the pipeline draws the other figures in notebooks
-# that hold no model (its design matrix is 2.9 GiB at 10^7)
 estimates = result.table
 del result
 def draw():
@@ -91,8 +99,11 @@ def draw():
                figures.missingness_plot(survey)):
         figures.save_figure(ax, work / f"figure_{id(ax)}", formats=("png",))
 stage("figures", draw)
-del survey
+print(json.dumps({"times": times, "peak": {"stages (breakdown)": gib(resource.RUSAGE_SELF)}}))
+"""
 
+# 3. the reports: validate once, then the four notebooks, each in its own kernel
+REPORT = PRELUDE + r"""
 import nbformat
 from analysis.report import render_reports
 from analysis.report.run import run_notebook
@@ -101,29 +112,35 @@ empty.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                 "language": "python"}
 empty.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})]
 nbformat.write(empty, work / "empty.ipynb")
-kernel = stage("kernel start (one notebook)", lambda: run_notebook(work / "empty.ipynb", {}))
+stage("kernel start (one notebook)", lambda: run_notebook(work / "empty.ipynb", {}))
 summary = stage("HTML reports (4 notebooks)",
                 lambda: render_reports(data, codebook, work / "reports", progress=False))
 times["notebooks"] = int(len(summary))
-peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 2**20
-print(json.dumps({"times": times, "peak_gib": peak}))
+print(json.dumps({"times": times, "peak": {"reports": gib(resource.RUSAGE_SELF),
+                                           "notebook kernels": gib(resource.RUSAGE_CHILDREN)}}))
 """
 
 
 def run_once(n: int, seed: int) -> dict:
+    """One pipeline run: three fresh processes, so each peak of memory is attributable."""
+    times: dict = {}
+    peaks: dict = {}
     with tempfile.TemporaryDirectory(prefix="backpain-bench-") as work:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(seed), work,
-                              str(CODEBOOK)], capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            raise SystemExit(f"run at n={n} failed:\n{out.stderr[-3000:]}")
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-    t = result["times"]
-    # the pipeline: simulate + write + the reports, without the notebooks' kernel start-up
-    t["pipeline, kernel start excluded"] = (
-        t["simulate"] + t["write parquet"] + t["HTML reports (4 notebooks)"]
-        - t["notebooks"] * t["kernel start (one notebook)"])
-    return result
+        for name, code in (("simulate", SIMULATE), ("stages", STAGES), ("report", REPORT)):
+            out = subprocess.run([sys.executable, "-c", code, str(n), str(seed), work,
+                                  str(CODEBOOK)], capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                raise SystemExit(f"{name} at n={n} failed:\n{out.stderr[-3000:]}")
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            times |= result["times"]
+            peaks |= result["peak"]
+    # the pipeline: simulate + write + the reports, without the notebooks' kernel start-up;
+    # its peak is the largest of its own processes (the breakdown process is not part of it)
+    times["pipeline, kernel start excluded"] = (
+        times["simulate"] + times["write parquet"] + times["HTML reports (4 notebooks)"]
+        - times["notebooks"] * times["kernel start (one notebook)"])
+    pipeline_peak = max(peaks["simulate"], peaks["reports"], peaks["notebook kernels"])
+    return {"times": times, "peaks": peaks, "peak_gib": pipeline_peak}
 
 
 def main() -> None:
@@ -154,6 +171,9 @@ def main() -> None:
         for s in stages:
             if s != "notebooks":
                 print(f"    {s:<34}{median[s]:8.2f} s", flush=True)
+        for process in runs[0]["peaks"]:
+            peak_of = statistics.median(r["peaks"][process] for r in runs)
+            print(f"    peak memory, {process:<21}{peak_of:8.2f} GiB", flush=True)
     print("\n| n | pipeline (s) | simulate | validate | score | Table 1 | logistic | figures "
           "| reports | peak GiB | growth |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
