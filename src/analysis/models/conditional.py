@@ -15,7 +15,7 @@ from analysis.errors import ModelError
 from analysis.models._prepare import base_info, make_fit, prepare, side_by_side, tidy_fit
 from analysis.models.fitting import Fit
 from analysis.models.result import ModelResult
-from analysis.models.robust import check_cov_type, sandwich
+from analysis.models.robust import check_cov_type, cluster_column, sandwich
 
 RULE_UNINFORMATIVE = "matched set without both a case and a control"
 TEST_COLUMNS = ["variable", "label", "test", "model", "statistic", "df", "p_value"]
@@ -68,12 +68,9 @@ def conditional_logistic(survey, outcome: str | None = None,
                          "codebook variable with role stratum"
                          + (f"; the survey has no column {strata!r}." if strata else "."))
     extra = {strata: data[strata].astype(object).to_numpy()}
-    if cov_type == "cluster":
-        cluster = cluster or survey.codebook.role("cluster")
-        if cluster is None or cluster not in data.columns:
-            raise ModelError("cov_type='cluster' needs cluster= (a column) or a codebook "
-                             "variable with role cluster.")
-        extra[cluster] = data[cluster].astype(object).to_numpy()
+    name, groups = cluster_column(survey, cov_type, cluster)
+    if name is not None:
+        cluster, extra[name] = name, groups
     outcome = outcome or _outcome(survey)
     prep = prepare(survey, outcome, exposures, adjust_for, reference=reference, extra=extra)
     y = _event_indicator(data[prep.outcome], prep.outcome)[prep.rows]

@@ -20,7 +20,7 @@ from analysis.models._prepare import (
 )
 from analysis.models.fitting import Fit
 from analysis.models.result import ModelResult
-from analysis.models.robust import check_cov_type, sandwich
+from analysis.models.robust import check_cov_type, cluster_column, sandwich
 
 TEST_COLUMNS = ["test", "model", "statistic", "df", "p_value", "estimate"]
 
@@ -87,14 +87,9 @@ def counts(survey, outcome: str | None = None, exposures: Sequence[str] | None =
         if exposure_time not in data.columns:
             raise ModelError(f"The survey has no exposure-time column {exposure_time!r}.")
         extra[exposure_time] = data[exposure_time].to_numpy(dtype=float, na_value=np.nan)
-    groups_all = None
-    if cov_type == "cluster":
-        cluster = cluster or survey.codebook.role("cluster")
-        if cluster is None or cluster not in data.columns:
-            raise ModelError("cov_type='cluster' needs cluster= (a column) or a codebook "
-                             "variable with role cluster.")
-        groups_all = data[cluster].astype(object).to_numpy()
-        extra[cluster] = groups_all
+    name, groups_all = cluster_column(survey, cov_type, cluster)
+    if name is not None:
+        cluster, extra[name] = name, groups_all
     prep = prepare(survey, outcome, exposures, adjust_for, reference=reference, extra=extra)
     y = _count_outcome(survey, prep)
     offset = None

@@ -200,7 +200,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
 def _variance_options(survey, cov_type: str, cluster: str | None, design: bool, firth: bool):
     """Checked ``cov_type``, the cluster column and its values, and the survey design."""
-    from analysis.models.robust import check_cov_type
+    from analysis.models.robust import check_cov_type, cluster_column
 
     cov_type = check_cov_type(cov_type)
     if firth and (design or cov_type != "model"):
@@ -211,13 +211,8 @@ def _variance_options(survey, cov_type: str, cluster: str | None, design: bool, 
         from analysis.design_based import survey_design
 
         sample_design = survey_design(survey)
-    groups = None
-    if cov_type == "cluster":
-        cluster = cluster or survey.codebook.role("cluster")
-        if cluster is None or cluster not in survey.data.columns:
-            raise ModelError("cov_type='cluster' needs cluster= (a column) or a codebook "
-                             "variable with role cluster.")
-        groups = survey.data[cluster].astype(object).to_numpy()
+    name, groups = cluster_column(survey, cov_type, cluster)
+    cluster = name or cluster
     return cov_type, cluster, groups, sample_design
 
 

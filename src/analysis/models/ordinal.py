@@ -23,7 +23,7 @@ from analysis.models._prepare import (
 )
 from analysis.models.fitting import Fit, newton_logit
 from analysis.models.result import ModelResult
-from analysis.models.robust import check_cov_type, sandwich
+from analysis.models.robust import check_cov_type, cluster_column, sandwich
 
 TEST_COLUMNS = ["variable", "label", "test", "model", "statistic", "df", "p_value"]
 
@@ -145,12 +145,9 @@ def _setup(survey, outcome, exposures, adjust_for, cov_type, cluster, reference,
     cov_type = check_cov_type(cov_type)
     data = survey.data
     extra = {}
-    if cov_type == "cluster":
-        cluster = cluster or survey.codebook.role("cluster")
-        if cluster is None or cluster not in data.columns:
-            raise ModelError("cov_type='cluster' needs cluster= (a column) or a codebook "
-                             "variable with role cluster.")
-        extra[cluster] = data[cluster].astype(object).to_numpy()
+    name, groups = cluster_column(survey, cov_type, cluster)
+    if name is not None:
+        cluster, extra[name] = name, groups
     prep = prepare(survey, outcome, exposures, adjust_for, reference=reference, extra=extra)
     column = data[prep.outcome]
     if not isinstance(column.dtype, pd.CategoricalDtype):

@@ -121,3 +121,19 @@ def robust_logistic_fit(fit, cov_type: str, groups: np.ndarray | None = None) ->
     X = fit.design.X
     scores = X * (fit.y - expit(X @ fit.params))[:, None]
     fit.cov = sandwich(fit.cov, scores, cov_type, groups)
+
+
+def cluster_column(survey, cov_type: str, cluster: str | None
+                   ) -> tuple[str | None, np.ndarray | None]:
+    """The column grouping rows for cluster-robust errors, and its value on every row.
+
+    ``(None, None)`` unless ``cov_type == "cluster"``. The column is ``cluster``
+    or else the codebook's variable with role cluster.
+    """
+    if cov_type != "cluster":
+        return None, None
+    cluster = cluster or survey.codebook.role("cluster")
+    if cluster is None or cluster not in survey.data.columns:
+        raise ModelError("cov_type='cluster' needs cluster= (a column) or a codebook "
+                         "variable with role cluster.")
+    return cluster, survey.data[cluster].astype(object).to_numpy()
