@@ -471,7 +471,6 @@ def _lookup_numeric(values: np.ndarray, codes: list[float], missing: list[float]
 
 def _lookup_text(column: pd.Series, codes: list, labels: list[str], missing: list) -> np.ndarray:
     """As :func:`_lookup_numeric` for text: a value may be a code or a level's label."""
-    text = column.astype("string").str.strip()
     mapping: dict[str, int] = {}
     for k, label in enumerate(labels):
         mapping.setdefault(str(label), k)
@@ -479,10 +478,15 @@ def _lookup_text(column: pd.Series, codes: list, labels: list[str], missing: lis
         mapping[_canonical(code)] = k
     for k, code in enumerate(missing):
         mapping[_canonical(code)] = -3 - k
-    canon = text.map(_canonical_text, na_action="ignore")
-    out = canon.map(mapping).fillna(_UNKNOWN).to_numpy(dtype=np.int64, copy=True)
-    out[(text.isna() | (text == "")).to_numpy(dtype=bool)] = _NA
-    return out
+    text = _arrow_text(column)
+
+    def positions(distinct: pa.Array) -> np.ndarray:
+        return np.array([_NA if v is None or v == "" else
+                         mapping.get(_canonical_text(v), _UNKNOWN)
+                         for v in distinct.to_pylist()], dtype=np.int64)
+
+    # Answers repeat: each distinct text is looked up once, not once per respondent.
+    return _per_distinct(text, positions, np.int64(_NA))
 
 
 def _arrow_text(column: pd.Series) -> pa.ChunkedArray:

@@ -278,22 +278,32 @@ def _row(term, variable, level, label, b, se, n, events) -> dict:
                 ci_low=np.exp(low), ci_high=np.exp(high), p_value=p, n=n, events=events)
 
 
+def factor_rows(fit: Fit, e: Encoded, y: np.ndarray, weights: np.ndarray | None = None
+                ) -> list[dict]:
+    """One row per level of a factor: its odds ratio against the reference, n and events.
+
+    ``weights`` count each row that many times (covariate patterns with their sizes).
+    """
+    k = len(e.categories)
+    n = np.bincount(e.codes, weights=weights, minlength=k)
+    n = n.round().astype(np.int64) if weights is not None else n
+    ev = np.bincount(e.codes, weights=y if weights is None else weights * y, minlength=k)
+    ref = e.categories[e.reference]
+    out = []
+    for i, level in enumerate(e.categories):
+        if i == e.reference:
+            out.append(_row(f"{e.name}[{level}]", e.name, level,
+                            f"{e.label}: {level} (reference)", 0, None, n[i], ev[i]))
+        else:
+            b, se = fit.coef(f"{e.name}[{level}]")
+            out.append(_row(f"{e.name}[{level}]", e.name, level,
+                            f"{e.label}: {level} vs {ref}", b, se, n[i], ev[i]))
+    return out
+
+
 def _term_rows(fit: Fit, term: Term, enc: dict[str, Encoded], y: np.ndarray) -> list[dict]:
     if term.kind == "factor":
-        e = enc[term.name]
-        n = np.bincount(e.codes, minlength=len(e.categories))
-        ev = np.bincount(e.codes, weights=y, minlength=len(e.categories))
-        ref = e.categories[e.reference]
-        out = []
-        for i, level in enumerate(e.categories):
-            if i == e.reference:
-                out.append(_row(f"{e.name}[{level}]", e.name, level,
-                                f"{e.label}: {level} (reference)", 0, None, n[i], ev[i]))
-            else:
-                b, se = fit.coef(f"{e.name}[{level}]")
-                out.append(_row(f"{e.name}[{level}]", e.name, level,
-                                f"{e.label}: {level} vs {ref}", b, se, n[i], ev[i]))
-        return out
+        return factor_rows(fit, enc[term.name], y)
     if term.kind == "numeric":
         e = enc[term.name]
         b, se = fit.coef(e.name)

@@ -22,7 +22,7 @@ from analysis.aggregate import events_trials, pattern_index
 from analysis.errors import ModelError
 from analysis.models.design import Encoded, Term, build_design, encode, factor_term, numeric_term
 from analysis.models.fitting import Fit, _fit_arrays
-from analysis.models.logistic import _row, _side_by_side
+from analysis.models.logistic import _row, _side_by_side, factor_rows
 from analysis.models.result import LogisticResult
 
 
@@ -123,17 +123,6 @@ def _tidy(fit: Fit, terms: list[Term], enc: dict[str, Encoded], y: np.ndarray,
             rows.append(_row(e.name, e.name, term.levels[0], f"{e.label} ({term.levels[0]})",
                              b, se, int(w.sum()), float((w * y).sum())))
             continue
-        k = len(e.categories)
-        n = np.bincount(e.codes, weights=w, minlength=k).round().astype(np.int64)
-        ev = np.bincount(e.codes, weights=w * y, minlength=k)
-        ref = e.categories[e.reference]
-        for i, level in enumerate(e.categories):
-            if i == e.reference:
-                rows.append(_row(f"{e.name}[{level}]", e.name, level,
-                                 f"{e.label}: {level} (reference)", 0, None, n[i], ev[i]))
-            else:
-                b, se = fit.coef(f"{e.name}[{level}]")
-                rows.append(_row(f"{e.name}[{level}]", e.name, level,
-                                 f"{e.label}: {level} vs {ref}", b, se, n[i], ev[i]))
+        rows.extend(factor_rows(fit, e, y, weights=w))
     return pd.DataFrame(rows, columns=["term", "variable", "level", "label", "estimate",
                                        "ci_low", "ci_high", "p_value", "n", "events"])
