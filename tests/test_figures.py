@@ -17,9 +17,9 @@ from analysis.describe import prevalence
 from analysis.diagnostics import calibration, discrimination
 from analysis.errors import ReportError
 from analysis.instruments import score_instruments
+from analysis.load import load_survey
 from analysis.models import logistic
 from analysis.simulate import CODEBOOK_PATH, simulate_survey, true_effects
-from analysis.validate import load_survey
 
 
 @pytest.fixture(scope="module")

@@ -293,7 +293,7 @@ def test_survey_without_instruments_is_returned_unchanged():
 def test_example_survey_scores_through_its_codebook(tmp_path):
     from analysis.cli import main
     from analysis.cli import score as _score  # noqa: F401
-    from analysis.validate import load_survey
+    from analysis.load import load_survey
 
     survey = load_survey(EXAMPLE, CODEBOOK, on_invalid="exclude")
     scored, alpha = score_instruments(survey)

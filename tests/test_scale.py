@@ -19,9 +19,9 @@ from analysis.aggregate import covariate_patterns
 from analysis.codebook import Codebook, Variable
 from analysis.describe import prevalence
 from analysis.errors import ModelError, ReadError, ValidationError
+from analysis.load import load_survey
 from analysis.models import logistic
 from analysis.scale import covariate_patterns_dask, load_parquet_survey
-from analysis.validate import load_survey
 
 N, FILES = 20_000, 4
 CODEBOOK = {

@@ -13,6 +13,7 @@ import analysis.cli.simulate  # noqa: F401  (registers the command)
 from analysis.cli import main
 from analysis.codebook import Codebook
 from analysis.errors import BackpainError
+from analysis.load import load_survey
 from analysis.simulate import (
     CODEBOOK_PATH,
     COLUMNS,
@@ -24,7 +25,6 @@ from analysis.simulate import (
     true_effects,
 )
 from analysis.simulate.defects import error_counts
-from analysis.validate import load_survey
 
 try:  # small fits run ~50x faster on one BLAS thread when the machine is shared
     from threadpoolctl import threadpool_limits

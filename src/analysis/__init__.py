@@ -10,8 +10,8 @@ codebook, with a ledger of every row excluded or value changed.
 
 from analysis.codebook import Codebook, load_codebook
 from analysis.errors import BackpainError, BackpainWarning
+from analysis.load import load_survey
 from analysis.survey import Survey
-from analysis.validate import load_survey
 
 __all__ = [
     "BackpainError",

@@ -156,7 +156,7 @@ def survey_table_one(survey, by: str | None = None, columns=None) -> pd.DataFram
     on a simulated stratified cluster sample.
     """
     from analysis.codebook import CODED_TYPES
-    from analysis.describe._columns import table_columns
+    from analysis.describe.columns import table_columns
 
     design = survey_design(survey)
     names = table_columns(survey, columns, by)

@@ -22,7 +22,9 @@ Z95 = stats.norm.ppf(0.975)
 SPARSE = 5
 
 
-def _arrays(result_or_y, p=None, weights=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def outcome_arrays(result_or_y, p=None, weights=None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y, p, weight) from a LogisticResult's adjusted fit, or from arrays checked here."""
     if p is None:
         fit = getattr(result_or_y, "_fits", {}).get("adjusted")
         if fit is None:
@@ -54,7 +56,7 @@ def discrimination(result_or_y, p=None, weights=None) -> pd.DataFrame:
     >>> discrimination([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])["estimate"].item()
     0.75
     """
-    y, p, w = _arrays(result_or_y, p, weights)
+    y, p, w = outcome_arrays(result_or_y, p, weights)
     values, inverse = np.unique(p, return_inverse=True)
     pos = np.bincount(inverse, weights=w * (y == 1), minlength=values.size)
     neg = np.bincount(inverse, weights=w * (y == 0), minlength=values.size)
@@ -97,7 +99,7 @@ def calibration(result_or_y, p=None, weights=None, bins: int = 10) -> Calibratio
     """
     import statsmodels.api as sm
 
-    y, p, w = _arrays(result_or_y, p, weights)
+    y, p, w = outcome_arrays(result_or_y, p, weights)
     lp = np.log(p / (1 - p))
     const = np.ones_like(lp)
     slope_fit = sm.GLM(y, np.column_stack([const, lp]), family=sm.families.Binomial(),
@@ -149,7 +151,7 @@ def hosmer_lemeshow(result_or_y, p=None, weights=None, groups: int = 10) -> pd.D
     Logistic Regression*, 3rd ed., sec. 5.2.2). Tested by hand on a small
     example. The table of groups is in the returned frame's ``attrs["groups"]``.
     """
-    y, p, w = _arrays(result_or_y, p, weights)
+    y, p, w = outcome_arrays(result_or_y, p, weights)
     g = _groups(p, w, groups)
     frame = pd.DataFrame({"g": g, "n": w, "obs": w * y, "exp": w * p}).groupby("g").sum()
     stat = float(((frame["obs"] - frame["exp"]) ** 2

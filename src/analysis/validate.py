@@ -26,7 +26,6 @@ out of the analysis and records each in the ledger, and drops unknown columns.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -83,21 +82,18 @@ class Problem:
         return f"column {self.column!r}: {self.rule}, {rows}{first}. To fix: {ADVICE[self.rule]}."
 
 
-def load_survey(
+def validate_survey(
     source: str | Path | pd.DataFrame,
     codebook: Codebook | str | Path | Mapping,
     *,
     on_invalid: Literal["raise", "exclude"] = "raise",
     keep_identifiers: bool = False,
-    engine: Literal["pandas", "duckdb"] | None = None,
     **read_options,
 ) -> Survey:
-    """Read a survey export, check it against its codebook and return a :class:`Survey`.
+    """Read one survey file (or take a raw DataFrame), check it against its codebook.
 
-    A folder of Parquet files (a partitioned dataset), a glob such as
-    ``"cohort/*.parquet"``, or ``engine="duckdb"`` gives instead an
-    :class:`analysis.scale.LazySurvey`: the same rules counted inside DuckDB
-    without loading the rows into pandas, for surveys larger than memory.
+    The in-memory path of :func:`analysis.load_survey`, which also takes
+    folders and globs of Parquet files.
 
     Parameters
     ----------
@@ -113,20 +109,13 @@ def load_survey(
 
     Examples
     --------
-    >>> survey = load_survey("data/example/survey.csv",
-    ...                      "data/codebooks/backpain_survey.yml", on_invalid="exclude")
+    >>> survey = validate_survey("data/example/survey.csv",
+    ...                          "data/codebooks/backpain_survey.yml", on_invalid="exclude")
     >>> survey.flow  # doctest: +SKIP
     """
     if on_invalid not in ("raise", "exclude"):
         raise ValidationError(f"on_invalid must be 'raise' or 'exclude', not {on_invalid!r}.")
     codebook = load_codebook(codebook)
-    if engine == "duckdb" or (engine is None and _is_dataset(source)):
-        from analysis.scale import load_parquet_survey
-
-        return load_parquet_survey(source, codebook, on_invalid=on_invalid,
-                                   keep_identifiers=keep_identifiers)
-    if engine not in (None, "pandas"):
-        raise ValidationError(f"engine must be 'pandas' or 'duckdb', not {engine!r}.")
     if isinstance(source, pd.DataFrame):
         raw = source.reset_index(drop=True)
         raw.index = pd.RangeIndex(1, len(raw) + 1, name="line")
@@ -136,19 +125,13 @@ def load_survey(
         raw = read_table(source, **read_options)
     else:
         raw = read_columns(source)
-    return _Validator(raw, codebook, on_invalid, keep_identifiers).run()
+    return Validator(raw, codebook, on_invalid, keep_identifiers).run()
 
 
-def _is_dataset(source) -> bool:
-    """A folder or a glob of files: a partitioned dataset for the DuckDB engine."""
-    if isinstance(source, pd.DataFrame):
-        return False
-    if isinstance(source, list | tuple):
-        return True
-    return Path(source).is_dir() or glob.has_magic(str(source))
+class Validator:
+    """The rules of this module applied to one raw DataFrame; ``run()`` gives the Survey."""
 
 
-class _Validator:
     def __init__(
         self, raw: pd.DataFrame, codebook: Codebook, on_invalid: str, keep_identifiers: bool
     ):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.aggregate import _event_indicator
+from analysis.aggregate import event_indicator
 from analysis.errors import ModelError
 
 Z95 = stats.norm.ppf(0.975)
@@ -56,7 +56,7 @@ def matched_sets(survey, exposure: str, outcome: str | None = None,
     data = survey.data
     complete = data[[strata, outcome, exposure]].notna().all(axis=1)
     frame = data.loc[complete, [strata, exposure]].copy()
-    frame["y"] = _event_indicator(data.loc[complete, outcome], outcome)
+    frame["y"] = event_indicator(data.loc[complete, outcome], outcome)
     by_set = frame.groupby(strata, observed=True, sort=True)
     cases, size = by_set["y"].sum(), by_set["y"].size()
     informative = cases.index[(cases > 0) & (cases < size)]
@@ -98,7 +98,7 @@ def discordant_pairs(survey, exposure: str, outcome: str | None = None,
                          "needs a binary exposure.")
     keep = data[[strata, outcome, exposure]].notna().all(axis=1)
     frame = pd.DataFrame({"set": data.loc[keep, strata].astype(str),
-                          "y": _event_indicator(data.loc[keep, outcome], outcome),
+                          "y": event_indicator(data.loc[keep, outcome], outcome),
                           "x": data.loc[keep, exposure].astype(str)})
     by_set = frame.groupby("set")["y"].agg(["sum", "size"])
     pairs = by_set.index[(by_set["sum"] == 1) & (by_set["size"] == 2)]

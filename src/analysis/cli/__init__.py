@@ -37,5 +37,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _entry() -> None:
+def entry() -> None:
     sys.exit(main())

@@ -1,5 +1,5 @@
 """``python -m analysis.cli``: the same as the ``backpain`` command."""
 
-from analysis.cli import _entry
+from analysis.cli import entry
 
-_entry()
+entry()

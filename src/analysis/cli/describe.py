@@ -18,7 +18,7 @@ from analysis.describe import (
     table_one_display,
     table_one_html,
 )
-from analysis.describe._columns import coded_column
+from analysis.describe.columns import coded_column
 from analysis.errors import ValidationError
 
 
@@ -40,7 +40,7 @@ def describe(
         "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
 ) -> None:
     """Write Table 1 and the outcome's prevalence by each exposure as CSV, and print them."""
-    from analysis.validate import load_survey
+    from analysis.load import load_survey
 
     survey = load_survey(data, codebook, on_invalid=on_invalid)
     typer.echo(f"{survey.n} rows analysed of {survey.accounts.n_read} read from {data}")

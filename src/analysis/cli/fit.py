@@ -63,8 +63,8 @@ def fit(
         "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
 ) -> None:
     """Fit crude and adjusted logistic models; write the odds-ratio table as CSV and print it."""
+    from analysis.load import load_survey
     from analysis.models import logistic
-    from analysis.validate import load_survey
 
     survey = load_survey(data, codebook, on_invalid=on_invalid)
     result = logistic(survey, outcome, _names(exposures), _names(adjust), method=method,

@@ -36,7 +36,7 @@ def score(
 ) -> None:
     """Score ODI, RMDQ, STarT Back, IPAQ, NPRS, FABQ and Örebro items found in the codebook."""
     from analysis.instruments import INSTRUMENT_ITEMS, score_instruments
-    from analysis.validate import load_survey
+    from analysis.load import load_survey
 
     max_missing = _max_missing(odi_max_missing)
     survey = load_survey(data, codebook, on_invalid=on_invalid)

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from analysis.cli.app import app
+from analysis.load import load_survey
 from analysis.survey import Survey
-from analysis.validate import load_survey
 
 
 @app.command()

@@ -8,8 +8,8 @@ from typing import Any
 from analysis.datasets.fetch import fetch, local_path
 from analysis.datasets.registry import get
 from analysis.errors import BackpainError, DatasetError
+from analysis.load import load_survey
 from analysis.survey import Survey
-from analysis.validate import load_survey
 
 
 def load(name: str, *, keep_identifiers: bool = False) -> Survey:

@@ -3,7 +3,7 @@
 Each parser renames the upstream columns to the codebook's names and keeps the
 upstream codes (``case``/``control``, ``no``/``yes``, ``U``/``G``); turning
 codes into labels, checking ranges and building the ledger is left to
-:func:`analysis.validate.load_survey`, exactly as for a user's own file.
+:func:`analysis.load_survey`, exactly as for a user's own file.
 """
 
 from __future__ import annotations

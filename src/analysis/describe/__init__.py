@@ -6,7 +6,7 @@ and ``table_one_display`` render them; ``table_one_numbers`` turns Table 1's
 numbers into a long table for reports.
 """
 
-from analysis.describe._stats import wilson_interval
+from analysis.describe.comparisons import wilson_interval
 from analysis.describe.prevalence import prevalence
 from analysis.describe.render import (
     prevalence_display,

@@ -8,8 +8,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.describe._columns import coded_column, require_categorical, unknown_column
-from analysis.describe._stats import wilson_interval
+from analysis.describe.columns import coded_column, require_categorical, unknown_column
+from analysis.describe.comparisons import wilson_interval
 from analysis.errors import ValidationError
 from analysis.survey import Survey
 
@@ -29,7 +29,7 @@ def prevalence(
     The event is the second level of a binary outcome ("Yes"). For each row:
     ``n`` respondents with a known outcome, ``events`` among them,
     ``prevalence = events / n`` and its Wilson score 95% interval
-    (:func:`analysis.describe._stats.wilson_interval`). Respondents with a
+    (:func:`analysis.describe.comparisons.wilson_interval`). Respondents with a
     missing outcome are not counted anywhere; those with a known outcome but a
     missing factor form that factor's ``"(missing)"`` row, so each factor's
     rows add up to the Overall row.

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.codebook import CODED_TYPES
-from analysis.describe import _stats
-from analysis.describe._columns import coded_column, default_grouping, table_columns
+from analysis.describe import comparisons
+from analysis.describe.columns import coded_column, default_grouping, table_columns
 from analysis.errors import ValidationError
 from analysis.survey import Survey
 
@@ -52,7 +52,7 @@ def table_one(
     differences are absolute: Cohen-type with the average of the two
     variances for numeric variables, Yang & Dalton's multinomial
     Mahalanobis distance for coded ones; with more than two groups, the mean
-    of the pairwise SMDs. See :mod:`analysis.describe._stats`.
+    of the pairwise SMDs. See :mod:`analysis.describe.comparisons`.
 
     Parameters
     ----------
@@ -169,13 +169,13 @@ def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, dec
     counts = dict(zip(groups, by_group, strict=True)) | {OVERALL: overall}
     missing = dict(zip(groups, missing_by_group, strict=True)) | {OVERALL: int((~seen).sum())}
 
-    p_value, test = _stats.categorical_test(by_group) if pvalues and g > 1 else (np.nan, "")
+    p_value, test = comparisons.categorical_test(by_group) if pvalues and g > 1 else (np.nan, "")
     effect = np.nan
     if want_smd and g > 1:
         totals = by_group.sum(axis=1, keepdims=True)
         filled = totals[:, 0] > 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            effect = _stats.categorical_smd((by_group / totals)[filled])
+            effect = comparisons.categorical_smd((by_group / totals)[filled])
 
     rows = []
     for j, level in enumerate(levels):
@@ -199,13 +199,13 @@ def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, 
         if pvalues:
             arrays = ([x[(codes == j) & ~np.isnan(x)] for j in range(len(groups))]
                       if skewed else [np.empty(0)] * len(groups))
-            p_value, test = _stats.continuous_test(
+            p_value, test = comparisons.continuous_test(
                 arrays, g["n"].to_numpy(), g["mean"].to_numpy(), g["sd"].to_numpy(),
                 normal=not skewed,
             )
         if want_smd:
             filled = g["n"].to_numpy() > 1
-            effect = _stats.continuous_smd(g["mean"].to_numpy()[filled],
+            effect = comparisons.continuous_smd(g["mean"].to_numpy()[filled],
                                            g["sd"].to_numpy()[filled])
     row = {"variable": name, "label": label, "level": "",
            "summary": "median [Q1, Q3]" if skewed else "mean (SD)",

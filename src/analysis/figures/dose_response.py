@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-from analysis.aggregate import _event_indicator
+from analysis.aggregate import event_indicator
 from analysis.errors import ModelError
 from analysis.figures._oraxis import log_axis, reference_line
 from analysis.figures._rows import require
@@ -67,7 +67,7 @@ def dose_response(survey, exposure: str, outcome: str | None = None,
     adjust_for = [v for v in dict.fromkeys(adjust_for) if v not in (exposure, outcome)]
     if outcome not in data.columns:
         raise ModelError(f"dose_response: the survey has no outcome column {outcome!r}.")
-    y_all = _event_indicator(data[outcome], outcome)
+    y_all = event_indicator(data[outcome], outcome)
     enc = {v: encode(data, cb, v) for v in [exposure, *adjust_for]}
     if enc[exposure].kind != "numeric":
         raise ModelError(f"dose_response: {exposure!r} ({enc[exposure].label}) is not numeric; "

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from analysis.diagnostics import Calibration, _arrays, discrimination
+from analysis.diagnostics import Calibration, discrimination, outcome_arrays
 from analysis.errors import ReportError
 from analysis.figures._rows import require
 from analysis.figures.theme import COLOURS, new_axes, set_title, themed
@@ -72,7 +72,7 @@ def roc_curve(y, p=None, weights=None) -> pd.DataFrame:
     At threshold t a respondent is called positive when p >= t; ties in p
     move together (a diagonal step). Weights count as frequency weights.
     """
-    y, p, w = _arrays(y, p, weights)
+    y, p, w = outcome_arrays(y, p, weights)
     values, inverse = np.unique(p, return_inverse=True)
     pos = np.bincount(inverse, weights=w * (y == 1), minlength=values.size)[::-1]
     neg = np.bincount(inverse, weights=w * (y == 0), minlength=values.size)[::-1]

@@ -26,7 +26,8 @@ from analysis.models.design import (
     numeric_term,
 )
 from analysis.models.fitting import Fit
-from analysis.models.logistic import RULE_MISSING, _tidy_rows, model_variables
+from analysis.models.rows import tidy_rows
+from analysis.models.variables import RULE_MISSING, model_variables
 
 
 @dataclass
@@ -104,7 +105,7 @@ def make_fit(name: str, design: Design, params, cov, llf: float, raw, enc, y,
 
 def tidy_fit(fit: Fit, prep: Prepared, names: Sequence[str], y: np.ndarray) -> pd.DataFrame:
     """Tidy rows (exponentiated estimates, reference rows included) of the terms of ``names``."""
-    return _tidy_rows(fit, [prep.terms[v] for v in names], prep.enc, y)
+    return tidy_rows(fit, [prep.terms[v] for v in names], prep.enc, y)
 
 
 def side_by_side(crude: pd.DataFrame, adjusted: pd.DataFrame, exposures: list[str],

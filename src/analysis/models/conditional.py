@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.discrete.conditional_models import ConditionalLogit
 
-from analysis.aggregate import _event_indicator
+from analysis.aggregate import event_indicator
 from analysis.errors import ModelError
 from analysis.models._prepare import base_info, make_fit, prepare, side_by_side, tidy_fit
 from analysis.models.fitting import Fit
@@ -73,7 +73,7 @@ def conditional_logistic(survey, outcome: str | None = None,
         cluster, extra[name] = name, groups
     outcome = outcome or _outcome(survey)
     prep = prepare(survey, outcome, exposures, adjust_for, reference=reference, extra=extra)
-    y = _event_indicator(data[prep.outcome], prep.outcome)[prep.rows]
+    y = event_indicator(data[prep.outcome], prep.outcome)[prep.rows]
     sets = pd.factorize(pd.Series(extra[strata][prep.rows]), sort=True)[0]
     cases = np.bincount(sets, weights=y)
     size = np.bincount(sets)

@@ -81,7 +81,7 @@ class Fit:
               name: str | None = None) -> Fit:
         """The same outcome data fitted with another design (nested models for LR tests)."""
         design = Design(X, names, [])
-        return _fit_arrays(name or self.name, design, self.encoded, self.method, self.firth,
+        return fit_arrays(name or self.name, design, self.encoded, self.method, self.firth,
                            self.y, self.events, self.trials, start)
 
 
@@ -97,17 +97,17 @@ def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.n
             events, trials = events_trials(inverse, y, n_patterns=first.size)
             reps = {v: encoded[v].take(first) for v in used}
             design = build_design(terms, reps)
-            return _fit_arrays(name, design, reps, "patterns", firth, None, events, trials)
+            return fit_arrays(name, design, reps, "patterns", firth, None, events, trials)
     elif method == "patterns":  # intercept only: one pattern
         reps = {}
         design = Design(np.ones((1, 1)), ["Intercept"], [])
-        return _fit_arrays(name, design, reps, "patterns", firth, None,
+        return fit_arrays(name, design, reps, "patterns", firth, None,
                            np.array([y.sum()]), np.array([float(y.size)]))
     if not used:
         design = Design(np.ones((y.size, 1)), ["Intercept"], [])
-        return _fit_arrays(name, design, encoded, "rows", firth, y, None, None)
+        return fit_arrays(name, design, encoded, "rows", firth, y, None, None)
     design = build_design(terms, {v: encoded[v] for v in used})
-    return _fit_arrays(name, design, encoded, "rows", firth, y, None, None)
+    return fit_arrays(name, design, encoded, "rows", firth, y, None, None)
 
 
 def design_rank(X: np.ndarray, tol: float = 1e-7) -> int:
@@ -149,7 +149,7 @@ def _rank_error(name: str, design: Design, rank: int) -> ModelError:
     )
 
 
-def _fit_arrays(name, design, encoded, method, firth, y, events, trials, start=None) -> Fit:
+def fit_arrays(name, design, encoded, method, firth, y, events, trials, start=None) -> Fit:
     X = design.X
     # A row fit checks the rank on its first information matrix instead of
     # paying for one more pass over the rows.

@@ -21,7 +21,7 @@ from scipy import stats
 
 from analysis.errors import ModelError
 from analysis.ledger import Ledger
-from analysis.models.logistic import RULE_MISSING, _names, _single_outcome
+from analysis.models.variables import RULE_MISSING, single_outcome, variable_names
 from analysis.survey import Survey
 
 BURN_IN = 10  # chained-equation cycles before the first completed data set
@@ -106,12 +106,12 @@ def fit_imputed(model, survey, impute: str, m: int, seed: int, **kwargs):
         raise ModelError("impute='mice' does not pool spline terms; drop splines= or impute "
                          "yourself.")
     data = survey.data
-    outcome = kwargs.get("outcome") or _single_outcome(survey)
-    exposures = _names(kwargs.get("exposures"), survey.variables("exposure"), "exposures")
+    outcome = kwargs.get("outcome") or single_outcome(survey)
+    exposures = variable_names(kwargs.get("exposures"), survey.variables("exposure"), "exposures")
     adjust_for = kwargs.get("adjust_for")
     if adjust_for is None:
         adjust_for = [c for c in survey.variables("confounder") if c not in exposures]
-    adjust_for = [c for c in _names(adjust_for, [], "adjust_for") if c not in exposures]
+    adjust_for = [c for c in variable_names(adjust_for, [], "adjust_for") if c not in exposures]
     variables = list(dict.fromkeys([outcome, *exposures, *adjust_for]))
     missing = [v for v in variables if v not in data.columns]
     if missing:

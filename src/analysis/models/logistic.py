@@ -6,28 +6,23 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from analysis.aggregate import _event_indicator
+from analysis.aggregate import event_indicator
 from analysis.errors import ModelError
 from analysis.models.design import (
-    Encoded,
     Term,
     encode,
     factor_term,
     interaction_term,
     numeric_term,
-    rcs_basis,
     spline_term,
-    trend_term,
 )
-from analysis.models.fitting import Fit, fit_terms, wald
+from analysis.models.fitting import fit_terms
+from analysis.models.imputation import fit_imputed
+from analysis.models.lr import model_tests
 from analysis.models.result import LogisticResult
-
-TABLE_COLUMNS = ["variable", "level", "label", "or_crude", "ci_low_crude", "ci_high_crude",
-                 "p_crude", "or_adjusted", "ci_low_adjusted", "ci_high_adjusted", "p_adjusted",
-                 "n", "events"]
-RULE_MISSING = "missing value in model variable"
+from analysis.models.rows import TABLE_COLUMNS, side_by_side, tidy_rows
+from analysis.models.variables import RULE_MISSING, model_variables
 
 
 def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None = None,
@@ -84,11 +79,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     >>> result = logistic(survey, "spasm_12m", ["posture"], ["age", "sex"])  # doctest: +SKIP
     >>> result.table[["label", "or_crude", "or_adjusted"]]  # doctest: +SKIP
     """
-    from analysis.models import lr as _tests
-
     if impute is not None:
-        from analysis.models.imputation import fit_imputed
-
         return fit_imputed(logistic, survey, impute, m, seed, outcome=outcome,
                            exposures=exposures, adjust_for=adjust_for, interactions=interactions,
                            splines=splines, method=method, firth=firth, reference=reference,
@@ -107,7 +98,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     knots = dict(splines) if isinstance(splines, Mapping) else dict.fromkeys(splines, 4)
     reference = dict(reference or {})
 
-    y_all = _event_indicator(_column(data, outcome), outcome)
+    y_all = event_indicator(_column(data, outcome), outcome)
     enc_all = {v: encode(data, codebook, v, reference.get(v)) for v in variables}
     for v in knots:
         if v not in enc_all or enc_all[v].kind != "numeric":
@@ -161,10 +152,10 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
             from analysis.models.robust import robust_logistic_fit
 
             robust_logistic_fit(fit, cov_type, None if groups_all is None else groups_all[rows])
-    tidy_adj = _tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
-    tidy_crude = pd.concat([_tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures],
+    tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
+    tidy_crude = pd.concat([tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures],
                            ignore_index=True)
-    table = _side_by_side(tidy_crude, tidy_adj, exposures, inter_terms)
+    table = side_by_side(tidy_crude, tidy_adj, exposures, inter_terms)
     formula = f"{outcome} ~ " + " + ".join(t.formula for t in [*main_terms.values(), *inter_terms])
     info = {
         "outcome": outcome,
@@ -194,7 +185,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     result = LogisticResult(table, fits, info, "or", {"crude": tidy_crude, "adjusted": tidy_adj})
     result._fits = {"adjusted": adjusted, **{f"crude: {v}": f for v, f in crude.items()}}
     if sample_design is None:
-        result._tests = lambda: _tests.model_tests(crude, adjusted, main_terms, inter_terms, enc)
+        result._tests = lambda: model_tests(crude, adjusted, main_terms, inter_terms, enc)
     return result
 
 
@@ -216,37 +207,6 @@ def _variance_options(survey, cov_type: str, cluster: str | None, design: bool, 
     return cov_type, cluster, groups, sample_design
 
 
-def model_variables(survey, outcome: str | None, exposures, adjust_for
-                    ) -> tuple[str, list[str], list[str]]:
-    """Outcome, exposures and adjustment set, from the arguments or the codebook roles.
-
-    ``adjust_for=None`` means the codebook's confounders; a variable that is an
-    exposure is never also adjusted for.
-    """
-    outcome = outcome or _single_outcome(survey)
-    exposures = _names(exposures, survey.variables("exposure"), "exposures")
-    if adjust_for is None:
-        adjust_for = [c for c in survey.variables("confounder") if c not in exposures]
-    adjust_for = [c for c in _names(adjust_for, [], "adjust_for") if c not in exposures]
-    return outcome, exposures, adjust_for
-
-
-def _single_outcome(survey) -> str:
-    outcomes = survey.variables("outcome")
-    if len(outcomes) != 1:
-        raise ModelError(f"Name the outcome: the codebook gives {len(outcomes)} variables role "
-                         f"outcome ({', '.join(outcomes) or 'none'}).")
-    return outcomes[0]
-
-
-def _names(given, default, what: str) -> list[str]:
-    if given is None:
-        return list(default)
-    if isinstance(given, str):
-        given = [g.strip() for g in given.split(",") if g.strip()]
-    return list(dict.fromkeys(given))
-
-
 def _column(data: pd.DataFrame, name: str) -> pd.Series:
     if name not in data.columns:
         raise ModelError(f"The survey has no outcome column {name!r}.")
@@ -259,118 +219,4 @@ def _event_label(series: pd.Series) -> str:
     return "1"
 
 
-# ---- tidy rows -------------------------------------------------------------
-def _tidy_rows(fit: Fit, terms: list[Term], enc: dict[str, Encoded], y: np.ndarray
-               ) -> pd.DataFrame:
-    rows = []
-    for term in terms:
-        rows += _term_rows(fit, term, enc, y)
-    return pd.DataFrame(rows, columns=["term", "variable", "level", "label", "estimate", "ci_low",
-                                       "ci_high", "p_value", "n", "events"])
-
-
-def _row(term, variable, level, label, b, se, n, events) -> dict:
-    if se is None:
-        return dict(term=term, variable=variable, level=level, label=label, estimate=1.0,
-                    ci_low=np.nan, ci_high=np.nan, p_value=np.nan, n=n, events=events)
-    low, high, p = wald(b, se)
-    return dict(term=term, variable=variable, level=level, label=label, estimate=np.exp(b),
-                ci_low=np.exp(low), ci_high=np.exp(high), p_value=p, n=n, events=events)
-
-
-def factor_rows(fit: Fit, e: Encoded, y: np.ndarray, weights: np.ndarray | None = None
-                ) -> list[dict]:
-    """One row per level of a factor: its odds ratio against the reference, n and events.
-
-    ``weights`` count each row that many times (covariate patterns with their sizes).
-    """
-    k = len(e.categories)
-    n = np.bincount(e.codes, weights=weights, minlength=k)
-    n = n.round().astype(np.int64) if weights is not None else n
-    ev = np.bincount(e.codes, weights=y if weights is None else weights * y, minlength=k)
-    ref = e.categories[e.reference]
-    out = []
-    for i, level in enumerate(e.categories):
-        if i == e.reference:
-            out.append(_row(f"{e.name}[{level}]", e.name, level,
-                            f"{e.label}: {level} (reference)", 0, None, n[i], ev[i]))
-        else:
-            b, se = fit.coef(f"{e.name}[{level}]")
-            out.append(_row(f"{e.name}[{level}]", e.name, level,
-                            f"{e.label}: {level} vs {ref}", b, se, n[i], ev[i]))
-    return out
-
-
-def _term_rows(fit: Fit, term: Term, enc: dict[str, Encoded], y: np.ndarray) -> list[dict]:
-    if term.kind == "factor":
-        return factor_rows(fit, enc[term.name], y)
-    if term.kind == "numeric":
-        e = enc[term.name]
-        b, se = fit.coef(e.name)
-        return [_row(e.name, e.name, term.levels[0], f"{e.label} ({term.levels[0]})", b, se,
-                     y.size, y.sum())]
-    if term.kind == "spline":
-        return _spline_rows(fit, term, enc[term.name], y)
-    return _interaction_rows(fit, term, enc, y)
-
-
-def _spline_rows(fit: Fit, term: Term, e: Encoded, y: np.ndarray) -> list[dict]:
-    ref = float(np.median(e.values))
-    idx = fit.design.index(term)
-    beta, cov = fit.params[idx], fit.cov[np.ix_(idx, idx)]
-    base = rcs_basis(np.array([ref]), term.knots)[0]
-    unit = f" {e.unit}" if e.unit else ""
-    out = [_row(f"{e.name}[{ref:g}]", e.name, f"{ref:g}", f"{e.label}: {ref:g}{unit} (reference)",
-                0, None, y.size, y.sum())]
-    for k in term.knots:
-        c = rcs_basis(np.array([k]), term.knots)[0] - base
-        out.append(_row(f"{e.name}[{k:g}]", e.name, f"{k:g}",
-                        f"{e.label}: {k:g} vs {ref:g}{unit}", float(c @ beta),
-                        float(np.sqrt(c @ cov @ c)), np.nan, np.nan))
-    return out
-
-
-def _interaction_rows(fit: Fit, term: Term, enc: dict[str, Encoded], y: np.ndarray
-                      ) -> list[dict]:
-    a, b = (enc[v] for v in term.variables)
-    out = []
-    for column, level in zip(term.columns, term.levels, strict=True):
-        n = events = np.nan
-        if a.kind == "factor" and b.kind == "factor":
-            la, lb = level.split(" × ")
-            cell = (a.codes == a.categories.index(la)) & (b.codes == b.categories.index(lb))
-            n, events = int(cell.sum()), float(y[cell].sum())
-        coef, se = fit.coef(column)
-        out.append(_row(column, term.name, level,
-                        f"{a.label} × {b.label}: {level} (ratio of odds ratios)", coef, se, n,
-                        events))
-    return out
-
-
-def _side_by_side(crude: pd.DataFrame, adjusted: pd.DataFrame, exposures: list[str],
-                  inter_terms: list[Term]) -> pd.DataFrame:
-    keys = ["term", "variable", "level", "label"]
-    wanted = set(exposures) | {t.name for t in inter_terms}
-    adj = adjusted[adjusted["variable"].isin(wanted)]
-    merged = adj.merge(crude.drop(columns=["n", "events", "label"]), on=["term", "variable",
-                                                                         "level"],
-                       how="left", suffixes=("_adjusted", "_crude"))
-    merged = merged.rename(columns={
-        "estimate_crude": "or_crude", "ci_low_crude": "ci_low_crude",
-        "ci_high_crude": "ci_high_crude", "p_value_crude": "p_crude",
-        "estimate_adjusted": "or_adjusted", "p_value_adjusted": "p_adjusted"})
-    merged["n"] = merged["n"].astype(float)
-    merged["events"] = merged["events"].astype(float)
-    order = {v: i for i, v in enumerate([*exposures, *(t.name for t in inter_terms)])}
-    merged = merged.sort_values("variable", key=lambda s: s.map(order), kind="stable")
-    return merged.drop(columns=[k for k in keys if k not in TABLE_COLUMNS]).loc[
-        :, TABLE_COLUMNS].reset_index(drop=True)
-
-
-def lr_pvalue(llf_full: float, llf_reduced: float, df: int) -> tuple[float, float]:
-    """Likelihood-ratio statistic 2(l1 - l0) and its chi-square p-value on ``df``."""
-    stat = max(2.0 * (llf_full - llf_reduced), 0.0)
-    return stat, float(stats.chi2.sf(stat, df))
-
-
-__all__ = ["TABLE_COLUMNS", "logistic", "lr_pvalue", "trend_term"]
+__all__ = ["TABLE_COLUMNS", "logistic"]

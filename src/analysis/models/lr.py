@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.models.design import Encoded, Term, term_columns, trend_term
 from analysis.models.fitting import Fit, wald
@@ -26,8 +27,6 @@ COLUMNS = ["variable", "label", "test", "model", "statistic", "df", "p_value", "
 
 
 def _lr(full: Fit, drop: list[int], name: str) -> tuple[float, int, float]:
-    from analysis.models.logistic import lr_pvalue
-
     keep = [j for j in range(len(full.design.names)) if j not in drop]
     reduced = full.refit(full.design.X[:, keep], [full.design.names[j] for j in keep],
                          start=full.params[keep], name=name)
@@ -70,3 +69,9 @@ def model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[str, Term
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["df"] = out["df"].astype("int64")
     return out
+
+
+def lr_pvalue(llf_full: float, llf_reduced: float, df: int) -> tuple[float, float]:
+    """Likelihood-ratio statistic 2(l1 - l0) and its chi-square p-value on ``df``."""
+    stat = max(2.0 * (llf_full - llf_reduced), 0.0)
+    return stat, float(stats.chi2.sf(stat, df))

@@ -87,7 +87,7 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
     ``on_invalid``; a survey that fails validation is not cached, so each
     notebook raises its own error as before.
     """
-    from analysis.validate import load_survey
+    from analysis.load import load_survey
 
     modes = set()
     for path in paths:

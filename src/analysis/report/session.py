@@ -169,7 +169,7 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     cache in ``out_dir`` (:mod:`analysis.report.cache`) instead of being
     validated again.
     """
-    from analysis.validate import load_survey
+    from analysis.load import load_survey
 
     if int(threshold) < 1:
         raise ReportError(f"Small-cell threshold must be a positive whole number, not {threshold}.")

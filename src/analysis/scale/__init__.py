@@ -7,7 +7,7 @@
   Dask cluster (``distributed.Client`` or a scheduler address).
 """
 
-from analysis.scale.dask_backend import covariate_patterns_dask
+from analysis.aggregate import covariate_patterns_dask
 from analysis.scale.fit import logistic_from_patterns
 from analysis.scale.lazy import LazySurvey, load_parquet_survey
 

@@ -21,9 +21,9 @@ import pandas as pd
 from analysis.aggregate import events_trials, pattern_index
 from analysis.errors import ModelError
 from analysis.models.design import Encoded, Term, build_design, encode, factor_term, numeric_term
-from analysis.models.fitting import Fit, _fit_arrays
-from analysis.models.logistic import _row, _side_by_side, factor_rows
+from analysis.models.fitting import Fit, fit_arrays
 from analysis.models.result import LogisticResult
+from analysis.models.rows import estimate_row, factor_rows, side_by_side
 
 
 def logistic_from_patterns(patterns: pd.DataFrame, codebook, outcome: str,
@@ -75,7 +75,7 @@ def logistic_from_patterns(patterns: pd.DataFrame, codebook, outcome: str,
     tidy_adj = _tidy(adjusted, list(terms.values()), enc, y, w)
     tidy_crude = pd.concat([_tidy(crude[v], [terms[v]], enc, y, w) for v in exposures],
                            ignore_index=True)
-    table = _side_by_side(tidy_crude, tidy_adj, exposures, [])
+    table = side_by_side(tidy_crude, tidy_adj, exposures, [])
     info = {
         "outcome": outcome,
         "event": str(patterns[outcome].cat.categories[1]),
@@ -110,7 +110,7 @@ def _fit(name: str, terms: list[Term], enc: dict[str, Encoded], y: np.ndarray, w
     events, trials = events_trials(inverse, y, w, n_patterns=first.size)
     reps = {v: enc[v].take(first) for v in used}
     design = build_design(terms, reps)
-    return _fit_arrays(name, design, reps, "patterns", firth, None, events, trials)
+    return fit_arrays(name, design, reps, "patterns", firth, None, events, trials)
 
 
 def _tidy(fit: Fit, terms: list[Term], enc: dict[str, Encoded], y: np.ndarray,
@@ -120,8 +120,9 @@ def _tidy(fit: Fit, terms: list[Term], enc: dict[str, Encoded], y: np.ndarray,
         e = enc[term.name]
         if term.kind == "numeric":
             b, se = fit.coef(e.name)
-            rows.append(_row(e.name, e.name, term.levels[0], f"{e.label} ({term.levels[0]})",
-                             b, se, int(w.sum()), float((w * y).sum())))
+            rows.append(estimate_row(e.name, e.name, term.levels[0],
+                                     f"{e.label} ({term.levels[0]})", b, se, int(w.sum()),
+                                     float((w * y).sum())))
             continue
         rows.extend(factor_rows(fit, e, y, weights=w))
     return pd.DataFrame(rows, columns=["term", "variable", "level", "label", "estimate",

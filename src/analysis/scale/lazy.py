@@ -344,11 +344,11 @@ class LazySurvey:
                   ) -> Survey:
         """The first ``limit`` lines (all if None) of ``columns`` as an ordinary :class:`Survey`.
 
-        The subset is validated in memory by :func:`analysis.validate.load_survey`'s
+        The subset is validated in memory by :func:`analysis.load_survey`'s
         rules with its true line numbers, so its ledger is complete for those
         lines (a rule broken only in a column left out is not seen).
         """
-        from analysis.validate import _Validator
+        from analysis.validate import Validator
 
         names = list(columns) if columns is not None else self.file_columns
         absent = [c for c in names if c not in self.file_columns]
@@ -364,7 +364,7 @@ class LazySurvey:
         raw.attrs = {"source": self.source, "format": "parquet", "metadata": [],
                      "identifiers": []}
         codebook = self.codebook.select(names) if columns is not None else self.codebook
-        return _Validator(raw, codebook, self.on_invalid, self.keep_identifiers).run()
+        return Validator(raw, codebook, self.on_invalid, self.keep_identifiers).run()
 
     def close(self) -> None:
         """Close the DuckDB connection and remove its spill folder."""

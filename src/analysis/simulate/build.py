@@ -82,7 +82,7 @@ def simulate_survey(n: int, seed: int, *, errors: bool = True, missing: bool = T
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise BackpainError(f"simulate_survey: n must be a whole number >= 1, got {n!r}.")
-    return _frame(simulate_columns(int(n), np.random.SeedSequence(seed), errors=errors,
+    return survey_frame(simulate_columns(int(n), np.random.SeedSequence(seed), errors=errors,
                                    missing=missing))
 
 
@@ -127,7 +127,7 @@ def _layout(rng: np.random.Generator, v: dict[str, np.ndarray], first: int = 1,
     return columns
 
 
-def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+def survey_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Whole-number columns become nullable ``Int64``; text and decimals stay as they are."""
     out = {}
     for name, values in columns.items():

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.errors import BackpainError
-from analysis.simulate.build import _frame, simulate_columns, simulate_survey, write_survey
+from analysis.simulate.build import simulate_columns, simulate_survey, survey_frame, write_survey
 
 DEFAULT_CHUNK = 1_000_000
 
@@ -90,7 +90,7 @@ def write_survey_chunked(n: int, seed: int, path: str | Path, *, chunk: int = DE
             size = min(chunk, n - start)
             columns = simulate_columns(size, stream, errors=errors, missing=missing,
                                        first=start + 1, width=width)
-            table = _arrow(_frame(columns))
+            table = _arrow(survey_frame(columns))
             del columns
             if writer is None:
                 schema = table.schema

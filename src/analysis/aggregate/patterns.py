@@ -20,70 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.aggregate.events import event_indicator, events_trials, pattern_index
 from analysis.errors import BackpainError, ModelError
-
-
-def pattern_index(codes: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Pattern number of each row and the first row of each pattern.
-
-    ``codes`` holds, per column, integer codes 0..k-1 and k. The codes are
-    combined into one mixed-radix integer key; when the product of the k
-    would overflow 62 bits, the key so far is first renumbered by first
-    appearance (at most n distinct values), which keeps it one-to-one with
-    the combination of codes. The key is then numbered by first appearance,
-    as ``groupby(sort=False).ngroup()`` numbers the rows, with a few n-sized
-    integer arrays instead of a frame of every column (at 10^7 rows and 20
-    columns that frame's grouping held several GiB). Returns
-    ``(inverse, first_rows)``.
-    """
-    n = codes[0][0].shape[0]
-    key = np.zeros(n, dtype=np.int64)
-    size = 1
-    for values, k in codes:
-        if size * k >= 2**62:
-            key, uniques = pd.factorize(key)
-            key, size = key.astype(np.int64, copy=False), max(len(uniques), 1)
-        key = key * k + values if size > 1 else values.astype(np.int64, copy=True)
-        size *= k
-    inverse = np.asarray(pd.factorize(key)[0], dtype=np.int64)
-    # Patterns are numbered by first appearance, so the first row of pattern g
-    # is where the running maximum of the pattern number first reaches g.
-    first = np.flatnonzero(np.r_[True, inverse[1:] > np.maximum.accumulate(inverse)[:-1]])
-    return inverse, first
-
-
-def events_trials(inverse: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
-                  n_patterns: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of (weighted) events and trials per pattern."""
-    n_patterns = int(inverse.max()) + 1 if n_patterns is None else n_patterns
-    w = np.ones_like(y, dtype=float) if weights is None else np.asarray(weights, dtype=float)
-    trials = np.bincount(inverse, weights=w, minlength=n_patterns)
-    events = np.bincount(inverse, weights=w * y, minlength=n_patterns)
-    return events, trials
-
-
-def _event_indicator(series: pd.Series, name: str) -> np.ndarray:
-    """1.0 for the event, 0.0 otherwise, NaN when missing.
-
-    The event of a binary categorical is its second level; a numeric outcome
-    must be coded 0/1.
-    """
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        if len(series.cat.categories) != 2:
-            raise ModelError(
-                f"The outcome {name!r} has {len(series.cat.categories)} levels "
-                f"{list(series.cat.categories)}; a logistic model needs exactly 2."
-            )
-        codes = series.cat.codes.to_numpy()
-        return np.where(codes < 0, np.nan, codes.astype(float))
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    bad = ~np.isnan(values) & (values != 0) & (values != 1)
-    if bad.any():
-        raise ModelError(
-            f"The outcome {name!r} must be 0/1 or a two-level categorical; "
-            f"{int(bad.sum())} rows hold other values, e.g. {values[bad][:3].tolist()}."
-        )
-    return values
 
 
 def covariate_patterns(data: pd.DataFrame, columns: list[str], outcome: str,
@@ -98,7 +36,7 @@ def covariate_patterns(data: pd.DataFrame, columns: list[str], outcome: str,
     columns : the covariates defining a pattern.
     backend : ``"pandas"`` (numpy codes and ``bincount``), ``"duckdb"``
         (SQL ``GROUP BY`` on the DataFrame) or ``"dask"`` (a group-by on a
-        Dask cluster, see :func:`analysis.scale.covariate_patterns_dask`).
+        Dask cluster, see :func:`analysis.aggregate.covariate_patterns_dask`).
     client : for ``backend="dask"``: a ``distributed.Client`` or a scheduler
         address (``"tcp://scheduler:8786"``).
     weights : optional column of frequency/sampling weights; events and
@@ -124,10 +62,10 @@ def covariate_patterns(data: pd.DataFrame, columns: list[str], outcome: str,
         if client is None:
             raise ModelError("backend='dask' needs client= (a distributed.Client or a scheduler "
                              "address); on one machine use 'pandas' or 'duckdb'.")
-        from analysis.scale.dask_backend import covariate_patterns_dask
+        from analysis.aggregate.dask import covariate_patterns_dask
 
         return covariate_patterns_dask(data, columns, outcome, client=client, weights=weights)
-    y = _event_indicator(data[outcome], outcome)
+    y = event_indicator(data[outcome], outcome)
     keep = ~np.isnan(y)
     for c in columns:
         keep &= data[c].notna().to_numpy()

@@ -15,7 +15,7 @@ Sources:
 * a Parquet dataset (folder, glob or list of files, on storage every worker
   can read: a shared file system, ``s3://...`` with ``s3fs``), read by the
   workers with ``dask.dataframe.read_parquet``. Each partition is validated on
-  its worker with the rules of :func:`analysis.validate.load_survey`
+  its worker with the rules of :func:`analysis.validate.validate_survey`
   (``on_invalid="exclude"``), so a pattern counts exactly the rows the
   in-memory survey would keep, except that ``duplicate id`` is checked within
   each partition only (a repeated identifier in two different files is not
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.aggregate.events import event_indicator
 from analysis.codebook import CODED_TYPES, Codebook, load_codebook
 from analysis.errors import BackpainError, ModelError
 
@@ -130,13 +131,11 @@ def _code_dtype(dtype) -> str:
 def _partition_codes(part: pd.DataFrame, columns: list[str], outcome: str,
                      codebook: Codebook | None, weights: str | None) -> pd.DataFrame:
     """One partition as integer codes, events and trials (runs on a worker)."""
-    from analysis.aggregate import _event_indicator
-
     if codebook is not None:  # raw Parquet: the in-memory rules, on this partition
-        from analysis.validate import load_survey
+        from analysis.validate import validate_survey
 
-        part = load_survey(part, codebook, on_invalid="exclude").data
-    y = _event_indicator(part[outcome], outcome)
+        part = validate_survey(part, codebook, on_invalid="exclude").data
+    y = event_indicator(part[outcome], outcome)
     keep = ~np.isnan(y)
     for c in columns:
         keep &= part[c].notna().to_numpy()
