@@ -13,7 +13,7 @@ export PYTHONHASHSEED := 0
 EXAMPLE  := data/example/survey.csv
 CODEBOOK := data/codebooks/backpain_survey.yml
 
-.PHONY: venv test report lint bench clean
+.PHONY: venv test report lint bench clean fixtures
 
 venv: $(STAMP)
 
@@ -31,6 +31,13 @@ lint: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/backpain report $(EXAMPLE) --codebook $(CODEBOOK) --out reports --case-studies
+
+# R reference fixtures (needs R and the Debian packages r-base-core r-cran-survey r-cran-mass
+# r-cran-brglm2 r-cran-mice r-cran-ordinal r-cran-nnet r-cran-survival r-cran-sandwich
+# r-cran-proc r-cran-emmeans r-cran-jsonlite); `make test` only reads the committed JSON.
+fixtures:
+	@command -v Rscript >/dev/null || { echo "make fixtures needs R (apt-get install r-base-core r-cran-survey ...)"; exit 2; }
+	for script in tests/reference/R/[!_]*.R; do echo "Rscript $$script"; Rscript "$$script" || exit 1; done
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py

@@ -26,7 +26,7 @@ def outcome_arrays(result_or_y, p=None, weights=None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(y, p, weight) from a LogisticResult's adjusted fit, or from arrays checked here."""
     if p is None:
-        fit = getattr(result_or_y, "_fits", {}).get("adjusted")
+        fit = getattr(result_or_y, "models", {}).get("adjusted")
         if fit is None:
             raise ModelError("Pass a LogisticResult, or the outcome y and predicted p.")
         return fit.outcome_weights()
@@ -180,7 +180,7 @@ def vif(result_or_design, weights=None) -> pd.DataFrame:
         names, terms = list(X.columns), {c: [c] for c in X.columns}
         X, w = X.to_numpy(float), (np.ones(len(X)) if weights is None else np.asarray(weights))
     else:
-        fit = result_or_design._fits["adjusted"]
+        fit = result_or_design.models["adjusted"]
         names = fit.design.names[1:]
         X = fit.design.X[:, 1:]
         w = fit.trials if fit.method == "patterns" else np.ones(X.shape[0])
@@ -289,7 +289,7 @@ def separation(result, warn: bool = True) -> pd.DataFrame:
     """
     from firthmodels import detect_separation
 
-    fit = result._fits["adjusted"]
+    fit = result.models["adjusted"]
     variables = [v for v in fit.encoded if fit.encoded[v].kind == "factor"]
     if fit.method == "rows":
         X, yy = fit.design.X, fit.y

@@ -327,7 +327,7 @@ def two_of_three(survey, outcome: str, total: str, parts: Sequence[str]) -> pd.D
         result = logistic(survey, outcome, pair, adjust_for=[])
         tidy = result.tidy("adjusted")
         tidy.insert(0, "model", " + ".join(survey.label(v).lower() for v in pair))
-        tidy["loglik"] = float(result._fits["adjusted"].llf)
+        tidy["loglik"] = float(result.models["adjusted"].llf)
         rows.append(tidy.drop(columns=["n", "events"]))
     return pd.concat(rows, ignore_index=True)
 

@@ -50,6 +50,10 @@ class Fit:
     events: np.ndarray | None = None  # patterns: events and trials
     trials: np.ndarray | None = None
     converged: bool = True
+    family: str = "binomial"  # binomial, poisson, negative binomial, ordinal, conditional, ...
+    cov_type: str = "model"  # the covariance behind ``cov``: model, HC0, HC1, cluster, design
+    df_resid: float | None = None  # t intervals and tests on these df (design-based fits)
+    n_extra: int = 0  # estimated parameters beyond ``params`` (the NB dispersion)
 
     @property
     def bse(self) -> np.ndarray:

@@ -157,9 +157,9 @@ def _pooled(results, m, survey, complete_case, n_analysed, variables, incomplete
     first = results[0]
     pooled_terms: dict[tuple[str, str], pd.Series] = {}
     fmi = {}
-    for name, fit in first._fits.items():
-        params = np.array([r._fits[name].params for r in results])
-        covs = np.array([r._fits[name].cov for r in results])
+    for name, fit in first.models.items():
+        params = np.array([r.models[name].params for r in results])
+        covs = np.array([r.models[name].cov for r in results])
         pool = rubin_pool(params, covs, n_analysed, params.shape[1])
         for j, column in enumerate(fit.design.names):
             pooled_terms[(name, column)] = pool.iloc[j]

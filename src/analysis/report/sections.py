@@ -308,7 +308,7 @@ def performance(report: ReportSession, result) -> Html:
     """
     from analysis import diagnostics, figures
 
-    y, p, w = result._fits["adjusted"].outcome_weights()
+    y, p, w = result.models["adjusted"].outcome_weights()
     rows = sample_rows(len(y)) if np.all(w == 1) else None
     note = ""
     if rows is not None:
