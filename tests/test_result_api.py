@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from _models_data import make_survey
 
+from _models_data import make_survey
 from analysis.errors import ModelError
 from analysis.ledger import Ledger
 from analysis.models import logistic
