@@ -102,8 +102,8 @@ def test_module_map_names_every_module():
         # whose modules are listed (`aggregate.events`).
         listed = (dotted in tokens
                   or any(".".join(parts[:i]) in tokens for i in range(1, len(parts)))
-                  or path.name == "__init__.py"
-                  and any(t.startswith(dotted + ".") for t in tokens))
+                  or (path.name == "__init__.py"
+                  and any(t.startswith(dotted + ".") for t in tokens)))
         if not listed:
             missing.append(module)
     assert missing == [], f"docs/architecture.md does not name: {missing}"
