@@ -54,11 +54,25 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     ``.tests`` holds, computed on first use, a likelihood-ratio test for each
     term with more than one column (crude: against the null model; adjusted:
     against the model without the term) and a Wald test for trend for each
-    ordinal factor with 3 or more levels (scored 0..k-1 as one term).
+    ordinal factor with 3 or more levels (scored 0..k-1 as one term). Under
+    ``cov_type`` robust, HC1 or cluster the term tests are Wald chi-square
+    tests ``b' V^-1 b`` with the same sandwich covariance as the table (an LR
+    test is model-based); the ``test`` and ``covariance`` columns and
+    ``info["tests"]`` say which.
 
     Rows missing the outcome or any model variable are left out of every
     model, recorded in the survey ledger (rule ``"missing value in model
     variable"``, action ``"not in model"``) and counted in ``info``.
+
+    ``.notices`` say what a reader must know: the adjustment set taken from
+    the codebook's ``role: confounder`` when ``adjust_for`` is not given
+    (``"adjustment set"``); the rows used of the rows read and the rows
+    missing each column (``"dropped rows"``), with a second notice that
+    suggests ``impute="mice"`` or a smaller set when fewer than half remain;
+    separation (a factor level without events or non-events, or Konis's
+    linear-programming check), on the pattern path as on the row path
+    (``"separation"``); and every fit that did not converge
+    (``"non-convergence"``, naming the model).
 
     Options (:mod:`analysis.models.robust`, :mod:`analysis.design_based`,
     :mod:`analysis.models.imputation`): ``cov_type="robust"`` (HC0),
@@ -71,9 +85,13 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     imputed data sets (seed ``seed``) and pools by Rubin's rules, with
     ``info["n_dropped_complete_case"]`` and ``info["fmi"]``.
 
-    Tested against ``statsmodels.formula.api.logit`` with ``info["formula"]``
-    (ORs, CIs, p-values to 1e-6), a hand-computed 2x2 OR with Woolf interval,
-    statsmodels' ``llr`` for nested fits, and an independent Firth fit.
+    Tested against R (fixture ``logistic``, ``tests/reference/R/logistic.R``):
+    ``glm(binomial)`` crude, adjusted and interaction models on rows and on
+    patterns (estimates 1e-8, SEs 1e-7, llf/deviance/AIC/BIC 1e-10), LR tests
+    by ``anova(test = "LRT")``, ``sandwich::vcovHC`` HC0/HC1 and ``vcovCL``
+    (type HC1) with their Wald tests (1e-6); and against
+    ``statsmodels.formula.api.logit``, a hand-computed 2x2 OR with Woolf
+    interval and an independent Firth fit.
 
     Examples
     --------
@@ -204,8 +222,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
                                                    cov_type, groups)
         result.notify("test", info["tests"])
     elif sample_design is None:
-        result._tests = lambda: model_tests(crude, adjusted, main_terms, inter_terms,
-                                            enc).assign(covariance="model")
+        result._tests = lambda: model_tests(crude, adjusted, main_terms, inter_terms, enc)
     return result
 
 
@@ -266,7 +283,11 @@ def _notify_separation(result, cells: pd.DataFrame, warn: bool) -> None:
     for name, fit in result._fits.items():
         used = {v for t in fit.design.terms for v in t.variables}
         levels = flagged[flagged["variable"].isin(used)]
-        columns = separated_columns(fit) if (fit.method == "patterns" or not fit.converged)             else []
+        # The linear program is cheap on few patterns; on many it runs when the fit looks
+        # separated (a diverging coefficient), as a row fit then fails to converge.
+        suspicious = not fit.converged or np.abs(fit.params[1:]).max(initial=0) > 10
+        check = suspicious or (fit.method == "patterns" and fit.design.X.shape[0] <= 5000)
+        columns = separated_columns(fit) if check else []
         if not len(levels) and not columns:
             continue
         parts = [f"{r.label} ({r.variable}) level {r.level!r} has "

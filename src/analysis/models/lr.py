@@ -71,6 +71,7 @@ def model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[str, Term
             rows.append([name, label, "trend", model, stat, 1, p, est, low, high])
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["df"] = out["df"].astype("int64")
+    out["covariance"] = "model"  # LR tests are model-based; see robust_model_tests
     return out
 
 
