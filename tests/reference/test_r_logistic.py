@@ -320,3 +320,22 @@ def test_design_based_fits_say_their_covariance():
     assert result.tests.empty and result.info["tests"].startswith("none")
     np.testing.assert_allclose(result.coefficients("adjusted")["estimate"],
                                r_coefficients("adjusted")["estimate"], rtol=1e-8)
+
+
+def test_hosmer_lemeshow_of_weighted_rows_equals_expanded_rows():
+    """Item 8 by formula: a tied block that straddles a decile boundary stays in one group
+    whether it comes as 37 rows or as one weighted event row and one non-event row."""
+    rng = np.random.default_rng(3)
+    p = np.round(rng.uniform(0.05, 0.6, 40), 2)  # 40 patterns, some tied between patterns
+    trials = rng.integers(1, 60, 40)
+    events = rng.binomial(trials, p)
+    y_rows = np.concatenate([np.r_[np.ones(e), np.zeros(t - e)] for e, t in
+                             zip(events, trials, strict=True)])
+    p_rows = np.repeat(p, trials)
+    expanded = hosmer_lemeshow(y_rows, p_rows)
+    keep = np.r_[events, trials - events] > 0
+    weighted = hosmer_lemeshow(np.r_[np.ones(40), np.zeros(40)][keep], np.r_[p, p][keep],
+                               weights=np.r_[events, trials - events][keep])
+    assert weighted["statistic"].item() == pytest.approx(expanded["statistic"].item(), rel=1e-12)
+    pd.testing.assert_frame_equal(weighted.attrs["groups"], expanded.attrs["groups"],
+                                  check_dtype=False)
