@@ -17,6 +17,7 @@ suppressPackageStartupMessages({
   library(MASS)
   library(ordinal)
   library(nnet)
+  library(sandwich)
 })
 # _common.R's coef_table() default `names = names(estimate)` refers to itself (R: "promise
 # already under evaluation"), so the names are always passed here.
@@ -36,7 +37,9 @@ eta <- 0.5 * (group == "Middle") + 1.0 * (group == "High") + 0.6 * (smoker == "Y
 zeta <- c(-0.8, 0.6, 1.9)
 u <- rlogis(n)
 pain_code <- 1 + (u < eta - zeta[1]) + (u < eta - zeta[2]) + (u < eta - zeta[3])
-bands <- c("None", "Mild", "Moderate", "Severe")
+# Not "None": pandas reads that string as missing (tests/reference/fixtures.py keeps the
+# default NA strings).
+bands <- c("Absent", "Mild", "Moderate", "Severe")
 pain <- factor(bands[pain_code], levels = bands, ordered = TRUE)
 
 # A nominal outcome with 3 categories (baseline "Neck"), from a baseline-category logit.
@@ -60,6 +63,8 @@ po_se <- sqrt(diag(vcov(po)))
 cm <- clm(pain ~ group + smoker + age, data = frame, link = "logit",
           control = clm.control(gradTol = 1e-10, relTol = 1e-12))
 cm_se <- sqrt(diag(vcov(cm)))
+# HC0 sandwich of the clm fit (sandwich's estfun/bread methods for clm).
+cm_hc0 <- sqrt(diag(sandwich(cm)))
 crude_po <- lapply(c("group", "smoker", "age"), function(v) {
   f <- clm(as.formula(paste("pain ~", v)), data = frame, link = "logit",
            control = clm.control(gradTol = 1e-10, relTol = 1e-12))
@@ -77,7 +82,9 @@ clm_part <- list(
   beta = ctab(cm$beta, cm_se[names(cm$beta)]),
   theta = ctab(cm$alpha, cm_se[names(cm$alpha)]),
   loglik = as.numeric(logLik(cm)), aic = AIC(cm), df = attr(logLik(cm), "df"),
-  max_gradient = max(abs(cm$gradient)), crude = crude_po
+  max_gradient = max(abs(cm$gradient)), crude = crude_po,
+  hc0 = list(beta = ctab(cm$beta, cm_hc0[names(cm$beta)]),
+             theta = ctab(cm$alpha, cm_hc0[names(cm$alpha)]))
 )
 
 # ---- Brant's test, by hand -------------------------------------------------------
@@ -171,9 +178,10 @@ sparse_part <- list(
 write_fixture(
   list(polr = polr_part, clm = clm_part, brant = brant_part, multinom = mn_part,
        sparse = sparse_part),
-  "ordinal", c("MASS", "ordinal", "nnet", "jsonlite"), "tests/reference/R/ordinal.R",
+  "ordinal", c("MASS", "ordinal", "nnet", "sandwich", "jsonlite"), "tests/reference/R/ordinal.R",
   notes = paste(
     "polr and clm: logit P(Y <= j) = zeta_j - x'b; exp(b) is the OR of a higher category.",
     "Brant: separate glm binary logits per cut, Brant (1990) covariance, Wald test of",
     "equal slopes (intercepts excluded), overall and per term.",
+    "clm hc0: sandwich::sandwich(clm), HC0 without small-sample factor.",
     "multinom: SEs from solve(Hessian); AIC = deviance + 2 edf."))
