@@ -214,9 +214,11 @@ def test_multinomial_non_convergence_is_a_notice_and_a_warning():
 
 
 def test_brant_not_estimable_on_sparse_data_still_returns_the_fit():
+    # Nobody in group "High" has the lowest band: the first cut's binary logit is separated
+    # (R's glm: coefficient 17), Brant's covariance singular (the audit's raw LinAlgError).
     sparse = make_survey(reference_data("ordinal_sparse"), "ordinal_sparse")
     ref = R["sparse"]
-    assert ref["top_band_by_group"]["High"] == 0 and ref["top_cut_glm_high"] < -10
+    assert ref["lowest_band_by_group"]["High"] == 0 and ref["first_cut_glm_high"] > 10
     with warnings.catch_warnings():
         warnings.simplefilter("error", BackpainWarning)  # the PO fit itself is fine
         result = ordinal(sparse, "pain", ["group"], ["age"])
@@ -233,4 +235,17 @@ def test_brant_not_estimable_on_sparse_data_still_returns_the_fit():
     assert tests.df.tolist() == [6, 4, 2]
     [notice] = result.notices
     assert notice.kind == "not estimable" and notice.model == "adjusted"
-    assert "'Severe' or above" in notice.message and "separation" in notice.message
+    assert "'Mild' or above" in notice.message and "separation" in notice.message
+
+
+def test_brant_with_a_diverging_binary_logit_is_not_reported_as_a_p_value():
+    # Nobody in group "High" has the top band: the last cut's logit diverges to -infinity
+    # without a singular matrix; before the fix Brant's test reported a p-value from it.
+    frame = reference_data("ordinal_sparse")
+    frame.loc[frame.group == "High", "pain"] = ["Absent", "Absent", "Mild", "Mild",
+                                                "Moderate", "Moderate"]
+    result = ordinal(make_survey(frame, "sparse_top"), "pain", ["group"], ["age"])
+    assert result.tests.p_value.isna().all()
+    [notice] = result.notices
+    assert notice.kind == "not estimable" and "'Severe' or above" in notice.message
+    assert result.fit_statistics.converged[0]

@@ -147,9 +147,10 @@ mn_part <- list(
 )
 
 # ---- a sparse data set: Brant is not estimable, the PO fit is -------------------
-# 80 rows; the "High" group (6 respondents) has nobody in the top band, so the
-# binary logit of the top cut is separated (its MLE is infinite) and Brant's
-# covariance is singular. polr still fits.
+# 80 rows; the "High" group (6 respondents) has nobody in the lowest band, so the
+# binary logit of the first cut (Y > "Absent") is separated: its MLE is +infinity,
+# the fitted P(Y > "Absent") of the group reaches 1 and Brant's covariance is singular
+# (the audit's raw LinAlgError). polr still fits.
 set.seed(7)
 m <- 80
 sg <- factor(c(rep("High", 6), sample(c("Low", "Middle"), m - 6, replace = TRUE)),
@@ -158,21 +159,20 @@ sa <- round(runif(m, 20, 70))
 su <- rlogis(m)
 seta <- 0.5 * (sg == "Middle") + 0.02 * (sa - 45)
 scode <- 1 + (su < seta + 0.8) + (su < seta - 0.6) + (su < seta - 1.9)
-scode[sg == "High"] <- c(1, 1, 2, 2, 3, 3)
-scode[sg != "High"][1:3] <- 4  # the top band observed outside "High"
+scode[sg == "High"] <- c(2, 2, 3, 3, 4, 4)
 sparse <- data.frame(group = sg, age = sa,
                      pain = factor(bands[scode], levels = bands, ordered = TRUE))
 write_data(sparse, "ordinal_sparse")
 sp <- polr(pain ~ group + age, data = sparse, Hess = TRUE,
            control = list(reltol = 1e-14, maxit = 10000))
 sp_se <- sqrt(diag(vcov(sp)))
-top <- suppressWarnings(glm(I(as.integer(pain) == 4) ~ group + age, binomial, data = sparse))
+first <- suppressWarnings(glm(I(as.integer(pain) > 1) ~ group + age, binomial, data = sparse))
 sparse_part <- list(
   beta = ctab(coef(sp), sp_se[names(coef(sp))]),
   zeta = ctab(sp$zeta, sp_se[names(sp$zeta)]),
   loglik = as.numeric(logLik(sp)), aic = AIC(sp),
-  top_band_by_group = as.list(table(sparse$group[sparse$pain == "Severe"])),
-  top_cut_glm_high = unname(coef(top)["groupHigh"])
+  lowest_band_by_group = as.list(table(sparse$group[sparse$pain == bands[1]])),
+  first_cut_glm_high = unname(coef(first)["groupHigh"])
 )
 
 write_fixture(
