@@ -249,3 +249,22 @@ def test_brant_with_a_diverging_binary_logit_is_not_reported_as_a_p_value():
     [notice] = result.notices
     assert notice.kind == "not estimable" and "'Severe' or above" in notice.message
     assert result.fit_statistics.converged[0]
+
+
+# The diverging coefficient's Wald interval overflows exp() in the tidy rows.
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
+def test_separated_proportional_odds_fit_is_a_notice_not_a_crash():
+    # Everyone in group "High" has the top band: the group's log OR runs off to infinity.
+    # BFGS stops (and says it converged) where the likelihood is flat; statsmodels cannot
+    # invert the crude model's Hessian. Both become notices, not a crash or a silent number.
+    frame = reference_data("ordinal_sparse")
+    frame.loc[frame.group == "High", "pain"] = "Severe"
+    with pytest.warns(BackpainWarning, match="separation"):
+        result = ordinal(make_survey(frame, "separated"), "pain", ["group"], ["age"])
+    kinds = {(n.kind, n.model) for n in result.notices}
+    assert ("separation", "adjusted") in kinds
+    assert ("non-convergence", "crude: group") in kinds
+    assert ("not estimable", "adjusted") in kinds
+    assert not result.fit_statistics.converged.any()
+    separation = next(n for n in result.notices if n.kind == "separation")
+    assert "group[High]" in separation.message and "age" not in separation.message

@@ -30,6 +30,7 @@ from analysis.models.robust import check_cov_type, cluster_column, sandwich
 TEST_COLUMNS = ["variable", "label", "test", "model", "statistic", "df", "p_value"]
 BRANT = "Brant (proportional odds)"
 NOT_ESTIMABLE = f"{BRANT}: not estimable"
+FLAT_SE = 50.0  # SE per SD of a column beyond which its estimate is taken to diverge
 # statsmodels' warnings that mean an ML fit cannot be trusted.
 _TROUBLE = (sm_exceptions.ConvergenceWarning, sm_exceptions.HessianInversionWarning,
             sm_exceptions.PerfectSeparationWarning)
@@ -195,13 +196,36 @@ def multinomial(survey, outcome: str | None = None, exposures: Sequence[str] | N
 
 
 def _notify_convergence(result: ModelResult, name: str, fit: Fit, cause: str) -> None:
-    if fit.converged:
-        return
-    reason = getattr(fit, "trouble", "") or "the optimiser did not converge"
-    message = (f"Model {name!r} did not converge ({reason}); its estimates and standard "
-               f"errors are not reliable. Usual cause: {cause}.")
-    result.notify("non-convergence", message, name)
-    warnings.warn(message, BackpainWarning, stacklevel=3)
+    """Notices (and one warning) for a fit that did not converge or whose estimates diverge."""
+    trouble, flat = getattr(fit, "trouble", ""), getattr(fit, "separated", [])
+    messages = []
+    if trouble or (not fit.converged and not flat):
+        messages.append(f"Model {name!r} did not converge "
+                        f"({trouble or 'the optimiser did not converge'}); its estimates and "
+                        f"standard errors are not reliable. Usual cause: {cause}.")
+        result.notify("non-convergence", messages[-1], name)
+    if flat:
+        messages.append(f"Model {name!r}: the likelihood is flat in {', '.join(flat)} (standard "
+                        f"error above {FLAT_SE:g} per SD of the column): separation, the "
+                        "estimate diverges and its interval is meaningless. Usual cause: "
+                        f"{cause}.")
+        result.notify("separation", messages[-1], name)
+    if messages:
+        warnings.warn(" ".join(messages), BackpainWarning, stacklevel=3)
+
+
+def _flat_terms(X: np.ndarray, names: Sequence[str], cov: np.ndarray) -> list[str]:
+    """Columns whose SE, per SD of the column, exceeds FLAT_SE: the MLE runs off to infinity.
+
+    A log odds ratio per SD of its column with a standard error of 50 or more
+    does not come from a finite maximum: the likelihood keeps rising along
+    that column (separation), and the optimiser stops where the gradient
+    looks small. Constant columns (the intercept) are skipped.
+    """
+    sd = X.std(axis=0)
+    se = np.sqrt(np.abs(np.diag(cov)))
+    return [name for name, s, e in zip(names, sd, se, strict=True)
+            if s > 0 and np.isfinite(e) and e * s > FLAT_SE]
 
 
 def _trouble(raw, caught, cov) -> str:
@@ -255,9 +279,12 @@ def _fit_ordered(name: str, prep: Prepared, names, codes, levels, cov_type, grou
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         raw = model.fit(method="bfgs", disp=0, maxiter=2000, gtol=1e-8)
-    cov = np.asarray(raw.cov_params())
-    if cov_type != "model":
-        cov = sandwich(cov, model.score_obs(raw.params), cov_type, groups)
+    if raw.normalized_cov_params is None:  # statsmodels could not invert the Hessian
+        cov = np.full((raw.params.size, raw.params.size), np.nan)
+    else:
+        cov = np.asarray(raw.cov_params())
+        if cov_type != "model":
+            cov = sandwich(cov, model.score_obs(raw.params), cov_type, groups)
     # statsmodels estimates the first cut-point and the logs of the increments
     # (zeta_j = a_1 + sum_{i<=j} exp(a_i)); report the cut-points themselves, as
     # polr and clm do, with the delta-method covariance J cov J'.
@@ -272,9 +299,11 @@ def _fit_ordered(name: str, prep: Prepared, names, codes, levels, cov_type, grou
     # coefficients() lists them.
     full = Design(X, [*design.names, *cuts], design.terms)
     trouble = _trouble(raw, caught, cov)
+    flat = _flat_terms(X, design.names, cov[:k, :k])
     fit = make_fit(name, full, params, cov, raw.llf, raw, prep.enc, codes.astype(float),
-                   not trouble)
-    fit.family, fit.cov_type, fit.trouble = "ordinal", cov_type, trouble
+                   not trouble and not flat)
+    fit.family, fit.cov_type = "ordinal", cov_type
+    fit.trouble, fit.separated = trouble, flat  # read by _notify_convergence
     return fit
 
 
@@ -300,18 +329,19 @@ def _fit_multinomial(name, prep, names, y, order, cov_type, groups
         cov = sandwich(cov, model.score_obs(raw.params.ravel(order="F")), cov_type, groups)
     trouble = "; ".join(t for t in (singular, _trouble(raw, caught, cov)) if t)
     params = np.asarray(raw.params)
+    # statsmodels orders the covariance by category, then term (params in column order).
+    names_all = [f"{level}: {term}" for level in order[1:] for term in design.names]
+    flat = _flat_terms(np.tile(X, len(order) - 1), names_all, cov)
     out = {}
     for j, level in enumerate(order[1:]):
         block = slice(j * k, (j + 1) * k)
         out[level] = make_fit(f"{name}: {level}", design, params[:, j], cov[block, block],
-                              raw.llf, raw, prep.enc, y, not trouble)
+                              raw.llf, raw, prep.enc, y, not trouble and not flat)
         out[level].family, out[level].cov_type = "multinomial", cov_type
-    # statsmodels orders the covariance by category, then term (params in column order).
-    whole = Design(X, [f"{level}: {term}" for level in order[1:] for term in design.names],
-                   design.terms)
-    fit = make_fit(name, whole, params.ravel(order="F"), cov, raw.llf, raw, prep.enc,
-                   y.astype(float), not trouble)
-    fit.family, fit.cov_type, fit.trouble = "multinomial", cov_type, trouble
+    fit = make_fit(name, Design(X, names_all, design.terms), params.ravel(order="F"), cov,
+                   raw.llf, raw, prep.enc, y.astype(float), not trouble and not flat)
+    fit.family, fit.cov_type = "multinomial", cov_type
+    fit.trouble, fit.separated = trouble, flat  # read by _notify_convergence
     return out, fit
 
 
