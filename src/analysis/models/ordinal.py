@@ -214,15 +214,15 @@ def _notify_convergence(result: ModelResult, name: str, fit: Fit, cause: str) ->
         warnings.warn(" ".join(messages), BackpainWarning, stacklevel=3)
 
 
-def _flat_terms(X: np.ndarray, names: Sequence[str], cov: np.ndarray) -> list[str]:
+def _flat_terms(sd: np.ndarray, names: Sequence[str], cov: np.ndarray) -> list[str]:
     """Columns whose SE, per SD of the column, exceeds FLAT_SE: the MLE runs off to infinity.
 
     A log odds ratio per SD of its column with a standard error of 50 or more
     does not come from a finite maximum: the likelihood keeps rising along
     that column (separation), and the optimiser stops where the gradient
-    looks small. Constant columns (the intercept) are skipped.
+    looks small. ``sd`` holds the SD of each column; constant columns (the
+    intercept) are skipped.
     """
-    sd = X.std(axis=0)
     se = np.sqrt(np.abs(np.diag(cov)))
     return [name for name, s, e in zip(names, sd, se, strict=True)
             if s > 0 and np.isfinite(e) and e * s > FLAT_SE]
@@ -299,7 +299,7 @@ def _fit_ordered(name: str, prep: Prepared, names, codes, levels, cov_type, grou
     # coefficients() lists them.
     full = Design(X, [*design.names, *cuts], design.terms)
     trouble = _trouble(raw, caught, cov)
-    flat = _flat_terms(X, design.names, cov[:k, :k])
+    flat = _flat_terms(X.std(axis=0), design.names, cov[:k, :k])
     fit = make_fit(name, full, params, cov, raw.llf, raw, prep.enc, codes.astype(float),
                    not trouble and not flat)
     fit.family, fit.cov_type = "ordinal", cov_type
@@ -324,14 +324,18 @@ def _fit_multinomial(name, prep, names, y, order, cov_type, groups
             # estimate to report, flagged as not converged.
             singular = "Newton-Raphson met a singular Hessian"
             raw = model.fit(method="bfgs", disp=0, maxiter=1000)
-    cov = np.asarray(raw.cov_params())
-    if cov_type != "model":
-        cov = sandwich(cov, model.score_obs(raw.params.ravel(order="F")), cov_type, groups)
+    if raw.normalized_cov_params is None:  # statsmodels could not invert the Hessian
+        cov = np.full((raw.params.size, raw.params.size), np.nan)
+    else:
+        cov = np.asarray(raw.cov_params())
+        if cov_type != "model":
+            cov = sandwich(cov, model.score_obs(raw.params.ravel(order="F")), cov_type,
+                           groups)
     trouble = "; ".join(t for t in (singular, _trouble(raw, caught, cov)) if t)
     params = np.asarray(raw.params)
     # statsmodels orders the covariance by category, then term (params in column order).
     names_all = [f"{level}: {term}" for level in order[1:] for term in design.names]
-    flat = _flat_terms(np.tile(X, len(order) - 1), names_all, cov)
+    flat = _flat_terms(np.tile(X.std(axis=0), len(order) - 1), names_all, cov)
     out = {}
     for j, level in enumerate(order[1:]):
         block = slice(j * k, (j + 1) * k)
