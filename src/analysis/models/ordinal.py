@@ -74,7 +74,9 @@ def ordinal(survey, outcome: str | None = None, exposures: Sequence[str] | None 
     still returned, ``.tests`` says ``"Brant (proportional odds): not
     estimable"`` (statistic and p-value NaN) and a ``"not estimable"`` notice
     gives the reason. A fit that did not converge gets a ``"non-convergence"``
-    notice and a :class:`~analysis.errors.BackpainWarning`.
+    notice, one with a diverging estimate (standard error above 50 per SD of
+    its column) a ``"separation"`` notice, each with a
+    :class:`~analysis.errors.BackpainWarning`.
 
     Tested against R (``tests/reference/test_r_ordinal.py``): ``MASS::polr``
     and ``ordinal::clm`` (slopes, cut-points, SEs, logLik, AIC) and Brant's
@@ -142,7 +144,9 @@ def multinomial(survey, outcome: str | None = None, exposures: Sequence[str] | N
     Hessian, statsmodels' convergence warnings or non-finite SEs; usually an
     outcome category empty in some exposure level, i.e. separation) is kept
     but gets a ``"non-convergence"`` notice and a
-    :class:`~analysis.errors.BackpainWarning`.
+    :class:`~analysis.errors.BackpainWarning`; an estimate whose standard
+    error exceeds 50 per SD of its column (a flat likelihood) gets a
+    ``"separation"`` notice.
 
     Tested against R's ``nnet::multinom(Hess = TRUE)`` (coefficients, SEs
     from the Hessian, logLik, AIC; ``tests/reference/test_r_ordinal.py``)
