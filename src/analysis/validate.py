@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.codebook import Codebook, Variable, load_codebook
+from analysis.derive import derive_columns
 from analysis.errors import ValidationError
 from analysis.io import read_columns, read_table
 from analysis.ledger import Ledger
@@ -191,13 +192,15 @@ class Validator:
                 kept = pool.map(lambda values: values[keep], converted.values())
                 converted = dict(zip(converted, kept, strict=True))
             index = index[keep]
-        data = pd.DataFrame(converted, index=index, copy=False)
+        data = derive_columns(pd.DataFrame(converted, index=index, copy=False), self.codebook,
+                              self.ledger)
         return Survey(data=data, codebook=self.codebook, accounts=self.ledger, source=self.source)
 
     # ---- columns ---------------------------------------------------------
     def _check_columns(self) -> list[str]:
         present = set(self.raw.columns)
-        missing = [v.name for v in self.codebook if v.required and v.name not in present]
+        missing = [v.name for v in self.codebook
+                   if v.required and v.derive is None and v.name not in present]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:10])
             more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
@@ -236,7 +239,11 @@ class Validator:
                         np.array([], dtype=object),
                     )
                 )
-        return [v.name for v in self.codebook if v.name in present]
+        for var in self.codebook:
+            if var.derive is not None and var.name in present:
+                self.ledger.record(step=STEP, rule="derived variable also in the file",
+                                   action="replaced by derived", column=var.name, lines=None)
+        return [v.name for v in self.codebook if v.name in present and v.derive is None]
 
     # ---- the error ---------------------------------------------------------
     def _error(self) -> ValidationError:

@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from analysis.errors import CodebookError
 
 VariableType = Literal["id", "binary", "categorical", "ordinal", "numeric", "count", "date", "text"]
-Role = Literal["outcome", "exposure", "confounder", "id", "weight", "stratum", "cluster"]
+Role = Literal["outcome", "exposure", "confounder", "id", "weight", "stratum", "cluster", "match",
+               "exposure_time"]
 Code = int | str
 
 VARIABLE_TYPES: tuple[str, ...] = VariableType.__args__
@@ -53,6 +54,59 @@ class InstrumentItem(_Strict):
     reverse: bool = False
 
 
+class Derivation(_Strict):
+    """How a derived variable is computed from others (exactly one of the forms).
+
+    * ``cut``: the numeric variable cut into the derived variable's levels at
+      ``breaks`` (``len(levels) + 1`` numbers; intervals ``[a, b)`` unless
+      ``right: true``; ``.inf`` allowed);
+    * ``formula``: arithmetic on numeric variables (``+ - * / **``, numbers,
+      ``log``, ``exp``, ``sqrt``, ``abs``), e.g. ``weight_kg / (height_cm / 100) ** 2``;
+    * ``sum``: the sum of the listed variables (coded items by their codes);
+      with ``min_items``, a respondent who answered at least that many gets
+      the mean of the answered items times the number of items (prorated).
+    """
+
+    cut: str | None = None
+    breaks: list[float] | None = None
+    right: bool = False
+    formula: str | None = None
+    sum: list[str] | None = None
+    min_items: int | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Derivation:
+        forms = [f for f in ("cut", "formula", "sum") if getattr(self, f) is not None]
+        if len(forms) != 1:
+            raise ValueError("@derive: give exactly one of cut, formula or sum"
+                             + (f" (got {', '.join(forms)})" if forms else ""))
+        if self.cut is not None and not self.breaks:
+            raise ValueError("@derive.breaks: a cut needs its breaks")
+        if self.breaks is not None and sorted(self.breaks) != list(self.breaks):
+            raise ValueError("@derive.breaks: breaks must increase")
+        if self.min_items is not None and self.sum is None:
+            raise ValueError("@derive.min_items: only a sum has min_items")
+        if self.formula is not None:
+            from analysis.codebook.formula import FormulaError, formula_names
+
+            try:
+                formula_names(self.formula)
+            except FormulaError as exc:
+                raise ValueError(f"@derive.formula: {exc}") from None
+        return self
+
+    @property
+    def inputs(self) -> list[str]:
+        """The variables this one is computed from."""
+        if self.cut is not None:
+            return [self.cut]
+        if self.sum is not None:
+            return list(self.sum)
+        from analysis.codebook.formula import formula_names
+
+        return formula_names(self.formula)
+
+
 class Variable(_Strict):
     """One column of the survey."""
 
@@ -71,10 +125,36 @@ class Variable(_Strict):
     format: str | None = None
     instrument: InstrumentItem | None = None
     asked_if: dict[str, Code | list[Code]] | None = None
+    event: Code | None = None
+    per: float | Literal["sd", "iqr"] | None = None
+    derive: Derivation | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Variable:
         problems: list[tuple[str, str]] = []
+        if self.event is not None:
+            if self.type != "binary":
+                problems.append(("event", f"only a binary variable has an event, not a "
+                                          f"{self.type} one"))
+            elif self.event not in self.codes:
+                problems.append(("event", f"{self.event!r} is not one of the levels "
+                                          f"{self.codes}"))
+        if self.per is not None and self.type not in NUMERIC_TYPES:
+            problems.append(("per", f"only a numeric or count variable has a per, not a "
+                                    f"{self.type} one"))
+        if isinstance(self.per, float) and self.per <= 0:
+            problems.append(("per", f"per is a positive number, 'sd' or 'iqr', not {self.per}"))
+        if self.derive is not None:
+            if self.derive.cut is not None and self.type not in ("categorical", "ordinal"):
+                problems.append(("derive", "a cut gives a categorical or ordinal variable"))
+            if (self.derive.cut is not None and self.levels
+                    and len(self.derive.breaks) != len(self.levels) + 1):
+                problems.append(("derive.breaks", f"{len(self.levels)} levels need "
+                                                  f"{len(self.levels) + 1} breaks, got "
+                                                  f"{len(self.derive.breaks)}"))
+            if self.derive.cut is None and self.type not in NUMERIC_TYPES:
+                problems.append(("derive", f"a formula or sum gives a numeric variable, not a "
+                                           f"{self.type} one"))
         if self.type in CODED_TYPES:
             if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
                 problems.append(
@@ -142,6 +222,32 @@ class Variable(_Strict):
     def is_identifier(self) -> bool:
         return self.pii or self.type == "id" or self.role == "id"
 
+    @property
+    def event_label(self) -> str | None:
+        """Label of a binary variable's event: the level named by ``event``, else the second."""
+        if self.type != "binary":
+            return None
+        labels = self.level_labels
+        code = self.event if self.event is not None else list(labels)[1]
+        return labels[code]
+
+
+class AnalysisSection(_Strict):
+    """The codebook's ``analysis:`` section: choices that override the plan drawn from roles.
+
+    Every key is optional; what is not given is decided from the roles and the
+    data (:func:`analysis.plan.plan`).
+    """
+
+    outcomes: list[str] | None = None
+    exposures: list[str] | None = None
+    adjust_for: list[str] | None = None
+    interactions: list[tuple[str, str]] = Field(default_factory=list)
+    continuous: list[str] | None = None
+    missing: Literal["complete cases", "mice"] = "complete cases"
+    firth: Literal["auto", "always", "never"] = "auto"
+    design: bool | None = None
+
 
 class Codebook(_Strict):
     """An ordered set of :class:`Variable` with survey-level metadata."""
@@ -151,6 +257,7 @@ class Codebook(_Strict):
     version: str | int | None = None
     simulated: bool = False
     variables: dict[str, Variable]
+    analysis: AnalysisSection | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -180,6 +287,45 @@ class Codebook(_Strict):
                 if unknown:
                     raise ValueError(f"@{var.name}.asked_if: {unknown} are not levels of "
                                      f"{name!r} ({known})")
+        return self
+
+    @model_validator(mode="after")
+    def _derivations(self) -> Codebook:
+        for var in self.variables.values():
+            if var.derive is None:
+                continue
+            for name in var.derive.inputs:
+                if name not in self.variables:
+                    raise ValueError(f"@{var.name}.derive: no variable {name!r} in the codebook")
+                source = self.variables[name]
+                if name == var.name:
+                    raise ValueError(f"@{var.name}.derive: a variable cannot be derived from "
+                                     "itself")
+                wanted = NUMERIC_TYPES if var.derive.sum is None else (*NUMERIC_TYPES,
+                                                                         *CODED_TYPES)
+                if source.type not in wanted:
+                    raise ValueError(f"@{var.name}.derive: {name!r} is {source.type}; "
+                                     f"use {' or '.join(wanted)} variables")
+                if source.derive is not None:
+                    raise ValueError(f"@{var.name}.derive: {name!r} is itself derived; derive "
+                                     "from variables of the file")
+        return self
+
+    @model_validator(mode="after")
+    def _analysis_names(self) -> Codebook:
+        section = self.analysis
+        if section is None:
+            return self
+        lists = {"outcomes": section.outcomes, "exposures": section.exposures,
+                 "adjust_for": section.adjust_for, "continuous": section.continuous,
+                 "interactions": [v for pair in section.interactions for v in pair]}
+        for key, names in lists.items():
+            for name in names or []:
+                if name not in self.variables:
+                    close = difflib.get_close_matches(name, self.variables, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    raise ValueError(f"@analysis.{key}: no variable {name!r} in the "
+                                     f"codebook{hint}")
         return self
 
     @model_validator(mode="after")
@@ -311,6 +457,8 @@ _KEYS = {
     "variable": list(Variable.model_fields),
     "codebook": list(Codebook.model_fields),
     "instrument": list(InstrumentItem.model_fields),
+    "derive": list(Derivation.model_fields),
+    "analysis": list(AnalysisSection.model_fields),
 }
 
 
@@ -323,7 +471,9 @@ def _explain(exc: pydantic.ValidationError, source: str) -> str:
         if msg.startswith("@"):
             where, _, msg = msg[1:].partition(": ")
             parts = where.split(".")
-            if loc[:1] == ["variables"] and len(loc) >= 2:
+            if parts[0] == "analysis":
+                loc = parts
+            elif loc[:1] == ["variables"] and len(loc) >= 2:
                 loc = ["variables", loc[1], *parts]
             else:
                 loc = ["variables", *parts]
@@ -337,6 +487,7 @@ def _explain(exc: pydantic.ValidationError, source: str) -> str:
                 pool = (
                     _KEYS["instrument"]
                     if ".instrument" in f".{key}" and "." in key
+                    else _KEYS["derive"] if ".derive" in f".{key}" and "." in key
                     else _KEYS["variable"]
                 )
                 close = difflib.get_close_matches(field, pool, n=1)

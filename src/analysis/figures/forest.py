@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -143,7 +143,8 @@ def count_columns(ax: Axes, y: np.ndarray, counts: dict[str, pd.Series],
 
 # ---- estimate versus truth ---------------------------------------------------
 def estimate_vs_truth(estimates: pd.DataFrame, truth: pd.DataFrame, *, ax: Axes | None = None,
-                      codebook=None, title: str | None = None) -> Axes:
+                      codebook=None, title: str | None = None,
+                      steps: Mapping[str, float] | None = None) -> Axes:
     """Adjusted odds ratios (95% CI) beside the true odds ratios of the simulated survey.
 
     ``estimates`` is :attr:`LogisticResult.table` (its adjusted columns) or
@@ -152,16 +153,17 @@ def estimate_vs_truth(estimates: pd.DataFrame, truth: pd.DataFrame, *, ax: Axes 
     level: a truth level is a codebook code, turned into its label through
     ``codebook`` (a Codebook or a Survey; without one, the level is read from
     the truth label "Variable: Level vs Reference"). A numeric term's
-    estimate (per 1 unit) is rescaled to the truth's step (``per``, e.g. per
-    10 years or per 10 cm less): ``OR^per`` with its interval. Terms in only
-    one of the two tables are left out.
+    estimate (per 1 unit, or per ``steps[variable]`` units when the model
+    reported it per a step) is rescaled to the truth's step (``per``, e.g. per
+    10 years or per 10 cm less): ``OR^(per / step)`` with its interval. Terms
+    in only one of the two tables are left out.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     require(truth, ["variable", "level", "label", "per", "true_odds_ratio"], "estimate_vs_truth")
-    matched = match_truth(_estimates(estimates), truth, codebook)
+    matched = match_truth(_estimates(estimates), truth, codebook, steps)
     if matched.empty:
         raise ReportError(
             "estimate_vs_truth: no term of the estimates matches a term of the truth table "
@@ -222,7 +224,8 @@ def _parse_term(term: str) -> tuple[str, str]:
     return ":".join(names), " × ".join(levels)
 
 
-def match_truth(est: pd.DataFrame, truth: pd.DataFrame, codebook=None) -> pd.DataFrame:
+def match_truth(est: pd.DataFrame, truth: pd.DataFrame, codebook=None,
+                steps: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per truth term found among the estimates, numeric terms rescaled to ``per``."""
     codebook = getattr(codebook, "codebook", codebook)
     by_key = {(v, lv): i for i, (v, lv) in enumerate(zip(est["variable"], est["level"],
@@ -235,7 +238,7 @@ def match_truth(est: pd.DataFrame, truth: pd.DataFrame, codebook=None) -> pd.Dat
             if len(hits) != 1:
                 continue
             e = est.loc[hits[0]]
-            per = float(t.per) if pd.notna(t.per) else 1.0
+            per = (float(t.per) if pd.notna(t.per) else 1.0) / (steps or {}).get(variable, 1.0)
             bounds = np.sort(np.exp(per * np.log([e["ci_low"], e["ci_high"]])))
             rows.append({"variable": variable, "level": "", "label": str(t.label),
                          "estimate": float(np.exp(per * np.log(e["estimate"]))),

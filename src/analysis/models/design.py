@@ -36,6 +36,8 @@ class Encoded:
     reference: int = 0
     ordinal: bool = False
     unit: str | None = None
+    per: float = 1.0  # a numeric term's column is values / per (codebook ``per:``)
+    per_text: str | None = None  # "per 10 years", "per standard deviation (12.1 years)"
 
     @property
     def missing(self) -> np.ndarray:
@@ -83,7 +85,28 @@ def encode(data: pd.DataFrame, codebook, name: str, reference=None) -> Encoded:
         )
     values = column.to_numpy(dtype="float64", na_value=np.nan)
     unit = var.unit if var is not None else None
-    return Encoded(name, label, "numeric", values=values, unit=unit)
+    step, text = numeric_step(values, var.per if var is not None else None, unit)
+    return Encoded(name, label, "numeric", values=values, unit=unit, per=step, per_text=text)
+
+
+def numeric_step(values: np.ndarray, per, unit: str | None) -> tuple[float, str]:
+    """The step a numeric variable's estimate is reported for, and its words.
+
+    ``per`` is the codebook's: a number (``10`` -> "per 10 years"), ``"sd"``
+    or ``"iqr"`` (computed from ``values``), or None (one unit).
+    """
+    suffix = f" {unit}" if unit else ""
+    finite = values[~np.isnan(values)]
+    if per == "sd":
+        step = float(np.std(finite, ddof=1)) if finite.size > 1 else 1.0
+        return step or 1.0, f"per standard deviation ({step:.3g}{suffix})"
+    if per == "iqr":
+        q1, q3 = np.percentile(finite, [25, 75]) if finite.size else (0.0, 1.0)
+        step = float(q3 - q1) or 1.0
+        return step, f"per interquartile range ({step:.3g}{suffix})"
+    if per is None or float(per) == 1.0:
+        return 1.0, f"per 1 {_singular(unit)}" if unit else "per unit"
+    return float(per), f"per {float(per):g}{suffix}"
 
 
 def _reference_label(name: str, var, categories: tuple[str, ...], reference) -> str:
@@ -124,7 +147,7 @@ def factor_term(enc: Encoded) -> Term:
 
 
 def numeric_term(enc: Encoded) -> Term:
-    per = f"per 1 {_singular(enc.unit)}" if enc.unit else "per unit"
+    per = enc.per_text or (f"per 1 {_singular(enc.unit)}" if enc.unit else "per unit")
     return Term(enc.name, "numeric", (enc.name,), [enc.name], [per], enc.name)
 
 
@@ -210,7 +233,8 @@ def term_columns(term: Term, encoded: dict[str, Encoded]) -> np.ndarray:
         keep = [i for i in range(len(enc.categories)) if i != enc.reference]
         return _dummies(enc.codes, keep)
     if term.kind == "numeric":
-        return encoded[term.name].values[:, None]
+        enc = encoded[term.name]
+        return (enc.values / enc.per)[:, None] if enc.per != 1 else enc.values[:, None]
     if term.kind == "trend":
         return encoded[term.name].codes.astype(np.float64)[:, None]
     if term.kind == "spline":
@@ -225,7 +249,7 @@ def term_columns(term: Term, encoded: dict[str, Encoded]) -> np.ndarray:
 def _as_columns(enc: Encoded) -> np.ndarray:
     if enc.kind == "factor":
         return _dummies(enc.codes, [i for i in range(len(enc.categories)) if i != enc.reference])
-    return enc.values[:, None]
+    return (enc.values / enc.per)[:, None] if enc.per != 1 else enc.values[:, None]
 
 
 def _dummies(codes: np.ndarray, keep: list[int]) -> np.ndarray:

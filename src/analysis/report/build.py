@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import html
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from analysis.report.cache import clear_cache, survey_key, write_cached_survey
 from analysis.report.html import export_html, page, toc, write_text
 from analysis.report.run import CELL_TIMEOUT, notebook_parameters, run_notebook
 
+LOG = logging.getLogger("analysis.report")
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold")
 
@@ -30,6 +32,43 @@ def report_notebooks(folder: str | Path | None = None) -> list[Path]:
     if not found:
         raise ReportError(f"No report notebooks (NN_name.ipynb) in {folder}.")
     return found
+
+
+REQUIREMENTS = {"questionnaires": "the codebook declares no questionnaire (instrument items)"}
+
+
+def skipped_because(path: Path, codebook) -> str | None:
+    """Why notebook ``path`` does not apply to a survey with ``codebook`` (None: it applies).
+
+    A notebook says what it needs in its metadata, ``{"backpain": {"requires":
+    "questionnaires"}}``; a report never renders a page with nothing to show.
+    """
+    import nbformat
+
+    from analysis.codebook import load_codebook
+
+    needs = nbformat.read(path, as_version=4).metadata.get("backpain", {}).get("requires")
+    if needs is None:
+        return None
+    if needs not in REQUIREMENTS:
+        raise ReportError(f"Notebook {path.name} requires {needs!r}, which this version does "
+                          f"not know ({', '.join(REQUIREMENTS)}).")
+    cb = load_codebook(codebook)
+    if needs == "questionnaires" and not cb.instruments:
+        return REQUIREMENTS[needs]
+    return None
+
+
+def applicable(paths: Sequence[Path], codebook) -> list[Path]:
+    """The notebooks that apply to the codebook's survey, with a log line for each skipped."""
+    kept = []
+    for path in paths:
+        why = skipped_because(path, codebook)
+        if why is None:
+            kept.append(path)
+        else:
+            LOG.info("skipped %s: %s", path.stem, why)
+    return kept
 
 
 def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "reports", *,
@@ -55,6 +94,7 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
         if not path.is_file():
             raise ReportError(f"{what} {str(path)!r} does not exist.")
     paths = [Path(p).resolve() for p in notebooks] if notebooks else report_notebooks()
+    paths = applicable(paths, codebook)
     parameters = dict(parameters or {})
     declared = {p: notebook_parameters(p) for p in paths}
     clash = sorted(set(parameters) & set(RUNNER_PARAMETERS))

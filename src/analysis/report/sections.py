@@ -155,7 +155,7 @@ def characteristics(report: ReportSession, by: str | None = None,
 
 
 def prevalence_by(report: ReportSession, outcome: str | None,
-                  factors: Sequence[str] | None = None) -> Html:
+                  factors: Sequence[str] | None = None, *, key: str = "prevalence") -> Html:
     """Prevalence of the outcome overall and by each coded factor, with Wilson intervals.
 
     ``factors`` defaults to the codebook's exposures; numeric ones are left out.
@@ -167,7 +167,7 @@ def prevalence_by(report: ReportSession, outcome: str | None,
     table = prevalence(report.survey, outcome, by=coded, weighted=False)
     shown = safe_prevalence(table, report.threshold)
     label = report.survey.label(outcome or report.survey.variables("outcome")[0])
-    out = report.table(shown, "prevalence", title=f"Prevalence of {label.lower()}",
+    out = report.table(shown, key, title=f"Prevalence of {label.lower()}",
                        note="Among respondents with a known outcome; Wilson 95% intervals. "
                             + _suppression_note(report))
     # a drawn point and interval would give a suppressed count back: leave those rows out
@@ -176,7 +176,7 @@ def prevalence_by(report: ReportSession, outcome: str | None,
     caption = f"Prevalence of {label.lower()} by factor, with 95% intervals"
     if (hide["events"] | hide["n"]).any():
         caption += "; levels with suppressed counts are not drawn"
-    return join(out, report.figure(ax, "prevalence", caption=caption))
+    return join(out, report.figure(ax, key, caption=caption))
 
 
 # ---- 03 risk factors -----------------------------------------------------------
@@ -333,7 +333,8 @@ def performance(report: ReportSession, result) -> Html:
     return join(out, roc, calib)
 
 
-def against_truth(report: ReportSession, result, subsample=None) -> Html:
+def against_truth(report: ReportSession, result, subsample=None,
+                  steps: dict[str, float] | None = None) -> Html:
     """For simulated data: adjusted estimates beside the true odds ratios of the simulation.
 
     Terms of the main model come from it; the sub-sample measures from the
@@ -349,7 +350,8 @@ def against_truth(report: ReportSession, result, subsample=None) -> Html:
         extra = subsample.tidy("adjusted")
         estimates = pd.concat([estimates, extra[~extra["term"].isin(estimates["term"])]],
                               ignore_index=True)
-    ax = figures.estimate_vs_truth(estimates, true_effects(), codebook=report.survey)
+    ax = figures.estimate_vs_truth(estimates, true_effects(), codebook=report.survey,
+                                   steps=steps)
     return report.figure(ax, "truth", caption="Adjusted odds ratios against the true odds "
                                               "ratios of the simulation")
 
@@ -381,6 +383,7 @@ def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
 
     parts = []
     data = scored.data
+    scores = scores or [c for c in data.columns if c not in report.survey.data.columns]
     for name in scores:
         if name not in data:
             continue

@@ -17,6 +17,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,25 @@ class ReportSession:
     parameters: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
 
+    # ---- the analysis ------------------------------------------------------
+    @cached_property
+    def plan(self):
+        """The analysis plan (:func:`analysis.plan.plan`), with the notebook's parameters."""
+        from analysis.plan import plan
+
+        return plan(self.survey, **plan_options(self.parameters))
+
+    @cached_property
+    def fits(self):
+        """Every planned model, fitted (or failed with its reason); computed on first use."""
+        from analysis.plan import fit_plan
+
+        return fit_plan(self.survey, self.plan)
+
+    @property
+    def has_fits(self) -> bool:
+        return "fits" in self.__dict__
+
     # ---- what the reader sees -------------------------------------------
     def banner(self) -> Html:
         """A banner saying the data are SIMULATED when the codebook says so (else nothing)."""
@@ -113,7 +133,7 @@ class ReportSession:
         frame.to_csv(tables / f"{self.name}_{key}.csv", index=False, lineterminator="\n")
         self.results[key] = {"title": title, "columns": [str(c) for c in frame.columns],
                              "rows": frame.to_numpy().tolist()}
-        self._write_results()
+        self.write_results()
         return Html(html_table(frame, title=title, note=note,
                                suppressed=suppressed_label(self.threshold)))
 
@@ -130,7 +150,7 @@ class ReportSession:
         record = f"{key}_notices"
         self.results[record] = {"title": "Notices", "columns": ["kind", "model", "message"],
                                 "rows": [[n.kind, n.model or "", n.message] for n in notices]}
-        self._write_results()
+        self.write_results()
         items = "".join(f"<li><strong>{html.escape(n.kind.capitalize())}</strong>"
                         f"{' (' + html.escape(n.model) + ')' if n.model else ''}: "
                         f"{html.escape(n.message)}</li>" for n in notices)
@@ -170,11 +190,23 @@ class ReportSession:
                           "provenance", title="Provenance of this report")
 
     # ---- record ----------------------------------------------------------
-    def _write_results(self) -> None:
+    def write_results(self) -> None:
+        """Write the record of every table shown so far to ``results/<name>.json``."""
         folder = self.out_dir / "results"
         folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.results, sort_keys=True, indent=1, ensure_ascii=False)
         (folder / f"{self.name}.json").write_text(text + "\n", encoding="utf-8")
+
+
+PLAN_PARAMETERS = {"outcome": "outcomes", "exposures": "exposures",
+                   "confounders": "adjust_for", "interactions": "interactions",
+                   "continuous": "continuous", "missing": "missing", "firth": "firth"}
+
+
+def plan_options(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Notebook parameters that override the plan (None: leave it to the codebook)."""
+    return {PLAN_PARAMETERS[k]: v for k, v in parameters.items()
+            if k in PLAN_PARAMETERS and v is not None}
 
 
 def open_report(name: str, data: str | Path, codebook: str | Path, *,
@@ -205,7 +237,7 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
                             out_dir=out_dir, threshold=int(threshold),
                             parameters={"on_invalid": on_invalid, **parameters})
-    session._write_results()
+    session.write_results()
     return session
 
 

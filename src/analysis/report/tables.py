@@ -168,32 +168,46 @@ def _ci(est: float, low: float, high: float) -> str:
     return f"{est:.{decimals}f} ({low:.{decimals}f}-{high:.{decimals}f})"
 
 
+ESTIMATE_NAMES = {"or": "OR", "irr": "IRR", "rrr": "RRR"}
+
+
 def safe_model_table(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """The side-by-side table of :func:`analysis.models.logistic` as reader text.
+    """The side-by-side table of a model result as reader text.
 
     Columns ``Factor``, ``OR crude (95% CI)``, ``p crude``, ``OR adjusted
-    (95% CI)``, ``p adjusted``, ``n``, ``Events``. The ``n`` and events of a
-    factor's levels add up to the model's n and events, so each factor is a
-    block suppressed like a prevalence table; odds ratios stay shown.
+    (95% CI)``, ``p adjusted``, ``n``, ``Events`` (IRR for counts, RRR and
+    an ``Outcome`` column for multinomial models; no ``Events`` where the
+    model has none). The ``n`` and events of a factor's levels add up to the
+    model's n and events, so each factor is a block suppressed like a
+    prevalence table; estimates stay shown.
     """
     label = suppressed_label(threshold)
+    estimate = next(e for e in ESTIMATE_NAMES if f"{e}_crude" in table.columns)
+    name = ESTIMATE_NAMES[estimate]
+    columns = {"Outcome": table["outcome_level"]} if "outcome_level" in table.columns else {}
+    has_events = table["events"].notna().any()
     out = pd.DataFrame({
+        **columns,
         "Factor": table["label"],
-        "OR crude (95% CI)": [_ci(*v) for v in table[
-            ["or_crude", "ci_low_crude", "ci_high_crude"]].to_numpy()],
+        f"{name} crude (95% CI)": [_ci(*v) for v in table[
+            [f"{estimate}_crude", "ci_low_crude", "ci_high_crude"]].to_numpy()],
         "p crude": table["p_crude"].map(format_p),
-        "OR adjusted (95% CI)": [_ci(*v) for v in table[
-            ["or_adjusted", "ci_low_adjusted", "ci_high_adjusted"]].to_numpy()],
+        f"{name} adjusted (95% CI)": [_ci(*v) for v in table[
+            [f"{estimate}_adjusted", "ci_low_adjusted", "ci_high_adjusted"]].to_numpy()],
         "p adjusted": table["p_adjusted"].map(format_p),
         "n": table["n"].map(lambda v: "" if pd.isna(v) else str(int(v))),
         "Events": table["events"].map(lambda v: "" if pd.isna(v) else str(int(v))),
     }, index=table.index)
-    for _, rows in table.groupby("variable", sort=False):
+    keys = ["outcome_level", "variable"] if columns else ["variable"]
+    for _, rows in table.groupby(keys, sort=False):
         n = rows["n"].to_numpy(dtype=float)
-        ev = rows["events"].to_numpy(dtype=float)
+        ev = rows["events"].to_numpy(dtype=float) if has_events else np.zeros_like(n)
         counts = np.column_stack([ev, n - ev, n])
         lines = [[(i, j) for i in range(len(rows))] for j in range(3)] if len(rows) > 1 else []
         lines += [[(i, 0), (i, 1), (i, 2)] for i in range(len(rows))]
+        if not has_events:  # only n: suppress the n column as one block
+            counts[:, :2] = np.nan
+            lines = [[(i, 2) for i in range(len(rows))]] if len(rows) > 1 else []
         mask = complementary_suppression(counts, lines, threshold,
                                          totals=[(i, 2) for i in range(len(rows))])
         primary = primary_mask(counts, threshold)
@@ -202,7 +216,8 @@ def safe_model_table(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) ->
         out.loc[rows.index[events_hidden & ~events_small], "Events"] = HIDDEN
         out.loc[rows.index[mask[:, 2] & primary[:, 2]], "n"] = label
         out.loc[rows.index[mask[:, 2] & ~primary[:, 2]], "n"] = HIDDEN
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    return out if has_events else out.drop(columns=["Events"])
 
 
 def safe_counts(table: pd.DataFrame, count: str, threshold: int = DEFAULT_THRESHOLD, *,

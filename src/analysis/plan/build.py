@@ -1,0 +1,306 @@
+"""Deciding the analysis from the codebook and the data: :func:`plan`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.models.design import numeric_step
+from analysis.plan.spec import AnalysisPlan, ModelPlan
+
+# Fewer events (or non-events) per estimated coefficient than this and maximum likelihood
+# is biased away from 1 (Peduzzi et al. 1996); Firth's penalised likelihood is then used.
+EVENTS_PER_PARAMETER = 10
+# Exposures measured on fewer respondents than this share would restrict the main model
+# to those respondents; they get a model of their own in that sub-sample.
+SUBSAMPLE = 0.5
+# Complete cases below this share of the respondents with an outcome: say so, suggest MI.
+COMPLETE_SHARE = 0.5
+DOSE_RESPONSE_MIN_DISTINCT = 10
+
+
+def plan(survey, *, outcomes: Sequence[str] | None = None,
+         exposures: Sequence[str] | None = None, adjust_for: Sequence[str] | None = None,
+         interactions: Sequence[Sequence[str]] | None = None,
+         continuous: Sequence[str] | None = None, per: Mapping[str, float] | None = None,
+         missing: str | None = None, firth: str | None = None,
+         design: bool | None = None) -> AnalysisPlan:
+    """The analysis a report of ``survey`` runs, decided from its codebook and data.
+
+    Each choice comes, in this order, from the arguments, the codebook's
+    ``analysis:`` section, or the roles and the data:
+
+    * outcomes: ``role: outcome``; each gets a model by its type: binary ->
+      logistic (conditional logistic with a ``role: match`` variable; Firth's
+      penalised likelihood when a level of a factor has no events or no
+      non-events, or when there are fewer than 10 events per coefficient),
+      count -> Poisson, or negative binomial when the variance exceeds 1.5
+      times the mean, with the ``role: exposure_time`` variable as offset;
+      ordinal -> proportional odds; categorical with more than 2 levels ->
+      multinomial.
+    * exposures (``role: exposure``) and the adjustment set (``role:
+      confounder``); a variable with one value in the complete rows is left
+      out and named; exposures measured on fewer than half the respondents
+      get a second model in the sub-sample that has them.
+    * continuous exposures are reported per a readable step: the codebook's
+      ``per:`` (a number, ``sd`` or ``iqr``), else 0.1 for a variable within
+      [0, 1] and otherwise the power of ten below its interquartile range
+      ("per 10 years").
+    * ``weight``/``stratum``/``cluster`` roles -> design-based logistic models.
+
+    Returns an :class:`~analysis.plan.AnalysisPlan`; ``print(plan)`` states
+    every decision. Tested on the example, small, sparse, count, ordinal,
+    matched and weighted surveys (tests/test_plan.py, tests/own_data).
+
+    Examples
+    --------
+    >>> print(plan(survey))  # doctest: +SKIP
+    """
+    cb, data = survey.codebook, survey.data
+    section = cb.analysis
+    present = set(data.columns)
+    outcomes = _choose(outcomes, section and section.outcomes, survey.variables("outcome"))
+    outcomes = [o for o in outcomes if o in present]
+    exposures = _choose(exposures, section and section.exposures, survey.variables("exposure"))
+    adjust_for = _choose(adjust_for, section and section.adjust_for,
+                         survey.variables("confounder"))
+    interactions = [tuple(p) for p in (interactions if interactions is not None else
+                                        (section.interactions if section else []))]
+    missing = missing or (section.missing if section else "complete cases")
+    firth = firth or (section.firth if section else "auto")
+    design_roles = {r: cb.role(r) for r in ("weight", "stratum", "cluster")}
+    wanted_design = design if design is not None else (section.design if section else None)
+    use_design = any(design_roles.values()) and wanted_design is not False
+    match = cb.role("match")
+    time = cb.role("exposure_time")
+    models, reasons = [], []
+    if not outcomes:
+        reasons.append("No outcome: the codebook gives no variable role: outcome (nor "
+                       "analysis: outcomes), so the report describes the data only.")
+    if use_design:
+        reasons.append("The codebook declares a survey design ("
+                       + ", ".join(f"{r}: {n}" for r, n in design_roles.items() if n)
+                       + "): proportions and logistic models are design-based.")
+    for outcome in outcomes:
+        exp = [v for v in exposures if v in present and v != outcome]
+        adj = [v for v in adjust_for if v in present and v not in exp and v != outcome]
+        main, sub = _split_by_coverage(data, exp)
+        model = _model_plan(survey, outcome, main, adj, interactions, per or {}, missing, firth,
+                            use_design, match, time)
+        if sub:
+            model.reasons.append(
+                f"{_names(survey, sub)} {'was' if len(sub) == 1 else 'were'} measured on fewer "
+                "than half of the respondents; they are in a second model, fitted in the "
+                "respondents who have them.")
+        models.append(model)
+        if sub:
+            extra = _model_plan(survey, outcome, main + sub, adj, interactions, per or {},
+                                missing, firth, use_design, match, time, subsample=True)
+            extra.reasons.insert(0, "Sub-sample model: the exposures above and "
+                                    f"{_names(survey, sub)}, in the respondents who have them.")
+            models.append(extra)
+    instruments = list(cb.instruments)
+    numeric = [v for v in exposures if v in present and cb[v].type in ("numeric", "count")]
+    if continuous is None and section and section.continuous is not None:
+        continuous = section.continuous
+    if continuous is None:
+        continuous = [v for v in numeric
+                      if data[v].nunique(dropna=True) >= DOSE_RESPONSE_MIN_DISTINCT]
+    binary = [m for m in models if m.kind == "binary"]
+    sections = ["flow", "missing", "characteristics"]
+    sections += ["prevalence"] if binary else []
+    sections += ["models"] if models else []
+    sections += ["dose_response"] if continuous and binary else []
+    sections += ["performance"] if any(m.model in ("logistic", "Firth logistic")
+                                       for m in binary) else []
+    sections += ["questionnaires"] if instruments else []
+    sections += ["truth"] if cb.simulated else []
+    return AnalysisPlan(name=cb.name, models=models,
+                        design=design_roles if use_design else None,
+                        continuous=list(continuous) if binary else [],
+                        instruments=instruments, simulated=cb.simulated, sections=sections,
+                        reasons=reasons)
+
+
+def _choose(given, from_section, from_roles) -> list[str]:
+    if given is not None:
+        return [given] if isinstance(given, str) else list(given)
+    if from_section is not None:
+        return list(from_section)
+    return list(from_roles)
+
+
+def _names(survey, names: Sequence[str]) -> str:
+    return ", ".join(survey.label(n) for n in names)
+
+
+def _split_by_coverage(data: pd.DataFrame, names: list[str]) -> tuple[list[str], list[str]]:
+    share = data[names].notna().mean() if names else pd.Series(dtype=float)
+    return ([n for n in names if share[n] >= SUBSAMPLE],
+            [n for n in names if share[n] < SUBSAMPLE])
+
+
+def _model_plan(survey, outcome, exposures, adjust_for, interactions, per, missing, firth,
+                use_design, match, time, subsample: bool = False) -> ModelPlan:
+    cb, data = survey.codebook, survey.data
+    var = cb[outcome]
+    kind = _kind(var, data[outcome])
+    variables = [*exposures, *adjust_for]
+    used = [outcome, *variables] + ([time] if time and kind == "count" else [])
+    used += [match] if match and kind == "binary" else []
+    complete = data[used].notna().all(axis=1).to_numpy()
+    with_outcome = int(data[outcome].notna().sum())
+    model = ModelPlan(outcome=outcome, label=var.label, kind=kind, model="", subsample=subsample,
+                      exposures=list(exposures), adjust_for=list(adjust_for),
+                      event=var.event_label if kind == "binary" else None,
+                      missing=missing, n_read=len(data), n_complete=int(complete.sum()))
+    # A variable without variation in the rows the model uses has no estimate.
+    for v in variables:
+        if data.loc[complete, v].nunique(dropna=True) < 2:
+            model.dropped[v] = "one value only in the complete rows"
+    model.exposures = [v for v in exposures if v not in model.dropped]
+    model.adjust_for = [v for v in adjust_for if v not in model.dropped]
+    model.interactions = [p for p in interactions
+                          if all(v in model.exposures + model.adjust_for for v in p)]
+    if missing == "mice":
+        model.reasons.append("Missing values are multiply imputed (chained equations, 20 "
+                             "imputations), and estimates pooled by Rubin's rules.")
+    elif not subsample and with_outcome and model.n_complete < COMPLETE_SHARE * with_outcome:
+        model.reasons.append(
+            f"Only {model.n_complete} of {with_outcome} respondents with the outcome have every "
+            "model variable (complete cases); consider multiple imputation (analysis: missing: "
+            "mice) or a smaller adjustment set.")
+    rows = data.loc[complete]
+    if kind == "binary":
+        _binary_model(model, survey, rows, firth, use_design, match)
+    elif kind == "count":
+        _count_model(model, rows, time)
+    elif kind == "ordinal":
+        model.model = "proportional odds"
+    elif kind == "nominal":
+        model.model = "multinomial"
+    else:
+        model.model = ""
+        model.reasons.append(f"{var.label} is {var.type}: no model of this package fits it; "
+                             "it is described only.")
+    _scale_continuous(model, survey, rows, per)
+    return model
+
+
+def _kind(var, column: pd.Series) -> str:
+    if var.type == "binary":
+        return "binary"
+    if var.type == "count":
+        return "count"
+    if var.type == "ordinal":
+        return "ordinal"
+    if var.type == "categorical":
+        return "binary" if len(var.codes) == 2 else "nominal"
+    return var.type
+
+
+def _binary_model(model: ModelPlan, survey, rows: pd.DataFrame, firth: str, use_design: bool,
+                  match: str | None) -> None:
+    cb = survey.codebook
+    if match:
+        model.model, model.match = "conditional logistic", match
+        model.reasons.append(f"Respondents are in matched sets ({cb.label(match)}): conditional "
+                             "logistic regression, which compares cases with controls within "
+                             "each set.")
+        return
+    y = rows[model.outcome].astype(object) == model.event
+    events, nonevents = int(y.sum()), int((~y).sum())
+    parameters = sum(_columns(cb, rows, v) for v in [*model.exposures, *model.adjust_for])
+    parameters += len(model.interactions)
+    epp = min(events, nonevents) / max(parameters, 1)
+    separated = [f"{cb.label(v)}: {level}" for v in [*model.exposures, *model.adjust_for]
+                 if cb[v].type in ("binary", "categorical", "ordinal")
+                 for level, hit in rows.groupby(rows[v], observed=True)[model.outcome]
+                 .agg(lambda s, e=model.event: _one_sided(s, e)).items() if hit]
+    use_firth = firth == "always" or (firth == "auto" and (separated or
+                                                           epp < EVENTS_PER_PARAMETER))
+    model.model = "Firth logistic" if use_firth else "logistic"
+    if firth == "always":
+        model.reasons.append("Firth's penalised likelihood, as the codebook asks.")
+    elif use_firth and separated:
+        model.reasons.append("Firth's penalised likelihood: some levels have only events or "
+                             "only non-events (" + "; ".join(separated[:5]) + "), where maximum "
+                             "likelihood gives no finite odds ratio.")
+    elif use_firth:
+        model.reasons.append(f"Firth's penalised likelihood: {min(events, nonevents)} "
+                             f"{'events' if events <= nonevents else 'non-events'} for "
+                             f"{parameters} coefficients ({epp:.1f} per coefficient, fewer than "
+                             f"{EVENTS_PER_PARAMETER}).")
+    if use_design and not use_firth:
+        model.design = True
+        model.reasons.append("Design-based (Taylor-linearised) standard errors, with t "
+                             "intervals on the design's degrees of freedom.")
+    elif use_design:
+        model.reasons.append("The survey design is not used in this model: Firth's penalised "
+                             "likelihood has no design-based variance here.")
+
+
+def _one_sided(values: pd.Series, event: str) -> bool:
+    hits = (values.astype(object) == event).sum()
+    return bool(len(values) and (hits == 0 or hits == len(values)))
+
+
+def _columns(cb, rows: pd.DataFrame, name: str) -> int:
+    if cb[name].type in ("binary", "categorical", "ordinal"):
+        return max(int(rows[name].nunique()) - 1, 0)
+    return 1
+
+
+def _count_model(model: ModelPlan, rows: pd.DataFrame, time: str | None) -> None:
+    y = rows[model.outcome].to_numpy(dtype=float)
+    if time:
+        model.exposure_time = time
+        model.reasons.append(f"Rates per unit of {time} (an offset of its logarithm).")
+    mean, var = float(np.mean(y)) if y.size else 0.0, float(np.var(y, ddof=1)) if y.size > 1 \
+        else 0.0
+    if mean > 0 and var > 1.5 * mean:
+        model.model = "negative binomial"
+        model.reasons.append(f"Negative binomial: the variance of the counts is "
+                             f"{var / mean:.1f} times their mean (Poisson assumes 1).")
+    else:
+        model.model = "Poisson"
+        model.reasons.append("Poisson: the counts are not overdispersed (variance "
+                             f"{var / mean if mean else 0:.1f} times the mean).")
+
+
+def _scale_continuous(model: ModelPlan, survey, rows: pd.DataFrame,
+                      per: Mapping[str, float]) -> None:
+    cb = survey.codebook
+    for name in [*model.exposures, *model.adjust_for]:
+        var = cb[name]
+        if var.type not in ("numeric", "count"):
+            continue
+        values = rows[name].to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+        chosen = per.get(name, var.per)
+        step, text = numeric_step(values, chosen if chosen is not None
+                                  else _default_step(values), var.unit)
+        model.per[name] = step
+        model.per_text[name] = text
+
+
+def _default_step(values: np.ndarray) -> float:
+    """0.1 on [0, 1]; else the power of ten at or below the interquartile range (at least 1
+    for whole numbers)."""
+    if values.size == 0:
+        return 1.0
+    if values.min() >= 0 and values.max() <= 1:
+        return 0.1
+    q1, q3 = np.percentile(values, [25, 75])
+    spread = q3 - q1
+    if spread <= 0:
+        return 1.0
+    step = 10.0 ** math.floor(math.log10(spread))
+    whole = np.all(np.mod(values, 1) == 0)
+    return max(step, 1.0) if whole else step
+
+
+__all__ = ["plan"]

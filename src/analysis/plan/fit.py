@@ -1,0 +1,113 @@
+"""Fitting what a plan says, where a model that fails is a notice, never an abort."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+
+from analysis.errors import BackpainError
+from analysis.models import conditional_logistic, counts, logistic, multinomial, ordinal
+from analysis.models.result import ModelResult
+from analysis.plan.spec import AnalysisPlan, ModelPlan
+
+IMPUTABLE = ("logistic", "Firth logistic", "Poisson", "negative binomial")
+
+
+@dataclass
+class PlannedFit:
+    """One planned model and what became of it: a result, or the reason it failed."""
+
+    plan: ModelPlan
+    result: ModelResult | None
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """A result whose adjusted model converged: one whose numbers may be shown."""
+        if self.result is None:
+            return False
+        stats = self.result.fit_statistics
+        adjusted = stats[stats["model"] == "adjusted"]
+        return bool(adjusted["converged"].all()) if len(adjusted) else True
+
+
+def fit_model(survey, model: ModelPlan) -> PlannedFit:
+    """Fit one planned model; our errors become :attr:`PlannedFit.failure`.
+
+    The survey's codebook is given the plan's ``per`` steps, so each
+    continuous exposure is reported per its stated step. Warnings of the fit
+    are kept as notices of the result, not printed into the report.
+    """
+    if not model.model:
+        return PlannedFit(model, None, model.reasons[-1] if model.reasons else "no model")
+    scaled = _with_steps(survey, model.per)
+    # Multiple imputation is built for the logistic and count families.
+    impute = ("mice" if model.missing == "mice" and model.model in IMPUTABLE else None)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _fit(scaled, model, impute)
+    except BackpainError as exc:
+        return PlannedFit(model, None, str(exc))
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            result.notify(_notice_kind(str(w.message)), str(w.message))
+    if model.subsample:
+        # The sub-sample model is restricted to those measured by design, not by loss.
+        result.notices[:] = [n for n in result.notices
+                             if not (n.kind == "dropped rows" and "impute" in n.message)]
+    for name, why in model.dropped.items():
+        result.notify("aliased", f"{survey.label(name)} is left out: {why}.")
+    for reason in model.reasons:
+        result.notify("method", reason)
+    fitted = PlannedFit(model, result)
+    if not fitted.ok:
+        fitted.failure = ("The adjusted model did not converge; its estimates are not shown. "
+                          + " ".join(str(n) for n in result.notices
+                                     if n.kind in ("non-convergence", "separation")))
+    return fitted
+
+
+def _notice_kind(message: str) -> str:
+    text = message.lower()
+    for word, kind in (("converge", "non-convergence"), ("separation", "separation"),
+                       ("sparse", "separation"), ("test", "test")):
+        if word in text:
+            return kind
+    return "method"
+
+
+def fit_plan(survey, plan: AnalysisPlan) -> list[PlannedFit]:
+    """Every model of ``plan``, each fitted or failed on its own."""
+    return [fit_model(survey, m) for m in plan.models]
+
+
+def _fit(survey, model: ModelPlan, impute: str | None) -> ModelResult:
+    common = dict(outcome=model.outcome, exposures=model.exposures, adjust_for=model.adjust_for)
+    if model.model in ("logistic", "Firth logistic"):
+        return logistic(survey, **common, interactions=model.interactions,
+                        firth=model.model == "Firth logistic", design=model.design,
+                        impute=impute)
+    if model.model == "conditional logistic":
+        return conditional_logistic(survey, **common, strata=model.match)
+    if model.model in ("Poisson", "negative binomial"):
+        return counts(survey, **common, family="poisson" if model.model == "Poisson"
+                      else "negbin", exposure_time=model.exposure_time, impute=impute)
+    if model.model == "proportional odds":
+        return ordinal(survey, **common)
+    return multinomial(survey, **common)
+
+
+def _with_steps(survey, per: dict[str, float]):
+    if not per:
+        return survey
+    cb = survey.codebook
+    changed = [cb[name].model_copy(update={"per": step}) for name, step in per.items()
+               if cb[name].per != step]
+    if not changed:
+        return survey
+    return dataclasses.replace(survey, codebook=cb.with_variables(changed))
+
+
+__all__ = ["PlannedFit", "fit_model", "fit_plan"]

@@ -1,0 +1,82 @@
+"""The methods paragraph at the top of each report, written from the plan and the codebook.
+
+Every word about the data comes from the codebook's labels and the plan's
+decisions; nothing names the example survey.
+"""
+
+from __future__ import annotations
+
+from analysis.plan import AnalysisPlan, PlannedFit
+from analysis.report.provenance import package_versions
+
+
+def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = None
+                 ) -> list[str]:
+    """Sentences (one paragraph each) saying what was analysed and how."""
+    cb = survey.codebook
+    n_read, n = survey.accounts.n_read, len(survey.data)
+    source = cb.description or f"the survey {cb.name}"
+    paragraphs = [f"Data: {source.rstrip('.')}. {n_read:,} rows were read and {n:,} analysed"
+                  + (f"; {n_read - n:,} were excluded for breaking a codebook rule (see the "
+                     "participant flow)." if n_read > n else ".")]
+    if plan.design:
+        roles = ", ".join(f"{survey.label(name)} as {role}"
+                          for role, name in plan.design.items() if name)
+        paragraphs.append(f"Survey design: {roles}. Proportions and logistic models are "
+                          "design-based (Taylor linearisation), with t intervals on the "
+                          "design's degrees of freedom (PSUs minus strata).")
+    by_model = {f.plan.key: f for f in fits or []}
+    for model in plan.models:
+        title = model.label + (" (sub-sample model)" if model.subsample else "")
+        words = [f"{title}: {_model_words(model)}"]
+        if model.exposures:
+            words.append("Exposures: " + "; ".join(survey.label(v) for v in model.exposures)
+                         + ".")
+        words.append("Adjusted for " + ("; ".join(survey.label(v) for v in model.adjust_for)
+                                        or "nothing")
+                     + "; crude estimates are of each exposure alone, in the same rows.")
+        scaled = [f"{survey.label(v)} {model.per_text[v]}" for v in model.per
+                  if v in model.exposures + model.adjust_for]
+        if scaled:
+            words.append("Continuous variables are reported " + "; ".join(scaled) + ".")
+        fitted = by_model.get(model.key)
+        if model.missing == "mice":
+            words.append("Missing values were multiply imputed by chained equations and the "
+                         "estimates pooled by Rubin's rules.")
+        elif fitted is not None and fitted.result is not None:
+            info = fitted.result.info
+            words.append(f"Complete-case analysis: {info.get('n')} of {info.get('n_read')} "
+                         "respondents have every model variable.")
+        else:
+            words.append(f"Complete-case analysis: {model.n_complete} of {model.n_read} "
+                         "respondents have every model variable.")
+        words += model.reasons
+        paragraphs.append(" ".join(words))
+    versions = package_versions()
+    paragraphs.append("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
+    return paragraphs
+
+
+def _model_words(model) -> str:
+    what = {"logistic": "logistic regression by maximum likelihood, odds ratios with Wald 95% "
+                        "intervals.",
+            "Firth logistic": "logistic regression by Firth's penalised likelihood, odds "
+                              "ratios with profile penalised-likelihood 95% intervals.",
+            "conditional logistic": "conditional logistic regression within matched sets, "
+                                    "odds ratios with Wald 95% intervals.",
+            "Poisson": "Poisson regression, incidence rate ratios with Wald 95% intervals.",
+            "negative binomial": "negative binomial regression, incidence rate ratios with "
+                                 "Wald 95% intervals.",
+            "proportional odds": "proportional-odds (ordinal logistic) regression, odds ratios "
+                                 "of a higher category, with Wald 95% intervals.",
+            "multinomial": "multinomial logistic regression, relative risk ratios of each "
+                           "category against the reference, with Wald 95% intervals."}
+    text = what.get(model.model, "described only.")
+    if model.design:
+        text = text.replace("by maximum likelihood", "weighted by the survey design")
+    if model.event:
+        text = text.rstrip(".") + f"; the event is {model.event!r}."
+    return text
+
+
+__all__ = ["methods_text"]

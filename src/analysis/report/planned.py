@@ -1,0 +1,186 @@
+"""Report sections driven by the analysis plan: each heads itself, or shows nothing.
+
+A section that does not apply to the survey (no binary outcome for a
+prevalence table, no continuous exposure for a dose-response curve, data
+that are not simulated for a comparison with the truth) returns empty HTML,
+so a report never has a heading with nothing under it. A model that failed
+is shown as a notice with its reason, never as a table of numbers.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pandas as pd
+
+from analysis.plan import PlannedFit
+from analysis.report.methods import methods_text
+from analysis.report.session import Html, ReportSession
+from analysis.report.tables import safe_model_table
+
+
+def heading(text: str, level: int = 2) -> str:
+    """An ``<h2>`` whose id the table of contents links to (as nbconvert would make it)."""
+    anchor = re.sub(r"[^\w-]+", "-", text).strip("-") or "section"
+    return f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>'
+
+
+def join(*parts: Html | str) -> Html:
+    return Html("".join(p.text if isinstance(p, Html) else p for p in parts))
+
+
+def methods(report: ReportSession) -> Html:
+    """The methods paragraph: data, flow, models, adjustment, design, missing data, software."""
+    fits = report.fits if report.has_fits else None
+    paragraphs = methods_text(report.survey, report.plan, fits)
+    report.results["methods"] = {"title": "Methods", "columns": ["paragraph"],
+                                 "rows": [[p] for p in paragraphs]}
+    report.results["analysis_plan"] = {"title": "Analysis plan", "columns": ["plan"],
+                                       "rows": [[str(report.plan)]]}
+    report.write_results()
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return Html(heading("Methods") + f'<div class="backpain-methods">{body}</div>')
+
+
+def characteristics(report: ReportSession) -> Html:
+    """Table 1, by the first outcome with a few levels (binary, ordinal, categorical)."""
+    from analysis.report.sections import characteristics as table
+
+    by = next((m.outcome for m in report.plan.models
+               if m.kind in ("binary", "ordinal", "nominal") and not m.subsample), None)
+    return join(heading("Characteristics of respondents"), table(report, by=by))
+
+
+def prevalence(report: ReportSession, factors=None) -> Html:
+    """Prevalence of each binary outcome, overall and by each coded exposure."""
+    from analysis.report.sections import prevalence_by
+
+    parts = []
+    for model in report.plan.models:
+        if model.kind != "binary" or model.subsample or model.model == "conditional logistic":
+            continue
+        coded = [v for v in (factors or model.exposures)
+                 if v in report.survey.data and report.survey.data[v].dtype == "category"]
+        key = "prevalence" if not parts else f"prevalence_{model.outcome}"
+        parts += [heading(f"Prevalence of {model.label[0].lower() + model.label[1:]}"),
+                  prevalence_by(report, model.outcome, coded, key=key)]
+    return join(*parts)
+
+
+def model_sections(report: ReportSession) -> Html:
+    """One section per planned model: notices, then the table and forest plot, or the failure."""
+    from analysis import figures
+
+    parts = []
+    for fitted in report.fits:
+        model = fitted.plan
+        title = f"{model.label}: {model.estimate}s" + (" in the sub-sample"
+                                                      if model.subsample else "")
+        key = f"model_{model.key}"
+        parts.append(heading(title[0].upper() + title[1:]))
+        parts.append(report.notices(fitted.result, key) if fitted.result is not None
+                     else Html(""))
+        if fitted.failure is not None:
+            parts.append(_failure(report, key, fitted))
+            continue
+        result = fitted.result
+        info = result.info
+        note = (f"{model.model[0].upper() + model.model[1:]} regression on {info.get('n')} "
+                f"respondents with complete data"
+                + (f" ({info['events']} events)" if info.get("events") is not None else "")
+                + f"; {info.get('n_dropped', 0)} left out for a missing value. Adjusted for "
+                + (", ".join(report.survey.label(v) for v in model.adjust_for) or "nothing")
+                + " and the other exposures. " + _interval_words(result))
+        parts.append(report.table(safe_model_table(result.table, report.threshold), key,
+                                  title=title[0].upper() + title[1:], note=note))
+        if "outcome_level" not in result.table.columns:
+            ax = figures.forest_plot(result.table, show_counts=False)
+            parts.append(report.figure(ax, f"forest_{model.key}",
+                                       caption=f"Crude and adjusted {model.estimate}s "
+                                               "(log scale)"))
+    return join(*parts)
+
+
+def _interval_words(result) -> str:
+    ci = result.info.get("ci", "Wald 95%")
+    cov = result.info.get("cov_type", "model")
+    words = f"{ci} intervals"
+    if cov not in ("model", None):
+        words += f", {cov} standard errors"
+    return words + "."
+
+
+def _failure(report: ReportSession, key: str, fitted: PlannedFit) -> Html:
+    report.results[f"{key}_failure"] = {"title": "Model not fitted", "columns": ["reason"],
+                                        "rows": [[fitted.failure]]}
+    report.write_results()
+    return Html('<div class="backpain-notice" role="note"><p>This model could not be fitted'
+                f"</p><ul><li>{html.escape(fitted.failure)}</li></ul></div>")
+
+
+def first_logistic(report: ReportSession) -> PlannedFit | None:
+    """The first main (not sub-sample) logistic model that was fitted, if any."""
+    for fitted in report.fits:
+        if (fitted.plan.model in ("logistic", "Firth logistic") and not fitted.plan.subsample
+                and fitted.failure is None):
+            return fitted
+    return None
+
+
+def dose_responses(report: ReportSession) -> Html:
+    """Dose-response curves of the plan's continuous exposures, for the first binary outcome."""
+    from analysis.report.sections import dose_responses as curves
+
+    fitted = first_logistic(report)
+    if "dose_response" not in report.plan.sections or fitted is None:
+        return Html("")
+    names = [v for v in report.plan.continuous if v in fitted.plan.exposures]
+    if not names:
+        return Html("")
+    return join(heading("Dose-response"),
+                "<p>Odds ratios along each continuous exposure, against its median, adjusted "
+                "for the confounders.</p>",
+                curves(report, fitted.plan.outcome, names, fitted.plan.adjust_for))
+
+
+def performance(report: ReportSession) -> Html:
+    """Discrimination and calibration of the first logistic model, when there is one."""
+    from analysis.report.sections import performance as checks
+
+    fitted = first_logistic(report)
+    if fitted is None or fitted.plan.design:
+        return Html("")
+    return join(heading("Model performance"), checks(report, fitted.result))
+
+
+def truth(report: ReportSession) -> Html:
+    """For a survey the codebook declares simulated: estimates beside the true values."""
+    from analysis.report.sections import against_truth
+
+    fitted = first_logistic(report)
+    if not report.survey.codebook.simulated or fitted is None:
+        return Html("")
+    sub = next((f for f in report.fits if f.plan.subsample and f.failure is None
+                and f.plan.outcome == fitted.plan.outcome), None)
+    # Each estimate is per its model's step; the sub-sample model adds its own measures.
+    steps = {**(sub.plan.per if sub else {}), **fitted.plan.per}
+    sub = sub.result if sub else None
+    return join(heading("Estimates and the truth"),
+                "<p>The data are simulated, so the true odds ratios are known: a good analysis "
+                "recovers them.</p>",
+                against_truth(report, fitted.result, sub, steps=steps))
+
+
+def plan_table(report: ReportSession) -> Html:
+    """The plan in a table: outcome, model, exposures, adjustment, rows."""
+    rows = [{"Outcome": m.label + (" (sub-sample)" if m.subsample else ""),
+             "Model": m.model or "none", "Exposures": ", ".join(report.survey.label(v)
+                                                                for v in m.exposures),
+             "Adjusted for": ", ".join(report.survey.label(v) for v in m.adjust_for)
+             or "nothing"} for m in report.plan.models]
+    return report.table(pd.DataFrame(rows), "plan", title="What the report fits")
+
+
+__all__ = ["characteristics", "dose_responses", "first_logistic", "heading", "methods",
+           "model_sections", "performance", "plan_table", "prevalence", "truth"]
