@@ -203,11 +203,23 @@ class Variable(_Strict):
 
     @property
     def level_labels(self) -> dict[Code, str]:
+        """Code -> label in table order; a binary variable's event comes second.
+
+        Every model and table takes the second level of a binary variable as
+        its event, so an ``event:`` that names the first code is moved to the
+        second place here, once, for all of them.
+        """
         if self.levels is not None:
-            return dict(self.levels)
-        if self.type == "binary":
-            return {0: "No", 1: "Yes"}
-        return {}
+            labels = dict(self.levels)
+        elif self.type == "binary":
+            labels = {0: "No", 1: "Yes"}
+        else:
+            return {}
+        if self.type == "binary" and self.event is not None and self.event in labels \
+                and list(labels)[-1] != self.event:
+            labels = {**{c: v for c, v in labels.items() if c != self.event},
+                      self.event: labels[self.event]}
+        return labels
 
     @property
     def reference_level(self) -> str | None:
@@ -228,8 +240,7 @@ class Variable(_Strict):
         if self.type != "binary":
             return None
         labels = self.level_labels
-        code = self.event if self.event is not None else list(labels)[1]
-        return labels[code]
+        return list(labels.values())[1]
 
 
 class AnalysisSection(_Strict):
