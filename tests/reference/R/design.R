@@ -50,7 +50,10 @@ level_names <- levels(d$posture_f)
 
 # ---- svyglm -----------------------------------------------------------------
 glm_block <- function(formula, design = des) {
-  fit <- svyglm(formula, design = design, family = quasibinomial())
+  # glm.control(epsilon = 1e-12): glm's bread and working weights lag one IRLS
+  # iteration; at the default 1e-8 that moves the sandwich SEs by ~5e-7 relative.
+  fit <- svyglm(formula, design = design, family = quasibinomial(),
+                control = glm.control(epsilon = 1e-12, maxit = 100))
   s <- summary(fit)$coefficients
   ci_default <- confint(fit)
   ci_degf <- confint(fit, ddf = degf(fit$survey.design))
