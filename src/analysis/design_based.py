@@ -190,7 +190,7 @@ def proportion_interval(p: float, se: float, df: int, method: str = "logit",
     (1-p)))``. R computes it as the Wald interval of the intercept of
     ``svyglm(y ~ 1, family = quasibinomial)`` with ``confint(ddf = df)``;
     that intercept is ``logit p`` and its linearised SE ``se / (p (1-p))``,
-    so the two agree (fixture ``design``: 1e-8).
+    so the two agree (fixture ``design``: 1e-9; beta 1e-10).
 
     ``"beta"`` (Korn & Graubard 1998, *Survey Methodology* 24:193-201): the
     Clopper-Pearson interval on the effective sample size ``n_eff = p (1-p)
@@ -375,7 +375,7 @@ def design_logistic_fit(fit, design: SurveyDesign, rows: np.ndarray) -> int:
     (``degf`` is :func:`design_df` of the fit's rows), so
     :meth:`~analysis.models.result.ModelResult.coefficients` uses t.
     Returns ``degf``. Tested against ``svyglm(family = quasibinomial())``
-    (fixture ``design``: estimates 1e-8, SEs 1e-7, p-values and CIs 1e-7).
+    (fixture ``design``: estimates 1e-10; SEs, p-values and CIs 1e-9).
     """
     X, y = fit.design.X, fit.y
     w = design.weight[rows]
