@@ -161,3 +161,21 @@ def test_bad_counts_and_exposure_time_raise():
         counts(bad, "episodes", ["posture"], exposure_time="months")
     with pytest.raises(ModelError, match="Unknown family 'zip'"):
         counts(survey, "episodes", ["posture"], family="zip")
+
+
+def test_level_without_events_and_rows_left_out_are_notices():
+    survey = count_survey(400)
+    data = survey.data.copy()
+    data.loc[data.posture == "Poor", "episodes"] = 0.0
+    zero = Survey(data, survey.codebook, Ledger(n_read=400), source="counts.csv")
+    for family in ("poisson", "negbin"):
+        with np.errstate(over="ignore"):
+            result = counts(zero, "episodes", ["posture"], family=family)
+        separated = [n for n in result.notices if n.kind == "separation"]
+        assert [n.model for n in separated] == ["adjusted", "crude: posture"]
+        assert "posture[Poor]" in separated[0].message
+        dropped = [n.message for n in result.notices if n.kind == "dropped rows"]
+        assert dropped == ["1 of 400 rows left out for a missing value (episodes 1); see "
+                           "survey.ledger."]
+        fam = "poisson" if family == "poisson" else "negative binomial"
+        assert (result.fit_statistics["family"] == fam).all()

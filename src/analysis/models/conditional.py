@@ -155,8 +155,9 @@ def conditional_logistic(survey, outcome: str | None = None,
                       f"sets have no case or no control left ({RULE_UNINFORMATIVE}).")
     for model_name, f in result._fits.items():
         if not f.converged:
-            result.notify("non-convergence", "the conditional likelihood was not maximised: "
-                          "the estimates are not reliable (a level with no discordant sets?).",
+            result.notify("non-convergence", "the conditional likelihood was not maximised "
+                          "(separation: the discordant sets of a level all point one way?): "
+                          "the estimates are not reliable. Merge or drop the level.",
                           model_name)
     return result
 

@@ -157,6 +157,15 @@ def _notify(result: CountResult, prep: Prepared, family: str, fits: dict[str, Fi
                       f"{prep.n_read - prep.rows.size} of {prep.n_read} rows left out for a "
                       f"missing value ({by_column}); see survey.ledger.")
     for name, fit in fits.items():
+        X, y = fit.design.X, fit.y
+        for j, column in enumerate(fit.design.names):
+            dummy = X[:, j]
+            if column != "Intercept" and np.isin(dummy, (0.0, 1.0)).all() and dummy.any() \
+                    and y[dummy == 1].sum() == 0:
+                result.notify("separation",
+                              f"no events where {column}: its rate ratio is 0 and the "
+                              "estimate runs off to -infinity (not estimable). Merge the "
+                              "level with a neighbour or drop it.", name)
         if not fit.converged:
             result.notify("non-convergence",
                           f"the {fit.family} fit did not converge: its estimates are not "
