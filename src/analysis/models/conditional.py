@@ -119,7 +119,9 @@ def conditional_logistic(survey, outcome: str | None = None,
         row_cluster = pd.factorize(pd.Series(extra[cluster][prep.rows]), sort=True)[0]
     # One canonical order of the rows, by matched set (sorted labels) and line: the fit
     # and the sums of score residuals then do not depend on how the rows were ordered.
-    order = np.lexsort((np.asarray(data.index[prep.rows]), sets))
+    lines = pd.factorize(pd.Series(data.index[prep.rows]), sort=True)[0] \
+        if data.index.is_unique else prep.rows
+    order = np.lexsort((lines, sets))
 
     def fit(name: str, names: list[str]) -> Fit:
         return _fit(name, prep, names, y, sets, order, cov_type, row_cluster)
@@ -138,6 +140,12 @@ def conditional_logistic(survey, outcome: str | None = None,
     info = base_info(prep, "conditional ML", strata=strata, n_sets=int(size.size),
                      events=int(y.sum()), matching=matching.value_counts().sort_index().to_dict(),
                      cov_type=cov_type, cluster=cluster if cov_type == "cluster" else None,
+                     robust_variance=None if cov_type == "model" else (
+                         "coxph's robust sandwich over "
+                         + (f"clusters of {cluster!r}" if cov_type == "cluster" else
+                            "matched sets") + ", score residuals summed per cluster, "
+                         + ("times G/(G-k)" if cov_type == "HC1" else
+                            "no small-sample factor (as R's clogit + cluster())")),
                      lr_statistic=float(tests["statistic"].iloc[-1]),
                      lr_df=int(tests["df"].iloc[-1]), lr_p_value=float(tests["p_value"].iloc[-1]),
                      ci="Wald 95%")
