@@ -7,6 +7,7 @@ also those inside functions), so a deferred import cannot hide a circle.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -83,3 +84,26 @@ def test_the_graph_sees_deferred_imports():
     assert graph.has_edge("analysis.load", "analysis.scale.lazy")
     assert graph.has_edge("analysis.models.logistic", "analysis.models.lr")
     assert len(graph) >= 100
+
+
+def test_module_map_names_every_module():
+    text = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    # Names in backticks, up to a space or parenthesis: `models.rows`, `describe` (`table_one`).
+    tokens = {m.group(0) for t in re.findall(r"`([^`]+)`", text)
+              if (m := re.match(r"[\w.]+", t))}
+    missing = []
+    for module, path in MODULES.items():
+        parts = module.split(".")[1:]
+        if not parts or parts[-1] == "__main__":
+            continue
+        dotted = ".".join(parts)
+        # Listed itself, inside a package listed as a whole (`figures`), or as a package
+        # whose modules are listed (`aggregate.events`).
+        listed = (dotted in tokens
+                  or any(".".join(parts[:i]) in tokens for i in range(1, len(parts)))
+                  or (path.name == "__init__.py"
+                  and any(t.startswith(dotted + ".") for t in tokens)))
+        if not listed:
+            missing.append(module)
+    assert missing == [], f"docs/architecture.md does not name: {missing}"

@@ -163,3 +163,21 @@ def test_outcome_with_two_levels_is_refused():
     small = Survey(data, survey.codebook, Ledger(n_read=300), source="pain.csv")
     with pytest.raises(ModelError, match="'pain' has 2 observed levels"):
         ordinal(small, "pain", ["lifting"])
+
+
+def test_multinomial_singular_newton_hessian_falls_back_and_is_a_notice(monkeypatch):
+    from analysis.errors import BackpainWarning
+
+    original = sm.MNLogit.fit
+
+    def newton_fails(self, *args, method="newton", **kwargs):
+        if method == "newton":
+            raise np.linalg.LinAlgError("Singular matrix")
+        return original(self, *args, method=method, **kwargs)
+
+    monkeypatch.setattr(sm.MNLogit, "fit", newton_fails)
+    with pytest.warns(BackpainWarning, match="singular Hessian"):
+        result = multinomial(pain_survey(300), "pain", ["lifting"], [])
+    assert {n.kind for n in result.notices} == {"non-convergence"}
+    assert not result.fit_statistics.converged.any()
+    assert np.isfinite(result.coefficients().estimate).all()  # BFGS still gives estimates

@@ -115,17 +115,29 @@ def calibration(result_or_y, p=None, weights=None, bins: int = 10) -> Calibratio
     return Calibration(pd.DataFrame(rows), _bins(y, p, w, bins))
 
 
+TIE = 1e-12  # predictions closer than this are one value (identical covariate patterns)
+
+
 def _groups(p: np.ndarray, w: np.ndarray, g: int) -> np.ndarray:
-    """Group number 0..g-1 by cumulative weight of sorted p; ties share a group."""
+    """Group number 0..g-1 of each prediction: groups of equal weight by predicted risk.
+
+    The predictions are sorted and those within :data:`TIE` of their neighbour
+    form one value; a value, with all its respondents, goes to the group of
+    its first respondent, ``floor(g (W_before + 1/2) / W)`` (capped at g-1),
+    where ``W_before`` is the weight of lower predictions and ``W`` the total.
+    Because the rule looks only at distinct values and their total weights, a
+    fit on covariate patterns (events and non-events as weighted rows) gets
+    exactly the groups of the row fit of the same model. The R fixture
+    (``tests/reference/R/logistic.R``) computes the same grouping by hand.
+    """
     order = np.argsort(p, kind="stable")
-    cum = np.cumsum(w[order]) - w[order] / 2
-    group_sorted = np.minimum((cum / w.sum() * g).astype(int), g - 1)
-    # a tied value belongs to the group of its first occurrence
-    ps = p[order]
-    first = np.r_[True, ps[1:] != ps[:-1]]
-    group_sorted = np.maximum.accumulate(np.where(first, group_sorted, 0))
-    groups = np.empty_like(group_sorted)
-    groups[order] = group_sorted
+    ps, ws = p[order], w[order]
+    value = np.cumsum(np.r_[True, np.diff(ps) > TIE]) - 1
+    total = np.bincount(value, weights=ws)
+    before = np.cumsum(total) - total
+    group_of_value = np.minimum(((before + 0.5) / w.sum() * g).astype(int), g - 1)
+    groups = np.empty(p.size, dtype=np.int64)
+    groups[order] = group_of_value[value]
     return groups
 
 
@@ -147,9 +159,17 @@ def hosmer_lemeshow(result_or_y, p=None, weights=None, groups: int = 10) -> pd.D
 
     ``C = sum_g (O_g - E_g)^2 / (E_g (1 - E_g / n_g))`` over ``groups`` groups
     of equal size by predicted risk (E_g = sum of p, O_g = events), referred
-    to chi-square on ``groups - 2`` df (Hosmer & Lemeshow 2013, *Applied
-    Logistic Regression*, 3rd ed., sec. 5.2.2). Tested by hand on a small
-    example. The table of groups is in the returned frame's ``attrs["groups"]``.
+    to chi-square on (non-empty groups - 2) df (Hosmer & Lemeshow 2013,
+    *Applied Logistic Regression*, 3rd ed., sec. 5.2.2). Respondents with the
+    same prediction stay in one group (see :func:`_groups`), so a model fitted
+    on covariate patterns gives the same test as its row fit. Tested by hand
+    on a small example and against the R fixture ``logistic`` (the same
+    grouping computed in R; statistic to 1e-8). The table of groups is in the
+    returned frame's ``attrs["groups"]``.
+
+    Examples
+    --------
+    >>> hosmer_lemeshow(result)[["statistic", "df", "p_value"]]  # doctest: +SKIP
     """
     y, p, w = outcome_arrays(result_or_y, p, weights)
     g = _groups(p, w, groups)
@@ -313,6 +333,39 @@ def separation(result, warn: bool = True) -> pd.DataFrame:
         cells = _pattern_cells(fit, variables, warn)
     cells["column"] = cells["variable"] + "[" + cells["level"] + "]"
     return out.merge(cells, on="column", how="left")
+
+
+def separated_columns(fit, max_rows: int = 200_000) -> list[str]:
+    """Design columns whose maximum-likelihood estimate is infinite (Konis's LP check).
+
+    The check (``firthmodels.detect_separation``, as R's detectseparation)
+    runs on the distinct rows of (design, outcome): for a pattern fit an
+    event row and a non-event row per pattern. More than ``max_rows``
+    distinct rows skip the check (an empty list), since the linear program
+    grows with them. The intercept is never named.
+
+    Examples
+    --------
+    >>> separated_columns(result.models["adjusted"])  # doctest: +SKIP
+    ['sport[Basketball]']
+    """
+    from firthmodels import detect_separation
+
+    if fit.method == "rows":
+        X, yy = fit.design.X, fit.y
+    else:
+        has_ev, has_non = fit.events > 0, (fit.trials - fit.events) > 0
+        X = np.vstack([fit.design.X[has_ev], fit.design.X[has_non]])
+        yy = np.r_[np.ones(has_ev.sum()), np.zeros(has_non.sum())]
+    if X.shape[0] > 4 * max_rows:
+        return []
+    rows = np.unique(np.column_stack([X, yy]), axis=0)
+    if rows.shape[0] > max_rows:
+        return []
+    found = detect_separation(rows[:, :-1], rows[:, -1], fit_intercept=False)
+    directions = np.asarray(found.directions)
+    return [c for c, d in zip(fit.design.names, directions, strict=True)
+            if d != 0 and c != "Intercept"]
 
 
 def _pattern_cells(fit, variables, warn) -> pd.DataFrame:

@@ -27,5 +27,9 @@ def fixture(name: str) -> dict:
 
 
 def reference_data(name: str) -> pd.DataFrame:
-    """A data set an R script simulated and wrote beside its fixture."""
-    return pd.read_csv(DATA / f"{name}.csv", keep_default_na=True)
+    """A data set an R script simulated and wrote beside its fixture.
+
+    Only an empty field is missing (R's ``write.csv(na = "")``): a level called
+    "None" or "NA" stays a level.
+    """
+    return pd.read_csv(DATA / f"{name}.csv", keep_default_na=False, na_values=[""])

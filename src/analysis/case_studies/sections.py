@@ -71,8 +71,9 @@ def model_table(report: ReportSession, result, *, key: str, title: str, note: st
     """A model's crude and adjusted odds ratios (reader text) and, optionally, a forest plot."""
     from analysis import figures
 
-    out = report.table(safe_model_table(result.table, report.threshold), key, title=title,
-                       note=note)
+    out = join(report.notices(result, key),
+               report.table(safe_model_table(result.table, report.threshold), key, title=title,
+                            note=note))
     if not forest:
         return out
     ax = figures.forest_plot(result.table, show_counts=False)

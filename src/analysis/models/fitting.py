@@ -191,7 +191,11 @@ def fit_arrays(name, design, encoded, method, firth, y, events, trials, start=No
         trouble.append(sm_exceptions.PerfectSeparationWarning)
     if any(issubclass(w.category, tuple(trouble)) for w in caught):
         converged = False
-    if not converged or not np.all(np.isfinite(cov)):
+    if not np.all(np.isfinite(cov)):
+        converged = False
+    # The warning is for a caller outside the package; the Fit's ``converged`` becomes a
+    # "non-convergence" notice on the result (models/logistic.py names the model).
+    if not converged:
         warnings.warn(
             f"Model {name!r} did not converge (separated data or a sparse level?): its "
             "estimates are not reliable. See analysis.diagnostics.separation(); firth=True "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from analysis.aggregate import event_indicator
-from analysis.errors import ModelError
+from analysis.errors import BackpainWarning, ModelError
 from analysis.models.design import (
     Term,
     encode,
@@ -19,7 +20,7 @@ from analysis.models.design import (
 )
 from analysis.models.fitting import fit_terms
 from analysis.models.imputation import fit_imputed
-from analysis.models.lr import model_tests
+from analysis.models.lr import model_tests, robust_model_tests
 from analysis.models.result import LogisticResult
 from analysis.models.rows import TABLE_COLUMNS, side_by_side, tidy_rows
 from analysis.models.variables import RULE_MISSING, model_variables
@@ -53,11 +54,25 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     ``.tests`` holds, computed on first use, a likelihood-ratio test for each
     term with more than one column (crude: against the null model; adjusted:
     against the model without the term) and a Wald test for trend for each
-    ordinal factor with 3 or more levels (scored 0..k-1 as one term).
+    ordinal factor with 3 or more levels (scored 0..k-1 as one term). Under
+    ``cov_type`` robust, HC1 or cluster the term tests are Wald chi-square
+    tests ``b' V^-1 b`` with the same sandwich covariance as the table (an LR
+    test is model-based); the ``test`` and ``covariance`` columns and
+    ``info["tests"]`` say which.
 
     Rows missing the outcome or any model variable are left out of every
     model, recorded in the survey ledger (rule ``"missing value in model
     variable"``, action ``"not in model"``) and counted in ``info``.
+
+    ``.notices`` say what a reader must know: the adjustment set taken from
+    the codebook's ``role: confounder`` when ``adjust_for`` is not given
+    (``"adjustment set"``); the rows used of the rows read and the rows
+    missing each column (``"dropped rows"``), with a second notice that
+    suggests ``impute="mice"`` or a smaller set when fewer than half remain;
+    separation (a factor level without events or non-events, or Konis's
+    linear-programming check), on the pattern path as on the row path
+    (``"separation"``); and every fit that did not converge
+    (``"non-convergence"``, naming the model).
 
     Options (:mod:`analysis.models.robust`, :mod:`analysis.design_based`,
     :mod:`analysis.models.imputation`): ``cov_type="robust"`` (HC0),
@@ -70,9 +85,13 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     imputed data sets (seed ``seed``) and pools by Rubin's rules, with
     ``info["n_dropped_complete_case"]`` and ``info["fmi"]``.
 
-    Tested against ``statsmodels.formula.api.logit`` with ``info["formula"]``
-    (ORs, CIs, p-values to 1e-6), a hand-computed 2x2 OR with Woolf interval,
-    statsmodels' ``llr`` for nested fits, and an independent Firth fit.
+    Tested against R (fixture ``logistic``, ``tests/reference/R/logistic.R``):
+    ``glm(binomial)`` crude, adjusted and interaction models on rows and on
+    patterns (estimates 1e-8, SEs 1e-7, llf/deviance/AIC/BIC 1e-10), LR tests
+    by ``anova(test = "LRT")``, ``sandwich::vcovHC`` HC0/HC1 and ``vcovCL``
+    (type HC1) with their Wald tests (1e-6); and against
+    ``statsmodels.formula.api.logit``, a hand-computed 2x2 OR with Woolf
+    interval and an independent Firth fit.
 
     Examples
     --------
@@ -85,6 +104,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
                            splines=splines, method=method, firth=firth, reference=reference,
                            cov_type=cov_type, cluster=cluster, design=design)
     data, codebook = survey.data, survey.codebook
+    adjust_default = adjust_for is None
     outcome, exposures, adjust_for = model_variables(survey, outcome, exposures, adjust_for)
     if not exposures:
         raise ModelError(
@@ -136,7 +156,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     inter_terms = [interaction_term(enc[a], enc[b]) for a, b in pairs]
     from analysis.diagnostics import sparse_cells
 
-    sparse_cells(enc, y, exposures + adjust_for, warn=True)
+    cells = sparse_cells(enc, y, exposures + adjust_for, warn=True)
 
     crude = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth)
              for v in exposures}
@@ -148,6 +168,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
             from analysis.design_based import design_logistic_fit
 
             design_df = design_logistic_fit(fit, sample_design, rows)
+            if fit.cov_type == "model":
+                fit.cov_type = "design"
         elif cov_type != "model":
             from analysis.models.robust import robust_logistic_fit
 
@@ -180,13 +202,108 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "cluster": cluster,
         "design": sample_design.names if sample_design is not None else None,
         "design_df": design_df,
+        "tests": _tests_info(cov_type, sample_design is not None, firth),
     }
     fits = {"adjusted": adjusted.raw, **{f"crude: {v}": f.raw for v, f in crude.items()}}
     result = LogisticResult(table, fits, info, "or", {"crude": tidy_crude, "adjusted": tidy_adj})
     result._fits = {"adjusted": adjusted, **{f"crude: {v}": f for v, f in crude.items()}}
-    if sample_design is None:
+    _notify_variables(result, adjust_default, adjust_for, dropped)
+    if not firth:
+        _notify_separation(result, cells, warn=True)
+    for name, fit in result._fits.items():
+        if not fit.converged:
+            result.notify("non-convergence", "the fit did not converge: its estimates and "
+                          "standard errors are not reliable (separated data or a sparse "
+                          "level?). See analysis.diagnostics.separation(); firth=True gives "
+                          "finite estimates.", name)
+    if sample_design is None and cov_type != "model":
+        groups = None if groups_all is None else groups_all[rows]
+        result._tests = lambda: robust_model_tests(crude, adjusted, main_terms, inter_terms, enc,
+                                                   cov_type, groups)
+        result.notify("test", info["tests"])
+    elif sample_design is None:
         result._tests = lambda: model_tests(crude, adjusted, main_terms, inter_terms, enc)
     return result
+
+
+def _tests_info(cov_type: str, design: bool, firth: bool) -> str:
+    """Which test and which covariance ``.tests`` uses (also a notice under a sandwich)."""
+    if design:
+        return "none: likelihood-ratio tests do not hold under the sampling design"
+    if cov_type != "model":
+        return (f"Wald chi-square tests with the {cov_type} sandwich covariance of the table "
+                "(a likelihood-ratio test would be model-based); trend: Wald z, same covariance")
+    kind = "penalised likelihood-ratio" if firth else "likelihood-ratio"
+    return f"{kind} tests (model-based); trend: Wald z, model-based covariance"
+
+
+def _notify_variables(result, adjust_default: bool, adjust_for: list[str],
+                      dropped: dict[str, int]) -> None:
+    """Notices of the adjustment set taken from the codebook and of the complete-case loss."""
+    info = result.info
+    if adjust_default:
+        if adjust_for:
+            message = ("adjust_for not given: the adjusted model uses the codebook's variables "
+                       f"with role: confounder ({', '.join(adjust_for)}); pass adjust_for= to "
+                       "choose the set.")
+        else:
+            message = ("adjust_for not given and the codebook has no variable with role: "
+                       "confounder: the adjusted model holds the exposures only.")
+        result.notify("adjustment set", message)
+    n, n_read = info["n"], info["n_read"]
+    if n < n_read:
+        per_column = ", ".join(f"{c} {k:,}" for c, k in dropped.items())
+        result.notify("dropped rows",
+                      f"complete cases: {n:,} of {n_read:,} rows read used, {n_read - n:,} left "
+                      f"out; rows missing each column: {per_column} (a row missing several "
+                      "columns counts in each). Every model uses the same rows.")
+    if n < n_read / 2:
+        worst = sorted(dropped.items(), key=lambda kv: -kv[1])[:3]
+        result.notify("dropped rows",
+                      f"only {n:,} of {n_read:,} rows read ({n / n_read:.0%}) are complete "
+                      "cases over the outcome, exposures and adjustment set (most missing: "
+                      + ", ".join(f"{c} {k:,}" for c, k in worst)
+                      + "); consider impute='mice' or a smaller adjustment set.")
+
+
+def _notify_separation(result, cells: pd.DataFrame, warn: bool) -> None:
+    """A ``separation`` notice for each fit whose ML estimates are infinite.
+
+    Two checks, on the row path and the pattern path alike: a level of a
+    factor in the model with no events or no non-events (``cells``, from
+    :func:`analysis.diagnostics.sparse_cells`), and Konis's linear program
+    (:func:`analysis.diagnostics.separated_columns`), on the patterns of a
+    pattern fit and on the rows of a row fit that did not converge. A
+    separated fit is marked not converged: its maximum-likelihood estimate
+    does not exist, whatever the algorithm's stopping rule said.
+    """
+    from analysis.diagnostics import separated_columns
+
+    flagged = cells[cells["problem"] == "quasi-complete separation"]
+    for name, fit in result._fits.items():
+        used = {v for t in fit.design.terms for v in t.variables}
+        levels = flagged[flagged["variable"].isin(used)]
+        # The linear program is cheap on few patterns; on many it runs when the fit looks
+        # separated (a diverging coefficient), as a row fit then fails to converge.
+        suspicious = not fit.converged or np.abs(fit.params[1:]).max(initial=0) > 10
+        check = suspicious or (fit.method == "patterns" and fit.design.X.shape[0] <= 5000)
+        columns = separated_columns(fit) if check else []
+        if not len(levels) and not columns:
+            continue
+        parts = [f"{r.label} ({r.variable}) level {r.level!r} has "
+                 f"{int(r.events) if r.events == 0 else int(r.nonevents)} "
+                 f"{'events' if r.events == 0 else 'non-events'} among {int(r.n)} respondents"
+                 for r in levels.itertuples()]
+        if columns:
+            parts.append("the linear-programming check finds infinite estimates for "
+                         + ", ".join(columns))
+        message = ("separated data: " + "; ".join(parts) + ". Maximum-likelihood odds ratios "
+                   "are infinite there; refit with firth=True or merge levels.")
+        result.notify("separation", message, name)
+        if fit.converged:
+            fit.converged = False
+            if warn:
+                warnings.warn(f"Model {name!r}: {message}", BackpainWarning, stacklevel=3)
 
 
 def _variance_options(survey, cov_type: str, cluster: str | None, design: bool, firth: bool):

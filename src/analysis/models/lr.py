@@ -9,6 +9,9 @@
 * Test for trend: the ordinal factor scored 0..k-1 replaces its dummies (in
   the adjusted model: alongside the other terms); Wald z-test of the score,
   reported with its OR per category step.
+* Under a sandwich covariance (``cov_type`` HC0, HC1, cluster) the LR test,
+  being model-based, gives way to the Wald chi-square with the table's
+  covariance (:func:`robust_model_tests`).
 
 Tested against ``statsmodels``' ``llr`` and ``compare_lr_test`` of nested fits.
 """
@@ -67,6 +70,68 @@ def model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[str, Term
             stat, p, est, low, high = _trend(fit, term, e)
             rows.append([name, label, "trend", model, stat, 1, p, est, low, high])
     out = pd.DataFrame(rows, columns=COLUMNS)
+    out["df"] = out["df"].astype("int64")
+    out["covariance"] = "model"  # LR tests are model-based; see robust_model_tests
+    return out
+
+
+def wald_term(fit: Fit, columns: list[int]) -> tuple[float, int, float]:
+    """Wald chi-square ``b' V^-1 b`` of the coefficients ``columns``, with the fit's covariance.
+
+    ``V`` is ``fit.cov``, whichever covariance the fit carries (model-based or a
+    sandwich), so the test agrees with the table's standard errors; referred to
+    chi-square on ``len(columns)`` df. Tested against the same quadratic form
+    computed in R with ``sandwich::vcovHC``/``vcovCL`` (fixture ``logistic``).
+    """
+    b = fit.params[columns]
+    V = fit.cov[np.ix_(columns, columns)]
+    stat = float(b @ np.linalg.solve(V, b))
+    return stat, len(columns), float(stats.chi2.sf(stat, len(columns)))
+
+
+def robust_model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[str, Term],
+                       inter_terms: list[Term], enc: dict[str, Encoded], cov_type: str,
+                       groups: np.ndarray | None = None) -> pd.DataFrame:
+    """Tests of :func:`model_tests` under a sandwich covariance: Wald, not likelihood ratio.
+
+    A likelihood-ratio test is model-based, so under ``cov_type`` HC0, HC1 or
+    cluster each term with more than one column gets the Wald chi-square
+    :func:`wald_term` with the same sandwich covariance as the table, and the
+    test for trend uses the sandwich of its own refit (``groups``: the cluster
+    of each row). The ``covariance`` column names the covariance.
+
+    Examples
+    --------
+    >>> robust_model_tests(crude, adjusted, terms, [], enc, "HC0")  # doctest: +SKIP
+    """
+    from analysis.models.robust import robust_logistic_fit
+
+    rows = []
+    in_interaction = {v for t in inter_terms for v in t.variables}
+    candidates = [("crude", v, crude[v], main_terms[v]) for v in crude]
+    candidates += [("adjusted", t.name, adjusted, t) for t in [*main_terms.values(), *inter_terms]]
+    for model, name, fit, term in candidates:
+        label = enc[name].label if name in enc else " × ".join(enc[v].label
+                                                                for v in term.variables)
+        if len(term.columns) > 1:
+            stat, df, p = wald_term(fit, fit.design.index(term))
+            rows.append([name, label, "Wald", model, stat, df, p, np.nan, np.nan, np.nan,
+                         cov_type])
+        e = enc.get(name)
+        if (term.kind == "factor" and e is not None and e.ordinal and len(e.categories) >= 3
+                and not (model == "adjusted" and name in in_interaction)):
+            drop = fit.design.index(term)
+            keep = [j for j in range(len(fit.design.names)) if j not in drop]
+            score = term_columns(trend_term(e), {e.name: fit.encoded[e.name]})
+            trend = fit.refit(np.column_stack([fit.design.X[:, keep], score]),
+                              [fit.design.names[j] for j in keep] + [f"{e.name}[trend]"],
+                              name=f"{fit.name} (trend in {e.name})")
+            robust_logistic_fit(trend, cov_type, groups)
+            b, se = trend.coef(f"{e.name}[trend]")
+            low, high, p = wald(b, se)
+            rows.append([name, label, "trend", model, (b / se) ** 2, 1, p, np.exp(b),
+                         np.exp(low), np.exp(high), cov_type])
+    out = pd.DataFrame(rows, columns=[*COLUMNS, "covariance"])
     out["df"] = out["df"].astype("int64")
     return out
 

@@ -151,6 +151,14 @@ class ModelResult:
             lines += ["", "Notices"] + [f"  - {n}" for n in self.notices]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the notices above the table, so a failed fit is never read as a result."""
+        import html
+
+        notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in self.notices)
+        head = f"<p><strong>Notices</strong></p><ul>{notes}</ul>" if notes else ""
+        return head + self.table.to_html(index=False, na_rep="", float_format="{:.3g}".format)
+
     def __repr__(self) -> str:
         notes = f", {len(self.notices)} notice(s)" if self.notices else ""
         return (f"{type(self).__name__}({self.info.get('outcome')}: n={self.info.get('n')}, "

@@ -34,8 +34,9 @@ def estimate_row(term, variable, level, label, b, se, n, events) -> dict:
         return dict(term=term, variable=variable, level=level, label=label, estimate=1.0,
                     ci_low=np.nan, ci_high=np.nan, p_value=np.nan, n=n, events=events)
     low, high, p = wald(b, se)
-    return dict(term=term, variable=variable, level=level, label=label, estimate=np.exp(b),
-                ci_low=np.exp(low), ci_high=np.exp(high), p_value=p, n=n, events=events)
+    with np.errstate(over="ignore"):  # a separated level's interval runs to infinity
+        return dict(term=term, variable=variable, level=level, label=label, estimate=np.exp(b),
+                    ci_low=np.exp(low), ci_high=np.exp(high), p_value=p, n=n, events=events)
 
 
 def factor_rows(fit: Fit, e: Encoded, y: np.ndarray, weights: np.ndarray | None = None

@@ -45,6 +45,10 @@ h3 { font-size: 17px; margin: 24px 0 8px; }
 a.anchor-link { display: none; }
 .backpain-banner { background: #fff4e5; border: 2px solid #e8a33d; border-radius: 6px;
   padding: 10px 14px; margin: 12px 0 20px; }
+.backpain-notice { background: #f3f6fb; border-left: 4px solid #4a6fa5; padding: 6px 14px;
+  margin: 12px 0 8px; font-size: 14px; max-width: 60em; }
+.backpain-notice p { margin: 4px 0; font-weight: 600; }
+.backpain-notice ul { margin: 4px 0 6px; padding-left: 20px; }
 table.backpain-table { border-collapse: collapse; margin: 12px 0 24px; font-size: 13.5px;
   font-variant-numeric: tabular-nums; }
 table.backpain-table caption { caption-side: top; text-align: left; font-weight: 600;

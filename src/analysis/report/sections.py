@@ -248,8 +248,8 @@ def odds_ratio_table(report: ReportSession, result, key: str = "odds_ratios",
               "and the other factors. Wald 95% intervals. " + _suppression_note(report)))
     ax = figures.forest_plot(result.table, show_counts=False)  # counts: table, suppressed
     figure_key = "forest" if key == "odds_ratios" else f"forest_{key}"
-    return join(out, report.figure(ax, figure_key, caption="Crude and adjusted odds ratios "
-                                                           "(log scale)"))
+    figure = report.figure(ax, figure_key, caption="Crude and adjusted odds ratios (log scale)")
+    return join(report.notices(result, key), out, figure)
 
 
 # Curves and performance plots need no more than a million respondents to be exact to the

@@ -117,6 +117,26 @@ class ReportSession:
         return Html(html_table(frame, title=title, note=note,
                                suppressed=suppressed_label(self.threshold)))
 
+    def notices(self, result, key: str) -> Html:
+        """The notices of a model result (non-convergence, separation, rows left out, ...).
+
+        Shown above the model's table and kept in the results record under
+        ``<key>_notices``, so a reader of either sees what the numbers rest on.
+        Nothing when the result has no notices.
+        """
+        notices = list(getattr(result, "notices", []) or [])
+        if not notices:
+            return Html("")
+        record = f"{key}_notices"
+        self.results[record] = {"title": "Notices", "columns": ["kind", "model", "message"],
+                                "rows": [[n.kind, n.model or "", n.message] for n in notices]}
+        self._write_results()
+        items = "".join(f"<li><strong>{html.escape(n.kind.capitalize())}</strong>"
+                        f"{' (' + html.escape(n.model) + ')' if n.model else ''}: "
+                        f"{html.escape(n.message)}</li>" for n in notices)
+        return Html(f'<div class="backpain-notice" role="note"><p>Notes on this model</p>'
+                    f"<ul>{items}</ul></div>")
+
     def figure(self, figure_or_axes, key: str, *, caption: str) -> Html:
         """Embed a matplotlib figure as a PNG data URI and write ``figures/<name>_<key>.png``.
 

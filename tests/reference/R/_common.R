@@ -27,6 +27,6 @@ write_fixture <- function(results, name, packages, script, notes = NULL) {
 }
 
 # Coefficient table of a fitted model as a named list of columns.
-coef_table <- function(estimate, se, names = names(estimate)) {
-  list(term = unname(names), estimate = unname(estimate), se = unname(se))
+coef_table <- function(estimate, se, terms = names(estimate)) {
+  list(term = unname(terms), estimate = unname(estimate), se = unname(se))
 }
