@@ -114,7 +114,8 @@ aux <- lm(I(((cc$episodes - mu_off)^2 - cc$episodes) / mu_off) ~ 0 + mu_off)
 ct <- summary(aux)$coefficients
 
 results <- list(
-  n_rows = n, n_complete = nrow(cc), n_complete_plain = nrow(cc_plain), n_complete_low = nrow(cc_low),
+  n_rows = n, n_complete = nrow(cc), n_complete_plain = nrow(cc_plain),
+  n_complete_low = nrow(cc_low),
   poisson = poisson_summary(pois),
   poisson_offset = poisson_summary(pois_off),
   poisson_offset_crude = poisson_summary(crude_off),
