@@ -64,7 +64,10 @@ write_data(obs, "mice")
 
 dat <- data.frame(
   y = factor(obs$y, levels = 0:1),
-  posture = factor(obs$posture, levels = 1:3, labels = c("Good", "Fair", "Poor"),
+  # Labels in alphabetical order: mice 3.15's augment() (used by polr) re-sorts an ordered
+  # factor's levels alphabetically (amices/mice#713, fixed in PR #714, after 3.15), which
+  # would fit the proportional-odds model to Good < Fair < Poor in the order Fair, Good, Poor.
+  posture = factor(obs$posture, levels = 1:3, labels = c("Good", "Moderate", "Poor"),
                    ordered = TRUE),
   sport = factor(obs$sport, levels = 1:3, labels = c("None", "Golf", "Swimming")),
   age = obs$age,
@@ -96,11 +99,19 @@ large_m <- list(
   ubar = pool_table$ubar, b = pool_table$b, t = pool_table$t,
   dfcom = pool_table$dfcom, df = pool_table$df, riv = pool_table$riv,
   lambda = pool_table$lambda, fmi = pool_table$fmi,
+  # what was imputed, over all m data sets: level shares of the factors, mean age
+  imputed = list(
+    y = mean(unlist(lapply(imp$imp$y, function(v) as.integer(as.character(v))))),
+    posture = as.list(prop.table(table(factor(unlist(lapply(imp$imp$posture, as.character)),
+                                              levels = levels(dat$posture))))),
+    sport = as.list(prop.table(table(factor(unlist(lapply(imp$imp$sport, as.character)),
+                                            levels = levels(dat$sport))))),
+    age = mean(unlist(imp$imp$age))
+  ),
   per_fit_estimate = lapply(per_fit, `[[`, "estimate"),
   per_fit_se = lapply(per_fit, `[[`, "se"),
   complete_data = {
-    f <- glm(y ~ factor(posture) + factor(sport) + I((age - 45) / 12 * 12 + 45),
-             family = binomial, data = full)
+    f <- glm(y ~ factor(posture) + factor(sport) + age, family = binomial, data = full)
     list(estimate = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
   }
 )
