@@ -545,8 +545,9 @@ class PooledFit:
     covariance plus the between-imputation covariance of the estimates);
     ``df_resid`` holds the Barnard-Rubin df of each coefficient, so that
     :meth:`~analysis.models.result.ModelResult.coefficients` gives the same
-    t intervals as the tidy table. A pooled fit has no likelihood (``llf``
-    is NaN).
+    t intervals as the tidy table; ``pool`` is the :func:`rubin_pool` table
+    (within, between, df, fmi of each coefficient). A pooled fit has no
+    likelihood (``llf`` is NaN).
     """
 
     name: str
@@ -564,6 +565,7 @@ class PooledFit:
     y: Any = None
     method: str = "pooled (Rubin's rules)"
     firth: bool = False
+    pool: pd.DataFrame | None = None
 
     @property
     def bse(self) -> np.ndarray:
@@ -589,7 +591,8 @@ def _pooled(results, m, survey, complete_case, n_analysed, variables, incomplete
             float(np.mean([r.models[name].nobs for r in results])),
             family=getattr(fit, "family", "binomial"), cov_type=getattr(fit, "cov_type", "model"),
             n_extra=int(getattr(fit, "n_extra", 0)),
-            converged=all(bool(getattr(r.models[name], "converged", True)) for r in results))
+            converged=all(bool(getattr(r.models[name], "converged", True)) for r in results),
+            pool=pool.set_axis(list(fit.design.names), axis=0))
         for j, column in enumerate(fit.design.names):
             pooled_terms[(name, column)] = pool.iloc[j]
             if name == "adjusted" and column != "Intercept":
