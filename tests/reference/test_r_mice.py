@@ -141,6 +141,9 @@ def test_pooled_estimates_agree_with_mice_within_monte_carlo_error(pooled):
     # The pooled ORs in the tidy table are exp of the same numbers, with t intervals.
     tidy = pooled.tidy().set_index("term")
     np.testing.assert_allclose(np.log(tidy.loc[names[1:], "estimate"]), ours[1:], rtol=1e-12)
+    # coefficients() uses each term's Barnard-Rubin df, as the tidy table does.
+    np.testing.assert_allclose(tidy.loc[names[1:], "p_value"], coefs["p_value"][1:],
+                               rtol=1e-10)
     fmi = pooled.info["fmi"]
     # The fraction of missing information is itself estimated: |difference| < 0.15.
     np.testing.assert_array_less(np.abs(np.array([fmi[t] for t in names[1:]])

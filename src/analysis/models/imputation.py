@@ -288,7 +288,7 @@ def _linear_draw(method, X_obs, y, X_mis, rng) -> np.ndarray:
         chol = np.linalg.cholesky(v)
     except np.linalg.LinAlgError:  # collinear predictors: mice's ridge
         v = np.linalg.inv(xtx + np.diag(RIDGE * np.diag(xtx)))
-        chol = np.linalg.cholesky(v)
+        chol = _root(v)
     coef = v @ (X_obs.T @ y)
     residual = y - X_obs @ coef
     df = max(len(y) - X_obs.shape[1], 1)
@@ -329,7 +329,7 @@ def _categorical_draw(method, X, values, obs, mis, levels, rng) -> np.ndarray:
     Z, Z_mis = (Xa - center) / scale, (X[mis] - center) / scale
     if method == "logreg":
         beta, cov = _logistic_fit(Z, (ya == present.max()).astype(float), wa)
-        draw = beta + np.linalg.cholesky(cov) @ rng.standard_normal(len(beta))
+        draw = beta + _root(cov) @ rng.standard_normal(len(beta))
         p = special.expit(Z_mis @ draw)
         return np.where(rng.random(len(p)) <= p, present.max(), present.min()).astype(float)
     # Categories never seen in the observed rows get probability 0.
@@ -363,18 +363,34 @@ def _augment(X_obs, y, X_all, present):
     return X_aug, np.r_[y, extra_y], weight
 
 
+def _root(cov: np.ndarray) -> np.ndarray:
+    """A square root ``L L' = cov`` (Cholesky; eigenvalues clipped at 0 if not positive)."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+        return vectors * np.sqrt(np.clip(values, 0, None))
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:  # a flat direction: the minimum-norm Newton step
+        return np.linalg.pinv(a) @ b
+
+
 def _logistic_fit(X, y, w):
     """Weighted logistic ML by Newton-Raphson; (estimate, inverse information)."""
     beta = np.zeros(X.shape[1])
     for _ in range(100):
         p = special.expit(X @ beta)
         info = X.T @ (X * (w * p * (1 - p))[:, None])
-        step = np.linalg.solve(info, X.T @ (w * (y - p)))
+        step = _solve(info, X.T @ (w * (y - p)))
         beta += step
         if np.max(np.abs(step)) < 1e-10:
             break
     p = special.expit(X @ beta)
-    return beta, np.linalg.inv(X.T @ (X * (w * p * (1 - p))[:, None]))
+    return beta, np.linalg.pinv(X.T @ (X * (w * p * (1 - p))[:, None]))
 
 
 def _multinomial_probs(X, y, w, X_new, k):
@@ -397,7 +413,7 @@ def _multinomial_probs(X, y, w, X_new, k):
         Wjk = w[:, None, None] * (np.einsum("nj,jk->njk", P, np.eye(k - 1))
                                   - P[:, :, None] * P[:, None, :])
         info = np.einsum("ni,njk,nl->jikl", X, Wjk, X).reshape((k - 1) * q, (k - 1) * q)
-        step = np.linalg.solve(info, grad.T.ravel()).reshape(k - 1, q).T
+        step = _solve(info, grad.T.ravel()).reshape(k - 1, q).T
         for _ in range(30):
             trial = loglik(B + step)
             if trial >= current - 1e-12:
