@@ -149,3 +149,16 @@ def test_needs_strata():
     plain = Survey(survey.data, cb, Ledger(n_read=len(survey.data)), source="m.csv")
     with pytest.raises(ModelError, match="needs strata="):
         conditional_logistic(plain)
+
+
+def test_separation_is_a_non_convergence_notice():
+    survey = _matched_1_to_3(60)
+    data = survey.data.copy()
+    data.loc[data.case == "No", "lifting"] = "No"  # only cases lift: no finite maximum
+    separated = Survey(data, survey.codebook, Ledger(n_read=len(data)), source="m.csv")
+    with np.errstate(over="ignore"):  # exp of the diverging estimate in the OR table
+        result = conditional_logistic(separated)
+    assert not result.models["adjusted"].converged
+    assert [n.model for n in result.notices if n.kind == "non-convergence"] == [
+        "adjusted", "crude: lifting"]
+    assert not result.fit_statistics["converged"].any()

@@ -47,6 +47,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis import load_survey
 from analysis.describe import prevalence
@@ -118,7 +119,9 @@ def test_extract_and_design_are_the_published_ones(nhanes2):
 
 
 def test_mean_zinc_overall_and_by_race(nhanes2):
-    table = survey_mean(nhanes2, "zinc", by="race").set_index("group")
+    # The source (samplics, as Stata's svy) gives every domain the whole design's 31 df:
+    # df="design". Our default, R's degf of the subset design, is checked below.
+    table = survey_mean(nhanes2, "zinc", by="race", df="design").set_index("group")
     published = {
         "Overall": (87.182067, 0.494483, 86.173563, 88.190571),
         "White": (87.495389, 0.479196, 86.518062, 88.472716),
@@ -134,6 +137,14 @@ def test_mean_zinc_overall_and_by_race(nhanes2):
         assert row["ci_low"] == pytest.approx(low, abs=PRINTED), group
         assert row["ci_high"] == pytest.approx(high, abs=PRINTED), group
         assert row["df"] == 31
+    # Default df="domain" (R's svyciprop/svyglm on a subset): PSUs with members of the
+    # domain minus strata with such PSUs. Black respondents are in 54 PSUs of 30 strata,
+    # "Other" in 34 PSUs of 23 strata; estimates and SEs are the published ones.
+    domain = survey_mean(nhanes2, "zinc", by="race").set_index("group")
+    assert domain["df"].to_dict() == {"Overall": 31, "White": 31, "Black": 24, "Other": 11}
+    assert domain["se"].to_numpy() == pytest.approx(table["se"].to_numpy(), rel=1e-12)
+    half = stats.t.ppf(0.975, domain["df"]) * domain["se"]
+    assert domain["ci_low"].to_numpy() == pytest.approx((domain["estimate"] - half).to_numpy())
 
 
 def test_race_by_diabetes_cells_in_design_table_one(nhanes2):

@@ -8,17 +8,33 @@ times weights) are summed within PSUs, and the variance is the between-PSU
 variance of those totals within strata, PSUs taken as drawn with
 replacement (Binder 1983, *Int Stat Rev* 51:279-292; Wolter 2007,
 *Introduction to Variance Estimation*, ch. 6; the default of R's
-``survey::svydesign`` without ``fpc`` and of Stata's ``svy``). Degrees of
-freedom are PSUs minus strata; intervals use Student's t on them.
+``survey::svydesign`` without ``fpc`` and of Stata's ``svy``).
+
+Degrees of freedom (:func:`design_df`) are PSUs minus strata, counted as R's
+``degf``: among the rows in the estimate (a domain, the complete cases of a
+model) with a positive weight. For a domain that is R's ``degf`` of the
+subset design, which ``svyciprop`` and ``svyglm`` use (Korn & Graubard 1999,
+*Analysis of Health Surveys*, sec. 5.2); ``df="design"`` takes the whole
+design's instead (Stata's ``svy, subpop()`` and samplics). Intervals use
+Student's t on them.
 
 * means and proportions (also within domains -- a level of a factor -- using
-  the whole design, never a subset): the ratio ``sum w d y / sum w d`` with
-  linearised values ``z_i = w_i d_i (y_i - r) / sum w d``;
-* proportions get the logit-transformed interval of ``svyciprop(method =
-  "logit")``: ``expit(logit p ± t se / (p (1-p)))``;
+  the whole design, never a subset, for the variance): the ratio ``sum w d y
+  / sum w d`` with linearised values ``z_i = w_i d_i (y_i - r) / sum w d``;
+  totals ``sum w d y`` with ``z_i = w_i d_i y_i`` (``svymean``, ``svytotal``);
+* proportions get the interval of ``svyciprop``: by default its ``"logit"``
+  method, ``expit(logit p ± t_df se / (p (1-p)))`` -- R fits ``svyglm(y ~ 1,
+  quasibinomial)`` and takes ``confint(ddf = degf)`` on the logit scale,
+  whose linearised SE is exactly ``se / (p (1-p))``; or ``"beta"``, Korn &
+  Graubard's (1998) Clopper-Pearson interval on the effective sample size;
 * logistic regression: weighted score equations ``sum w x (y - p) = 0``,
-  sandwich ``A^-1 M A^-1`` with ``A = X' diag(w p (1-p)) X`` (as
-  ``survey::svyglm``).
+  sandwich ``A^-1 M A^-1`` with ``A = X' diag(w p (1-p)) X``, t tests and
+  intervals on ``df.residual = degf + 1 - rank`` (as ``survey::svyglm``:
+  ``summary()`` and the default ``confint()``).
+
+Tested against R's ``survey`` 4.1 (fixture ``design``,
+``tests/reference/R/design.R``; ``tests/reference/test_r_design.py``), the
+``svy`` package and the NHANES II tables published by samplics.
 
 The ``svy`` package (PyPI, successor of ``samplics``) computes the same
 things on polars frames; it is used in the tests as the independent check
@@ -38,7 +54,11 @@ from scipy import stats
 from scipy.special import expit
 
 from analysis.errors import ModelError, ValidationError
+from analysis.models.fitting import Z95
 from analysis.models.robust import design_covariance, design_meat
+
+DF_RULES = ("domain", "design")
+PROPORTION_METHODS = ("logit", "beta")
 
 
 @dataclass(frozen=True)
@@ -93,12 +113,49 @@ def survey_design(survey) -> SurveyDesign:
     return SurveyDesign(weight, arrays["stratum"], arrays["cluster"], names)
 
 
-def ratio_estimate(y: np.ndarray, design: SurveyDesign, domain: np.ndarray | None = None
-                   ) -> tuple[float, float, int]:
+def design_df(design: SurveyDesign, inside: np.ndarray | None = None) -> int:
+    """Design degrees of freedom: PSUs minus strata among the rows ``inside``.
+
+    As R's ``degf`` (survey 4.1): only rows with a positive weight count, so
+    on a domain (a subset design) a PSU without domain members and a stratum
+    without such PSUs drop out. Without PSUs each row is one; without strata
+    there is one stratum.
+
+    Examples
+    --------
+    >>> design_df(survey_design(survey))  # doctest: +SKIP
+    9
+    """
+    keep = design.weight > 0
+    if inside is not None:
+        keep = keep & inside
+    n = int(keep.sum())
+    strata = (np.zeros(n, dtype=np.int64) if design.strata is None
+              else pd.factorize(pd.Series(design.strata[keep]), sort=True)[0])
+    n_strata = len(np.unique(strata))
+    if design.psu is None:
+        return n - n_strata
+    psu = pd.factorize(pd.Series(design.psu[keep]), sort=True)[0]
+    units = strata.astype(np.int64) * (int(psu.max(initial=0)) + 1) + psu
+    return len(np.unique(units)) - n_strata
+
+
+def _check_df_rule(df: str) -> None:
+    if df not in DF_RULES:
+        raise ValidationError(f"df must be one of {', '.join(DF_RULES)}, not {df!r}.")
+
+
+def ratio_estimate(y: np.ndarray, design: SurveyDesign, domain: np.ndarray | None = None,
+                   df: str = "domain") -> tuple[float, float, int]:
     """Weighted mean (or proportion of a 0/1 ``y``) in ``domain``: (estimate, se, df).
 
     ``y`` may be NaN outside the domain; rows with NaN ``y`` are out of it.
+    The variance is that of the domain in the whole design; ``df`` is
+    :func:`design_df` of the rows in the estimate (``"domain"``, as R's
+    ``degf`` of the subset design) or of the whole design (``"design"``).
+    Tested against ``svymean`` (fixture ``design``: 1e-10).
     """
+    _check_df_rule(df)
     inside = ~np.isnan(y) if domain is None else domain & ~np.isnan(y)
     w = np.where(inside, design.weight, 0.0)
     total = w.sum()
@@ -107,25 +164,77 @@ def ratio_estimate(y: np.ndarray, design: SurveyDesign, domain: np.ndarray | Non
     yy = np.where(inside, y, 0.0)
     estimate = float((w * yy).sum() / total)
     z = (w * (yy - estimate) / total)[:, None]
-    meat, df = design_meat(z, design.strata, design.psu)
-    return estimate, float(np.sqrt(meat[0, 0])), df
+    meat, _ = design_meat(z, design.strata, design.psu)
+    return estimate, float(np.sqrt(meat[0, 0])), design_df(design, inside if df == "domain"
+                                                           else None)
 
 
-def proportion_interval(p: float, se: float, df: int) -> tuple[float, float]:
-    """Logit-transformed t interval of a proportion (``svyciprop(method="logit")``)."""
-    if not 0 < p < 1 or not np.isfinite(se) or df < 1:
+def total_estimate(y: np.ndarray, design: SurveyDesign, domain: np.ndarray | None = None
+                   ) -> tuple[float, float]:
+    """Weighted total ``sum w d y`` over rows with a known ``y`` in ``domain``, and its SE.
+
+    Linearised values ``z_i = w_i d_i y_i`` (``svytotal``; a 0/1 ``y`` gives
+    the estimated population count). Tested against ``svytotal`` (1e-10).
+    """
+    inside = ~np.isnan(y) if domain is None else domain & ~np.isnan(y)
+    z = np.where(inside, design.weight * np.where(inside, y, 0.0), 0.0)
+    meat, _ = design_meat(z[:, None], design.strata, design.psu)
+    return float(z.sum()), float(np.sqrt(meat[0, 0]))
+
+
+def proportion_interval(p: float, se: float, df: int, method: str = "logit",
+                        n: int | None = None, level: float = 0.95) -> tuple[float, float]:
+    """Interval of a design-based proportion, as R's ``svyciprop`` (survey 4.1).
+
+    ``"logit"`` (svyciprop's default): ``expit(logit p ± t_{df} se / (p
+    (1-p)))``. R computes it as the Wald interval of the intercept of
+    ``svyglm(y ~ 1, family = quasibinomial)`` with ``confint(ddf = df)``;
+    that intercept is ``logit p`` and its linearised SE ``se / (p (1-p))``,
+    so the two agree (fixture ``design``: 1e-9; beta 1e-10).
+
+    ``"beta"`` (Korn & Graubard 1998, *Survey Methodology* 24:193-201): the
+    Clopper-Pearson interval on the effective sample size ``n_eff = p (1-p)
+    / se^2 (t_{n-1} / t_{df})^2``: ``qbeta(a/2, n_eff p, n_eff (1-p) + 1)``
+    to ``qbeta(1 - a/2, n_eff p + 1, n_eff (1-p))``, with ``n`` the
+    respondents in the estimate (R: ``nrow`` of the subset design).
+
+    Examples
+    --------
+    >>> proportion_interval(0.2, 0.03, 9)  # doctest: +ELLIPSIS
+    (0.14..., 0.27...)
+    """
+    if method not in PROPORTION_METHODS:
+        raise ValidationError(f"A proportion's interval method is one of "
+                              f"{', '.join(PROPORTION_METHODS)}, not {method!r}.")
+    if not 0 < p < 1 or not np.isfinite(se) or se <= 0 or df < 1:
         return np.nan, np.nan
-    t = stats.t.ppf(0.975, df)
+    alpha = 1 - level
+    if method == "beta":
+        if n is None or n < 2:
+            raise ValidationError("The beta interval of a proportion needs n, the respondents "
+                                  "in the estimate (2 or more).")
+        n_eff = p * (1 - p) / se**2 * (stats.t.ppf(alpha / 2, n - 1)
+                                       / stats.t.ppf(alpha / 2, df)) ** 2
+        return (float(stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)),
+                float(stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))))
+    t = stats.t.ppf(1 - alpha / 2, df)
     logit = np.log(p / (1 - p))
     half = t * se / (p * (1 - p))
     return float(expit(logit - half)), float(expit(logit + half))
 
 
-def survey_mean(survey, column: str, by: str | None = None) -> pd.DataFrame:
+def survey_mean(survey, column: str, by: str | None = None, *, df: str = "domain"
+                ) -> pd.DataFrame:
     """Design-based mean of a numeric column, overall and within levels of ``by``.
 
     Returns ``variable, label, group, n, estimate, se, ci_low, ci_high, df``
-    (t interval on the design degrees of freedom).
+    (t interval on ``df`` design degrees of freedom: ``"domain"``, the
+    default, counts the PSUs and strata of the rows in the estimate as R's
+    ``degf`` of the subset design; ``"design"`` those of the whole design, as
+    Stata's ``svy, subpop()``; see :func:`design_df`).
+
+    Tested against ``svymean`` and ``confint(df = degf(subset))`` (fixture
+    ``design``) and the NHANES II means published by samplics.
 
     Examples
     --------
@@ -135,29 +244,57 @@ def survey_mean(survey, column: str, by: str | None = None) -> pd.DataFrame:
     y = survey.data[column].to_numpy(dtype=float, na_value=np.nan)
     rows = []
     for group, domain in _domains(survey, by):
-        est, se, df = ratio_estimate(y, design, domain)
-        t = stats.t.ppf(0.975, df) if df > 0 else np.nan
+        est, se, d = ratio_estimate(y, design, domain, df)
+        t = stats.t.ppf(0.975, d) if d > 0 else np.nan
         rows.append(dict(variable=column, label=survey.label(column), group=group,
                          n=int((domain & ~np.isnan(y)).sum()), estimate=est, se=se,
-                         ci_low=est - t * se, ci_high=est + t * se, df=df))
+                         ci_low=est - t * se, ci_high=est + t * se, df=d))
     return pd.DataFrame(rows)
 
 
-def survey_table_one(survey, by: str | None = None, columns=None) -> pd.DataFrame:
+def survey_total(survey, column: str, by: str | None = None) -> pd.DataFrame:
+    """Design-based total of a numeric or 0/1 column, overall and within levels of ``by``.
+
+    Returns ``variable, label, group, n, estimate, se`` (``svytotal`` with
+    ``na.rm = TRUE``: rows with a missing value are left out; see
+    :func:`total_estimate`). Tested against ``svytotal`` (fixture ``design``).
+
+    Examples
+    --------
+    >>> survey_total(survey, "age")  # doctest: +SKIP
+    """
+    design = survey_design(survey)
+    y = survey.data[column].to_numpy(dtype=float, na_value=np.nan)
+    rows = []
+    for group, domain in _domains(survey, by):
+        est, se = total_estimate(y, design, domain)
+        rows.append(dict(variable=column, label=survey.label(column), group=group,
+                         n=int((domain & ~np.isnan(y)).sum()), estimate=est, se=se))
+    return pd.DataFrame(rows)
+
+
+def survey_table_one(survey, by: str | None = None, columns=None, *, df: str = "domain"
+                     ) -> pd.DataFrame:
     """Table 1 with weighted percentages and means and their design-based SEs and CIs.
 
     One row per (variable, level, group): ``variable, label, level, group,
     statistic`` ("percent" or "mean"), ``n`` (unweighted respondents with a
     known value), ``estimate`` (percent 0-100 or mean), ``se``, ``ci_low``,
-    ``ci_high`` (percent: logit interval; mean: t interval), ``df``.
+    ``ci_high`` (percent: the logit interval of ``svyciprop``; mean: t
+    interval), ``df`` (see :func:`survey_mean`), and ``total``, ``total_se``:
+    the weighted total of the level indicator (the estimated population
+    count) or of the numeric variable (``svytotal``).
     Variables default to those :func:`analysis.describe.table_one` shows.
 
-    Tested against ``svy`` (weighted proportions and means with Taylor SEs)
-    on a simulated stratified cluster sample.
+    Tested against ``svymean`` and ``svytotal`` of a factor's level
+    indicators and of a numeric variable, overall and by group, with their
+    SEs (fixture ``design``: 1e-10), against ``svy`` and against the NHANES
+    II proportions published by samplics.
     """
     from analysis.codebook import CODED_TYPES
     from analysis.describe.columns import table_columns
 
+    _check_df_rule(df)
     design = survey_design(survey)
     names = table_columns(survey, columns, by)
     rows = []
@@ -169,20 +306,23 @@ def survey_table_one(survey, by: str | None = None, columns=None) -> pd.DataFram
                 known = codes >= 0
                 for j, level in enumerate(survey.data[name].cat.categories):
                     y = np.where(known, (codes == j).astype(float), np.nan)
-                    p, se, df = ratio_estimate(y, design, domain)
-                    low, high = proportion_interval(p, se, df)
+                    p, se, d = ratio_estimate(y, design, domain, df)
+                    low, high = proportion_interval(p, se, d)
+                    total, total_se = total_estimate(y, design, domain)
                     rows.append(dict(variable=name, label=var.label, level=str(level),
                                      group=group, statistic="percent",
                                      n=int((domain & known).sum()), estimate=100 * p,
-                                     se=100 * se, ci_low=100 * low, ci_high=100 * high, df=df))
+                                     se=100 * se, ci_low=100 * low, ci_high=100 * high, df=d,
+                                     total=total, total_se=total_se))
             else:
                 y = survey.data[name].to_numpy(dtype=float, na_value=np.nan)
-                est, se, df = ratio_estimate(y, design, domain)
-                t = stats.t.ppf(0.975, df) if df > 0 else np.nan
+                est, se, d = ratio_estimate(y, design, domain, df)
+                t = stats.t.ppf(0.975, d) if d > 0 else np.nan
+                total, total_se = total_estimate(y, design, domain)
                 rows.append(dict(variable=name, label=var.label, level="", group=group,
                                  statistic="mean", n=int((domain & ~np.isnan(y)).sum()),
                                  estimate=est, se=se, ci_low=est - t * se,
-                                 ci_high=est + t * se, df=df))
+                                 ci_high=est + t * se, df=d, total=total, total_se=total_se))
     return pd.DataFrame(rows)
 
 
@@ -230,13 +370,55 @@ def design_logistic_fit(fit, design: SurveyDesign, rows: np.ndarray) -> int:
     ``rows`` are the positions of the fit's rows in the survey: rows left out
     (missing values) contribute zero scores but keep their PSU in the
     variance, as a domain of the full design (``svyglm`` on a subset).
-    Returns the design degrees of freedom.
+    Sets ``fit.cov_type = "design"`` and ``fit.df_resid = degf + 1 - rank``,
+    the residual df ``svyglm`` gives its t tests and default ``confint``
+    (``degf`` is :func:`design_df` of the fit's rows), so
+    :meth:`~analysis.models.result.ModelResult.coefficients` uses t.
+    Returns ``degf``. Tested against ``svyglm(family = quasibinomial())``
+    (fixture ``design``: estimates 1e-10; SEs, p-values and CIs 1e-9).
     """
     X, y = fit.design.X, fit.y
     w = design.weight[rows]
     params, bread, llf = weighted_logit(X, y, w, start=fit.params)
     scores = np.zeros((design.weight.size, X.shape[1]))
     scores[rows] = X * (w * (y - expit(X @ params)))[:, None]
-    cov, df = design_covariance(bread, scores, design.strata, design.psu)
+    cov, _ = design_covariance(bread, scores, design.strata, design.psu)
+    inside = np.zeros(design.weight.size, dtype=bool)
+    inside[rows] = True
+    df = design_df(design, inside)
     fit.params, fit.cov, fit.llf = params, cov, llf
+    fit.cov_type = "design"
+    fit.df_resid = df + 1 - X.shape[1]
+    if fit.df_resid < 1:
+        raise ModelError(
+            f"Model {getattr(fit, 'name', '')!r}: {X.shape[1]} coefficients but only {df} design "
+            "degrees of freedom (PSUs minus strata): no t test or interval is possible. "
+            "Use fewer terms or a design with more PSUs.")
     return df
+
+
+def design_t_rows(tidy: pd.DataFrame, df_resid) -> pd.DataFrame:
+    """Intervals and p-values of a tidy (ratio-scale) table on t with ``df_resid`` df.
+
+    The rows were built with the normal quantile (``exp(b ± z se)``); each
+    ``b`` and ``se`` is recovered from them -- also for spline contrasts, which
+    are not single coefficients -- and the interval and p-value redone with
+    Student's t, as ``summary.svyglm`` and ``confint.svyglm``. ``df_resid`` is a
+    number, or a mapping from the ``variable`` column to the df of the fit
+    each row comes from (the crude models).
+    """
+    out = tidy.copy()
+    if isinstance(df_resid, dict):
+        df = out["variable"].map(df_resid).to_numpy(dtype=float)
+    else:
+        df = np.full(len(out), float(df_resid))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.log(out["estimate"].to_numpy(dtype=float))
+        se = (np.log(out["ci_high"].to_numpy(dtype=float))
+              - np.log(out["ci_low"].to_numpy(dtype=float))) / (2 * Z95)
+        t = stats.t.ppf(0.975, df)
+        has = np.isfinite(se)
+        out.loc[has, "ci_low"] = np.exp(b - t * se)[has]
+        out.loc[has, "ci_high"] = np.exp(b + t * se)[has]
+        out.loc[has, "p_value"] = (2 * stats.t.sf(np.abs(b / se), df))[has]
+    return out

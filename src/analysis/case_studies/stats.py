@@ -365,11 +365,25 @@ def headline(result, term: str, which: str = "adjusted") -> dict:
 def lr_drop(survey, result, variable: str) -> pd.DataFrame:
     """Likelihood-ratio test of ``variable`` in a conditional logistic model: drop it and refit.
 
-    ``2 (l_full - l_without)`` on as many df as the variable has columns,
-    both models on the same matched sets (Breslow & Day 1980, sec. 7.2).
-    Columns ``variable, label, statistic, df, p_value``.
+    ``2 (l_full - l_without)`` on as many df as the variable has columns
+    (Breslow & Day 1980, sec. 7.2). Both models must be fitted to the same
+    rows: the model without ``variable`` is refitted on the rows the full
+    model used (complete for every variable of the full model, its outcome,
+    matched sets and clusters, in sets with both a case and a control), not
+    on the rows that happen to be complete for the smaller model, which
+    would compare likelihoods of different data. Tested against
+    ``ConditionalLogit`` fitted by hand on those rows, with the dropped
+    variable missing for some respondents.
+
+    Returns
+    -------
+    DataFrame
+        ``variable, label, statistic, df, p_value, n, sets``: ``n`` and
+        ``sets`` are the rows and matched sets both models used.
     """
+    from analysis.ledger import Ledger
     from analysis.models import conditional_logistic
+    from analysis.survey import Survey
 
     info = result.info
     variables = [*info["exposures"], *info["adjust_for"]]
@@ -378,11 +392,27 @@ def lr_drop(survey, result, variable: str) -> pd.DataFrame:
     rest = [v for v in variables if v != variable]
     if not rest:
         raise ModelError("lr_drop: the model has no other variable; use result.tests.")
-    reduced = conditional_logistic(survey, info["outcome"], rest, adjust_for=[],
+    data = survey.data
+    needed = [info["outcome"], info["strata"], *variables]
+    if info.get("cluster"):
+        needed.append(info["cluster"])
+    rows = data[needed].notna().all(axis=1).to_numpy()
+    # The full model's rows, in a survey of their own, so that the refit neither uses other
+    # rows nor records its (already recorded) exclusions in the survey's ledger again.
+    same = Survey(data.loc[rows], survey.codebook, Ledger(n_read=int(rows.sum())),
+                  source=survey.source)
+    reduced = conditional_logistic(same, info["outcome"], rest, adjust_for=[],
                                    strata=info["strata"])
+    n, sets = int(info["n"]), int(info["n_sets"])
+    if (int(reduced.info["n"]), int(reduced.info["n_sets"])) != (n, sets):
+        raise ModelError(f"lr_drop: the model without {variable!r} used {reduced.info['n']} "
+                         f"rows in {reduced.info['n_sets']} sets, the full model {n} rows in "
+                         f"{sets} sets; the likelihoods are not comparable. Refit the full "
+                         "model on complete cases of all its variables.")
     full_fit, reduced_fit = result.fits["adjusted"], reduced.fits["adjusted"]
     stat = max(2 * (float(full_fit.llf) - float(reduced_fit.llf)), 0.0)
     df = len(full_fit.params) - len(reduced_fit.params)
     return pd.DataFrame({"variable": [variable], "label": [survey.label(variable)],
                          "statistic": [stat], "df": [df],
-                         "p_value": [float(stats.chi2.sf(stat, df))]})
+                         "p_value": [float(stats.chi2.sf(stat, df))], "n": [n],
+                         "sets": [sets]})

@@ -23,6 +23,7 @@ def prevalence(
     *,
     weighted: bool | Literal["auto"] = "auto",
     design: bool = False,
+    design_ci: str = "logit",
 ) -> pd.DataFrame:
     """Prevalence of the outcome's event level, overall and by each level of ``by``.
 
@@ -41,10 +42,15 @@ def prevalence(
     accounts for the variance that unequal weights add, not for strata or
     clusters: ``design=True`` adds design-based estimates from the codebook's
     weight, stratum and cluster roles -- ``design_prevalence``, its
-    Taylor-linearised ``design_se``, the logit-transformed t interval
-    ``design_ci_low, design_ci_high`` on ``design_df`` (PSUs minus strata)
-    degrees of freedom, as R's ``svyciprop(method="logit")``; levels are
-    domains of the whole design (:mod:`analysis.design_based`).
+    Taylor-linearised ``design_se`` and the interval ``design_ci_low,
+    design_ci_high`` of R's ``svyciprop`` (survey 4.1) with ``method =
+    design_ci``: ``"logit"`` (svyciprop's default), ``expit(logit p ± t se /
+    (p (1-p)))`` with t on ``design_df`` degrees of freedom, or ``"beta"``
+    (Korn-Graubard; :func:`analysis.design_based.proportion_interval`).
+    A level is a domain: its variance is taken in the whole design and its
+    ``design_df`` is PSUs minus strata among the respondents in it, R's
+    ``degf`` of the subset design that ``svyby(~y, ~f, design, svyciprop)``
+    uses (:func:`analysis.design_based.design_df`).
 
     Parameters
     ----------
@@ -54,6 +60,10 @@ def prevalence(
     by : str or list of str, optional
         Coded factors; each gives one row per level, in codebook order.
     weighted : bool or "auto"
+    design : bool
+        Add the design-based columns.
+    design_ci : "logit" or "beta"
+        ``svyciprop``'s method for the design-based interval.
 
     Returns
     -------
@@ -66,7 +76,9 @@ def prevalence(
     Notes
     -----
     Tested against a hand computation of the Wilson formula and of the
-    weighted proportion and Kish effective sample size.
+    weighted proportion and Kish effective sample size; the design columns
+    against R's ``svyciprop`` overall and within levels, methods logit and
+    beta (fixture ``design``, ``tests/reference/test_r_design.py``).
 
     Examples
     --------
@@ -99,11 +111,12 @@ def prevalence(
     extra = ["weighted_prevalence", "weighted_ci_low", "weighted_ci_high", "n_effective"]
     table = table[front + (extra if weight else [])]
     if design:
-        table = _design_columns(survey, table, y)
+        table = _design_columns(survey, table, y, design_ci)
     return table
 
 
-def _design_columns(survey: Survey, table: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+def _design_columns(survey: Survey, table: pd.DataFrame, y: np.ndarray,
+                    method: str = "logit") -> pd.DataFrame:
     """Design-based prevalence, SE and logit interval of every row (domains of the design)."""
     from analysis.design_based import proportion_interval, ratio_estimate, survey_design
 
@@ -119,7 +132,8 @@ def _design_columns(survey: Survey, table: pd.DataFrame, y: np.ndarray) -> pd.Da
             domain = codes < 0 if level == MISSING_LEVEL else codes == [
                 str(c) for c in column.cat.categories].index(level)
         p, se, df = ratio_estimate(event, sample, domain)
-        out.append((p, se, *proportion_interval(p, se, df), df))
+        n = int((domain & (y >= 0)).sum())
+        out.append((p, se, *proportion_interval(p, se, df, method, n), df))
     extra = pd.DataFrame(out, columns=["design_prevalence", "design_se", "design_ci_low",
                                        "design_ci_high", "design_df"], index=table.index)
     return pd.concat([table, extra], axis=1)

@@ -177,6 +177,11 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
     tidy_crude = pd.concat([tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures],
                            ignore_index=True)
+    if sample_design is not None:  # t on each fit's design df, as svyglm
+        from analysis.design_based import design_t_rows
+
+        tidy_adj = design_t_rows(tidy_adj, adjusted.df_resid)
+        tidy_crude = design_t_rows(tidy_crude, {v: f.df_resid for v, f in crude.items()})
     table = side_by_side(tidy_crude, tidy_adj, exposures, inter_terms)
     formula = f"{outcome} ~ " + " + ".join(t.formula for t in [*main_terms.values(), *inter_terms])
     info = {
@@ -197,7 +202,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "n_patterns": int(adjusted.design.X.shape[0]) if adjusted.method == "patterns" else None,
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
-        "ci": "Wald 95%",
+        "ci": "Wald 95%" if sample_design is None else "Wald 95%, t on df.residual (svyglm)",
         "cov_type": "design (Taylor linearisation)" if sample_design is not None else cov_type,
         "cluster": cluster,
         "design": sample_design.names if sample_design is not None else None,
