@@ -108,5 +108,5 @@ def test_analysis_section_names_are_checked():
     with pytest.raises(CodebookError, match=r"analysis.exposures.*no variable 'age_bnd' in the "
                                             r"codebook \(did you mean 'age_band'\?\)"):
         Codebook.from_dict(spec)
-    with pytest.raises(CodebookError, match="key 'analysis.missing'"):
+    with pytest.raises(CodebookError, match=r"key 'analysis\.missing'"):
         Codebook.from_dict({**CODEBOOK, "analysis": {"missing": "drop them"}})

@@ -25,17 +25,21 @@ from analysis.report.build import report_notebooks
 from analysis.simulate import CODEBOOK_PATH, simulate_survey, write_survey
 
 NAMES = ["01_data_quality", "02_descriptives", "03_risk_factors", "04_questionnaires"]
+SPASM = "Back-muscle spasm in the last 12 months"
 SECTIONS = {
-    "01_data_quality": ["Participant flow", "Values changed and rows excluded", "Missing values"],
-    "02_descriptives": ["Characteristics of respondents", "Prevalence of the outcome by factor"],
-    "03_risk_factors": ["Crude and adjusted odds ratios", "Measures taken in a sub-sample",
-                        "Dose-response", "Model performance", "Estimates and the truth"],
-    "04_questionnaires": ["Internal consistency", "Score distributions"],
+    "01_data_quality": ["Methods", "Participant flow", "Values changed and rows excluded",
+                        "Missing values"],
+    "02_descriptives": ["Methods", "Characteristics of respondents",
+                        f"Prevalence of {SPASM[0].lower() + SPASM[1:]}"],
+    "03_risk_factors": ["Methods", f"{SPASM}: odds ratios", f"{SPASM}: odds ratios in the "
+                        "sub-sample", "Dose-response", "Model performance",
+                        "Estimates and the truth"],
+    "04_questionnaires": ["Methods", "Internal consistency", "Score distributions"],
 }
 # figures each reader report must hold: flow + missingness; prevalence; forest + sub-sample
-# forest + 2 curves + ROC + calibration + truth; 2 histograms
+# forest + 2 curves + ROC + calibration + truth; a histogram of each numeric score
 FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 7,
-           "04_questionnaires": 2}
+           "04_questionnaires": 9}
 SCRIPT = "<script>alert(1)</script>"
 
 
@@ -100,7 +104,9 @@ def test_provenance_names_files_hashes_and_parameters(rendered):
     assert rows["Codebook sha256"] == sha256(rendered["codebook"])
     assert rows["Parameter data"] == "survey.csv"  # a file name, not a machine's path
     assert rows["Parameter threshold"] == "5"
-    assert rows["Parameter continuous"] == '"hours_sitting, sit_reach_cm"'
+    assert rows["Parameter continuous"] == "None"  # left to the codebook's analysis section
+    plan = json.loads((rendered["out"] / "results" / "03_risk_factors.json").read_text())
+    assert "interactions: heavy_lifting x posture" in plan["analysis_plan"]["rows"][0][0]
     assert re.fullmatch(r"[0-9a-f]{40}|not a git checkout", rows["Git commit"])
 
 

@@ -51,8 +51,11 @@ def fit_model(survey, model: ModelPlan) -> PlannedFit:
     except BackpainError as exc:
         return PlannedFit(model, None, str(exc))
     for w in caught:
-        if issubclass(w.category, UserWarning):
-            result.notify(_notice_kind(str(w.message)), str(w.message))
+        # Results carry their own non-convergence notices; warnings add what they lack
+        # (sparse and separated levels found before the fit).
+        text = str(w.message)
+        if issubclass(w.category, UserWarning) and "did not converge" not in text:
+            result.notify(_notice_kind(text), text)
     if model.subsample:
         # The sub-sample model is restricted to those measured by design, not by loss.
         result.notices[:] = [n for n in result.notices
@@ -63,9 +66,8 @@ def fit_model(survey, model: ModelPlan) -> PlannedFit:
         result.notify("method", reason)
     fitted = PlannedFit(model, result)
     if not fitted.ok:
-        fitted.failure = ("The adjusted model did not converge; its estimates are not shown. "
-                          + " ".join(str(n) for n in result.notices
-                                     if n.kind in ("non-convergence", "separation")))
+        fitted.failure = ("The adjusted model did not converge, so its estimates are not "
+                          "shown; the notes above say why.")
     return fitted
 
 

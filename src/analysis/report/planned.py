@@ -22,8 +22,9 @@ from analysis.report.tables import safe_model_table
 
 def heading(text: str, level: int = 2) -> str:
     """An ``<h2>`` whose id the table of contents links to (as nbconvert would make it)."""
-    anchor = re.sub(r"[^\w-]+", "-", text).strip("-") or "section"
-    return f'<h{level} id="{html.escape(anchor)}">{html.escape(text)}</h{level}>'
+    anchor = html.escape(re.sub(r"[^\w-]+", "-", text).strip("-") or "section")
+    return (f'<h{level} id="{anchor}">{html.escape(text)}<a class="anchor-link" '
+            f'href="#{anchor}">¶</a></h{level}>')
 
 
 def join(*parts: Html | str) -> Html:
@@ -149,7 +150,7 @@ def performance(report: ReportSession) -> Html:
     from analysis.report.sections import performance as checks
 
     fitted = first_logistic(report)
-    if fitted is None or fitted.plan.design:
+    if fitted is None:
         return Html("")
     return join(heading("Model performance"), checks(report, fitted.result))
 

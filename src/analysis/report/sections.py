@@ -383,7 +383,9 @@ def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
 
     parts = []
     data = scored.data
-    scores = scores or [c for c in data.columns if c not in report.survey.data.columns]
+    # By default every score the questionnaires gave, but not the count of items answered.
+    scores = scores or [c for c in data.columns if c not in report.survey.data.columns
+                        and not c.endswith("_answered")]
     for name in scores:
         if name not in data:
             continue
