@@ -245,7 +245,7 @@ def test_default_adjustment_set_and_complete_case_loss_are_notices(fits):
     assert result.info["n"] == R["n_complete"] and result.info["n_read"] == R["n_read"]
     kinds = {n.kind: n.message for n in result.notices}
     assert "role: confounder" in kinds["adjustment set"]
-    assert "sex, sitting" in kinds["adjustment set"]
+    assert "Sex, Sitting" in kinds["adjustment set"]
     dropped = kinds["dropped rows"]
     assert f"{R['n_complete']:,} of {R['n_read']:,} rows read used" in dropped
     for column, k in R["missing_by_column"].items():
@@ -264,7 +264,7 @@ def test_fewer_than_half_complete_cases_suggests_imputation():
     messages = [n.message for n in result.notices if n.kind == "dropped rows"]
     assert len(messages) == 2
     assert "impute='mice'" in messages[1] and "smaller adjustment set" in messages[1]
-    assert f"sitting {int(frame['sitting'].isna().sum()):,}" in messages[1]
+    assert f"Sitting {int(frame['sitting'].isna().sum()):,}" in messages[1]
 
 
 def separated_survey():
