@@ -249,7 +249,7 @@ def test_default_adjustment_set_and_complete_case_loss_are_notices(fits):
     dropped = kinds["dropped rows"]
     assert f"{R['n_complete']:,} of {R['n_read']:,} rows read used" in dropped
     for column, k in R["missing_by_column"].items():
-        assert f"{column} {k:,}" in dropped
+        assert f"{survey().label(column)} {k:,}" in dropped
     assert result.info["dropped_by_column"] == R["missing_by_column"]
     given = logistic(survey(), adjust_for=["sex", "sitting"])
     assert not any(n.kind == "adjustment set" for n in given.notices)
