@@ -43,12 +43,31 @@ def test_each_case_study_notebook_executes_and_records_its_headline(executed):
     assert "<title>Case study: driving and acute herniated lumbar disc</title>" in \
         pages["driving_disc"]
     results = {n: json.loads((out / "results" / f"{n}.json").read_text()) for n in pages}
-    driving = {r[0]: r for r in results["driving_disc"]["odds_ratios"]["rows"]}
+    # each notebook is the plan of its codebook: the plan and methods are recorded, and the
+    # model table is the planned one
+    for name, outcome in (("driving_disc", "status"), ("pelvic_parameters", "abnormal"),
+                          ("backpack", "back_problems")):
+        assert {"analysis_plan", "methods", f"model_{outcome}", "published"} <= \
+            set(results[name])
+    driving = {r[0]: r for r in results["driving_disc"]["model_status"]["rows"]}
     assert driving["Drives a car: Yes vs No"][3] == "1.93 (1.09-3.44)"
-    pelvic = {r[0]: r for r in results["pelvic_parameters"]["odds_ratios"]["rows"]}
-    assert pelvic["Pelvic tilt (per 1 degree)"][3] == "1.07 (1.04-1.11)"
-    backpack = results["backpack"]["odds_ratios"]["rows"]
-    assert backpack[0][2] == "1.70 (0.95 to 3.05)" and backpack[0][4:] == ["100", "32"]
+    assert driving["Lives in the suburbs: Yes vs No"][3] == "1.29 (0.83-2.01)"
+    assert "conditional logistic" in results["driving_disc"]["analysis_plan"]["rows"][0][0]
+    pelvic = {r[0]: r for r in results["pelvic_parameters"]["model_abnormal"]["rows"]}
+    # the plan's readable step: 1.072 per degree is 2.00 per 10 degrees
+    assert pelvic["Pelvic tilt (per 10 degrees)"][3] == "2.00 (1.42-2.80)"
+    backpack = results["backpack"]["model_back_problems"]["rows"]
+    assert backpack == [["Backpack to body weight ratio (per 0.05)", "1.70 (0.95-3.05)", "0.073",
+                         "1.63 (0.89-3.00)", "0.115", "100", "32"]]
+    # the comparison sets numbers side by side, or says "not verified" with no number
+    published = results["driving_disc"]["published"]
+    assert published["columns"] == ["Source", "Reports", "This analysis", "Published",
+                                    "Difference", "Tolerance", "Agreement"]
+    assert published["rows"][0][2:] == ["1.93", "2.0", "-0.07", "±0.5", "agrees"]
+    assert published["rows"][2][2:] == ["1.931", "not verified", "", "", "not verified"]
+    for name in ("pelvic_parameters", "backpack"):
+        rows = results[name]["published"]["rows"]
+        assert all(r[6] in ("not verified", "nothing published") and r[4] == "" for r in rows)
     # every figure was written, and the reader page embeds it
     assert (out / "figures" / "backpack_dose_ratio.png").stat().st_size > 10_000
     assert pages["pelvic_parameters"].count("data:image/png;base64") == 2

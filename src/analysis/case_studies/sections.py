@@ -24,13 +24,12 @@ from analysis.models import (
     lr_drop,
     matched_sets,
     mcnemar,
-    per_increment,
     rank_deficient_fit,
     two_of_three,
 )
 from analysis.report.sections import join
 from analysis.report.session import Html, ReportSession
-from analysis.report.tables import safe_counts, safe_model_table
+from analysis.report.tables import safe_counts
 
 
 def _ci(est: float, low: float, high: float, digits: int = 2) -> str:
@@ -79,19 +78,23 @@ def matched_flow(report: ReportSession, exposure: str) -> Html:
                 data_flow(report))
 
 
-def model_table(report: ReportSession, result, *, key: str, title: str, note: str,
-                forest: bool = True) -> Html:
-    """A model's crude and adjusted odds ratios (reader text) and, optionally, a forest plot."""
-    from analysis import figures
+def planned_fit(report: ReportSession, outcome: str | None = None):
+    """The fitted model of the report's plan (of ``outcome``, else the first): its result.
 
-    out = join(report.notices(result, key),
-               report.table(safe_model_table(result.table, report.threshold), key, title=title,
-                            note=note))
-    if not forest:
-        return out
-    ax = figures.forest_plot(result.table, show_counts=False)
-    return join(out, report.figure(ax, f"{key}_forest",
-                                   caption="Crude and adjusted odds ratios (log scale)"))
+    The case study is a configuration of the plan (:mod:`analysis.plan`): its
+    codebook's ``analysis:`` section and the notebook's parameters say what is
+    fitted, and ``report.fits`` fits it once. A model that failed is a
+    :class:`~analysis.errors.ReportError` with the plan's reason, since the
+    sections after it need the numbers.
+    """
+    fits = [f for f in report.fits if outcome is None or f.plan.outcome == outcome]
+    if not fits:
+        raise ReportError(f"The plan has no model of {outcome!r}.")
+    fitted = fits[0]
+    if fitted.failure is not None:
+        raise ReportError(f"The planned model of {fitted.plan.outcome!r} failed: "
+                          f"{fitted.failure}")
+    return fitted.result
 
 
 def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
@@ -292,25 +295,6 @@ def firth_table(report: ReportSession, exposures: Sequence[str], outcome: str) -
     return report.table(shown, "firth", title="Maximum likelihood against Firth's penalised "
                                               "likelihood",
                         note="Mutually adjusted; Wald 95% intervals.")
-
-
-def increment_table(report: ReportSession, result, variable: str, increment: float) -> Html:
-    """Crude and adjusted ORs of ``variable`` per ``increment`` units, with n and events."""
-    rows = []
-    for which in ("crude", "adjusted"):
-        tidy = result.tidy(which)
-        row = per_increment(tidy, variable, increment).iloc[0]
-        rows.append({"Model": which.capitalize(), "Factor": f"{report.survey.label(variable)} "
-                                               f"(per {increment:g} increase)",
-                     "OR (95% CI)": _ci(row.estimate, row.ci_low, row.ci_high),
-                     "p": format_p(row.p_value), "n": int(row.n), "Events": int(row.events)})
-    table = safe_counts(safe_counts(pd.DataFrame(rows), "n", report.threshold), "Events",
-                        report.threshold)
-    adjust = ", ".join(report.survey.label(v).lower() for v in result.info["adjust_for"])
-    return report.table(table, "odds_ratios", title="Odds ratio per increase of the load ratio",
-                        note=f"Logistic regression; adjusted for {adjust or 'nothing'}. "
-                             f"OR per {increment:g} = OR per unit ^ {increment:g}, Wald 95% "
-                             "intervals.")
 
 
 def dose_response(report: ReportSession, exposure: str, outcome: str,
