@@ -83,7 +83,8 @@ def discordant_pairs(survey, exposure: str, outcome: str | None = None,
 
     Method: pairs holding one case and one control (the event level of the
     outcome marks the case) and complete for the exposure are cross-tabulated
-    by the exposure of case (rows) and control (columns). Pairs without both
+    by the exposure of case (rows) and control (columns), the layout of
+    Breslow & Day (1980, ch. 5, classical methods for matched data). Pairs without both
     a case and a control, or missing the exposure, are left out; an
     informative set that is not one case and one control is a
     :class:`~analysis.errors.ModelError` (the table is defined for pairs
