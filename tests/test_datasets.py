@@ -219,7 +219,9 @@ def test_hsaur3_backpain(public):
     assert data.loc[1, ["matched_set", "status", "driver", "suburban"]].tolist() == [
         "1", "case", "Yes", "Yes"]
     assert data.loc[2, ["status", "driver", "suburban"]].tolist() == ["control", "Yes", "No"]
-    assert survey.codebook.role("stratum") == "matched_set"
+    # matched sets, not sampling strata: conditional logistic, not a design-based model
+    assert survey.codebook.role("match") == "matched_set"
+    assert survey.codebook.role("stratum") is None
     assert survey.variables("exposure") == ["driver"]
 
 

@@ -11,9 +11,22 @@ from scipy import stats
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from _models_data import make_survey
-from analysis.diagnostics import calibration, discrimination, hosmer_lemeshow, separation, vif
+from _public_data import needs_data
+from analysis import datasets
+from analysis.codebook import Codebook
+from analysis.diagnostics import (
+    calibration,
+    collinearity,
+    discrimination,
+    hosmer_lemeshow,
+    overlap,
+    separation,
+    vif,
+)
 from analysis.errors import BackpainWarning
+from analysis.ledger import Ledger
 from analysis.models import logistic
+from analysis.survey import Survey
 
 
 def test_auc_equals_mann_whitney_and_brute_force_delong():
@@ -149,3 +162,72 @@ def test_exact_dependence_on_different_scales_is_a_rank_error_and_infinite_vif()
     expected = [variance_inflation_factor(independent, i) for i in (1, 2, 3)]
     got = vif(data[["tilt", "slope", "lordosis"]])["vif"].to_numpy()
     assert got == pytest.approx(expected, rel=1e-9)
+
+
+# ---- collinearity of exact identities and overlap of groups ------------------------------
+def _numeric_survey(columns: dict[str, np.ndarray], by: np.ndarray | None = None) -> Survey:
+    variables = {c: {"type": "numeric", "label": c.replace("_", " ").capitalize()}
+                 for c in columns}
+    data = pd.DataFrame(columns)
+    if by is not None:
+        variables["group"] = {"type": "categorical", "label": "Group",
+                              "levels": {"A": "A", "B": "B", "C": "C"}}
+        data["group"] = pd.Categorical(by, ["A", "B", "C"])
+    cb = Codebook.from_dict({"name": "t", "variables": variables})
+    return Survey(data, cb, Ledger(n_read=len(data)), source="t.csv")
+
+
+def test_collinearity_of_an_exact_identity_and_of_independent_columns():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(40, 10, 300), rng.normal(20, 5, 300)
+    # an identity that holds to the 1e-9 rounding of a file, as pelvic incidence does
+    exact = _numeric_survey({"total": np.round(a + b, 9), "a": a, "b": b})
+    note = collinearity(exact, "total", ["a", "b"]).set_index("quantity")["value"]
+    assert 0 < note["largest |difference|"] <= 5e-10
+    assert note["columns of the design"] == 4
+    assert note["rank (at the precision of the data)"] == 3
+    assert note["condition number (unit-length columns)"] > 1e6
+    assert note["VIF of a"] > 1e6
+    # no identity: full rank, and the VIFs are statsmodels'
+    free = _numeric_survey({"total": rng.normal(60, 11, 300), "a": a, "b": b})
+    note = collinearity(free, "total", ["a", "b"]).set_index("quantity")["value"]
+    assert note["rank (at the precision of the data)"] == \
+        note["rank (numpy default tolerance)"] == 4
+    X = np.column_stack([np.ones(300), free.data[["total", "a", "b"]].to_numpy()])
+    for j, name in enumerate(["total", "a", "b"], start=1):
+        assert note[f"VIF of {name}"] == pytest.approx(variance_inflation_factor(X, j),
+                                                       rel=1e-10)
+    assert note["condition number (unit-length columns)"] == pytest.approx(
+        np.linalg.cond(X / np.linalg.norm(X, axis=0)), rel=1e-10)
+
+
+def test_overlap_counts_members_beyond_the_reference_range():
+    values = np.array([1.0, 2, 3, 4, 2.5, 3.5, 5, 6, 0, 10, 3, np.nan])
+    groups = np.array(["A", "A", "A", "A", "B", "B", "B", "B", "C", "C", "C", "C"])
+    table = overlap(_numeric_survey({"x": values}, groups), "x", "group").set_index("group")
+    assert table["n"].tolist() == [4, 4, 3]  # the missing value leaves
+    assert table["beyond_reference"].tolist() == [0, 2, 2]  # A spans [1, 4]
+    assert table.loc["B", "median"] == 4.25 and table.loc["A", "q1"] == 1.75
+
+
+@needs_data
+def test_vertebral_angles_identity_and_spondylolisthesis_overlap():
+    survey = datasets.load("vertebral-column")
+    data = survey.data
+    note = collinearity(survey, "pelvic_incidence",
+                        ["pelvic_tilt", "sacral_slope"]).set_index("quantity")["value"]
+    residual = (data["pelvic_incidence"] - data["pelvic_tilt"] - data["sacral_slope"]).abs()
+    assert note["largest |difference|"] == residual.max() < 1e-7
+    assert note["rank (at the precision of the data)"] == 3
+    X = np.column_stack([np.ones(len(data)), data[["pelvic_incidence", "pelvic_tilt",
+                                                   "sacral_slope"]].to_numpy(float)])
+    assert note["rank (numpy default tolerance)"] == np.linalg.matrix_rank(X) == 4
+    assert note["condition number (unit-length columns)"] > 1e8
+    assert np.isinf(note["VIF of pelvic tilt"])
+    table = overlap(survey, "grade_of_spondylolisthesis", "diagnosis").set_index("group")
+    grade = data["grade_of_spondylolisthesis"]
+    normal_max = grade[data["diagnosis"] == "Normal"].max()
+    spondy = grade[data["diagnosis"] == "Spondylolisthesis"]
+    assert table.loc["Spondylolisthesis", "beyond_reference"] == (spondy > normal_max).sum() == 110
+    assert table.loc["Normal", "beyond_reference"] == 0
+    assert table["n"].tolist() == [100, 60, 150]

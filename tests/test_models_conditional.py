@@ -8,12 +8,21 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
 from statsmodels.discrete.conditional_models import ConditionalLogit
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
+from _public_data import needs_data, raw_backpain
 from analysis import datasets
 from analysis.codebook import Codebook
 from analysis.errors import ModelError
 from analysis.ledger import Ledger
-from analysis.models import conditional_logistic
+from analysis.models import (
+    conditional_logistic,
+    discordant_pairs,
+    headline,
+    lr_drop,
+    matched_sets,
+    mcnemar,
+)
 from analysis.survey import Survey
 
 Z = stats.norm.ppf(0.975)
@@ -162,3 +171,98 @@ def test_separation_is_a_non_convergence_notice():
     assert [n.model for n in result.notices if n.kind == "non-convergence"] == [
         "adjusted", "crude: lifting"]
     assert not result.fit_statistics["converged"].any()
+
+
+# ---- matched pairs by hand (analysis.models.matched) ------------------------------------------
+@pytest.fixture(scope="module")
+def raw_pairs() -> pd.DataFrame:
+    return raw_backpain()
+
+
+@needs_data
+def test_driving_odds_ratio_matches_conditional_logit_on_the_raw_file(backpain, raw_pairs):
+    result = conditional_logistic(backpain, "status", ["driver", "suburban"], adjust_for=[])
+    row = headline(result, "driver[Yes]")
+    assert (round(row["estimate"], 3), round(row["ci_low"], 3), round(row["ci_high"], 3)) == \
+        (1.931, 1.085, 3.435)
+    raw = raw_pairs
+    direct = ConditionalLogit(raw["case"], raw[["driver", "suburban"]], groups=raw["ID"]).fit(
+        method="newton", disp=0)
+    b, se = direct.params["driver"], direct.bse["driver"]
+    # both sides converge to 1e-8 or better: 1e-6 relative
+    assert row["estimate"] == pytest.approx(np.exp(b), rel=1e-6)
+    assert row["ci_low"] == pytest.approx(np.exp(b - 1.959963985 * se), rel=1e-6)
+    assert row["ci_high"] == pytest.approx(np.exp(b + 1.959963985 * se), rel=1e-6)
+    # LR test of the model (9.55 on 2 df) and of driving given residence
+    null = direct.model.loglike(np.zeros(2))
+    assert result.info["lr_statistic"] == pytest.approx(2 * (direct.llf - null), rel=1e-6)
+    assert round(result.info["lr_statistic"], 3) == 9.546 and result.info["lr_df"] == 2
+    reduced = ConditionalLogit(raw["case"], raw[["suburban"]], groups=raw["ID"]).fit(
+        method="newton", disp=0)
+    lr = lr_drop(backpain, result, "driver").iloc[0]
+    assert lr["statistic"] == pytest.approx(2 * (direct.llf - reduced.llf), rel=1e-6)
+    assert lr["df"] == 1 and round(lr["statistic"], 3) == 5.258
+    with pytest.raises(ModelError, match="No term 'driver' in the adjusted model"):
+        headline(result, "driver")
+
+
+@needs_data
+def test_discordant_pairs_by_hand_give_the_crude_conditional_odds_ratio(backpain, raw_pairs):
+    pairs = discordant_pairs(backpain, "driver")
+    wide = raw_pairs.pivot(index="ID", columns="case", values="driver")
+    b = int(((wide[1] == 1) & (wide[0] == 0)).sum())
+    c = int(((wide[1] == 0) & (wide[0] == 1)).sum())
+    assert (b, c) == (41, 19)
+    table = pairs.set_index("case")
+    assert (table.loc["Yes", "No"], table.loc["No", "Yes"], table.loc["Total", "total"]) == \
+        (41, 19, 217)
+    m = mcnemar(pairs).iloc[0]
+    assert m["odds_ratio"] == pytest.approx(41 / 19)
+    crude = conditional_logistic(backpain, "status", ["driver"], adjust_for=[])
+    row = headline(crude, "driver[Yes]", "crude")
+    # b/c is the conditional ML estimate exactly; the Newton fit stops at 1e-10
+    assert row["estimate"] == pytest.approx(m["odds_ratio"], rel=1e-6)
+    assert row["ci_low"] == pytest.approx(m["ci_low"], rel=1e-5)
+    assert row["ci_high"] == pytest.approx(m["ci_high"], rel=1e-5)
+    square = [[table.loc["Yes", "Yes"], 41], [19, table.loc["No", "No"]]]
+    assert m["chi2"] == pytest.approx(sm_mcnemar(square, exact=False, correction=False).statistic)
+    assert m["p_exact"] == pytest.approx(sm_mcnemar(square, exact=True).pvalue)
+    flow = matched_sets(backpain, "driver")
+    assert flow["sets"].tolist() == [217, 217, 217, 60]
+    assert flow["rows"].tolist() == [434, 434, 434, 120]
+
+
+def test_mcnemar_of_a_constructed_table_against_statsmodels():
+    # 30 pairs: 12 with only the case exposed, 4 with only the control
+    pairs = pd.DataFrame({"case": ["No", "Yes", "Total"], "No": [10, 12, 22], "Yes": [4, 4, 8],
+                          "total": [14, 16, 30]})
+    pairs.attrs["levels"] = ["No", "Yes"]
+    m = mcnemar(pairs).iloc[0]
+    assert (m["case_only_exposed"], m["control_only_exposed"]) == (12, 4)
+    assert m["odds_ratio"] == 3.0
+    se = np.sqrt(1 / 12 + 1 / 4)
+    assert m["ci_low"] == pytest.approx(3 * np.exp(-Z * se), rel=1e-12)
+    square = [[4, 12], [4, 10]]
+    assert m["chi2"] == pytest.approx(sm_mcnemar(square, exact=False, correction=False)
+                                      .statistic, rel=1e-12) == 4.0
+    assert m["p_exact"] == pytest.approx(sm_mcnemar(square, exact=True).pvalue, rel=1e-12)
+    pairs.loc[0, "Yes"] = 0
+    with pytest.raises(ModelError, match="not finite"):
+        mcnemar(pairs)
+
+
+def test_matched_pairs_need_the_matched_sets():
+    survey = _matched_1_to_3(10)
+    cb = Codebook.from_dict({"name": "m", "variables": {
+        "set": {"type": "text", "label": "Matched set"},
+        "case": {"type": "binary", "label": "Spasm case", "role": "outcome"},
+        "lifting": {"type": "binary", "label": "Heavy lifting", "role": "exposure"}}})
+    plain = Survey(survey.data, cb, Ledger(n_read=len(survey.data)), source="m.csv")
+    with pytest.raises(ModelError, match="need the strata column: none is named"):
+        discordant_pairs(plain, "lifting")
+    with pytest.raises(ModelError, match="column 'pair' is not in the survey"):
+        matched_sets(plain, "lifting", strata="pair")
+    # 1:3 sets are not pairs: the 2x2 table of pairs is refused, the flow is not
+    with pytest.raises(ModelError, match="not one case and one control"):
+        discordant_pairs(survey, "lifting")
+    assert matched_sets(survey, "lifting")["sets"].iloc[0] == 10

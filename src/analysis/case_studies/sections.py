@@ -1,9 +1,12 @@
-"""The sections of the case-study notebooks: each computes, shows a table or figure, records it.
+"""The sections of the case-study notebooks: each shows a table or figure and records it.
 
 Every function takes the :class:`~analysis.report.ReportSession` of the
 notebook (from :func:`analysis.case_studies.open_case_study`) and returns
 HTML for one output cell; tables pass through ``report.table`` (CSV and
-``results.json``) and figures through ``report.figure``.
+``results.json``) and figures through ``report.figure``. The numbers come
+from :mod:`analysis.models` and :mod:`analysis.diagnostics`; this module only
+lays them out (and, in :func:`published_comparison`, sets them beside
+published values).
 """
 
 from __future__ import annotations
@@ -12,12 +15,21 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.case_studies import stats as cs
 from analysis.describe.render import format_p
+from analysis.diagnostics import collinearity, discrimination, overlap
 from analysis.errors import ReportError
+from analysis.models import (
+    discordant_pairs,
+    firth_comparison,
+    lr_drop,
+    matched_sets,
+    mcnemar,
+    rank_deficient_fit,
+    two_of_three,
+)
 from analysis.report.sections import join
 from analysis.report.session import Html, ReportSession
-from analysis.report.tables import safe_counts, safe_model_table
+from analysis.report.tables import safe_counts
 
 
 def _ci(est: float, low: float, high: float, digits: int = 2) -> str:
@@ -55,7 +67,7 @@ def data_flow(report: ReportSession, by: str | None = None) -> Html:
 
 def matched_flow(report: ReportSession, exposure: str) -> Html:
     """Matched sets down to those discordant for ``exposure``, and the STROBE diagram."""
-    flow = cs.matched_sets(report.survey, exposure)
+    flow = matched_sets(report.survey, exposure)
     table = flow.rename(columns={"stage": "Stage", "sets": "Matched sets", "rows": "People"})
     table = safe_counts(safe_counts(table, "Matched sets", report.threshold), "People",
                         report.threshold)
@@ -66,19 +78,23 @@ def matched_flow(report: ReportSession, exposure: str) -> Html:
                 data_flow(report))
 
 
-def model_table(report: ReportSession, result, *, key: str, title: str, note: str,
-                forest: bool = True) -> Html:
-    """A model's crude and adjusted odds ratios (reader text) and, optionally, a forest plot."""
-    from analysis import figures
+def planned_fit(report: ReportSession, outcome: str | None = None):
+    """The fitted model of the report's plan (of ``outcome``, else the first): its result.
 
-    out = join(report.notices(result, key),
-               report.table(safe_model_table(result.table, report.threshold), key, title=title,
-                            note=note))
-    if not forest:
-        return out
-    ax = figures.forest_plot(result.table, show_counts=False)
-    return join(out, report.figure(ax, f"{key}_forest",
-                                   caption="Crude and adjusted odds ratios (log scale)"))
+    The case study is a configuration of the plan (:mod:`analysis.plan`): its
+    codebook's ``analysis:`` section and the notebook's parameters say what is
+    fitted, and ``report.fits`` fits it once. A model that failed is a
+    :class:`~analysis.errors.ReportError` with the plan's reason, since the
+    sections after it need the numbers.
+    """
+    fits = [f for f in report.fits if outcome is None or f.plan.outcome == outcome]
+    if not fits:
+        raise ReportError(f"The plan has no model of {outcome!r}.")
+    fitted = fits[0]
+    if fitted.failure is not None:
+        raise ReportError(f"The planned model of {fitted.plan.outcome!r} failed: "
+                          f"{fitted.failure}")
+    return fitted.result
 
 
 def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
@@ -86,7 +102,7 @@ def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
 
     Each model against all coefficients 0 (``result.tests``), and for each
     variable of ``drop`` the full model against the model without it
-    (:func:`stats.lr_drop`).
+    (:func:`analysis.models.lr_drop`).
     """
     tests = result.tests
     names = [f"{m} model: {lab.lower()}" for m, lab in zip(tests["model"], tests["label"],
@@ -94,7 +110,7 @@ def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
     names = [n[:1].upper() + n[1:] for n in names]
     rows = list(zip(names, tests["statistic"], tests["df"], tests["p_value"], strict=True))
     for variable in drop:
-        r = cs.lr_drop(report.survey, result, variable).iloc[0]
+        r = lr_drop(report.survey, result, variable).iloc[0]
         others = [report.survey.label(v).lower() for v in
                   [*result.info["exposures"], *result.info["adjust_for"]] if v != variable]
         rows.append((f"{r.label}, adjusted for {', '.join(others)}", r.statistic, r.df,
@@ -113,14 +129,14 @@ def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
 def discordant_table(report: ReportSession, exposure: str) -> Html:
     """The 2x2 table of case against control exposure in the pairs, and McNemar's odds ratio."""
     survey = report.survey
-    pairs = cs.discordant_pairs(survey, exposure)
+    pairs = discordant_pairs(survey, exposure)
     levels = pairs.attrs["levels"]
     label = survey.label(exposure)
     shown = pd.DataFrame({f"Case: {label.lower()}": pairs["case"]})
     for col in [*levels, "total"]:
         name = "Total" if col == "total" else f"Control: {col}"
         shown[name] = safe_counts(pairs, col, report.threshold)[col]
-    m = cs.mcnemar(pairs)
+    m = mcnemar(pairs)
     first = report.table(shown, "discordant_pairs", title=f"Pairs by {label.lower()} of case and "
                                                          "control",
                          note="Each cell counts pairs. The off-diagonal cells are the "
@@ -140,10 +156,72 @@ def discordant_table(report: ReportSession, exposure: str) -> Html:
     return join(first, second)
 
 
+PUBLISHED_COLUMNS = ["source", "reports", "this analysis", "published", "difference",
+                     "tolerance", "agreement"]
+
+
+def published_comparison(entries: Sequence[dict]) -> pd.DataFrame:
+    """This analysis beside published results: both numbers, their difference, the verdict.
+
+    Each entry has ``source``, ``reports`` (what the number is), ``ours``
+    (this analysis; ``None`` when it has no counterpart) and ``published``:
+    a number, ``None`` when the published value could not be verified, or
+    ``"none"`` when the source publishes no such value. The tolerance is
+    ``tolerance`` when given (an absolute difference, e.g. for a value the
+    source gives in words), else half a unit of the published precision,
+    ``0.5 * 10**-decimals`` (``decimals``, default 2): a published 1.93
+    agrees with any value that rounds to it.
+
+    ``agreement`` is ``"agrees"`` when ``|ours - published| <= tolerance``,
+    ``"differs"`` otherwise, ``"not verified"`` (and no number in
+    ``published``, ``difference`` or ``tolerance``) when no published value
+    could be verified, ``"nothing published"`` when the source has none, and
+    ``"not comparable"`` when this analysis has no counterpart. Tested in
+    tests/test_case_studies.py.
+
+    Returns
+    -------
+    DataFrame
+        ``source, reports, this analysis, published, difference, tolerance,
+        agreement``, all text.
+
+    Examples
+    --------
+    >>> published_comparison([{"source": "A", "reports": "OR", "ours": 1.9307,
+    ...                        "published": 1.93}])["agreement"].tolist()
+    ['agrees']
+    """
+    rows = []
+    for e in entries:
+        pub, ours, dec = e.get("published"), e.get("ours"), int(e.get("decimals", 2))
+        if isinstance(pub, str) and pub != "none":
+            raise ReportError(f"published_comparison: published={pub!r}; give a number, "
+                              "None (not verified) or 'none' (nothing published).")
+        shown = "" if ours is None else f"{float(ours):.{dec + 1}f}"
+        row = {"source": e["source"], "reports": e["reports"], "this analysis": shown,
+               "published": "", "difference": "", "tolerance": ""}
+        if isinstance(pub, str):
+            row.update(published="none published", agreement="nothing published")
+        elif pub is None:
+            row.update(published="not verified", agreement="not verified")
+        else:
+            tol = float(e["tolerance"]) if e.get("tolerance") is not None else 0.5 * 10 ** -dec
+            row.update(published=f"{float(pub):.{dec}f}", tolerance=f"±{tol:g}")
+            if ours is None:
+                row["agreement"] = "not comparable"
+            else:
+                diff = float(ours) - float(pub)
+                row["difference"] = f"{diff:+.{dec + 1}f}"
+                # a hair of slack: a value that rounds to the published one is on the boundary
+                row["agreement"] = "agrees" if abs(diff) <= tol * (1 + 1e-9) else "differs"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
+
+
 def comparison(report: ReportSession, entries: Sequence[dict], *, note: str) -> Html:
-    """This analysis beside the published results (see :func:`stats.published_comparison`)."""
-    table = cs.published_comparison(entries)
-    table.columns = [c.capitalize() for c in table.columns]
+    """This analysis beside the published results (:func:`published_comparison`)."""
+    table = published_comparison(entries)
+    table.columns = [c[:1].upper() + c[1:] for c in table.columns]
     return report.table(table, "published", title="Comparison with published results",
                         note=note)
 
@@ -157,6 +235,29 @@ def numbers(report: ReportSession, frame: pd.DataFrame, key: str, *, title: str,
         if pd.api.types.is_float_dtype(shown[col]):
             shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}g}")
     return report.table(shown, key, title=title, note=note)
+
+
+def overlap_table(report: ReportSession, variable: str, by: str, *, key: str, title: str,
+                  note: str | None = None, beyond: bool = True) -> Html:
+    """The distribution of ``variable`` by group (:func:`analysis.diagnostics.overlap`)."""
+    table = overlap(report.survey, variable, by)
+    if not beyond:
+        table = table.drop(columns="beyond_reference")
+    return numbers(report, table, key, title=title, note=note)
+
+
+def collinearity_table(report: ReportSession, total: str, parts: Sequence[str]) -> Html:
+    """How exactly ``total`` = sum of ``parts`` holds (:func:`~analysis.diagnostics.collinearity`).
+    """
+    return numbers(report, collinearity(report.survey, total, parts), "collinearity",
+                   title="How exactly the identity holds, and the rank of the design")
+
+
+def all_together(report: ReportSession, outcome: str, columns: Sequence[str]) -> Html:
+    """What the package says when asked to fit ``columns`` together
+    (:func:`analysis.models.rank_deficient_fit`)."""
+    return numbers(report, rank_deficient_fit(report.survey, outcome, columns), "all_three",
+                   title=f"Fitting all {len(columns)} together")
 
 
 def separation_check(report: ReportSession, exposures: Sequence[str], outcome: str) -> Html:
@@ -184,7 +285,7 @@ def separation_check(report: ReportSession, exposures: Sequence[str], outcome: s
 
 def firth_table(report: ReportSession, exposures: Sequence[str], outcome: str) -> Html:
     """ML and Firth odds ratios side by side."""
-    table = cs.firth_comparison(report.survey, outcome, exposures)
+    table = firth_comparison(report.survey, outcome, exposures)
     shown = pd.DataFrame({
         "Factor": table["label"],
         "OR, maximum likelihood (95% CI)": [_ci(*r, 3) for r in table[
@@ -194,25 +295,6 @@ def firth_table(report: ReportSession, exposures: Sequence[str], outcome: str) -
     return report.table(shown, "firth", title="Maximum likelihood against Firth's penalised "
                                               "likelihood",
                         note="Mutually adjusted; Wald 95% intervals.")
-
-
-def increment_table(report: ReportSession, result, variable: str, increment: float) -> Html:
-    """Crude and adjusted ORs of ``variable`` per ``increment`` units, with n and events."""
-    rows = []
-    for which in ("crude", "adjusted"):
-        tidy = result.tidy(which)
-        row = cs.per_increment(tidy, variable, increment).iloc[0]
-        rows.append({"Model": which.capitalize(), "Factor": f"{report.survey.label(variable)} "
-                                               f"(per {increment:g} increase)",
-                     "OR (95% CI)": _ci(row.estimate, row.ci_low, row.ci_high),
-                     "p": format_p(row.p_value), "n": int(row.n), "Events": int(row.events)})
-    table = safe_counts(safe_counts(pd.DataFrame(rows), "n", report.threshold), "Events",
-                        report.threshold)
-    adjust = ", ".join(report.survey.label(v).lower() for v in result.info["adjust_for"])
-    return report.table(table, "odds_ratios", title="Odds ratio per increase of the load ratio",
-                        note=f"Logistic regression; adjusted for {adjust or 'nothing'}. "
-                             f"OR per {increment:g} = OR per unit ^ {increment:g}, Wald 95% "
-                             "intervals.")
 
 
 def dose_response(report: ReportSession, exposure: str, outcome: str,
@@ -245,15 +327,13 @@ def estimate(result, variable: str, *, which: str = "adjusted", increment: float
 
 def auc(result) -> float:
     """The in-sample AUC (c-statistic) of the adjusted model."""
-    from analysis.diagnostics import discrimination
-
     return float(discrimination(result)["estimate"].iloc[0])
 
 
 def two_of_three_table(report: ReportSession, outcome: str, total: str,
                        parts: Sequence[str]) -> Html:
-    """The three two-angle models of :func:`stats.two_of_three`, with their log-likelihoods."""
-    table = cs.two_of_three(report.survey, outcome, total, parts)
+    """The three models of :func:`analysis.models.two_of_three`, with their log-likelihoods."""
+    table = two_of_three(report.survey, outcome, total, parts)
     shown = pd.DataFrame({
         "Model": table["model"].str.capitalize(), "Factor": table["label"],
         "OR (95% CI)": [_ci(*r, 3) for r in table[["estimate", "ci_low", "ci_high"]].to_numpy()],

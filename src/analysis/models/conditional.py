@@ -20,6 +20,11 @@ RULE_UNINFORMATIVE = "matched set without both a case and a control"
 TEST_COLUMNS = ["variable", "label", "test", "model", "statistic", "df", "p_value"]
 
 
+def matched_set_column(codebook) -> str | None:
+    """The codebook's matched-set variable: role ``match``, else (older codebooks) ``stratum``."""
+    return codebook.role("match") or codebook.role("stratum")
+
+
 class ConditionalResult(ModelResult):
     """Crude and adjusted matched odds ratios from :func:`conditional_logistic`."""
 
@@ -41,11 +46,11 @@ def conditional_logistic(survey, outcome: str | None = None,
     pairs the estimate is McNemar's ratio of discordant pairs.
 
     ``strata`` names the matched-set column (default: the codebook's
-    variable with role ``stratum``). Rows missing a model variable leave the
-    model (ledger rule ``"missing value in model variable"``); so do the
-    remaining members of a set left without both a case and a control (rule
-    ``"matched set without both a case and a control"``), which carry no
-    information.
+    variable with role ``match``, else the one with role ``stratum``).
+    Rows missing a model variable leave the model (ledger rule ``"missing
+    value in model variable"``); so do the remaining members of a set left
+    without both a case and a control (rule ``"matched set without both a
+    case and a control"``), which carry no information.
 
     ``cov_type="robust"`` gives the sandwich over matched sets (the sets are
     the independent units); ``"cluster"`` sums the score residuals within
@@ -84,10 +89,10 @@ def conditional_logistic(survey, outcome: str | None = None,
     """
     data = survey.data
     cov_type = check_cov_type(cov_type)
-    strata = strata or survey.codebook.role("stratum")
+    strata = strata or matched_set_column(survey.codebook)
     if strata is None or strata not in data.columns:
         raise ModelError("conditional_logistic needs strata= (the matched-set column) or a "
-                         "codebook variable with role stratum"
+                         "codebook variable with role match"
                          + (f"; the survey has no column {strata!r}." if strata else "."))
     extra = {strata: data[strata].astype(object).to_numpy()}
     name, groups = cluster_column(survey, cov_type, cluster)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.errors import ModelError
 from analysis.models.design import Encoded, Term, rcs_basis
 from analysis.models.fitting import Fit, wald
 
@@ -128,5 +129,60 @@ def side_by_side(crude: pd.DataFrame, adjusted: pd.DataFrame, exposures: list[st
         :, TABLE_COLUMNS].reset_index(drop=True)
 
 
-__all__ = ["TABLE_COLUMNS", "estimate_row", "factor_rows", "side_by_side", "term_rows",
-           "tidy_rows"]
+def per_increment(table: pd.DataFrame, variable: str, increment: float) -> pd.DataFrame:
+    """The ratio of a numeric variable per ``increment`` units instead of per 1 unit.
+
+    Method: from a tidy row (``estimate, ci_low, ci_high``: the ratio per
+    unit with a Wald interval) the ratio per ``k`` units is ``estimate^k``
+    with the interval ``(ci_low^k, ci_high^k)``, since the Wald interval of
+    ``k b`` is ``k`` times that of ``b``; the p-value is unchanged. Tested
+    against ``statsmodels.formula.api.logit`` fitted on the variable divided
+    by ``k`` (estimate, interval and p-value to 1e-6; the backpack data,
+    tests/test_models_compare.py).
+
+    Returns
+    -------
+    DataFrame
+        One row: ``term, label, estimate, ci_low, ci_high, p_value, n,
+        events, increment``.
+
+    Examples
+    --------
+    >>> per_increment(result.tidy("crude"), "ratio", 0.05)["estimate"]  # doctest: +SKIP
+    0    1.705
+    """
+    rows = table[table["term"] == variable]
+    if len(rows) != 1:
+        raise ModelError(f"per_increment: the table has no single row for {variable!r} "
+                         f"(terms: {', '.join(map(str, table['term']))}).")
+    out = rows[["term", "label", "estimate", "ci_low", "ci_high", "p_value", "n",
+                "events"]].copy()
+    out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]] ** increment
+    out["increment"] = increment
+    return out.reset_index(drop=True)
+
+
+def headline(result, term: str, which: str = "adjusted") -> dict:
+    """One row of a model's tidy table as a dict (``estimate, ci_low, ci_high, p_value, ...``).
+
+    No computation: the row of ``result.tidy(which)`` whose ``term`` is
+    ``term`` (a factor level is ``"name[level]"``); anything but one such row
+    is a :class:`~analysis.errors.ModelError` naming the terms there are.
+    Tested against ``ConditionalLogit`` and ``smf.logit`` on the public data
+    (tests/test_models_conditional.py, tests/test_models_compare.py).
+
+    Examples
+    --------
+    >>> headline(result, "driver[Yes]")["estimate"]  # doctest: +SKIP
+    1.931
+    """
+    tidy = result.tidy(which)
+    rows = tidy[tidy["term"] == term]
+    if len(rows) != 1:
+        raise ModelError(f"No term {term!r} in the {which} model; terms: "
+                         f"{', '.join(map(str, tidy['term']))}.")
+    return rows.iloc[0].to_dict()
+
+
+__all__ = ["TABLE_COLUMNS", "estimate_row", "factor_rows", "headline", "per_increment",
+           "side_by_side", "term_rows", "tidy_rows"]
