@@ -15,7 +15,8 @@ from analysis.errors import CodebookError
 
 def test_the_documented_example_codebook_loads(root):
     text = (root / "data/codebooks/README.md").read_text()
-    example = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    complete = text[text.index("## A complete example"):]
+    example = re.search(r"```yaml\n(.*?)```", complete, re.S).group(1)
     cb = Codebook.from_dict(yaml.safe_load(example))
     assert len(cb) == 13
     assert cb.identifiers == ["respondent_id", "email"]
@@ -25,6 +26,24 @@ def test_the_documented_example_codebook_loads(root):
     assert cb.instrument_items("odi") == ["odi_1"]
     assert cb.role("weight") == "weight"
     assert cb.names(role="exposure") == ["posture", "hours_sitting"]
+
+
+def test_the_documented_derived_variables_and_analysis_section_load(root):
+    text = (root / "data/codebooks/README.md").read_text()
+    derived = text[text.index("## Derived variables"):text.index("## The analysis section")]
+    variables = yaml.safe_load(re.search(r"```yaml\n(.*?)```", derived, re.S).group(1))
+    inputs = {name: {"type": "numeric", "label": name}
+              for name in ("age", "weight_kg", "height_cm", "pain_1", "pain_2", "pain_3")}
+    section = text[text.index("## The analysis section"):text.index("## A complete example")]
+    analysis = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
+    names = ("lbp_12m", "lifting", "sitting_h", "sex")
+    inputs |= {name: {"type": "binary" if name != "sitting_h" else "numeric", "label": name}
+               for name in names}
+    cb = Codebook.from_dict({"variables": {**inputs, **variables}, **analysis})
+    assert cb["age_band"].derive.breaks[-1] == float("inf")
+    assert cb["bmi"].derive.inputs == ["weight_kg", "height_cm"]
+    assert cb["pain_total"].derive.min_items == 2
+    assert cb.analysis.missing == "complete cases" and cb.analysis.firth == "auto"
 
 
 def test_yaml_round_trip(tmp_path):
