@@ -45,46 +45,77 @@ def safe_table_one(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> p
 
     For each coded variable the block of level counts by group (and the
     Overall column, the total of each row) is suppressed jointly; the
-    variable's missing count joins the Overall column's line. A suppressed
-    cell shows ``"<5"`` instead of ``n (%)``. Missing counts of numeric
-    variables are suppressed on their own.
+    variable's missing and not-asked counts join the Overall column's line
+    (levels + missing + not asked = all respondents). A suppressed cell
+    shows ``"<5"`` instead of ``n (%)``. Missing and not-asked counts of
+    numeric variables are suppressed on their own (no published count of
+    values adds up with them). See :func:`table_one_suppression`.
+    """
+    cells, blanks = table_one_suppression(table, threshold)
+    shown = table.copy()
+    for g in cells.columns:
+        hide = cells[g] != ""
+        shown.loc[hide, g] = cells.loc[hide, g]
+    display = table_one_display(shown)
+    _write_blank_counts(display, table, blanks)
+    return display
+
+
+def table_one_suppression(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD
+                          ) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+    """Which counts of a :func:`analysis.describe.table_one` result to hide.
+
+    Returns ``cells``, a frame on the index of ``table`` with one column per
+    display column (groups and Overall) holding ``""`` (shown), ``"<5"``
+    (small) or ``"suppressed"`` (a complement), and, per variable, the text
+    that replaces its missing or not-asked count when hidden
+    (``{"age": {"missing": "<5"}}``).
     """
     groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
     has_total = "Overall" in groups and len(groups) > 1
     label = suppressed_label(threshold)
-    shown = table.copy()
-    missing_text: dict[str, str] = {}
+    cells = pd.DataFrame("", index=table.index, columns=groups)
+    extra_text: dict[str, dict[str, str]] = {}
+    blanks = [c for c in ("missing", "not_asked") if c in table.columns]
     for variable, rows in table.groupby("variable", sort=False):
+        counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
         if variable == "n":
-            counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
             mask = primary_mask(counts, threshold)
             for j, g in enumerate(groups):
                 if mask[0, j]:
-                    shown.loc[rows.index, g] = label
+                    cells.loc[rows.index, g] = label
             continue
-        missing = float(rows["missing"].iloc[0])
+        blank = rows[blanks].iloc[0].to_numpy(dtype=float)
         if rows["level"].iloc[0] == "":
-            if primary_mask(np.array([missing]), threshold)[0]:
-                missing_text[variable] = label
+            # a numeric variable publishes no count of values, so nothing adds up to these
+            small = primary_mask(blank, threshold)
+            extra_text[variable] = {c: label for c, hide in zip(blanks, small, strict=True)
+                                    if hide}
             continue
-        counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
-        # the missing count sits in the Overall column only
-        extra = np.full((1, len(groups)), np.nan)
-        extra[0, -1] = missing
+        # The missing and not-asked counts sit in the Overall column only. A zero shows as a
+        # blank the reader reads as 0: a known value, not a cell that could hide another.
+        extra = np.full((len(blanks), len(groups)), np.nan)
+        extra[:, -1] = np.where(blank > 0, blank, np.nan)
         block = np.vstack([counts, extra])
         mask = _block_mask(block, threshold, total_col=has_total)
         primary = primary_mask(block, threshold)
+        k = len(rows)
         for j, g in enumerate(groups):
-            shown.loc[rows.index[mask[:-1, j] & primary[:-1, j]], g] = label
-            shown.loc[rows.index[mask[:-1, j] & ~primary[:-1, j]], g] = HIDDEN
-        if mask[-1, -1]:
-            missing_text[variable] = label if primary[-1, -1] else HIDDEN
-    display = table_one_display(shown)
-    if missing_text and "Missing" in display:
-        first = _first_display_rows(table)
-        for variable, text in missing_text.items():
-            display.loc[first[variable], "Missing"] = text
-    return display
+            cells.loc[rows.index[mask[:k, j] & primary[:k, j]], g] = label
+            cells.loc[rows.index[mask[:k, j] & ~primary[:k, j]], g] = HIDDEN
+        extra_text[variable] = {c: (label if primary[k + i, -1] else HIDDEN)
+                                for i, c in enumerate(blanks) if mask[k + i, -1]}
+    return cells, extra_text
+
+
+def _write_blank_counts(display: pd.DataFrame, table: pd.DataFrame,
+                        blanks: dict[str, dict[str, str]]) -> None:
+    first = _first_display_rows(table)
+    names = {"missing": "Missing", "not_asked": "Not asked"}
+    for variable, texts in blanks.items():
+        for column, text in texts.items():
+            if names[column] in display:
+                display.loc[first[variable], names[column]] = text
 
 
 def _first_display_rows(table: pd.DataFrame) -> dict[str, int]:
