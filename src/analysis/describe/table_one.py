@@ -92,8 +92,8 @@ def table_one(
         every row of a variable; ``smd_note`` is ``""`` unless the SMD was asked
         for and is not defined); then the numbers behind the display as
         ``"<statistic>:<column>"`` (``n, percent, mean, sd, median, q1, q3,
-        missing, not_asked``), e.g. ``"percent:Yes"``. :func:`table_one_numbers` turns those into a long
-        table and :func:`table_one_html` renders the table.
+        missing, not_asked``), e.g. ``"percent:Yes"``. :func:`table_one_numbers`
+        turns those into a long table and :func:`table_one_html` renders the table.
 
     Notes
     -----
