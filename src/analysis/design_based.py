@@ -289,9 +289,9 @@ def survey_table_one(survey, by: str | None = None, columns=None, *, df: str = "
     variable's estimates, as ``svymean(na.rm = TRUE)``.
 
     Each estimate is :func:`ratio_estimate` and :func:`total_estimate` of
-    one column (a level indicator or the variable), computed for all the
-    columns of a domain at once: the PSU totals of every column's
-    linearised values in one pass, so a million rows take seconds.
+    one column (a level indicator or the variable), computed for all levels
+    of a variable in a domain at once from the PSU totals of ``w y`` and
+    ``w``, so a million rows take seconds.
 
     Tested against ``svymean`` and ``svytotal`` of a factor's level
     indicators and of a numeric variable, overall and by group, with their
@@ -310,44 +310,48 @@ def survey_table_one(survey, by: str | None = None, columns=None, *, df: str = "
     domains = list(_domains(survey, by))
     rows = []
     for name in names:
-        # One variable's columns at a time: a million rows x every level would not fit.
         var = survey.codebook[name]
         if var.type in CODED_TYPES:
-            codes = survey.data[name].cat.codes.to_numpy()
+            codes = survey.data[name].cat.codes.to_numpy().astype(np.int64)
             levels = [str(level) for level in survey.data[name].cat.categories]
-            known = np.repeat((codes >= 0)[:, None], len(levels), axis=1)
-            y = (codes[:, None] == np.arange(len(levels))[None, :]).astype(float)
-            statistic = "percent"
+            known, values, statistic = codes >= 0, None, "percent"
         else:
-            x = survey.data[name].to_numpy(dtype=float, na_value=np.nan)
-            levels, known, y, statistic = [""], ~np.isnan(x)[:, None], x[:, None], "mean"
-        y = np.where(known, y, 0.0)
+            values = survey.data[name].to_numpy(dtype=float, na_value=np.nan)
+            levels, known, codes, statistic = [""], ~np.isnan(values), None, "mean"
+        k = len(levels)
         for group, domain in domains:
-            inside = known & domain[:, None]
-            w = np.where(inside, design.weight[:, None], 0.0)
-            sum_w = w.sum(axis=0)
-            wy = w * y
-            with np.errstate(invalid="ignore", divide="ignore"):
-                estimate = np.where(sum_w > 0, wy.sum(axis=0) / sum_w, np.nan)
-                ratio_z = w * (y - np.nan_to_num(estimate)) / np.where(sum_w > 0, sum_w, 1.0)
-            se = np.sqrt(units.variances(ratio_z))
-            total, total_se = wy.sum(axis=0), np.sqrt(units.variances(wy))
-            for k, level in enumerate(levels):
-                if sum_w[k] <= 0:
-                    est, s, d = np.nan, np.nan, 0
-                else:
-                    est, s = float(estimate[k]), float(se[k])
-                    d = whole_df if whole_df is not None else units.df(inside[:, k])
+            inside = known & domain
+            r = np.flatnonzero(inside)
+            w, u = design.weight[r], units.units[r]
+            sum_w = float(w.sum())
+            # PSU totals of w y for every level (or of w x), and of w: the linearised
+            # values of the ratio are (w y - estimate w) / sum w, totalled by PSU.
+            if values is None:
+                wy = np.bincount(u * k + codes[r], weights=w,
+                                 minlength=units.n_units * k).reshape(units.n_units, k)
+            else:
+                wy = np.bincount(u, weights=w * values[r], minlength=units.n_units)[:, None]
+            w_unit = np.bincount(u, weights=w, minlength=units.n_units)[:, None]
+            total = wy.sum(axis=0)
+            if sum_w > 0:
+                estimate = total / sum_w
+                se = np.sqrt(units.variances((wy - estimate[None, :] * w_unit) / sum_w))
+                d = whole_df if whole_df is not None else units.df(inside)
+            else:
+                estimate, se, d = np.full(k, np.nan), np.full(k, np.nan), 0
+            total_se = np.sqrt(units.variances(wy))
+            for j, level in enumerate(levels):
+                est, sd_err = float(estimate[j]), float(se[j])
                 if statistic == "percent":
-                    low, high = proportion_interval(est, s, d)
-                    est, s, low, high = 100 * est, 100 * s, 100 * low, 100 * high
+                    low, high = proportion_interval(est, sd_err, d)
+                    est, sd_err, low, high = 100 * est, 100 * sd_err, 100 * low, 100 * high
                 else:
                     t = stats.t.ppf(0.975, d) if d > 0 else np.nan
-                    low, high = est - t * s, est + t * s
+                    low, high = est - t * sd_err, est + t * sd_err
                 rows.append(dict(variable=name, label=var.label, level=level, group=group,
-                                 statistic=statistic, n=int(inside[:, k].sum()), estimate=est,
-                                 se=s, ci_low=low, ci_high=high, df=d, total=float(total[k]),
-                                 total_se=float(total_se[k])))
+                                 statistic=statistic, n=int(r.size), estimate=est, se=sd_err,
+                                 ci_low=low, ci_high=high, df=d, total=float(total[j]),
+                                 total_se=float(total_se[j])))
     columns = ["variable", "label", "level", "group", "statistic", "n", "estimate", "se",
                "ci_low", "ci_high", "df", "total", "total_se"]
     # the old order: by group, then variable
@@ -359,8 +363,8 @@ def survey_table_one(survey, by: str | None = None, columns=None, *, df: str = "
 class _Units:
     """The PSUs and strata of a design, coded once, for many columns of linearised values.
 
-    :meth:`variances` is the diagonal of :func:`design_meat` for each column
-    (between-PSU variance of the PSU totals within strata, with replacement);
+    :meth:`variances` is the diagonal of :func:`design_meat` for columns of
+    PSU totals (between-PSU variance within strata, with replacement);
     :meth:`df` is :func:`design_df` of a set of rows. The same grouping as
     theirs (strata, and PSUs within strata), without one pass per column.
     """
@@ -390,15 +394,13 @@ class _Units:
                              "more PSUs per stratum. Collapse such strata with a neighbour.")
         self.per_stratum = per_stratum
 
-    def variances(self, z: np.ndarray) -> np.ndarray:
-        totals = np.column_stack([np.bincount(self.units, weights=z[:, k],
-                                              minlength=self.n_units)
-                                  for k in range(z.shape[1])])
+    def variances(self, totals: np.ndarray) -> np.ndarray:
+        """Per column of PSU totals (PSUs x columns), the between-PSU variance within strata."""
         m = self.per_stratum[self.unit_stratum][:, None].astype(float)
-        means = np.column_stack([np.bincount(self.unit_stratum, weights=totals[:, k],
-                                             minlength=self.n_strata)
-                                 for k in range(z.shape[1])]) / self.per_stratum[:, None]
-        centred = totals - means[self.unit_stratum]
+        sums = np.column_stack([np.bincount(self.unit_stratum, weights=totals[:, j],
+                                            minlength=self.n_strata)
+                                for j in range(totals.shape[1])])
+        centred = totals - (sums / self.per_stratum[:, None])[self.unit_stratum]
         with np.errstate(invalid="ignore", divide="ignore"):
             return (centred ** 2 * np.where(m > 1, m / (m - 1), 0.0)).sum(axis=0)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.describe import prevalence_display, table_one_display
-from analysis.describe.render import format_p
+from analysis.describe.render import INDENT, format_p
 from analysis.privacy import (
     DEFAULT_THRESHOLD,
     complementary_suppression,
@@ -59,6 +59,78 @@ def safe_table_one(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> p
     display = table_one_display(shown)
     _write_blank_counts(display, table, blanks)
     return display
+
+
+def safe_design_table_one(table: pd.DataFrame, weighted: pd.DataFrame,
+                          threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Table 1 under a survey design, as reader text: unweighted n, weighted estimate (SE).
+
+    ``table`` is :func:`analysis.describe.table_one` (unweighted counts,
+    missing and not asked) and ``weighted`` is
+    :func:`analysis.design_based.survey_table_one` of the same survey, by
+    the same groups and variables. Per group two columns: ``"<group>: n"``,
+    the unweighted respondents in the level (or with a value), and
+    ``"<group>: weighted (SE)"``, the weighted percentage or mean with its
+    design-based standard error; then ``Missing`` and ``Not asked``
+    (unweighted). Suppression is that of :func:`safe_table_one`, on the
+    unweighted counts; the weighted estimate of a hidden count is hidden
+    with it.
+    """
+    groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
+    cells, blanks = table_one_suppression(table, threshold)
+    lookup = weighted.set_index(["variable", "level", "group"])
+    out = []
+    for variable, rows in table.groupby("variable", sort=False):
+        first = rows.iloc[0]
+        line = {"Characteristic": "n (unweighted)" if variable == "n" else first["label"],
+                "Missing": _count(first["missing"]),
+                "Not asked": _count(first.get("not_asked", 0))}
+        if variable == "n":
+            out.append(line | {f"{g}: n": cells.at[first.name, g] or _count(first[f"n:{g}"])
+                               for g in groups})
+            continue
+        coded = first["level"] != ""
+        if coded:
+            out.append(line | {"Characteristic": f"{first['label']}, weighted % (SE)"})
+            line = {}
+        else:
+            line["Characteristic"] = f"{first['label']}, weighted mean (SE)"
+        for index, row in rows.iterrows():
+            shown = dict(line) if not coded else {"Characteristic": INDENT + row["level"]}
+            found = lookup.loc[[(variable, row["level"], g) for g in groups]]
+            decimals = 1 if coded else _decimals(found["se"])
+            for g, (estimate, se) in zip(groups, found[["estimate", "se"]].to_numpy(),
+                                         strict=True):
+                hidden = cells.at[index, g]
+                shown[f"{g}: n"] = hidden or _count(row[f"n:{g}"], zero="0")
+                shown[f"{g}: weighted (SE)"] = (HIDDEN if hidden else "" if pd.isna(estimate)
+                                               else f"{estimate:.{decimals}f} "
+                                                    f"({se:.{decimals}f})")
+            out.append(shown)
+    columns = ["Characteristic", *[f"{g}: {c}" for g in groups for c in ("n", "weighted (SE)")],
+               "Missing", "Not asked"]
+    display = pd.DataFrame(out).reindex(columns=columns).fillna("")
+    first_rows = _first_display_rows(table)
+    for variable, texts in blanks.items():
+        for column, text in texts.items():
+            display.loc[first_rows[variable], {"missing": "Missing",
+                                               "not_asked": "Not asked"}[column]] = text
+    keep = [c for c in display.columns if c != "Not asked" or (display[c] != "").any()]
+    return display[keep]
+
+
+def _count(value, zero: str = "") -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return str(int(value)) if value else zero
+
+
+def _decimals(se: pd.Series) -> int:
+    """One decimal, more (up to 4) so the smallest SE keeps two significant digits."""
+    se = se[np.isfinite(se) & (se > 0)]
+    if se.empty:
+        return 1
+    return int(min(max(1, 1 - int(np.floor(np.log10(se.min())))), 4))
 
 
 def table_one_suppression(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD
