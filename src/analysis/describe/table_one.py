@@ -269,6 +269,8 @@ def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, 
             row[col] = ""
         elif skewed:
             row[col] = f"{s['median']:.{d}f} [{s['q1']:.{d}f}, {s['q3']:.{d}f}]"
+        elif np.isnan(s["sd"]):  # a single value has no SD
+            row[col] = f"{s['mean']:.{d}f}"
         else:
             row[col] = f"{s['mean']:.{d}f} ({s['sd']:.{d}f})"
         row |= {f"{stat}:{col}": s[stat] for stat in STATISTICS if stat != "percent"}
