@@ -416,3 +416,31 @@ def test_report_section_weighted_under_a_design(tmp_path):
     assert "design-based standard errors" in html and "unweighted respondents" in html
     assert "weights Sampling weight, strata Stratum, clusters (PSUs) Area" in html
     assert "Not asked: respondents the question was not put to" in html
+
+
+def test_weights_only_design_equals_the_cell_by_cell_estimate():
+    survey = designed_survey()
+    codebook = survey.codebook.with_variables(
+        [survey.codebook[name].model_copy(update={"role": None}) for name in ("stratum", "psu")])
+    weights_only = Survey(survey.data, codebook, Ledger(n_read=survey.n))
+    design = survey_design(weights_only)
+    assert design.strata is None and design.psu is None
+    row = survey_table_one(weights_only, columns=["age"]).iloc[0]
+    est, se, df = ratio_estimate(survey.data["age"].to_numpy(), design)
+    assert df == 39  # each row its own PSU, one stratum: 40 - 1
+    assert (row["estimate"], row["se"], row["df"]) == (
+        pytest.approx(est, rel=1e-12), pytest.approx(se, rel=1e-12), df)
+
+
+def test_report_section_falls_back_to_unweighted_when_the_design_cannot_give_a_variance(
+        tmp_path):
+    survey = designed_survey()
+    # stratum South keeps a single PSU: no between-PSU variance there
+    data = survey.data.assign(psu=np.where(survey.data["psu"] == 4.0, 3.0, survey.data["psu"]))
+    report = _report(Survey(data, survey.codebook, Ledger(n_read=len(data))), tmp_path)
+    html = planned.characteristics(report).text
+    assert "The design-based Table 1 could not be computed" in html
+    assert "single PSU" in html and "unweighted counts" in html
+    record = json.loads((tmp_path / "results" / "02_descriptives.json").read_text())
+    assert record["characteristics"]["columns"][:4] == ["Characteristic", "No", "Yes",
+                                                        "Overall"]
