@@ -258,7 +258,7 @@ def test_long_numbers_and_html_escaping(survey):
     f_m = long[(long.level == "F&M") & (long.group == "Yes") & (long.statistic == "n")]
     assert f_m["value"].item() == ((data.sex == "F&M") & (data.spasm == "Yes")).sum()
     assert set(long["statistic"]) == {"n", "percent", "mean", "sd", "median", "q1", "q3",
-                                      "missing"}
+                                      "missing", "not_asked"}
 
 
 def test_bad_columns_raise(survey):
@@ -280,8 +280,9 @@ def test_without_grouping(survey):
         [survey.codebook["spasm"].model_copy(update={"role": None})])
     table = table_one(Survey(survey.data, cb, Ledger(n_read=survey.n)))
     assert [c for c in table.columns if not c.count(":")][4:] == [
-        "Overall", "missing", "p_value", "test", "smd"]
+        "Overall", "missing", "not_asked", "p_value", "test", "smd", "smd_note"]
     assert table["p_value"].isna().all() and table["smd"].isna().all()
+    assert (table["smd_note"] == "").all()  # no groups: no SMD asked for, nothing to explain
     spasm = table[table.variable == "spasm"]
     assert list(spasm["n:Overall"]) == [(survey.data.spasm == x).sum() for x in ("No", "Yes")]
     assert table.set_index("variable").at["age", "mean:Overall"] == pytest.approx(

@@ -285,11 +285,19 @@ def survey_table_one(survey, by: str | None = None, columns=None, *, df: str = "
     the weighted total of the level indicator (the estimated population
     count) or of the numeric variable (``svytotal``).
     Variables default to those :func:`analysis.describe.table_one` shows.
+    Respondents without a value (missing, or not asked) are out of that
+    variable's estimates, as ``svymean(na.rm = TRUE)``.
+
+    Each estimate is :func:`ratio_estimate` and :func:`total_estimate` of
+    one column (a level indicator or the variable), computed for all levels
+    of a variable in a domain at once from the PSU totals of ``w y`` and
+    ``w``, so a million rows take seconds.
 
     Tested against ``svymean`` and ``svytotal`` of a factor's level
     indicators and of a numeric variable, overall and by group, with their
     SEs (fixture ``design``: 1e-10), against ``svy`` and against the NHANES
-    II proportions published by samplics.
+    II proportions published by samplics; and cell by cell against
+    :func:`ratio_estimate` and :func:`total_estimate` (1e-12).
     """
     from analysis.codebook import CODED_TYPES
     from analysis.describe.columns import table_columns
@@ -297,33 +305,110 @@ def survey_table_one(survey, by: str | None = None, columns=None, *, df: str = "
     _check_df_rule(df)
     design = survey_design(survey)
     names = table_columns(survey, columns, by)
+    units = _Units(design)
+    whole_df = design_df(design) if df == "design" else None
+    domains = list(_domains(survey, by))
     rows = []
-    for group, domain in _domains(survey, by):
-        for name in names:
-            var = survey.codebook[name]
-            if var.type in CODED_TYPES:
-                codes = survey.data[name].cat.codes.to_numpy()
-                known = codes >= 0
-                for j, level in enumerate(survey.data[name].cat.categories):
-                    y = np.where(known, (codes == j).astype(float), np.nan)
-                    p, se, d = ratio_estimate(y, design, domain, df)
-                    low, high = proportion_interval(p, se, d)
-                    total, total_se = total_estimate(y, design, domain)
-                    rows.append(dict(variable=name, label=var.label, level=str(level),
-                                     group=group, statistic="percent",
-                                     n=int((domain & known).sum()), estimate=100 * p,
-                                     se=100 * se, ci_low=100 * low, ci_high=100 * high, df=d,
-                                     total=total, total_se=total_se))
+    for name in names:
+        var = survey.codebook[name]
+        if var.type in CODED_TYPES:
+            codes = survey.data[name].cat.codes.to_numpy().astype(np.int64)
+            levels = [str(level) for level in survey.data[name].cat.categories]
+            known, values, statistic = codes >= 0, None, "percent"
+        else:
+            values = survey.data[name].to_numpy(dtype=float, na_value=np.nan)
+            levels, known, codes, statistic = [""], ~np.isnan(values), None, "mean"
+        k = len(levels)
+        for group, domain in domains:
+            inside = known & domain
+            r = np.flatnonzero(inside)
+            w, u = design.weight[r], units.units[r]
+            sum_w = float(w.sum())
+            # PSU totals of w y for every level (or of w x), and of w: the linearised
+            # values of the ratio are (w y - estimate w) / sum w, totalled by PSU.
+            if values is None:
+                wy = np.bincount(u * k + codes[r], weights=w,
+                                 minlength=units.n_units * k).reshape(units.n_units, k)
             else:
-                y = survey.data[name].to_numpy(dtype=float, na_value=np.nan)
-                est, se, d = ratio_estimate(y, design, domain, df)
-                t = stats.t.ppf(0.975, d) if d > 0 else np.nan
-                total, total_se = total_estimate(y, design, domain)
-                rows.append(dict(variable=name, label=var.label, level="", group=group,
-                                 statistic="mean", n=int((domain & ~np.isnan(y)).sum()),
-                                 estimate=est, se=se, ci_low=est - t * se,
-                                 ci_high=est + t * se, df=d, total=total, total_se=total_se))
-    return pd.DataFrame(rows)
+                wy = np.bincount(u, weights=w * values[r], minlength=units.n_units)[:, None]
+            w_unit = np.bincount(u, weights=w, minlength=units.n_units)[:, None]
+            total = wy.sum(axis=0)
+            if sum_w > 0:
+                estimate = total / sum_w
+                se = np.sqrt(units.variances((wy - estimate[None, :] * w_unit) / sum_w))
+                d = whole_df if whole_df is not None else units.df(inside)
+            else:
+                estimate, se, d = np.full(k, np.nan), np.full(k, np.nan), 0
+            total_se = np.sqrt(units.variances(wy))
+            for j, level in enumerate(levels):
+                est, sd_err = float(estimate[j]), float(se[j])
+                if statistic == "percent":
+                    low, high = proportion_interval(est, sd_err, d)
+                    est, sd_err, low, high = 100 * est, 100 * sd_err, 100 * low, 100 * high
+                else:
+                    t = stats.t.ppf(0.975, d) if d > 0 else np.nan
+                    low, high = est - t * sd_err, est + t * sd_err
+                rows.append(dict(variable=name, label=var.label, level=level, group=group,
+                                 statistic=statistic, n=int(r.size), estimate=est, se=sd_err,
+                                 ci_low=low, ci_high=high, df=d, total=float(total[j]),
+                                 total_se=float(total_se[j])))
+    columns = ["variable", "label", "level", "group", "statistic", "n", "estimate", "se",
+               "ci_low", "ci_high", "df", "total", "total_se"]
+    # the old order: by group, then variable
+    order = {g: i for i, (g, _) in enumerate(domains)}
+    rows.sort(key=lambda r: order[r["group"]])
+    return pd.DataFrame(rows, columns=columns)
+
+
+class _Units:
+    """The PSUs and strata of a design, coded once, for many columns of linearised values.
+
+    :meth:`variances` is the diagonal of :func:`design_meat` for columns of
+    PSU totals (between-PSU variance within strata, with replacement);
+    :meth:`df` is :func:`design_df` of a set of rows. The same grouping as
+    theirs (strata, and PSUs within strata), without one pass per column.
+    """
+
+    def __init__(self, design: SurveyDesign):
+        n = design.weight.size
+        self.positive = design.weight > 0
+        strata = (np.zeros(n, dtype=np.int64) if design.strata is None
+                  else pd.factorize(pd.Series(design.strata), sort=True)[0])
+        if design.psu is None:
+            units = np.arange(n)
+        else:
+            psu = pd.factorize(pd.Series(design.psu), sort=True)[0]
+            units = pd.factorize(strata.astype(np.int64) * (int(psu.max(initial=0)) + 1) + psu,
+                                 sort=True)[0]
+        self.units, self.strata = units, strata
+        self.n_units = int(units.max(initial=-1)) + 1
+        unit_stratum = np.zeros(self.n_units, dtype=np.int64)
+        unit_stratum[units] = strata
+        self.unit_stratum = unit_stratum
+        self.n_strata = int(unit_stratum.max(initial=0)) + 1
+        per_stratum = np.bincount(unit_stratum, minlength=self.n_strata)
+        lonely = np.flatnonzero(per_stratum == 1)
+        if lonely.size:
+            raise ModelError(f"{lonely.size} sampling strata have a single PSU (e.g. stratum "
+                             f"number {int(lonely[0]) + 1}); a design-based variance needs 2 or "
+                             "more PSUs per stratum. Collapse such strata with a neighbour.")
+        self.per_stratum = per_stratum
+
+    def variances(self, totals: np.ndarray) -> np.ndarray:
+        """Per column of PSU totals (PSUs x columns), the between-PSU variance within strata."""
+        m = self.per_stratum[self.unit_stratum][:, None].astype(float)
+        sums = np.column_stack([np.bincount(self.unit_stratum, weights=totals[:, j],
+                                            minlength=self.n_strata)
+                                for j in range(totals.shape[1])])
+        centred = totals - (sums / self.per_stratum[:, None])[self.unit_stratum]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (centred ** 2 * np.where(m > 1, m / (m - 1), 0.0)).sum(axis=0)
+
+    def df(self, inside: np.ndarray) -> int:
+        keep = inside & self.positive
+        units = np.bincount(self.units[keep], minlength=self.n_units) > 0
+        strata = np.bincount(self.unit_stratum[units], minlength=self.n_strata) > 0
+        return int(units.sum()) - int(strata.sum())
 
 
 def _domains(survey, by: str | None):

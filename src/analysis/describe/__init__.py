@@ -1,8 +1,8 @@
 """Descriptive statistics: Table 1 and prevalence with confidence intervals.
 
 ``table_one`` and ``prevalence`` return tidy DataFrames whose labels and
-level order come from the codebook; ``table_one_html``, ``prevalence_html``
-and ``table_one_display`` render them; ``table_one_numbers`` turns Table 1's
+level order come from the codebook; ``table_one_html``, ``prevalence_html``,
+``table_one_display`` and ``table_one_note`` render them; ``table_one_numbers`` turns Table 1's
 numbers into a long table for reports.
 """
 
@@ -13,6 +13,7 @@ from analysis.describe.render import (
     prevalence_html,
     table_one_display,
     table_one_html,
+    table_one_note,
 )
 from analysis.describe.table_one import table_one, table_one_numbers
 
@@ -23,6 +24,7 @@ __all__ = [
     "table_one",
     "table_one_display",
     "table_one_html",
+    "table_one_note",
     "table_one_numbers",
     "wilson_interval",
 ]

@@ -96,18 +96,61 @@ def one_way_anova(n: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> float:
     return float(stats.f.sf(between / within, k - 1, total - k))
 
 
+# Why an SMD is not given (the display shows a dash and this reason in a footnote).
+SMD_ONE_GROUP = "fewer than two groups have values to compare"
+SMD_NO_SPREAD = "no spread within the groups compared, so there is nothing to standardise by"
+# A pooled variance this small relative to the values' scale is zero up to rounding.
+SPREAD_TOLERANCE = 1e-10
+
+
 def continuous_smd(mean: np.ndarray, sd: np.ndarray) -> float:
     """Absolute standardised mean difference (Cohen's d with the average variance).
 
     For groups a and b, ``|m_b - m_a| / sqrt((s_a^2 + s_b^2) / 2)`` (Austin
     2009; the definition of ``tableone`` and R's ``tableone``). With more than
     two groups, the mean of all pairwise SMDs (as R's ``tableone`` prints).
+    NaN where it is not defined; :func:`continuous_smd_checked` says why.
     """
-    pairs = [
-        abs(mean[b] - mean[a]) / np.sqrt((sd[a] ** 2 + sd[b] ** 2) / 2)
-        for a, b in combinations(range(len(mean)), 2)
-    ]
-    return _mean_or_nan(pairs)
+    return continuous_smd_checked(mean, sd)[0]
+
+
+def continuous_smd_checked(mean: np.ndarray, sd: np.ndarray) -> tuple[float, str]:
+    """:func:`continuous_smd` and, when it is not defined, the reason (else ``""``).
+
+    Not defined with fewer than two groups (:data:`SMD_ONE_GROUP`), or when a
+    pair of groups has no spread at all: both SDs zero, where the formula
+    divides by zero (:data:`SMD_NO_SPREAD`; "zero" is below
+    :data:`SPREAD_TOLERANCE` times the larger absolute mean, so that rounding
+    in an SD of constant values cannot give an SMD of 1e8). One group without
+    spread and another with some is defined: the average variance is then
+    half the other group's.
+
+    Tested by hand (one group constant: ``|m_b - m_a| / sqrt(s_b^2 / 2)``;
+    both constant; SDs of 1e-17) and against ``tableone`` where defined
+    (``tests/test_table_one_honest.py``, 1e-9).
+
+    Reference: Austin PC. Balance diagnostics for comparing the distribution
+    of baseline covariates between treatment groups in propensity-score
+    matched samples. Stat Med 2009;28:3083-3107.
+
+    Examples
+    --------
+    >>> continuous_smd_checked(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    (1.0, '')
+    >>> continuous_smd_checked(np.array([1.0, 2.0]), np.array([0.0, 0.0]))[1] == SMD_NO_SPREAD
+    True
+    """
+    mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
+    if len(mean) < 2:
+        return np.nan, SMD_ONE_GROUP
+    pairs = []
+    for a, b in combinations(range(len(mean)), 2):
+        pooled = np.sqrt((sd[a] ** 2 + sd[b] ** 2) / 2)
+        scale = max(abs(mean[a]), abs(mean[b]))
+        if not np.isfinite(pooled) or pooled == 0 or pooled <= SPREAD_TOLERANCE * scale:
+            return np.nan, SMD_NO_SPREAD
+        pairs.append(abs(mean[b] - mean[a]) / pooled)
+    return float(np.mean(pairs)), ""
 
 
 def categorical_smd(proportions: np.ndarray) -> float:
@@ -119,34 +162,60 @@ def categorical_smd(proportions: np.ndarray) -> float:
     ``|p_b - p_a| / sqrt((p_a(1-p_a) + p_b(1-p_b)) / 2)``. Levels absent from
     both groups carry no information and are dropped (they would make S
     singular). With more than two groups, the mean of the pairwise SMDs.
+    NaN where it is not defined; :func:`categorical_smd_checked` says why.
 
     Reference: Yang D, Dalton JE. A unified approach to measuring the effect
     size between two groups using SAS. SAS Global Forum 2012, paper 335.
     """
+    return categorical_smd_checked(proportions)[0]
+
+
+def categorical_smd_checked(proportions: np.ndarray) -> tuple[float, str]:
+    """:func:`categorical_smd` and, when it is not defined, the reason (else ``""``).
+
+    ``proportions`` is groups x levels, one row per group with known values.
+    Not defined with fewer than two groups (:data:`SMD_ONE_GROUP`), or when
+    the average covariance ``S`` of a pair is singular
+    (:data:`SMD_NO_SPREAD`): both groups have all their respondents in one
+    and the same level, or the levels of one group do not overlap the other's
+    (all of group a in level 1, group b spread over levels 2 and 3), where
+    ``S^-1`` does not exist and a solver returns 1e8 from rounding. "Singular"
+    is a smallest eigenvalue below :data:`SPREAD_TOLERANCE` times the largest.
+    A level empty in one group and not in the other is fine: ``S`` stays
+    invertible.
+
+    Tested by hand (binary with all of one group in a level; an empty
+    level; disjoint levels with inexact proportions) and against
+    ``tableone`` where defined (``tests/test_table_one_honest.py``, 1e-9).
+
+    Examples
+    --------
+    >>> categorical_smd_checked(np.array([[0.5, 0.5], [0.2, 0.8]]))[0]  # doctest: +ELLIPSIS
+    0.6625...
+    >>> categorical_smd_checked(np.array([[1.0, 0, 0], [0, 0.5, 0.5]]))[1] == SMD_NO_SPREAD
+    True
+    """
+    proportions = np.asarray(proportions, dtype=float)
+    if proportions.shape[0] < 2:
+        return np.nan, SMD_ONE_GROUP
     pairs = []
     for a, b in combinations(range(proportions.shape[0]), 2):
         pa, pb = proportions[a], proportions[b]
         present = (pa > 0) | (pb > 0)
         pa, pb = pa[present][1:], pb[present][1:]
         if pa.size == 0:
-            pairs.append(0.0)
-            continue
+            return np.nan, SMD_NO_SPREAD
         cov = (_multinomial_cov(pa) + _multinomial_cov(pb)) / 2
+        eigen = np.linalg.eigvalsh(cov)
+        if eigen.max() <= 0 or eigen.min() <= SPREAD_TOLERANCE * eigen.max():
+            return np.nan, SMD_NO_SPREAD
         diff = pb - pa
-        try:
-            pairs.append(float(np.sqrt(diff @ np.linalg.solve(cov, diff))))
-        except np.linalg.LinAlgError:
-            pairs.append(np.nan)
-    return _mean_or_nan(pairs)
+        pairs.append(float(np.sqrt(max(diff @ np.linalg.solve(cov, diff), 0.0))))
+    return float(np.mean(pairs)), ""
 
 
 def _multinomial_cov(p: np.ndarray) -> np.ndarray:
     return np.diag(p) - np.outer(p, p)
-
-
-def _mean_or_nan(values: list[float]) -> float:
-    values = [v for v in values if np.isfinite(v)]
-    return float(np.mean(values)) if values else np.nan
 
 
 def wilson_interval(

@@ -13,19 +13,27 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.describe.comparisons import SMD_NO_SPREAD, SMD_ONE_GROUP
+
 INDENT = "    "
 NOTE = (
-    "Percentages are of non-missing values. Numeric variables: mean (SD), or "
-    "median [Q1, Q3] when skewed. Missing: respondents without a value. "
+    "Percentages are of respondents with a value. Numeric variables: mean (SD), or "
+    "median [Q1, Q3] when skewed. Missing: respondents asked without a value. "
     "SMD: standardised mean difference (absolute; mean of pairwise SMDs for more than two groups)."
 )
+NOT_ASKED_NOTE = ("Not asked: respondents the question was not put to (skip logic of the "
+                  "codebook); they are in neither the percentages nor the missing count.")
+NO_SMD = "\u2013"  # an en dash: no SMD, for the reason its footnote marker gives
+SMD_MARKERS = {SMD_ONE_GROUP: "a", SMD_NO_SPREAD: "b"}
 
 
 def table_one_display(table: pd.DataFrame) -> pd.DataFrame:
     """A :func:`table_one` result as text, one display line per row, ready to print.
 
     Columns: ``Characteristic``, the group and Overall columns, ``Missing``,
-    ``p``, ``Test``, ``SMD`` (the last three dropped when empty).
+    ``Not asked``, ``p``, ``Test``, ``SMD`` (all but ``Missing`` dropped when
+    empty). An SMD that is not defined shows as an en dash with a footnote
+    marker (``"–a"``); :func:`table_one_note` gives the footnotes.
     """
     groups = _groups(table)
     out = []
@@ -33,9 +41,10 @@ def table_one_display(table: pd.DataFrame) -> pd.DataFrame:
         first = rows.iloc[0]
         stats = {
             "Missing": str(int(first["missing"])) if first["missing"] else "",
+            "Not asked": _count_text(first.get("not_asked", 0)),
             "p": format_p(first["p_value"]),
             "Test": first["test"] if isinstance(first["test"], str) else "",
-            "SMD": "" if pd.isna(first["smd"]) else f"{first['smd']:.3f}",
+            "SMD": _smd_text(first["smd"], first.get("smd_note", "")),
         }
         if variable == "n" or first["level"] == "":
             name = "n" if variable == "n" else f"{first['label']}, {first['summary']}"
@@ -51,9 +60,43 @@ def table_one_display(table: pd.DataFrame) -> pd.DataFrame:
     return display[keep]
 
 
+def table_one_note(table: pd.DataFrame, *, base: str = NOTE) -> str:
+    """The footnote of a :func:`table_one` result: ``base``, then what this table needs.
+
+    Adds the meaning of "Not asked" when a variable has respondents not
+    asked, and one footnote per reason an SMD is not given, naming the
+    variables (``"–a SMD not given for Pain last week: fewer than two
+    groups have values to compare."``).
+    """
+    first = table[table["variable"] != "n"].drop_duplicates("variable")
+    parts = [base]
+    if "not_asked" in first and (first["not_asked"] > 0).any():
+        parts.append(NOT_ASKED_NOTE)
+    notes = first["smd_note"] if "smd_note" in first else pd.Series(dtype=object)
+    for reason, marker in SMD_MARKERS.items():
+        labels = first.loc[notes == reason, "label"].tolist()
+        if labels:
+            parts.append(f"{NO_SMD}{marker} SMD not given for {', '.join(labels)}: {reason}.")
+    other = sorted(set(notes[(notes != "") & ~notes.isin(list(SMD_MARKERS))]))
+    parts += [f"{NO_SMD} SMD not given: {reason}." for reason in other]
+    return " ".join(parts)
+
+
 def table_one_html(table: pd.DataFrame, *, title: str | None = None) -> str:
     """A :func:`table_one` result as an HTML ``<table>`` (labels escaped)."""
-    return _html(table_one_display(table), title=title, note=NOTE)
+    return _html(table_one_display(table), title=title, note=table_one_note(table))
+
+
+def _count_text(value) -> str:
+    if isinstance(value, str):
+        return value  # already reader text (a suppressed count)
+    return "" if value is None or pd.isna(value) or not value else str(int(value))
+
+
+def _smd_text(value, why) -> str:
+    if isinstance(why, str) and why:
+        return NO_SMD + SMD_MARKERS.get(why, "")
+    return "" if pd.isna(value) else f"{value:.3f}"
 
 
 def prevalence_display(table: pd.DataFrame, *, decimals: int = 1) -> pd.DataFrame:

@@ -14,9 +14,9 @@ from analysis.errors import ValidationError
 from analysis.survey import Survey
 
 OVERALL = "Overall"
-STATISTICS = ("n", "percent", "mean", "sd", "median", "q1", "q3", "missing")
+STATISTICS = ("n", "percent", "mean", "sd", "median", "q1", "q3", "missing", "not_asked")
 FRONT = ["variable", "label", "level", "summary"]
-BACK = ["missing", "p_value", "test", "smd"]
+BACK = ["missing", "not_asked", "p_value", "test", "smd", "smd_note"]
 SKEWNESS_LIMIT = 1.0
 
 
@@ -34,8 +34,13 @@ def table_one(
     """Table 1: each characteristic summarised overall and by the groups of ``by``.
 
     Binary, categorical and ordinal variables give one row per level, in
-    codebook order, with n (%); percentages are of the *non-missing* values
-    in each column. Numeric and count variables give one row with mean (SD),
+    codebook order, with n (%); percentages are of the respondents with a
+    value in each column. Respondents who were not asked a question (the
+    codebook's ``asked_if``, see :meth:`analysis.survey.Survey.asked`) and
+    have no answer are counted as ``not_asked``: they are neither in the
+    denominators nor in ``missing``, which counts respondents asked without
+    an answer. (An answer from a respondent the skip logic says was not
+    asked is kept as an answer.) Numeric and count variables give one row with mean (SD),
     or median [Q1, Q3] when the variable is skewed: ``|skewness| > 1``
     (adjusted Fisher-Pearson skewness of all non-missing values, as
     ``pandas.Series.skew``). ``nonnormal`` overrides the rule: a list names
@@ -52,7 +57,13 @@ def table_one(
     differences are absolute: Cohen-type with the average of the two
     variances for numeric variables, Yang & Dalton's multinomial
     Mahalanobis distance for coded ones; with more than two groups, the mean
-    of the pairwise SMDs. See :mod:`analysis.describe.comparisons`.
+    of the pairwise SMDs. Groups without values (without two values, for a
+    numeric variable) are left out of the SMD. Where the SMD is not defined
+    it is NaN and ``smd_note`` says why: fewer than two groups with values
+    (a single group, or a question asked in one group only), or no spread to
+    standardise by (both SDs zero; a coded variable with all of each group
+    in one level, or groups whose levels do not overlap, which makes the
+    pooled covariance singular). See :mod:`analysis.describe.comparisons`.
 
     Parameters
     ----------
@@ -77,17 +88,20 @@ def table_one(
         ``missing`` is the number of rows with a missing ``by``), then one per
         level or numeric variable. Columns: ``variable, label, level, summary``;
         one display column (text) per group and ``Overall``; ``missing``,
-        ``p_value``, ``test``, ``smd`` (repeated on every row of a variable);
-        then the numbers behind the display as ``"<statistic>:<column>"``
-        (``n, percent, mean, sd, median, q1, q3, missing``), e.g.
-        ``"percent:Yes"``. :func:`table_one_numbers` turns those into a long
-        table and :func:`table_one_html` renders the table.
+        ``not_asked``, ``p_value``, ``test``, ``smd``, ``smd_note`` (repeated on
+        every row of a variable; ``smd_note`` is ``""`` unless the SMD was asked
+        for and is not defined); then the numbers behind the display as
+        ``"<statistic>:<column>"`` (``n, percent, mean, sd, median, q1, q3,
+        missing, not_asked``), e.g. ``"percent:Yes"``. :func:`table_one_numbers`
+        turns those into a long table and :func:`table_one_html` renders the table.
 
     Notes
     -----
     Tested against ``tableone.TableOne`` (``include_null=False``) on a mixed
     data set with missing values: counts, percentages, means, SDs, medians,
-    quartiles, p-values and SMDs agree to 1e-9.
+    quartiles, p-values and SMDs agree to 1e-9. Not-asked counts, and SMDs
+    where a group has no spread, by hand on small frames
+    (``tests/test_table_one_honest.py``).
 
     Examples
     --------
@@ -111,19 +125,22 @@ def table_one(
     rows = [_count_row(codes, len(groups), show, groups)]
     for name in names:
         var = survey.codebook[name]
+        blank = _not_asked(survey, name, codes, len(groups))
         if var.type in CODED_TYPES:
             rows += _coded_rows(name, var.label, data[name], codes, groups, show, pvalues, smd,
-                                decimals)
+                                decimals, blank)
         else:
             rows.append(_numeric_row(name, var.label, data[name].to_numpy(dtype=float), codes,
                                      summaries[name], name in skewed, groups, show, pvalues,
-                                     smd, decimals))
+                                     smd, decimals, blank))
     table = pd.DataFrame(rows)
     numbers = [f"{stat}:{col}" for col in show for stat in STATISTICS]
     table = table.reindex(columns=[*FRONT, *show, *BACK, *numbers])
     table[numbers] = table[numbers].astype(float)
-    table[["missing", "p_value", "smd"]] = table[["missing", "p_value", "smd"]].astype(float)
-    table["missing"] = table["missing"].astype("int64")
+    table[["missing", "not_asked", "p_value", "smd"]] = table[
+        ["missing", "not_asked", "p_value", "smd"]].astype(float)
+    table[["missing", "not_asked"]] = table[["missing", "not_asked"]].astype("int64")
+    table["smd_note"] = table["smd_note"].fillna("")
     return table
 
 
@@ -149,14 +166,38 @@ def _count_row(codes: np.ndarray, n_groups: int, show: list[str], groups: list[s
     per_group = np.bincount(codes[codes >= 0], minlength=n_groups)[:n_groups]
     counts = dict(zip(groups, per_group.tolist(), strict=True)) | {OVERALL: len(codes)}
     row = {"variable": "n", "label": "n", "level": "", "summary": "n",
-           "missing": int((codes < 0).sum()) if groups else 0, "test": ""}
+           "missing": int((codes < 0).sum()) if groups else 0, "not_asked": 0, "test": "",
+           "smd_note": ""}
     for col in show:
         row[col] = str(counts[col])
         row[f"n:{col}"] = counts[col]
     return row
 
 
-def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, decimals):
+def _not_asked(survey: Survey, name: str, codes: np.ndarray, n_groups: int):
+    """(per-row mask of the respondents not asked ``name``, counts by group, overall count).
+
+    None when everyone was asked (no ``asked_if``, or every condition holds).
+    Only blanks count: an answer from a respondent not asked is kept as an answer.
+    """
+    if not survey.codebook[name].asked_if:
+        return None
+    mask = ~survey.asked(name) & survey.data[name].isna().to_numpy()
+    if not mask.any():
+        return None
+    in_group = mask & (codes >= 0)
+    return mask, np.bincount(codes[in_group], minlength=n_groups)[:n_groups], int(mask.sum())
+
+
+def _blank_counts(blank, groups: list[str]) -> dict:
+    """Not asked by display column (group labels and Overall)."""
+    if blank is None:
+        return dict.fromkeys([*groups, OVERALL], 0)
+    _, by_group, overall = blank
+    return dict(zip(groups, by_group.tolist(), strict=True)) | {OVERALL: overall}
+
+
+def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, decimals, blank):
     levels = list(series.cat.categories)
     values = series.cat.codes.to_numpy()
     k, g = len(levels), len(groups)
@@ -165,38 +206,46 @@ def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, dec
     in_group = seen & (codes >= 0)
     by_group = np.bincount(codes[in_group].astype(np.int64) * k + values[in_group],
                            minlength=g * k).reshape(g, k)
-    missing_by_group = np.bincount(codes[~seen & (codes >= 0)], minlength=g)[:g]
+    not_asked = _blank_counts(blank, groups)
+    unseen = ~seen & (codes >= 0)
+    missing_by_group = np.bincount(codes[unseen], minlength=g)[:g]
     counts = dict(zip(groups, by_group, strict=True)) | {OVERALL: overall}
-    missing = dict(zip(groups, missing_by_group, strict=True)) | {OVERALL: int((~seen).sum())}
+    missing = {col: int(m) - not_asked[col] for col, m in
+               (dict(zip(groups, missing_by_group, strict=True))
+                | {OVERALL: int((~seen).sum())}).items()}
 
     p_value, test = comparisons.categorical_test(by_group) if pvalues and g > 1 else (np.nan, "")
-    effect = np.nan
-    if want_smd and g > 1:
+    effect, why = np.nan, ""
+    if want_smd and g > 0:
         totals = by_group.sum(axis=1, keepdims=True)
         filled = totals[:, 0] > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            effect = comparisons.categorical_smd((by_group / totals)[filled])
+        effect, why = comparisons.categorical_smd_checked(by_group[filled] / totals[filled])
 
     rows = []
     for j, level in enumerate(levels):
         row = {"variable": name, "label": label, "level": str(level), "summary": "n (%)",
-               "missing": missing[OVERALL], "p_value": p_value, "test": test, "smd": effect}
+               "missing": missing[OVERALL], "not_asked": not_asked[OVERALL],
+               "p_value": p_value, "test": test, "smd": effect, "smd_note": why}
         for col in show:
             n, total = int(counts[col][j]), int(counts[col].sum())
             percent = 100 * n / total if total else np.nan
             row[col] = f"{n} ({percent:.{decimals}f})" if total else f"{n}"
-            row |= {f"n:{col}": n, f"percent:{col}": percent, f"missing:{col}": missing[col]}
+            row |= {f"n:{col}": n, f"percent:{col}": percent, f"missing:{col}": missing[col],
+                    f"not_asked:{col}": not_asked[col]}
         rows.append(row)
     return rows
 
 
 def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, want_smd,
-                 decimals):
-    summary = summary.reindex(show)
-    p_value, test, effect = np.nan, "", np.nan
-    if len(groups) > 1:
+                 decimals, blank):
+    summary = summary.reindex(show).copy()
+    not_asked = _blank_counts(blank, groups)
+    summary["not_asked"] = [not_asked[col] for col in show]
+    summary["missing"] -= summary["not_asked"]
+    p_value, test, effect, why = np.nan, "", np.nan, ""
+    if groups:
         g = summary.loc[groups]
-        if pvalues:
+        if pvalues and len(groups) > 1:
             arrays = ([x[(codes == j) & ~np.isnan(x)] for j in range(len(groups))]
                       if skewed else [np.empty(0)] * len(groups))
             p_value, test = comparisons.continuous_test(
@@ -204,14 +253,15 @@ def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, 
                 normal=not skewed,
             )
         if want_smd:
+            # an SD needs two values; a group with fewer is not compared
             filled = g["n"].to_numpy() > 1
-            effect = comparisons.continuous_smd(g["mean"].to_numpy()[filled],
-                                           g["sd"].to_numpy()[filled])
+            effect, why = comparisons.continuous_smd_checked(g["mean"].to_numpy()[filled],
+                                                             g["sd"].to_numpy()[filled])
     row = {"variable": name, "label": label, "level": "",
            "summary": "median [Q1, Q3]" if skewed else "mean (SD)",
-           "missing": int(summary.loc[OVERALL, "missing"]) if OVERALL in show
-           else int(np.isnan(x).sum()),
-           "p_value": p_value, "test": test, "smd": effect}
+           "missing": int(np.isnan(x).sum()) - not_asked[OVERALL],
+           "not_asked": not_asked[OVERALL],
+           "p_value": p_value, "test": test, "smd": effect, "smd_note": why}
     d = _decimals_for(summary, decimals)
     for col in show:
         s = summary.loc[col]
@@ -219,6 +269,8 @@ def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, 
             row[col] = ""
         elif skewed:
             row[col] = f"{s['median']:.{d}f} [{s['q1']:.{d}f}, {s['q3']:.{d}f}]"
+        elif np.isnan(s["sd"]):  # a single value has no SD
+            row[col] = f"{s['mean']:.{d}f}"
         else:
             row[col] = f"{s['mean']:.{d}f} ({s['sd']:.{d}f})"
         row |= {f"{stat}:{col}": s[stat] for stat in STATISTICS if stat != "percent"}

@@ -45,12 +45,72 @@ def methods(report: ReportSession) -> Html:
 
 
 def characteristics(report: ReportSession) -> Html:
-    """Table 1, by the first outcome with a few levels (binary, ordinal, categorical)."""
-    from analysis.report.sections import characteristics as table
+    """Table 1, by the first outcome with a few levels (binary, ordinal, categorical).
 
+    Unweighted (:func:`analysis.describe.table_one`, with p-values and SMDs)
+    unless the plan is design-based: then weighted percentages and means
+    with design-based SEs (:func:`analysis.design_based.survey_table_one`)
+    beside the unweighted n, small unweighted counts suppressed either way.
+    Respondents not asked a question (skip logic) are counted apart from
+    those missing it; an SMD that is not defined is a dash with the reason.
+    """
+    from analysis.describe import table_one, table_one_note
+    from analysis.describe.columns import default_grouping
+    from analysis.errors import BackpainError
+    from analysis.report.tables import safe_design_table_one, safe_table_one
+
+    survey = report.survey
     by = next((m.outcome for m in report.plan.models
                if m.kind in ("binary", "ordinal", "nominal") and not m.subsample), None)
-    return join(heading("Characteristics of respondents"), table(report, by=by))
+    by = by if by is not None else default_grouping(survey)
+    t1 = table_one(survey, by=by)
+    title = "Characteristics of respondents"
+    if by is not None:
+        label = survey.label(by)
+        title += " by " + (label[0].lower() + label[1:] if label[1:2].islower() else label)
+    suppression = (f"Counts of 1 to {report.threshold - 1} respondents are shown as "
+                   f"<{report.threshold}; cells shown as suppressed are larger counts hidden "
+                   "because a total would give a small one away.")
+    notice = ""
+    if report.plan.design:
+        from analysis.design_based import survey_table_one
+
+        names = list(dict.fromkeys(v for v in t1["variable"] if v != "n"))
+        try:
+            weighted = survey_table_one(survey, by=by, columns=names)
+        except BackpainError as error:
+            notice = (f"The design-based Table 1 could not be computed ({error}); the table "
+                      "shows unweighted counts. ")
+        else:
+            frame = safe_design_table_one(t1, weighted, report.threshold)
+            note = " ".join([_design_words(report.plan.design, survey),
+                             _blank_words(t1), suppression + " A weighted estimate of a "
+                             "suppressed count is hidden with it."])
+            return join(heading("Characteristics of respondents"),
+                        report.table(frame, "characteristics", title=title, note=note))
+    note = notice + table_one_note(t1) + " " + suppression
+    return join(heading("Characteristics of respondents"),
+                report.table(safe_table_one(t1, report.threshold), "characteristics",
+                             title=title, note=note))
+
+
+def _design_words(design: dict, survey) -> str:
+    roles = {"weight": "weights", "stratum": "strata", "cluster": "clusters (PSUs)"}
+    named = ", ".join(f"{roles[r]} {survey.label(n)}" for r, n in design.items() if n)
+    return ("Weighted percentages and means with design-based standard errors (Taylor "
+            f"linearisation, PSUs with replacement; {named}), as R's survey::svymean; n: "
+            "unweighted respondents. Numeric variables: weighted mean (SE). P-values and "
+            "SMDs are not shown: those of the unweighted table ignore the design.")
+
+
+def _blank_words(t1: pd.DataFrame) -> str:
+    from analysis.describe.render import NOT_ASKED_NOTE
+
+    words = ("Percentages are of respondents with a value. Missing: respondents asked "
+             "without a value (unweighted).")
+    if "not_asked" in t1 and (t1["not_asked"] > 0).any():
+        words += " " + NOT_ASKED_NOTE
+    return words
 
 
 def prevalence(report: ReportSession, factors=None) -> Html:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.describe import prevalence_display, table_one_display
-from analysis.describe.render import format_p
+from analysis.describe.render import INDENT, format_p
 from analysis.privacy import (
     DEFAULT_THRESHOLD,
     complementary_suppression,
@@ -45,46 +45,149 @@ def safe_table_one(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> p
 
     For each coded variable the block of level counts by group (and the
     Overall column, the total of each row) is suppressed jointly; the
-    variable's missing count joins the Overall column's line. A suppressed
-    cell shows ``"<5"`` instead of ``n (%)``. Missing counts of numeric
-    variables are suppressed on their own.
+    variable's missing and not-asked counts join the Overall column's line
+    (levels + missing + not asked = all respondents). A suppressed cell
+    shows ``"<5"`` instead of ``n (%)``. Missing and not-asked counts of
+    numeric variables are suppressed on their own (no published count of
+    values adds up with them). See :func:`table_one_suppression`.
+    """
+    cells, blanks = table_one_suppression(table, threshold)
+    shown = table.copy()
+    for g in cells.columns:
+        hide = cells[g] != ""
+        shown.loc[hide, g] = cells.loc[hide, g]
+    display = table_one_display(shown)
+    _write_blank_counts(display, table, blanks)
+    return display
+
+
+def safe_design_table_one(table: pd.DataFrame, weighted: pd.DataFrame,
+                          threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Table 1 under a survey design, as reader text: unweighted n, weighted estimate (SE).
+
+    ``table`` is :func:`analysis.describe.table_one` (unweighted counts,
+    missing and not asked) and ``weighted`` is
+    :func:`analysis.design_based.survey_table_one` of the same survey, by
+    the same groups and variables. Per group two columns: ``"<group>: n"``,
+    the unweighted respondents in the level (or with a value), and
+    ``"<group>: weighted (SE)"``, the weighted percentage or mean with its
+    design-based standard error; then ``Missing`` and ``Not asked``
+    (unweighted). Suppression is that of :func:`safe_table_one`, on the
+    unweighted counts; the weighted estimate of a hidden count is hidden
+    with it.
+    """
+    groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
+    cells, blanks = table_one_suppression(table, threshold)
+    lookup = weighted.set_index(["variable", "level", "group"])
+    out = []
+    for variable, rows in table.groupby("variable", sort=False):
+        first = rows.iloc[0]
+        line = {"Characteristic": "n (unweighted)" if variable == "n" else first["label"],
+                "Missing": _count(first["missing"]),
+                "Not asked": _count(first.get("not_asked", 0))}
+        if variable == "n":
+            out.append(line | {f"{g}: n": cells.at[first.name, g] or _count(first[f"n:{g}"])
+                               for g in groups})
+            continue
+        coded = first["level"] != ""
+        if coded:
+            out.append(line | {"Characteristic": f"{first['label']}, weighted % (SE)"})
+            line = {}
+        else:
+            line["Characteristic"] = f"{first['label']}, weighted mean (SE)"
+        for index, row in rows.iterrows():
+            shown = dict(line) if not coded else {"Characteristic": INDENT + row["level"]}
+            found = lookup.loc[[(variable, row["level"], g) for g in groups]]
+            decimals = 1 if coded else _decimals(found["se"])
+            for g, (estimate, se) in zip(groups, found[["estimate", "se"]].to_numpy(),
+                                         strict=True):
+                hidden = cells.at[index, g]
+                shown[f"{g}: n"] = hidden or _count(row[f"n:{g}"], zero="0")
+                shown[f"{g}: weighted (SE)"] = (HIDDEN if hidden else "" if pd.isna(estimate)
+                                               else f"{estimate:.{decimals}f} "
+                                                    f"({se:.{decimals}f})")
+            out.append(shown)
+    columns = ["Characteristic", *[f"{g}: {c}" for g in groups for c in ("n", "weighted (SE)")],
+               "Missing", "Not asked"]
+    display = pd.DataFrame(out).reindex(columns=columns).fillna("")
+    first_rows = _first_display_rows(table)
+    for variable, texts in blanks.items():
+        for column, text in texts.items():
+            display.loc[first_rows[variable], {"missing": "Missing",
+                                               "not_asked": "Not asked"}[column]] = text
+    keep = [c for c in display.columns if c != "Not asked" or (display[c] != "").any()]
+    return display[keep]
+
+
+def _count(value, zero: str = "") -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return str(int(value)) if value else zero
+
+
+def _decimals(se: pd.Series) -> int:
+    """One decimal, more (up to 4) so the smallest SE keeps two significant digits."""
+    se = se[np.isfinite(se) & (se > 0)]
+    if se.empty:
+        return 1
+    return int(min(max(1, 1 - int(np.floor(np.log10(se.min())))), 4))
+
+
+def table_one_suppression(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD
+                          ) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+    """Which counts of a :func:`analysis.describe.table_one` result to hide.
+
+    Returns ``cells``, a frame on the index of ``table`` with one column per
+    display column (groups and Overall) holding ``""`` (shown), ``"<5"``
+    (small) or ``"suppressed"`` (a complement), and, per variable, the text
+    that replaces its missing or not-asked count when hidden
+    (``{"age": {"missing": "<5"}}``).
     """
     groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
     has_total = "Overall" in groups and len(groups) > 1
     label = suppressed_label(threshold)
-    shown = table.copy()
-    missing_text: dict[str, str] = {}
+    cells = pd.DataFrame("", index=table.index, columns=groups)
+    extra_text: dict[str, dict[str, str]] = {}
+    blanks = [c for c in ("missing", "not_asked") if c in table.columns]
     for variable, rows in table.groupby("variable", sort=False):
+        counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
         if variable == "n":
-            counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
             mask = primary_mask(counts, threshold)
             for j, g in enumerate(groups):
                 if mask[0, j]:
-                    shown.loc[rows.index, g] = label
+                    cells.loc[rows.index, g] = label
             continue
-        missing = float(rows["missing"].iloc[0])
+        blank = rows[blanks].iloc[0].to_numpy(dtype=float)
         if rows["level"].iloc[0] == "":
-            if primary_mask(np.array([missing]), threshold)[0]:
-                missing_text[variable] = label
+            # a numeric variable publishes no count of values, so nothing adds up to these
+            small = primary_mask(blank, threshold)
+            extra_text[variable] = {c: label for c, hide in zip(blanks, small, strict=True)
+                                    if hide}
             continue
-        counts = rows[[f"n:{g}" for g in groups]].to_numpy(dtype=float)
-        # the missing count sits in the Overall column only
-        extra = np.full((1, len(groups)), np.nan)
-        extra[0, -1] = missing
+        # The missing and not-asked counts sit in the Overall column only. A zero shows as a
+        # blank the reader reads as 0: a known value, not a cell that could hide another.
+        extra = np.full((len(blanks), len(groups)), np.nan)
+        extra[:, -1] = np.where(blank > 0, blank, np.nan)
         block = np.vstack([counts, extra])
         mask = _block_mask(block, threshold, total_col=has_total)
         primary = primary_mask(block, threshold)
+        k = len(rows)
         for j, g in enumerate(groups):
-            shown.loc[rows.index[mask[:-1, j] & primary[:-1, j]], g] = label
-            shown.loc[rows.index[mask[:-1, j] & ~primary[:-1, j]], g] = HIDDEN
-        if mask[-1, -1]:
-            missing_text[variable] = label if primary[-1, -1] else HIDDEN
-    display = table_one_display(shown)
-    if missing_text and "Missing" in display:
-        first = _first_display_rows(table)
-        for variable, text in missing_text.items():
-            display.loc[first[variable], "Missing"] = text
-    return display
+            cells.loc[rows.index[mask[:k, j] & primary[:k, j]], g] = label
+            cells.loc[rows.index[mask[:k, j] & ~primary[:k, j]], g] = HIDDEN
+        extra_text[variable] = {c: (label if primary[k + i, -1] else HIDDEN)
+                                for i, c in enumerate(blanks) if mask[k + i, -1]}
+    return cells, extra_text
+
+
+def _write_blank_counts(display: pd.DataFrame, table: pd.DataFrame,
+                        blanks: dict[str, dict[str, str]]) -> None:
+    first = _first_display_rows(table)
+    names = {"missing": "Missing", "not_asked": "Not asked"}
+    for variable, texts in blanks.items():
+        for column, text in texts.items():
+            if names[column] in display:
+                display.loc[first[variable], names[column]] = text
 
 
 def _first_display_rows(table: pd.DataFrame) -> dict[str, int]:
