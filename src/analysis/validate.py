@@ -60,6 +60,9 @@ ADVICE = {
     "impossible date": "correct the dates, or set `format` to the one the file uses",
     "missing id": "give every row an identifier, or remove the empty rows",
     "duplicate id": "remove the repeated rows, or use on_invalid='exclude' to keep the first",
+    "decimal comma": "these may be decimal commas (1,250 = 1.25) or thousands separators "
+                     "(1,250 = 1250); set `decimal: ','` in the codebook to read them as decimal "
+                     "commas, or write the numbers without separators",
 }
 
 
@@ -143,10 +146,13 @@ class Validator:
         self.lines = np.asarray(raw.index, dtype=np.int64)
         self.ledger = Ledger(n_read=len(raw), source=self.source)
         self.problems: list[Problem] = []
+        for note in raw.attrs.get("notes", []):
+            self.ledger.record(step="read", rule=note.rule, action=note.action,
+                               column=note.column, lines=note.lines, values=note.values)
 
     def run(self) -> Survey:
         columns = self._check_columns()
-        checks = [_ColumnCheck(self.lines) for _ in columns]
+        checks = [_ColumnCheck(self.lines, self.codebook) for _ in columns]
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             results = pool.map(
                 lambda check, name: check.convert(self.codebook[name], self.raw[name]),
@@ -276,12 +282,17 @@ class _ColumnCheck:
     ledger and the error message do not depend on thread timing.
     """
 
-    def __init__(self, lines: np.ndarray):
+    def __init__(self, lines: np.ndarray, codebook: Codebook):
         self.lines = lines
+        self.codebook = codebook
         self.problems: list[Problem] = []
         self.ledger = Ledger(n_read=0)
 
     def convert(self, var: Variable, column: pd.Series) -> pd.Series | np.ndarray:
+        if not (pd.api.types.is_numeric_dtype(column.dtype)
+                or pd.api.types.is_bool_dtype(column.dtype)
+                or pd.api.types.is_datetime64_any_dtype(column.dtype)):
+            column = self._na_tokens(var, column)
         if var.type in ("binary", "categorical", "ordinal"):
             return self._coded(var, column)
         if var.type in ("numeric", "count"):
@@ -289,6 +300,49 @@ class _ColumnCheck:
         if var.type == "date":
             return self._date(var, column)
         return self._text(var, column)
+
+    def _na_tokens(self, var: Variable, column: pd.Series) -> pd.Series:
+        """Missing-value tokens (``NA``, ``N/A``, ``.``...) set missing, each counted by token."""
+        text = _arrow_text(column)
+        tokens = self.codebook.na_tokens(var.name)
+        if not tokens:
+            return pd.Series(pd.arrays.ArrowExtensionArray(text), index=column.index)
+        mask = _arrow_mask(pc.is_in(text, value_set=pa.array(tokens, pa.string())))
+        if mask.any():
+            found = text.filter(pa.array(mask))
+            for token in pc.unique(found).to_pylist():
+                if token == "":
+                    continue  # a blank cell is missing as it is, not turned into missing
+                hit = _arrow_mask(pc.equal(text, token))
+                self.ledger.record(step=STEP, rule=f"missing token: {token}",
+                                   action="set missing", column=var.name,
+                                   lines=self.lines[hit], values=token)
+            text = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
+        return pd.Series(pd.arrays.ArrowExtensionArray(text), index=column.index)
+
+    def _decimal_comma(self, var: Variable, text: pa.ChunkedArray, values: np.ndarray,
+                       not_number: np.ndarray) -> None:
+        """Read ``1,5`` as 1.5 where the codebook says so or the column shows it (in place)."""
+        decimal = self.codebook.decimal
+        if decimal == "." or not not_number.any():
+            return
+        positions = np.flatnonzero(not_number)
+        written = pd.Series(text.take(pa.array(positions)).to_pylist(), dtype=object)
+        comma = written.str.fullmatch(r"[+-]?\d*,\d+").fillna(False).to_numpy(dtype=bool)
+        if not comma.any():
+            return
+        positions, written = positions[comma], written[comma]
+        if decimal is None and written.str.fullmatch(r"[+-]?\d{1,3},\d{3}").all():
+            # 1,250 is 1.25 with a decimal comma but 1250 with a thousands separator.
+            self.problems.append(Problem(var.name, "decimal comma", positions,
+                                         written.to_numpy(dtype=object)))
+            not_number[positions] = False
+            return
+        values[positions] = written.str.replace(",", ".", regex=False).astype(float).to_numpy()
+        not_number[positions] = False
+        self.ledger.record(step=STEP, rule="decimal comma", action="read as decimal point",
+                           column=var.name, lines=self.lines[positions],
+                           values=written.to_numpy(dtype=object))
 
     def _flag(self, var: Variable, rule: str, mask: np.ndarray, raw: pd.Series) -> None:
         if mask.any():
@@ -320,6 +374,7 @@ class _ColumnCheck:
         string_codes = [str(c) for c in var.missing if isinstance(c, str)]
         if string_codes and not_number.any():
             not_number &= ~_arrow_mask(pc.is_in(text, pa.array(string_codes)))
+        self._decimal_comma(var, text, values, not_number)
         return values, not_number
 
     def _numeric(self, var: Variable, column: pd.Series) -> np.ndarray:
@@ -405,8 +460,10 @@ class _ColumnCheck:
             self._set_missing(var, code, mask)
             if mask.any():
                 text = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
+        blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
+        if blank.any():  # a blank cell is missing, whatever the codebook's na_values
+            text = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), text)
         if var.type == "id":
-            blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
             self._flag(var, "missing id", blank, column)
             self._flag(var, "duplicate id", _repeated(text) & ~blank, column)
         return pd.array(text, dtype=pd.ArrowDtype(pa.string())).astype("string")
@@ -580,8 +637,11 @@ def _is_number(text) -> bool:
 
 
 def _show(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or \
+            (isinstance(value, str) and not value.strip()):
         return "(blank)"
+    if isinstance(value, str) and _is_number(value):
+        return value.strip()  # a number read as text is shown as in the file
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return repr(value) if isinstance(value, str) else str(value)
