@@ -120,6 +120,11 @@ class Ledger:
         flow["n"] = flow["n"].astype("int64")
         return flow
 
+    def step(self, step: str) -> pd.DataFrame:
+        """The entries of one step (e.g. ``read``), as :meth:`to_frame` gives them."""
+        return Ledger(self.n_read, self.source,
+                      [b for b in self._blocks if b.step == step]).to_frame()
+
     def to_frame(self) -> pd.DataFrame:
         """All entries, one row per line and rule, sorted by line then order of recording."""
         if not self._blocks:

@@ -262,7 +262,13 @@ class Codebook(_Strict):
         try:
             data, lines = load_yaml(text)
         except yaml.YAMLError as exc:
-            raise CodebookError(f"{path}: not valid YAML: {exc}") from None
+            mark = getattr(exc, "problem_mark", None)
+            if mark is None:
+                raise CodebookError(f"{path}: not valid YAML: {exc}") from None
+            what = " ".join(str(p) for p in (getattr(exc, "context", None),
+                                             getattr(exc, "problem", None)) if p)
+            raise CodebookError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: not "
+                                f"valid YAML: {what}.") from None
         return cls.from_dict(data, source=str(path), lines=lines)
 
     def na_tokens(self, name: str) -> list[str]:
