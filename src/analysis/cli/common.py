@@ -54,8 +54,8 @@ def read_lines(notes) -> list[str]:
         elif action in ("detected", "given", "read"):
             out.append(rule)
         else:
-            column = group["column"].iloc[0]
-            out.append(f"{column or ''} ({rule}): {action}".strip())
+            columns = ", ".join(c for c in group["column"] if c)
+            out.append(f"{rule}: {action} {columns}".strip())
     return out
 
 

@@ -24,7 +24,7 @@ def read_excel(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, list[
     listed = ", ".join(repr(n) for n in names)
     if sheet is None:
         for name in names:
-            frame = pd.read_excel(book, sheet_name=name)
+            frame = pd.read_excel(book, sheet_name=name, dtype=object)
             if len(frame.columns):
                 break
         else:
@@ -43,7 +43,7 @@ def read_excel(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, list[
             raise ReadError(f"{path}: no sheet {sheet!r}; the workbook has {len(names)} "
                             f"sheet(s): {listed} (give a name, or a position from 1).")
         how = "given"
-        frame = pd.read_excel(book, sheet_name=chosen)
+        frame = pd.read_excel(book, sheet_name=chosen, dtype=object)
     header = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
     written = ["" if pd.isna(v) else str(v).strip() for v in header.iloc[0]] if len(header) \
         else []

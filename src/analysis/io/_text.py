@@ -141,7 +141,7 @@ def _parser_message(exc: Exception) -> str:
     match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
     if match:
         want, line, saw = match.groups()
-        return (f"record {line} has {saw} fields where the header has {want} (rule: ragged "
+        return (f"line {line} has {saw} fields where the header has {want} (rule: ragged "
                 "line). To fix: quote values that contain the delimiter, or pass delimiter=.")
     return text
 
