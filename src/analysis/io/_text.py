@@ -143,6 +143,12 @@ def _parser_message(exc: Exception) -> str:
         want, line, saw = match.groups()
         return (f"line {line} has {saw} fields where the header has {want} (rule: ragged "
                 "line). To fix: quote values that contain the delimiter, or pass delimiter=.")
+    match = re.search(r"EOF inside string starting at row (\d+)", text)
+    if match:
+        record = int(match.group(1)) + 1
+        return (f"a quote (\") opened in record {record} (the header is record 1) is never "
+                "closed (rule: unclosed quote). To fix: close the quote, or remove the stray "
+                "quote character.")
     return text
 
 
