@@ -31,10 +31,29 @@ TOKENS = ["", "NA", "N/A", "None", "null", ".", "-", "1,5", "1,250", "00042", "1
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "utf-16", "latin-1"]
 
 
+VALUES = {"rid": ["00042", "7", "R1", "a b"], "age": ["34.5", "0", "120", "121", "-1", "34,5"],
+          "sex": ["1", "2", "3", "1.0", "Male"], "country": ["NO", "SE", "DK", "Norway", "no"],
+          "smoker": ["no", "yes", "NO", "True"], "town": ["Köln", "Åre", "x"],
+          "visit": ["2024-01-05", "2024-13-01", "05/01/2024", "2024-01-05T10:00:00"]}
+HEADER = list(VALUES)
+
+
+def _from_scratch(rng: random.Random) -> list[list[str]]:
+    """Every codebook column, in any order, with plausible, wrong and odd values."""
+    header = rng.sample(HEADER, len(HEADER))
+    rows = [header]
+    for _ in range(rng.randint(0, 8)):
+        rows.append([rng.choice(VALUES[c]) if rng.random() < 0.8 else rng.choice(TOKENS)
+                     for c in header])
+    return rows
+
+
 def _mutate(rng: random.Random) -> bytes:
-    lines = CLEAN.splitlines()
-    rows = [line.split(",") for line in lines]
-    for _ in range(rng.randint(1, 6)):
+    if rng.random() < 0.4:
+        rows = _from_scratch(rng)
+    else:
+        rows = [line.split(",") for line in CLEAN.splitlines()]
+    for _ in range(rng.randint(0, 6)):
         kind = rng.random()
         r = rng.randrange(len(rows))
         if kind < 0.45 and rows[r]:
