@@ -139,6 +139,15 @@ def test_decimal_comma_detected_and_noted(tmp_path):
         [2, "34,5", "read as decimal point"]]
 
 
+def test_decimal_comma_in_a_comma_separated_file_needs_the_option(tmp_path):
+    data = _csv(tmp_path, 'rid,age,answer\n1,"34,5",NO\n')
+    with pytest.raises(ValidationError, match=r"not a number, 1 row \(first: line 2: '34,5'\)"
+                                              r".*read with `decimal: ','` in the codebook"):
+        load_survey(data, _cb(tmp_path))
+    survey = load_survey(data, _cb(tmp_path, 'decimal: ","\n' + CB))
+    assert survey.data["age"].tolist() == [34.5]
+
+
 def test_decimal_comma_that_could_be_thousands_needs_the_option(tmp_path):
     data = _csv(tmp_path, "rid;age;answer\n1;1,250;NO\n")
     with pytest.raises(ValidationError, match=r"decimal comma, 1 row \(first: line 2: '1,250'\)"

@@ -115,7 +115,12 @@ class Validator:
 
     def run(self) -> Survey:
         columns = self._check_columns()
-        checks = [ColumnCheck(self.lines, self.codebook) for _ in columns]
+        # A decimal comma is looked for in files whose fields are not separated by
+        # commas (the semicolon exports of locales that write 1,5); elsewhere only
+        # the codebook's `decimal: ","` reads it.
+        detect = self.raw.attrs.get("delimiter") not in (None, ",")
+        checks = [ColumnCheck(self.lines, self.codebook, detect_decimal=detect)
+                  for _ in columns]
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             results = pool.map(
                 lambda check, name: check.convert(self.codebook[name], self.raw[name]),

@@ -23,7 +23,8 @@ class ColumnCheck:
     ledger and the error message do not depend on thread timing.
     """
 
-    def __init__(self, lines: np.ndarray, codebook: Codebook):
+    def __init__(self, lines: np.ndarray, codebook: Codebook, *, detect_decimal: bool = False):
+        self.detect_decimal = detect_decimal
         self.lines = lines
         self.codebook = codebook
         self.problems: list[Problem] = []
@@ -65,7 +66,8 @@ class ColumnCheck:
                        not_number: np.ndarray) -> None:
         """Read ``1,5`` as 1.5 where the codebook says so or the column shows it (in place)."""
         decimal = self.codebook.decimal
-        if decimal == "." or not not_number.any():
+        if decimal == "." or not not_number.any() or (decimal is None
+                                                        and not self.detect_decimal):
             return
         positions = np.flatnonzero(not_number)
         written = pd.Series(text.take(pa.array(positions)).to_pylist(), dtype=object)

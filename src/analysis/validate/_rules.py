@@ -13,7 +13,8 @@ FIRST_LINES = 5
 ADVICE = {
     "missing column": "add the column to the file, or mark the variable `required: false`",
     "unknown column": "add the variable to the codebook, or use on_invalid='exclude' to drop it",
-    "not a number": "correct the values, or declare them as missing codes in the codebook",
+    "not a number": "correct the values, or declare them as missing codes in the codebook "
+                    "(a decimal comma, 4,5, is read with `decimal: ','` in the codebook)",
     "not a whole number": "counts are whole numbers; correct the values or use type numeric",
     "out of range": "correct the values, widen `range`, or declare them as missing codes",
     "unknown code": "correct the values, or add them to `levels` or `missing` in the codebook",
