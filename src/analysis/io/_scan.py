@@ -44,6 +44,7 @@ class Scan:
     """The result of :func:`scan_text`."""
 
     n_lines: int = 0
+    quotes: bool = False  # any '"': values may then hold newlines
     control: dict[int, list[str]] = field(default_factory=dict)  # line -> characters
     mojibake: dict[int, str] = field(default_factory=dict)  # line -> first suspicious text
 
@@ -68,7 +69,12 @@ def scan_text(path: Path, encoding: str) -> Scan:
 def _find(text: str, first_line: int, out: Scan) -> None:
     if not text:
         return
+    out.quotes = out.quotes or '"' in text
+    # Substring tests are far faster than the regular expression on long text.
+    suspicious = any(c in text for c in ("Ã", "Â", "â€", "\ufffd"))
     for pattern, store in ((CONTROL, "control"), (MOJIBAKE, "mojibake")):
+        if store == "mojibake" and not suspicious:
+            continue
         matches = list(pattern.finditer(text))
         if not matches:
             continue

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -60,26 +59,9 @@ def read_csv(path: Path, kind: str, *, encoding: str | None, delimiter: str | No
     if scan.mojibake:
         notes.append(mojibake_note(scan, encoding))
     header = _header(source, encoding, delimiter, path)
-    try:
-        frame = pd.read_csv(
-            source,
-            sep=delimiter,
-            encoding=encoding if isinstance(source, Path) else None,
-            skiprows=[1, 2] if kind == "qualtrics" else None,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skipinitialspace=False,
-            low_memory=False,
-        )
-    except UnicodeDecodeError as exc:
-        raise ReadError(f"{path}: not readable as {encoding} ({exc.reason}); pass encoding=."
-                        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise ReadError(f"{path}: cannot read it as a {kind} file: {_parser_message(exc)}"
-                        ) from None
-    if header is not None and len(header) == frame.shape[1]:
-        frame.columns = header
+    if header is None:
+        raise ReadError(f"{path}: the file holds no data.")
+    frame = _parse(source, path, kind, encoding, delimiter, header, header_rows, scan.quotes)
     lines = None
     expected = header_rows + len(frame)
     if scan.n_lines - (1 if _ends_with_newline(path) else 0) != expected:
@@ -97,6 +79,64 @@ def read_csv(path: Path, kind: str, *, encoding: str | None, delimiter: str | No
                               "is irregular)", "warned"))
     frame.attrs["delimiter"] = delimiter
     return frame, kind, notes, lines
+
+
+def _parse(source, path: Path, kind: str, encoding: str, delimiter: str, header: list[str],
+           header_rows: int, quotes: bool) -> pd.DataFrame:
+    """Every cell as Arrow text (no value is turned into NA or a number here)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{k}" for k in range(len(header))]
+    if isinstance(source, io.StringIO):
+        data, arrow_encoding = io.BytesIO(source.getvalue().encode("utf-8")), "utf8"
+    else:
+        data, arrow_encoding = str(path), encoding
+    try:
+        table = pacsv.read_csv(
+            data,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_rows,
+                                           encoding=arrow_encoding),
+            # Values may hold newlines only where there are quotes; without them the
+            # file is split into blocks and parsed in parallel.
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quotes,
+                                             ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"{path}: not readable as {encoding} ({exc.reason}); pass encoding=."
+                        ) from None
+    except (pa.ArrowInvalid, ValueError) as exc:
+        if isinstance(source, io.StringIO):
+            source.seek(0)
+            why = _diagnose(source, delimiter, len(header))
+        else:
+            with path.open(encoding=encoding, newline="") as handle:
+                why = _diagnose(handle, delimiter, len(header))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ReadError(f"{path}: cannot read it as a {kind} file: {why or first}") from None
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    frame.columns = header
+    return frame
+
+
+def _diagnose(handle, delimiter: str, n_fields: int) -> str | None:
+    """The first ragged record or quoting error, named by its file line."""
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    last = 0
+    try:
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if row and len(row) != n_fields:
+                return (f"line {start} has {len(row)} fields where the header has {n_fields} "
+                        "(rule: ragged line). To fix: quote values that contain the "
+                        "delimiter, or pass delimiter=.")
+    except csv.Error as exc:
+        return (f"line {last + 1}: {exc} (rule: unclosed or stray quote). To fix: close the "
+                "quote, or remove the stray quote character.")
+    return None
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -119,6 +159,9 @@ def _header(source, encoding: str, delimiter: str, path: Path) -> list[str] | No
             row = next(csv.reader(handle, delimiter=delimiter), None)
     if row is None:
         return None
+    if not row:
+        raise ReadError(f"{path}: line 1 is empty; the column names must be on line 1. To fix: "
+                        "remove the blank lines above the header.")
     names = [c.strip() for c in row]
     seen: dict[str, list[int]] = {}
     for k, name in enumerate(names, start=1):
@@ -134,22 +177,6 @@ def _header(source, encoding: str, delimiter: str, path: Path) -> list[str] | No
             "name in the header (line 1)."
         )
     return [n if n else f"Unnamed: {k}" for k, n in enumerate(names)]
-
-
-def _parser_message(exc: Exception) -> str:
-    text = str(exc).strip()
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if match:
-        want, line, saw = match.groups()
-        return (f"line {line} has {saw} fields where the header has {want} (rule: ragged "
-                "line). To fix: quote values that contain the delimiter, or pass delimiter=.")
-    match = re.search(r"EOF inside string starting at row (\d+)", text)
-    if match:
-        record = int(match.group(1)) + 1
-        return (f"a quote (\") opened in record {record} (the header is record 1) is never "
-                "closed (rule: unclosed quote). To fix: close the quote, or remove the stray "
-                "quote character.")
-    return text
 
 
 def sniff_encoding(path: Path, head: bytes) -> str:
