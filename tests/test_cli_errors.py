@@ -106,3 +106,13 @@ def test_datasets_cache_that_cannot_be_written(tmp_path, monkeypatch, capsys):
     # pooch makes the cache folder before any download, so no request is sent.
     monkeypatch.setenv("BACKPAIN_CACHE_DIR", str(blocker / "cache"))
     assert "is not available" in _run(["datasets", "fetch", "hsaur3-backpain"], capsys)
+
+
+def test_render_reports_checks_its_folder_before_any_notebook(tmp_path):
+    from analysis.errors import ReportError
+    from analysis.report import render_reports
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(ReportError, match="cannot be written"):
+        render_reports(DATA, CODEBOOK, blocker / "reports", notebooks=[tmp_path / "none.ipynb"])
