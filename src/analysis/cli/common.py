@@ -40,12 +40,13 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
     return survey
 
 
-def read_lines(notes) -> list[str]:
+def read_lines(ledger) -> list[str]:
     """What the reader did and noticed (encoding, sheet, removals, warnings), one line each.
 
-    ``notes``: the ledger entries of step ``read`` (``survey.accounts.step("read")``).
+    ``ledger``: a survey's :class:`~analysis.ledger.Ledger` (``survey.accounts``).
     """
-    out = []
+    out = list(ledger.notes)
+    notes = ledger.step("read")
     for (rule, action), group in notes.groupby(["rule", "action"], sort=False):
         lines = group["line"].dropna()
         if len(lines):

@@ -71,7 +71,7 @@ def validation_summary(survey: Survey | LazySurvey) -> str:
     if lazy:
         head.append(f"{len(survey.files)} Parquet file(s), validated in DuckDB")
     else:
-        head += read_lines(survey.accounts.step("read"))
+        head += read_lines(survey.accounts)
     lines = [*head, *(f"{label:<{width}}{n:>12,}" for label, n in rows)]
     dropped = counts[(counts["action"] == "dropped column") & (counts["step"] != "read")]
     if len(dropped):

@@ -110,8 +110,11 @@ class Validator:
         self.ledger = Ledger(n_read=len(raw), source=self.source)
         self.problems: list[Problem] = []
         for note in raw.attrs.get("notes", []):
-            self.ledger.record(step="read", rule=note.rule, action=note.action,
-                               column=note.column, lines=note.lines, values=note.values)
+            if note.lines is None and note.column is None:
+                self.ledger.notes.append(note.rule)  # about the file, not about rows
+            else:
+                self.ledger.record(step="read", rule=note.rule, action=note.action,
+                                   column=note.column, lines=note.lines, values=note.values)
 
     def run(self) -> Survey:
         columns = self._check_columns()
