@@ -66,12 +66,15 @@ def read_csv(path: Path, kind: str, *, encoding: str | None, delimiter: str | No
     expected = header_rows + len(frame)
     if scan.n_lines - (1 if _ends_with_newline(path) else 0) != expected:
         # Records and lines differ (a quoted newline, a blank line): find each record's line.
-        if isinstance(source, io.StringIO):
-            source.seek(0)
-            starts = record_lines(source, delimiter)
-        else:
-            with path.open(encoding=encoding, newline="") as handle:
-                starts = record_lines(handle, delimiter)
+        try:
+            if isinstance(source, io.StringIO):
+                source.seek(0)
+                starts = record_lines(source, delimiter)
+            else:
+                with path.open(encoding=encoding, newline="") as handle:
+                    starts = record_lines(handle, delimiter)
+        except csv.Error:  # a field beyond the csv module's size limit
+            starts = []
         if len(starts) == expected:
             lines = starts[header_rows:]
         else:
@@ -149,7 +152,14 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def _header(source, encoding: str, delimiter: str, path: Path) -> list[str] | None:
-    """The header row as written (pandas renames a repeated name to ``name.1``)."""
+    """The header row as written (readers rename a repeated name to ``name.1``)."""
+    try:
+        return _header_row(source, encoding, delimiter, path)
+    except csv.Error as exc:
+        raise ReadError(f"{path}: cannot read the header (line 1): {exc}.") from None
+
+
+def _header_row(source, encoding: str, delimiter: str, path: Path) -> list[str] | None:
     if isinstance(source, io.StringIO):
         handle = source
         row = next(csv.reader(handle, delimiter=delimiter), None)
