@@ -116,3 +116,14 @@ def test_render_reports_checks_its_folder_before_any_notebook(tmp_path):
     blocker.write_text("")
     with pytest.raises(ReportError, match="cannot be written"):
         render_reports(DATA, CODEBOOK, blocker / "reports", notebooks=[tmp_path / "none.ipynb"])
+
+
+def test_describe_names_the_sheet_it_read(tmp_path, capsys):
+    assert main(["describe", str(BAD / "two_sheets.xlsx"), "-c", str(CODEBOOK), "--out",
+                 str(tmp_path / "t1.csv")]) == 0
+    assert "sheet: Survey (first sheet with data; sheets: 'Notes', 'Survey', 'Pilot')" in \
+        capsys.readouterr().out
+    assert main(["describe", str(BAD / "two_sheets.xlsx"), "-c", str(CODEBOOK), "--sheet",
+                 "Pilot", "--out", str(tmp_path / "t1.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "sheet: Pilot (given" in out and "1 rows analysed of 1 read" in out

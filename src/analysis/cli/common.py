@@ -37,6 +37,10 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
     if isinstance(survey, LazySurvey):
         with survey:
             survey = survey.to_survey()
+    # The sheet read, an unusual encoding, removals and warnings (UTF-8 goes without saying).
+    for line in read_lines(survey.accounts):
+        if not line.startswith(("encoding: utf-8", "encoding: ascii")):
+            typer.echo(line)
     return survey
 
 
