@@ -14,10 +14,20 @@ rule                      broken when
 ``impossible date``       a date that cannot exist or does not match ``format``
 ``missing id``            a blank respondent identifier
 ``duplicate id``          an identifier seen on an earlier line (the first is kept)
+``decimal comma``         ``1,250`` in a numeric column: a decimal or a thousands
+                          separator? (the codebook's ``decimal`` decides)
 ========================  =========================================================
 
 Values listed as ``missing`` codes become NA and each one is counted in the
-ledger with its meaning ("missing code: refused"), in every mode.
+ledger with its meaning ("missing code: refused"), in every mode; so does
+each missing-value token (``NA``, ``N/A``, ``.``: the codebook's
+``na_values`` or :data:`analysis.codebook.model.DEFAULT_NA_VALUES`),
+as "missing token: NA". A decimal comma (``4,5``) is read as 4.5, each
+with a ledger entry, where the codebook says ``decimal: ","`` or, in a
+file whose fields are not separated by commas, where the column shows it.
+What the reader noted (control characters removed, possible mojibake,
+empty unnamed columns) is recorded at step ``read``; the encoding and the
+sheet read are ``survey.accounts.notes``.
 
 ``on_invalid="raise"`` raises one :class:`~analysis.errors.ValidationError`
 listing every broken rule; ``on_invalid="exclude"`` takes the offending rows
