@@ -21,7 +21,7 @@ rule                      broken when
 Values listed as ``missing`` codes become NA and each one is counted in the
 ledger with its meaning ("missing code: refused"), in every mode; so does
 each missing-value token (``NA``, ``N/A``, ``.``: the codebook's
-``na_values`` or :data:`analysis.codebook.model.DEFAULT_NA_VALUES`),
+``na_values`` or :data:`analysis.codebook.DEFAULT_NA_VALUES`),
 as "missing token: NA". A decimal comma (``4,5``) is read as 4.5, each
 with a ledger entry, where the codebook says ``decimal: ","`` or, in a
 file whose fields are not separated by commas, where the column shows it.
