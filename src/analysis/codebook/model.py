@@ -25,8 +25,10 @@ from typing import Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from analysis.codebook._explain import explain
+from analysis.codebook._yaml import load_yaml
 from analysis.errors import CodebookError
 
 VariableType = Literal["id", "binary", "categorical", "ordinal", "numeric", "count", "date", "text"]
@@ -37,6 +39,19 @@ VARIABLE_TYPES: tuple[str, ...] = VariableType.__args__
 ROLES: tuple[str, ...] = Role.__args__
 CODED_TYPES = ("binary", "categorical", "ordinal")
 NUMERIC_TYPES = ("numeric", "count")
+#: Cells holding one of these texts are read as missing (each counted in the
+#: ledger as "missing token: NA"), unless the codebook's ``na_values`` (top
+#: level, or per variable) says otherwise, or the text is a level, a label or
+#: a missing code of the variable. A blank cell is missing without an entry.
+DEFAULT_NA_VALUES: tuple[str, ...] = (
+    "", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "null", "NULL", ".")
+
+
+def _tokens(value: Any) -> Any:
+    # YAML gives numbers for unquoted 99 or -9, None for an unquoted null.
+    if isinstance(value, list):
+        return ["" if v is None else str(v) for v in value]
+    return value
 
 
 class _Strict(BaseModel):
@@ -71,10 +86,22 @@ class Variable(_Strict):
     format: str | None = None
     instrument: InstrumentItem | None = None
     asked_if: dict[str, Code | list[Code]] | None = None
+    na_values: list[str] | None = None
+
+    _text_tokens = field_validator("na_values", mode="before")(_tokens)
 
     @model_validator(mode="after")
     def _consistent(self) -> Variable:
         problems: list[tuple[str, str]] = []
+        shared: dict[str, list[Code]] = {}
+        for code, label in (self.levels or {}).items():
+            shared.setdefault(str(label).strip(), []).append(code)
+        shared = {label: codes for label, codes in shared.items() if len(codes) > 1}
+        if shared:
+            label, codes = next(iter(shared.items()))
+            problems.append(("levels", f"codes {', '.join(map(repr, codes))} share the label "
+                             f"{label!r}; give each level its own label (or merge the codes "
+                             "into one level)"))
         if self.type in CODED_TYPES:
             if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
                 problems.append(
@@ -150,7 +177,11 @@ class Codebook(_Strict):
     description: str | None = None
     version: str | int | None = None
     simulated: bool = False
+    na_values: list[str] | None = None
+    decimal: Literal[".", ","] | None = None
     variables: dict[str, Variable]
+
+    _text_tokens = field_validator("na_values", mode="before")(_tokens)
 
     @model_validator(mode="before")
     @classmethod
@@ -199,26 +230,56 @@ class Codebook(_Strict):
 
     # ---- construction -------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "codebook") -> Codebook:
+    def from_dict(cls, data: Mapping[str, Any], source: str = "codebook",
+                  lines: Mapping[tuple[str, ...], int] | None = None) -> Codebook:
+        """Validate ``data``; ``lines`` (key path -> YAML line) lets errors name the line."""
         if not isinstance(data, Mapping) or "variables" not in data:
             raise CodebookError(f"{source}: a codebook is a mapping with a 'variables' key.")
+        if not isinstance(data["variables"], Mapping):
+            raise CodebookError(f"{source}: 'variables' is a mapping of column name to its "
+                                "entry (type, label, ...).")
         try:
             return cls.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise CodebookError(_explain(exc, source)) from None
+            raise CodebookError(explain(exc, source, lines or {}, _KEYS)) from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Codebook:
+        """Read a codebook YAML (UTF-8; YAML 1.2 scalars: ``NO`` and ``yes`` stay text)."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except OSError as exc:
             raise CodebookError(f"{path}: cannot read the codebook ({exc.strerror}).") from None
         try:
-            data = yaml.safe_load(text)
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise CodebookError(
+                f"{path}: the codebook is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line "
+                f"{line}). To fix: save it as UTF-8 (most editors offer 'Save with encoding'); "
+                "is it the codebook and not a data file?") from None
+        try:
+            data, lines = load_yaml(text)
         except yaml.YAMLError as exc:
-            raise CodebookError(f"{path}: not valid YAML: {exc}") from None
-        return cls.from_dict(data, source=str(path))
+            mark = getattr(exc, "problem_mark", None)
+            if mark is None:
+                raise CodebookError(f"{path}: not valid YAML: {exc}") from None
+            what = " ".join(str(p) for p in (getattr(exc, "context", None),
+                                             getattr(exc, "problem", None)) if p)
+            raise CodebookError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: not "
+                                f"valid YAML: {what}.") from None
+        return cls.from_dict(data, source=str(path), lines=lines)
+
+    def na_tokens(self, name: str) -> list[str]:
+        """Texts read as missing in column ``name``: its own ``na_values``, else the
+        codebook's, else :data:`DEFAULT_NA_VALUES`; never one of its levels, labels or
+        missing codes."""
+        var = self.variables[name]
+        tokens = var.na_values if var.na_values is not None else (
+            self.na_values if self.na_values is not None else list(DEFAULT_NA_VALUES))
+        taken = {str(c) for c in [*var.level_labels, *var.level_labels.values(), *var.missing]}
+        return [t for t in tokens if t not in taken]
 
     def to_dict(self) -> dict[str, Any]:
         out = self.model_dump(exclude_defaults=True, exclude={"variables"})
@@ -312,57 +373,3 @@ _KEYS = {
     "codebook": list(Codebook.model_fields),
     "instrument": list(InstrumentItem.model_fields),
 }
-
-
-def _explain(exc: pydantic.ValidationError, source: str) -> str:
-    """Turn pydantic's errors into lines naming variable and key."""
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        msg = err["msg"].removeprefix("Value error, ")
-        if msg.startswith("@"):
-            where, _, msg = msg[1:].partition(": ")
-            parts = where.split(".")
-            if loc[:1] == ["variables"] and len(loc) >= 2:
-                loc = ["variables", loc[1], *parts]
-            else:
-                loc = ["variables", *parts]
-        if loc[:1] == ["variables"] and len(loc) >= 2:
-            variable = loc[1]
-            key = ".".join(p for p in loc[2:] if not p.startswith(("function-", "tagged-")))
-            key = _strip_union_noise(key)
-            hint = ""
-            if err["type"] == "extra_forbidden":
-                field = key.split(".")[-1]
-                pool = (
-                    _KEYS["instrument"]
-                    if ".instrument" in f".{key}" and "." in key
-                    else _KEYS["variable"]
-                )
-                close = difflib.get_close_matches(field, pool, n=1)
-                msg = "unknown key"
-                hint = (
-                    f" (did you mean {close[0]!r}?)"
-                    if close
-                    else f" (known keys: {', '.join(pool)})"
-                )
-            if err["type"] == "literal_error":
-                msg = f"{err['input']!r} is not allowed; {msg.replace('Input should be ', 'use ')}"
-            lines.append(f"variable {variable!r}, key {key or '(whole entry)'!r}: {msg}{hint}")
-        else:
-            key = ".".join(loc) or "(top level)"
-            hint = ""
-            if err["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(loc[-1], _KEYS["codebook"], n=1)
-                msg = "unknown key"
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-            lines.append(f"key {key!r}: {msg}{hint}")
-    lines = list(dict.fromkeys(lines))
-    head = f"{source}: the codebook has {len(lines)} problem{'s' if len(lines) > 1 else ''}:"
-    return "\n".join([head, *(f"  - {line}" for line in lines)])
-
-
-def _strip_union_noise(key: str) -> str:
-    noise = {"int", "str", "float", "None", "tuple[union[float,str,none],union[float,str,none]]"}
-    parts = [p for p in key.split(".") if p.replace(" ", "").lower() not in noise]
-    return ".".join(parts) if parts else key
