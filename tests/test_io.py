@@ -15,7 +15,8 @@ def _check(frame, first_line=2):
     assert list(frame.columns) == ["id", "age", "town"]
     assert list(frame.index) == list(range(first_line, first_line + 3))
     assert frame.index.name == "line"
-    assert frame["age"].tolist() == [34, 51, 28]
+    # CSV cells arrive as the text in the file; the validator converts them.
+    assert [int(v) for v in frame["age"]] == [34, 51, 28]
     assert frame["town"].tolist() == ["Köln", "Åre", "Nîmes"]
 
 
@@ -70,7 +71,7 @@ def test_qualtrics_export_skips_the_two_extra_header_rows(tmp_path):
     frame = read_table(path)
     assert frame.attrs["format"] == "qualtrics"
     assert list(frame.index) == [4, 5]
-    assert frame["Q1"].tolist() == [34, 51]
+    assert frame["Q1"].tolist() == ["34", "51"]
     assert set(frame.attrs["identifiers"]) == {
         "IPAddress", "LocationLatitude", "LocationLongitude", "RecipientEmail",
         "RecipientFirstName", "RecipientLastName", "ExternalReference"}
@@ -90,7 +91,7 @@ def test_redcap_export_marks_its_bookkeeping_columns(tmp_path):
     frame = read_table(path)
     assert frame.attrs["format"] == "redcap"
     assert frame.attrs["metadata"] == ["redcap_event_name", "survey_complete"]
-    assert frame["sports___2"].tolist() == [0, 1]
+    assert frame["sports___2"].tolist() == ["0", "1"]
 
 
 def test_unknown_extension_missing_empty_and_corrupt_files(tmp_path):

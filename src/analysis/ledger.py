@@ -41,6 +41,9 @@ class Ledger:
     n_read: int
     source: str = ""
     _blocks: list[_Block] = field(default_factory=list)
+    #: What the reader found about the whole file, not about rows ("encoding:
+    #: cp1252", "sheet: Survey (first sheet with data; ...)").
+    notes: list[str] = field(default_factory=list)
 
     def record(
         self,
@@ -71,7 +74,7 @@ class Ledger:
         self._blocks.extend(other._blocks)
 
     def copy(self) -> Ledger:
-        return Ledger(self.n_read, self.source, list(self._blocks))
+        return Ledger(self.n_read, self.source, list(self._blocks), list(self.notes))
 
     # ---- summaries that do not materialise the entries ----------------
     def counts(self) -> pd.DataFrame:
@@ -119,6 +122,11 @@ class Ledger:
         flow = pd.DataFrame(rows, columns=["stage", "step", "reason", "n"])
         flow["n"] = flow["n"].astype("int64")
         return flow
+
+    def step(self, step: str) -> pd.DataFrame:
+        """The entries of one step (e.g. ``read``), as :meth:`to_frame` gives them."""
+        return Ledger(self.n_read, self.source,
+                      [b for b in self._blocks if b.step == step]).to_frame()
 
     def to_frame(self) -> pd.DataFrame:
         """All entries, one row per line and rule, sorted by line then order of recording."""

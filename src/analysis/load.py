@@ -16,7 +16,7 @@ from typing import Literal
 import pandas as pd
 
 from analysis.codebook import Codebook, load_codebook
-from analysis.errors import ValidationError
+from analysis.errors import ReadError, ValidationError
 from analysis.scale.lazy import LazySurvey, load_parquet_survey
 from analysis.survey import Survey
 from analysis.validate import validate_survey
@@ -62,10 +62,49 @@ def load_survey(
         raise ValidationError(f"engine must be 'pandas' or 'duckdb', not {engine!r}.")
     codebook = load_codebook(codebook)
     if engine == "duckdb" or (engine is None and is_dataset(source)):
-        return load_parquet_survey(source, codebook, on_invalid=on_invalid,
-                                   keep_identifiers=keep_identifiers)
+        if read_options:
+            raise ReadError(f"{source}: {', '.join(sorted(read_options))} apply to one file, "
+                            "not to a Parquet dataset.")
+        check_dataset(source)
+        import duckdb
+
+        try:
+            return load_parquet_survey(source, codebook, on_invalid=on_invalid,
+                                       keep_identifiers=keep_identifiers)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ReadError(f"{source}: DuckDB cannot read the dataset: {first}") from None
     return validate_survey(source, codebook, on_invalid=on_invalid,
                            keep_identifiers=keep_identifiers, **read_options)
+
+
+def check_dataset(source) -> None:
+    """A :class:`ReadError` naming the first file of a dataset that is not readable Parquet.
+
+    Only each file's footer is read, so a corrupt or truncated file is named
+    before DuckDB reads any rows.
+    """
+    import pyarrow.parquet as pq
+
+    if isinstance(source, list | tuple):
+        files = [Path(p) for p in source]
+    elif Path(source).is_dir():
+        files = sorted(Path(source).rglob("*.parquet"))
+    elif Path(source).is_file():
+        files = [Path(source)]
+    else:
+        files = sorted(Path(p) for p in glob.glob(str(source), recursive=True))
+    for file in files:
+        if file.is_dir():
+            continue
+        if not file.is_file():
+            raise ReadError(f"{file}: no such Parquet file (part of {source}).")
+        try:
+            pq.ParquetFile(file).schema_arrow  # noqa: B018 - reading the footer is the check
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ReadError(f"{file}: cannot read it as Parquet ({reason}); it is part of "
+                            f"{source}. To fix: replace or remove that file.") from None
 
 
 def is_dataset(source) -> bool:
@@ -77,4 +116,4 @@ def is_dataset(source) -> bool:
     return Path(source).is_dir() or glob.has_magic(str(source))
 
 
-__all__ = ["is_dataset", "load_survey"]
+__all__ = ["check_dataset", "is_dataset", "load_survey"]

@@ -8,6 +8,7 @@ a plain message on standard error and exit status 2, without a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
 
 # Importing a command module registers its commands on the app.
 from analysis.cli import datasets as _datasets  # noqa: F401
@@ -18,19 +19,38 @@ from analysis.cli import score as _score  # noqa: F401
 from analysis.cli import simulate as _simulate  # noqa: F401
 from analysis.cli import validate as _validate  # noqa: F401
 from analysis.cli.app import app
-from analysis.errors import BackpainError
+from analysis.errors import BackpainError, BackpainWarning
 
 __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return its exit status (0 ok, 2 bad input or bad usage)."""
+    with warnings.catch_warnings():
+        # The package's warnings read as messages ("warning: ..."), not source lines.
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, BackpainWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line),
+              file=sys.stderr, end="")
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         # In standalone mode click prints usage errors and exits 2 by itself;
         # our own errors pass through to be printed without a traceback.
         app(args=argv, prog_name="backpain")
     except BackpainError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that vanished or a disk that filled up while working
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

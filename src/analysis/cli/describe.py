@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 
 from analysis.cli.app import app
+from analysis.cli.common import SheetOption, open_survey, output_file
 from analysis.codebook import CODED_TYPES
 from analysis.describe import (
     prevalence,
@@ -38,23 +39,23 @@ def describe(
         "--html", help="Also write both tables to this HTML file.")] = None,
     on_invalid: Annotated[str, typer.Option(
         "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
+    sheet: SheetOption = None,
 ) -> None:
     """Write Table 1 and the outcome's prevalence by each exposure as CSV, and print them."""
-    from analysis.load import load_survey
-
-    survey = load_survey(data, codebook, on_invalid=on_invalid)
+    prevalence_out = prevalence_out or out.with_name("prevalence.csv")
+    for path, option in ((out, "--out"), (prevalence_out, "--prevalence-out"), (html, "--html")):
+        output_file(path, option)
+    survey = open_survey(data, codebook, on_invalid=on_invalid, sheet=sheet)
     typer.echo(f"{survey.n} rows analysed of {survey.accounts.n_read} read from {data}")
     if by is not None:
         coded_column(survey, by, "--by column")
     t1 = table_one(survey, by)
-    out.parent.mkdir(parents=True, exist_ok=True)
     t1.to_csv(out, index=False)
     _print(table_one_display(t1), "Table 1" + (f" by {survey.label(by)}" if by else ""))
     typer.echo(f"Table 1 written to {out}")
 
     prev = _prevalence(survey)
     if prev is not None:
-        prevalence_out = prevalence_out or out.with_name("prevalence.csv")
         prev.to_csv(prevalence_out, index=False)
         _print(prevalence_display(prev), "Prevalence of the outcome")
         typer.echo(f"Prevalence written to {prevalence_out}")

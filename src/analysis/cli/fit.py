@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 
 from analysis.cli.app import app
+from analysis.cli.common import SheetOption, open_survey, output_file
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -61,15 +62,15 @@ def fit(
     firth: Annotated[bool, typer.Option("--firth", help="Firth's penalised likelihood.")] = False,
     on_invalid: Annotated[str, typer.Option(
         "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
+    sheet: SheetOption = None,
 ) -> None:
     """Fit crude and adjusted logistic models; write the odds-ratio table as CSV and print it."""
-    from analysis.load import load_survey
     from analysis.models import logistic
 
-    survey = load_survey(data, codebook, on_invalid=on_invalid)
+    output_file(out, "--out")
+    survey = open_survey(data, codebook, on_invalid=on_invalid, sheet=sheet)
     result = logistic(survey, outcome, _names(exposures), _names(adjust), method=method,
                       firth=firth)
-    out.parent.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out, index=False)
     info = result.info
     typer.echo(f"Outcome: {survey.label(info['outcome'])} = {info['event']}; "

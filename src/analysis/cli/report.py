@@ -9,6 +9,7 @@ import typer
 import yaml
 
 from analysis.cli.app import app
+from analysis.cli.common import output_folder
 from analysis.errors import ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
 from analysis.report.run import CELL_TIMEOUT
@@ -48,8 +49,19 @@ def report(
     )] = False,
 ) -> None:
     """Run each report notebook and write reader and analyst HTML, tables and results.json."""
+    from analysis.codebook import load_codebook
+    from analysis.io import read_columns
+    from analysis.load import check_dataset, is_dataset
     from analysis.report import render_reports
     from analysis.report.build import report_notebooks
+
+    # Bad input or an unwritable --out is said before any notebook kernel starts.
+    output_folder(out, "--out")
+    load_codebook(codebook)
+    if is_dataset(data):
+        check_dataset(data)
+    else:
+        read_columns(data)
 
     notebooks = report_notebooks()
     if case_studies:

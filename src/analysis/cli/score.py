@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from analysis.cli.app import app
+from analysis.cli.common import SheetOption, open_survey, output_file
 from analysis.errors import ScoringError
 
 
@@ -33,20 +34,21 @@ def score(
     ipaq_moderate_b: Annotated[str, typer.Option(
         "--ipaq-moderate-b", help="IPAQ moderate criterion (b): combined or single_type.")
     ] = "combined",
+    sheet: SheetOption = None,
 ) -> None:
     """Score ODI, RMDQ, STarT Back, IPAQ, NPRS, FABQ and Örebro items found in the codebook."""
     from analysis.instruments import INSTRUMENT_ITEMS, score_instruments
-    from analysis.load import load_survey
-
     max_missing = _max_missing(odi_max_missing)
-    survey = load_survey(data, codebook, on_invalid=on_invalid)
+    for path, option in ((out, "--out"), (alpha_out, "--alpha-out"),
+                         (codebook_out, "--codebook-out")):
+        output_file(path, option)
+    survey = open_survey(data, codebook, on_invalid=on_invalid, sheet=sheet)
     try:
         scored, alpha = score_instruments(
             survey, odi_max_missing=max_missing, rmdq_missing=rmdq_missing,
             nprs_scheme=nprs_scheme, ipaq_moderate_b=ipaq_moderate_b)
     except ValueError as exc:  # a setting spelled wrong
         raise ScoringError(f"backpain score: {exc}") from None
-    out.parent.mkdir(parents=True, exist_ok=True)
     scored.data.to_parquet(out)
     if alpha_out is not None:
         alpha.to_csv(alpha_out, index=False)

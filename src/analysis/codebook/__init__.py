@@ -2,6 +2,7 @@
 
 from analysis.codebook.model import (
     CODED_TYPES,
+    DEFAULT_NA_VALUES,
     NUMERIC_TYPES,
     ROLES,
     VARIABLE_TYPES,
@@ -12,6 +13,7 @@ from analysis.codebook.model import (
 
 __all__ = [
     "CODED_TYPES",
+    "DEFAULT_NA_VALUES",
     "NUMERIC_TYPES",
     "ROLES",
     "VARIABLE_TYPES",

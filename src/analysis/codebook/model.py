@@ -25,8 +25,10 @@ from typing import Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from analysis.codebook._explain import explain
+from analysis.codebook._yaml import load_yaml
 from analysis.errors import CodebookError
 
 VariableType = Literal["id", "binary", "categorical", "ordinal", "numeric", "count", "date", "text"]
@@ -38,6 +40,19 @@ VARIABLE_TYPES: tuple[str, ...] = VariableType.__args__
 ROLES: tuple[str, ...] = Role.__args__
 CODED_TYPES = ("binary", "categorical", "ordinal")
 NUMERIC_TYPES = ("numeric", "count")
+#: Cells holding one of these texts are read as missing (each counted in the
+#: ledger as "missing token: NA"), unless the codebook's ``na_values`` (top
+#: level, or per variable) says otherwise, or the text is a level, a label or
+#: a missing code of the variable. A blank cell is missing without an entry.
+DEFAULT_NA_VALUES: tuple[str, ...] = (
+    "", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "None", "null", "NULL", ".")
+
+
+def _tokens(value: Any) -> Any:
+    # YAML gives numbers for unquoted 99 or -9, None for an unquoted null.
+    if isinstance(value, list):
+        return ["" if v is None else str(v) for v in value]
+    return value
 
 
 class _Strict(BaseModel):
@@ -128,6 +143,9 @@ class Variable(_Strict):
     event: Code | None = None
     per: float | Literal["sd", "iqr"] | None = None
     derive: Derivation | None = None
+    na_values: list[str] | None = None
+
+    _text_tokens = field_validator("na_values", mode="before")(_tokens)
 
     @model_validator(mode="after")
     def _consistent(self) -> Variable:
@@ -155,6 +173,15 @@ class Variable(_Strict):
             if self.derive.cut is None and self.type not in NUMERIC_TYPES:
                 problems.append(("derive", f"a formula or sum gives a numeric variable, not a "
                                            f"{self.type} one"))
+        shared: dict[str, list[Code]] = {}
+        for code, label in (self.levels or {}).items():
+            shared.setdefault(str(label).strip(), []).append(code)
+        shared = {label: codes for label, codes in shared.items() if len(codes) > 1}
+        if shared:
+            label, codes = next(iter(shared.items()))
+            problems.append(("levels", f"codes {', '.join(map(repr, codes))} share the label "
+                             f"{label!r}; give each level its own label (or merge the codes "
+                             "into one level)"))
         if self.type in CODED_TYPES:
             if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
                 problems.append(
@@ -267,8 +294,12 @@ class Codebook(_Strict):
     description: str | None = None
     version: str | int | None = None
     simulated: bool = False
+    na_values: list[str] | None = None
+    decimal: Literal[".", ","] | None = None
     variables: dict[str, Variable]
     analysis: AnalysisSection | None = None
+
+    _text_tokens = field_validator("na_values", mode="before")(_tokens)
 
     @model_validator(mode="before")
     @classmethod
@@ -356,26 +387,56 @@ class Codebook(_Strict):
 
     # ---- construction -------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "codebook") -> Codebook:
+    def from_dict(cls, data: Mapping[str, Any], source: str = "codebook",
+                  lines: Mapping[tuple[str, ...], int] | None = None) -> Codebook:
+        """Validate ``data``; ``lines`` (key path -> YAML line) lets errors name the line."""
         if not isinstance(data, Mapping) or "variables" not in data:
             raise CodebookError(f"{source}: a codebook is a mapping with a 'variables' key.")
+        if not isinstance(data["variables"], Mapping):
+            raise CodebookError(f"{source}: 'variables' is a mapping of column name to its "
+                                "entry (type, label, ...).")
         try:
             return cls.model_validate(data)
         except pydantic.ValidationError as exc:
-            raise CodebookError(_explain(exc, source)) from None
+            raise CodebookError(explain(exc, source, lines or {}, _KEYS)) from None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Codebook:
+        """Read a codebook YAML (UTF-8; YAML 1.2 scalars: ``NO`` and ``yes`` stay text)."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except OSError as exc:
             raise CodebookError(f"{path}: cannot read the codebook ({exc.strerror}).") from None
         try:
-            data = yaml.safe_load(text)
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise CodebookError(
+                f"{path}: the codebook is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line "
+                f"{line}). To fix: save it as UTF-8 (most editors offer 'Save with encoding'); "
+                "is it the codebook and not a data file?") from None
+        try:
+            data, lines = load_yaml(text)
         except yaml.YAMLError as exc:
-            raise CodebookError(f"{path}: not valid YAML: {exc}") from None
-        return cls.from_dict(data, source=str(path))
+            mark = getattr(exc, "problem_mark", None)
+            if mark is None:
+                raise CodebookError(f"{path}: not valid YAML: {exc}") from None
+            what = " ".join(str(p) for p in (getattr(exc, "context", None),
+                                             getattr(exc, "problem", None)) if p)
+            raise CodebookError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: not "
+                                f"valid YAML: {what}.") from None
+        return cls.from_dict(data, source=str(path), lines=lines)
+
+    def na_tokens(self, name: str) -> list[str]:
+        """Texts read as missing in column ``name``: its own ``na_values``, else the
+        codebook's, else :data:`DEFAULT_NA_VALUES`; never one of its levels, labels or
+        missing codes."""
+        var = self.variables[name]
+        tokens = var.na_values if var.na_values is not None else (
+            self.na_values if self.na_values is not None else list(DEFAULT_NA_VALUES))
+        taken = {str(c) for c in [*var.level_labels, *var.level_labels.values(), *var.missing]}
+        return [t for t in tokens if t not in taken]
 
     def to_dict(self) -> dict[str, Any]:
         out = self.model_dump(exclude_defaults=True, exclude={"variables"})

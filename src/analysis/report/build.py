@@ -93,6 +93,14 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     for what, path in (("Data file", data), ("Codebook", codebook)):
         if not path.is_file():
             raise ReportError(f"{what} {str(path)!r} does not exist.")
+    try:  # before any notebook runs: a place that cannot be written is said at once
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".backpain-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ReportError(f"Output folder {str(out)!r} cannot be written ({exc.strerror}). "
+                          "To fix: choose a folder you can write to with --out.") from None
     paths = [Path(p).resolve() for p in notebooks] if notebooks else report_notebooks()
     paths = applicable(paths, codebook)
     parameters = dict(parameters or {})

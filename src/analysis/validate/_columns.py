@@ -1,281 +1,21 @@
-"""Apply a codebook to raw survey data and return a :class:`~analysis.survey.Survey`.
-
-Rules checked, each vectorised over the whole column:
-
-========================  =========================================================
-rule                      broken when
-========================  =========================================================
-``missing column``        a required codebook variable is not in the file
-``unknown column``        the file has a column the codebook does not know
-``not a number``          text in a numeric or count column
-``not a whole number``    a fraction in a count column
-``out of range``          a value outside the codebook's ``range`` (counts: below 0)
-``unknown code``          a coded value that is neither a level nor a missing code
-``impossible date``       a date that cannot exist or does not match ``format``
-``missing id``            a blank respondent identifier
-``duplicate id``          an identifier seen on an earlier line (the first is kept)
-========================  =========================================================
-
-Values listed as ``missing`` codes become NA and each one is counted in the
-ledger with its meaning ("missing code: refused"), in every mode.
-
-``on_invalid="raise"`` raises one :class:`~analysis.errors.ValidationError`
-listing every broken rule; ``on_invalid="exclude"`` takes the offending rows
-out of the analysis and records each in the ledger, and drops unknown columns.
-"""
+"""Checking and converting one column by its codebook type, vectorised with Arrow."""
 
 from __future__ import annotations
-
-import os
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.codebook import Codebook, Variable, load_codebook
-from analysis.derive import derive_columns
-from analysis.errors import ValidationError
-from analysis.io import read_columns, read_table
+from analysis.codebook import Codebook, Variable
 from analysis.ledger import Ledger
-from analysis.survey import Survey
+from analysis.validate._rules import STEP, Problem, is_number
 
-STEP = "validate"
-FIRST_LINES = 5
 _NA, _UNKNOWN = -1, -2  # positions in the code look-up; missing code k is -3 - k
 _MAX_LOOKUP = 100_000
-_THREADS = min(4, os.cpu_count() or 1)
-
-ADVICE = {
-    "missing column": "add the column to the file, or mark the variable `required: false`",
-    "unknown column": "add the variable to the codebook, or use on_invalid='exclude' to drop it",
-    "not a number": "correct the values, or declare them as missing codes in the codebook",
-    "not a whole number": "counts are whole numbers; correct the values or use type numeric",
-    "out of range": "correct the values, widen `range`, or declare them as missing codes",
-    "unknown code": "correct the values, or add them to `levels` or `missing` in the codebook",
-    "impossible date": "correct the dates, or set `format` to the one the file uses",
-    "missing id": "give every row an identifier, or remove the empty rows",
-    "duplicate id": "remove the repeated rows, or use on_invalid='exclude' to keep the first",
-}
 
 
-@dataclass
-class Problem:
-    """One broken rule in one column: the positions of the rows that break it."""
-
-    column: str
-    rule: str
-    positions: np.ndarray
-    values: np.ndarray
-
-    def describe(self, lines: np.ndarray) -> str:
-        shown = [
-            f"line {lines[p]}: {_show(v)}"
-            for p, v in zip(self.positions[:FIRST_LINES], self.values[:FIRST_LINES], strict=True)
-        ]
-        rows = f"{self.positions.size} row{'s' if self.positions.size != 1 else ''}"
-        first = f" (first: {'; '.join(shown)})" if shown else ""
-        return f"column {self.column!r}: {self.rule}, {rows}{first}. To fix: {ADVICE[self.rule]}."
-
-
-def validate_survey(
-    source: str | Path | pd.DataFrame,
-    codebook: Codebook | str | Path | Mapping,
-    *,
-    on_invalid: Literal["raise", "exclude"] = "raise",
-    keep_identifiers: bool = False,
-    **read_options,
-) -> Survey:
-    """Read one survey file (or take a raw DataFrame), check it against its codebook.
-
-    The in-memory path of :func:`analysis.load_survey`, which also takes
-    folders and globs of Parquet files.
-
-    Parameters
-    ----------
-    source : a file path (CSV, Qualtrics or REDCap CSV, Excel, Parquet, SPSS,
-        Stata; see :func:`analysis.io.read_table`) or a raw DataFrame (then the
-        line of a row is its position + 1).
-    codebook : a :class:`Codebook`, a path to its YAML (or to a REDCap data
-        dictionary / SPSS file), or a mapping.
-    on_invalid : ``"raise"`` (default) raises one :class:`ValidationError`
-        listing every broken rule; ``"exclude"`` drops offending rows and
-        unknown columns and records each in the ledger.
-    keep_identifiers : keep id and PII columns in ``survey.data``.
-
-    Examples
-    --------
-    >>> survey = validate_survey("data/example/survey.csv",
-    ...                          "data/codebooks/backpain_survey.yml", on_invalid="exclude")
-    >>> survey.flow  # doctest: +SKIP
-    """
-    if on_invalid not in ("raise", "exclude"):
-        raise ValidationError(f"on_invalid must be 'raise' or 'exclude', not {on_invalid!r}.")
-    codebook = load_codebook(codebook)
-    if isinstance(source, pd.DataFrame):
-        raw = source.reset_index(drop=True)
-        raw.index = pd.RangeIndex(1, len(raw) + 1, name="line")
-        raw.attrs = {"source": "DataFrame", "format": "frame", "metadata": [], "identifiers": []}
-        raw.columns = [str(c) for c in raw.columns]
-    elif read_options:
-        raw = read_table(source, **read_options)
-    else:
-        raw = read_columns(source)
-    return Validator(raw, codebook, on_invalid, keep_identifiers).run()
-
-
-class Validator:
-    """The rules of this module applied to one raw DataFrame; ``run()`` gives the Survey."""
-
-
-    def __init__(
-        self, raw: pd.DataFrame, codebook: Codebook, on_invalid: str, keep_identifiers: bool
-    ):
-        self.raw = raw
-        self.codebook = codebook
-        self.on_invalid = on_invalid
-        self.keep_identifiers = keep_identifiers
-        self.source = raw.attrs.get("source", "data")
-        self.lines = np.asarray(raw.index, dtype=np.int64)
-        self.ledger = Ledger(n_read=len(raw), source=self.source)
-        self.problems: list[Problem] = []
-
-    def run(self) -> Survey:
-        columns = self._check_columns()
-        checks = [_ColumnCheck(self.lines) for _ in columns]
-        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-            results = pool.map(
-                lambda check, name: check.convert(self.codebook[name], self.raw[name]),
-                checks,
-                columns,
-            )
-            converted = dict(zip(columns, results, strict=True))
-        for check in checks:
-            self.ledger.extend(check.ledger)
-            self.problems.extend(check.problems)
-        if self.problems and self.on_invalid == "raise":
-            raise self._error()
-        bad = [p for p in self.problems if p.positions.size]
-        for p in bad:
-            self.ledger.record(
-                step=STEP,
-                rule=p.rule,
-                action="excluded",
-                column=p.column,
-                lines=self.lines[p.positions],
-                values=p.values,
-            )
-        identifiers = set(self.codebook.identifiers) | set(self.raw.attrs.get("identifiers", []))
-        if not self.keep_identifiers:
-            for name in [c for c in converted if c in identifiers]:
-                del converted[name]
-                self.ledger.record(
-                    step=STEP,
-                    rule="identifier (privacy)",
-                    action="dropped column",
-                    column=name,
-                    lines=None,
-                )
-        index = self.raw.index
-        if bad:
-            # Filtering each column's array before building the frame copies
-            # category codes (1 byte) instead of going through DataFrame.take.
-            keep = np.ones(len(index), dtype=bool)
-            for p in bad:
-                keep[p.positions] = False
-            with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-                kept = pool.map(lambda values: values[keep], converted.values())
-                converted = dict(zip(converted, kept, strict=True))
-            index = index[keep]
-        data = derive_columns(pd.DataFrame(converted, index=index, copy=False), self.codebook,
-                              self.ledger)
-        return Survey(data=data, codebook=self.codebook, accounts=self.ledger, source=self.source)
-
-    # ---- columns ---------------------------------------------------------
-    def _check_columns(self) -> list[str]:
-        present = set(self.raw.columns)
-        missing = [v.name for v in self.codebook
-                   if v.required and v.derive is None and v.name not in present]
-        if missing:
-            shown = ", ".join(repr(m) for m in missing[:10])
-            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-            raise ValidationError(
-                f"{self.source}: {len(missing)} column{'s' if len(missing) > 1 else ''} the "
-                f"codebook requires {'are' if len(missing) > 1 else 'is'} not in the file "
-                f"(rule: missing column): {shown}{more}. To fix: {ADVICE['missing column']}.",
-                problems=pd.DataFrame({"column": missing, "rule": "missing column"}),
-            )
-        metadata = set(self.raw.attrs.get("metadata", []))
-        for name in self.raw.columns:
-            if name in self.codebook:
-                continue
-            if name in metadata:
-                self.ledger.record(
-                    step=STEP,
-                    rule="export metadata",
-                    action="dropped column",
-                    column=name,
-                    lines=None,
-                )
-            elif self.on_invalid == "exclude":
-                self.ledger.record(
-                    step=STEP,
-                    rule="unknown column",
-                    action="dropped column",
-                    column=name,
-                    lines=None,
-                )
-            else:
-                self.problems.append(
-                    Problem(
-                        name,
-                        "unknown column",
-                        np.array([], dtype=np.int64),
-                        np.array([], dtype=object),
-                    )
-                )
-        for var in self.codebook:
-            if var.derive is not None and var.name in present:
-                self.ledger.record(step=STEP, rule="derived variable also in the file",
-                                   action="replaced by derived", column=var.name, lines=None)
-        return [v.name for v in self.codebook if v.name in present and v.derive is None]
-
-    # ---- the error ---------------------------------------------------------
-    def _error(self) -> ValidationError:
-        table = pd.DataFrame(
-            {
-                "column": [p.column for p in self.problems],
-                "rule": [p.rule for p in self.problems],
-                "n_rows": [p.positions.size for p in self.problems],
-                "first_lines": [
-                    self.lines[p.positions[:FIRST_LINES]].tolist() for p in self.problems
-                ],
-                "first_values": [[_show(v) for v in p.values[:FIRST_LINES]] for p in self.problems],
-                "advice": [ADVICE[p.rule] for p in self.problems],
-            }
-        )
-        rows = len(np.unique(np.concatenate([p.positions for p in self.problems])))
-        head = (
-            f"{self.source}: {len(self.problems)} rule{'s' if len(self.problems) > 1 else ''} "
-            f"broken, affecting {rows} row{'s' if rows != 1 else ''}:"
-        )
-        body = [
-            f"  - {p.describe(self.lines)}"
-            if p.positions.size
-            else f"  - column {p.column!r}: unknown column (not in the codebook). "
-            f"To fix: {ADVICE['unknown column']}."
-            for p in self.problems
-        ]
-        tail = "Or load with on_invalid='exclude' to set these rows aside in the ledger."
-        return ValidationError("\n".join([head, *body, tail]), problems=table)
-
-
-class _ColumnCheck:
+class ColumnCheck:
     """Checks and converts one column; collects its own problems and ledger entries.
 
     Columns are independent, so they are checked on a small thread pool (numpy
@@ -283,12 +23,18 @@ class _ColumnCheck:
     ledger and the error message do not depend on thread timing.
     """
 
-    def __init__(self, lines: np.ndarray):
+    def __init__(self, lines: np.ndarray, codebook: Codebook, *, detect_decimal: bool = False):
+        self.detect_decimal = detect_decimal
         self.lines = lines
+        self.codebook = codebook
         self.problems: list[Problem] = []
         self.ledger = Ledger(n_read=0)
 
     def convert(self, var: Variable, column: pd.Series) -> pd.Series | np.ndarray:
+        if not (pd.api.types.is_numeric_dtype(column.dtype)
+                or pd.api.types.is_bool_dtype(column.dtype)
+                or pd.api.types.is_datetime64_any_dtype(column.dtype)):
+            column = self._na_tokens(var, column)
         if var.type in ("binary", "categorical", "ordinal"):
             return self._coded(var, column)
         if var.type in ("numeric", "count"):
@@ -296,6 +42,50 @@ class _ColumnCheck:
         if var.type == "date":
             return self._date(var, column)
         return self._text(var, column)
+
+    def _na_tokens(self, var: Variable, column: pd.Series) -> pd.Series:
+        """Missing-value tokens (``NA``, ``N/A``, ``.``...) set missing, each counted by token."""
+        text = _arrow_text(column)
+        tokens = self.codebook.na_tokens(var.name)
+        if not tokens:
+            return pd.Series(pd.arrays.ArrowExtensionArray(text), index=column.index)
+        mask = _arrow_mask(pc.is_in(text, value_set=pa.array(tokens, pa.string())))
+        if mask.any():
+            found = text.filter(pa.array(mask))
+            for token in pc.unique(found).to_pylist():
+                if token == "":
+                    continue  # a blank cell is missing as it is, not turned into missing
+                hit = _arrow_mask(pc.equal(text, token))
+                self.ledger.record(step=STEP, rule=f"missing token: {token}",
+                                   action="set missing", column=var.name,
+                                   lines=self.lines[hit], values=token)
+            text = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
+        return pd.Series(pd.arrays.ArrowExtensionArray(text), index=column.index)
+
+    def _decimal_comma(self, var: Variable, text: pa.ChunkedArray, values: np.ndarray,
+                       not_number: np.ndarray) -> None:
+        """Read ``1,5`` as 1.5 where the codebook says so or the column shows it (in place)."""
+        decimal = self.codebook.decimal
+        if decimal == "." or not not_number.any() or (decimal is None
+                                                        and not self.detect_decimal):
+            return
+        positions = np.flatnonzero(not_number)
+        written = pd.Series(text.take(pa.array(positions)).to_pylist(), dtype=object)
+        comma = written.str.fullmatch(r"[+-]?\d*,\d+").fillna(False).to_numpy(dtype=bool)
+        if not comma.any():
+            return
+        positions, written = positions[comma], written[comma]
+        if decimal is None and written.str.fullmatch(r"[+-]?\d{1,3},\d{3}").all():
+            # 1,250 is 1.25 with a decimal comma but 1250 with a thousands separator.
+            self.problems.append(Problem(var.name, "decimal comma", positions,
+                                         written.to_numpy(dtype=object)))
+            not_number[positions] = False
+            return
+        values[positions] = written.str.replace(",", ".", regex=False).astype(float).to_numpy()
+        not_number[positions] = False
+        self.ledger.record(step=STEP, rule="decimal comma", action="read as decimal point",
+                           column=var.name, lines=self.lines[positions],
+                           values=written.to_numpy(dtype=object))
 
     def _flag(self, var: Variable, rule: str, mask: np.ndarray, raw: pd.Series) -> None:
         if mask.any():
@@ -327,6 +117,7 @@ class _ColumnCheck:
         string_codes = [str(c) for c in var.missing if isinstance(c, str)]
         if string_codes and not_number.any():
             not_number &= ~_arrow_mask(pc.is_in(text, pa.array(string_codes)))
+        self._decimal_comma(var, text, values, not_number)
         return values, not_number
 
     def _numeric(self, var: Variable, column: pd.Series) -> np.ndarray:
@@ -350,7 +141,7 @@ class _ColumnCheck:
     def _map_missing(self, var: Variable, column: pd.Series, values: np.ndarray) -> np.ndarray:
         """Blank the missing codes of ``values`` in place, counting each in the ledger."""
         for code in var.missing:
-            if isinstance(code, str) and not _is_number(code):
+            if isinstance(code, str) and not is_number(code):
                 mask = (column.astype("string") == code).fillna(False).to_numpy(dtype=bool)
             else:
                 mask = values == float(code)
@@ -361,7 +152,7 @@ class _ColumnCheck:
     def _coded(self, var: Variable, column: pd.Series) -> pd.Categorical:
         labels = var.level_labels
         codes = list(labels)
-        numeric_codes = all(isinstance(c, int) or _is_number(c) for c in [*codes, *var.missing])
+        numeric_codes = all(isinstance(c, int) or is_number(c) for c in [*codes, *var.missing])
         if numeric_codes and (
             pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
         ):
@@ -412,8 +203,10 @@ class _ColumnCheck:
             self._set_missing(var, code, mask)
             if mask.any():
                 text = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
+        blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
+        if blank.any():  # a blank cell is missing, whatever the codebook's na_values
+            text = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), text)
         if var.type == "id":
-            blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
             self._flag(var, "missing id", blank, column)
             self._flag(var, "duplicate id", _repeated(text) & ~blank, column)
         return pd.array(text, dtype=pd.ArrowDtype(pa.string())).astype("string")
@@ -576,19 +369,3 @@ def _canonical_text(text: str) -> str:
     except ValueError:
         return text
     return str(int(number)) if number.is_integer() else str(number)
-
-
-def _is_number(text) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _show(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "(blank)"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
