@@ -27,7 +27,9 @@ def explain(exc: pydantic.ValidationError, source: str,
         if msg.startswith("@"):
             where, _, msg = msg[1:].partition(": ")
             parts = where.split(".")
-            if loc[:1] == ["variables"] and len(loc) >= 2:
+            if parts[0] == "analysis":
+                loc = parts
+            elif loc[:1] == ["variables"] and len(loc) >= 2:
                 loc = ["variables", loc[1], *parts]
             else:
                 loc = ["variables", *parts]
@@ -41,6 +43,7 @@ def explain(exc: pydantic.ValidationError, source: str,
                 pool = (
                     keys["instrument"]
                     if ".instrument" in f".{key}" and "." in key
+                    else keys["derive"] if ".derive" in f".{key}" and "." in key
                     else keys["variable"]
                 )
                 close = difflib.get_close_matches(field, pool, n=1)
