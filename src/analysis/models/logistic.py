@@ -17,6 +17,7 @@ from analysis.models.design import (
     numeric_term,
     spline_term,
 )
+from analysis.models.firth import profile_rows
 from analysis.models.fitting import fit_terms
 from analysis.models.imputation import fit_imputed
 from analysis.models.lr import model_tests
@@ -46,7 +47,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     ``"posture:sex"``) reported as ratios of odds ratios.
 
     Method: maximum likelihood, Wald 95% intervals ``exp(b ± 1.96 se)`` and
-    Wald p-values; ``firth=True`` uses Firth's penalised likelihood. With
+    Wald p-values; ``firth=True`` uses Firth's penalised likelihood with
+    logistf's profile penalised-likelihood intervals and penalised
+    likelihood-ratio p-values (``info["ci"]`` says which). With
     ``method="auto"`` the fit runs on covariate patterns when they are at most
     a tenth of the rows (exact), otherwise on the rows with a design matrix
     built from the categorical codes; ``info["method"]`` says which.
@@ -153,8 +156,12 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
             robust_logistic_fit(fit, cov_type, None if groups_all is None else groups_all[rows])
     tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
-    tidy_crude = pd.concat([tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures],
-                           ignore_index=True)
+    tidy_crude = [tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures]
+    if firth:  # logistf's defaults: profile penalised-likelihood intervals, penalised LR p
+        tidy_adj = profile_rows(adjusted, tidy_adj, [*main_terms.values(), *inter_terms], enc)
+        tidy_crude = [profile_rows(crude[v], t, [main_terms[v]], enc)
+                      for v, t in zip(exposures, tidy_crude, strict=True)]
+    tidy_crude = pd.concat(tidy_crude, ignore_index=True)
     table = side_by_side(tidy_crude, tidy_adj, exposures, inter_terms)
     formula = f"{outcome} ~ " + " + ".join(t.formula for t in [*main_terms.values(), *inter_terms])
     info = {
@@ -175,7 +182,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "n_patterns": int(adjusted.design.X.shape[0]) if adjusted.method == "patterns" else None,
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
-        "ci": "Wald 95%",
+        "ci": "profile penalised likelihood 95% (logistf)" if firth else "Wald 95%",
+        "p_values": "penalised likelihood ratio, 1 df (logistf)" if firth else "Wald",
         "cov_type": "design (Taylor linearisation)" if sample_design is not None else cov_type,
         "cluster": cluster,
         "design": sample_design.names if sample_design is not None else None,
