@@ -247,21 +247,23 @@ def profile_interval(X: np.ndarray, events: np.ndarray, trials: np.ndarray,
     Z, m, a_inv = _reparametrise(X, c)
     gamma = a_inv @ full.params
     pl_hat = penalised_loglik(Z, events, trials, gamma)
-    crit = stats.chi2.ppf(level, 1)
+    z = float(np.sqrt(stats.chi2.ppf(level, 1)))
     se = float(np.sqrt(c @ full.cov @ c))
     warm = {"start": gamma.copy()}
 
     def excess(value: float) -> float:
+        # |signed root| - z: the signed root of the penalised LR statistic is nearly linear
+        # in the coefficient, so Brent's method needs few of these nested fits
         start = warm["start"].copy()
         start[m] = value
         fit = penalised_fit(Z, events, trials, start, {m: value})
         warm["start"] = fit.params
-        return 2.0 * (pl_hat - fit.llf) - crit
+        return float(np.sqrt(max(2.0 * (pl_hat - fit.llf), 0.0))) - z
 
     limits = []
     for side in (-1.0, 1.0):
         warm["start"] = gamma.copy()
-        inner, width = gamma[m], max(se, 1e-3)
+        inner, width = gamma[m], max(se, 1e-3) * z  # first try the Wald limit
         outer = inner + side * width
         found = False
         while abs(outer - gamma[m]) < 1000:
@@ -331,10 +333,12 @@ def profile_rows(fit, tidy, terms, enc):
         else:
             continue
         low, high = profile_interval(X, events, trials, fit.raw, c)
-        Z, m, a_inv = _reparametrise(X, c)
-        gamma = a_inv @ fit.params
-        full = penalised_fit(Z, events, trials, gamma)
-        _, _, p = penalised_lr(Z, events, trials, full, [m])
+        if row["term"] in names:
+            _, _, p = penalised_lr(X, events, trials, fit.raw, [names.index(row["term"])])
+        else:
+            Z, m, a_inv = _reparametrise(X, c)
+            full = penalised_fit(Z, events, trials, a_inv @ fit.params)
+            _, _, p = penalised_lr(Z, events, trials, full, [m])
         out.loc[i, ["ci_low", "ci_high", "p_value"]] = [np.exp(low), np.exp(high), p]
     return out
 

@@ -182,8 +182,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "n_patterns": int(adjusted.design.X.shape[0]) if adjusted.method == "patterns" else None,
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
-        "ci": "profile penalised likelihood 95% (logistf)" if firth else "Wald 95%",
-        "p_values": "penalised likelihood ratio, 1 df (logistf)" if firth else "Wald",
+        "ci": ("profile penalised likelihood 95%, p-values by penalised likelihood ratio "
+               "(logistf)" if firth else "Wald 95%"),
         "cov_type": "design (Taylor linearisation)" if sample_design is not None else cov_type,
         "cluster": cluster,
         "design": sample_design.names if sample_design is not None else None,
