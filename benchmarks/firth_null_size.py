@@ -9,8 +9,22 @@ exposure's test in ``.tests`` (logistf's penalised LR test, 3 df) rejects at
 design with its own penalty.
 
 Run: ``PYTHONPATH=src python benchmarks/firth_null_size.py --replicates 200``.
-Result (seed 0, 200 replicates): see the module's output; the R script's own
-200 replicates are in the fixture (``null.rejection_rate_plr``).
+
+Results (2-core machine, about 1 s per replicate):
+
+==============================  ==========  ===========================
+replicates (seed)               PLR test    reduced design, own penalty
+==============================  ==========  ===========================
+200 (seed 0)                    4.0%        35.0%
+1000 (seed 1)                   3.7%        28.4%
+R, 200 (fixture ``null``)       4.0%        29.0%
+R, 1000 (same code, seed 7)     3.9%        (not run)
+==============================  ==========  ===========================
+
+The Monte-Carlo SE of a 5% rate is 1.5% at 200 and 0.7% at 1000
+replicates: the penalised LR test holds its size, slightly conservatively
+with a level of 40 respondents and about 3 events (R's independent code
+gives the same 3.9%; at the 10% level it rejects 9.9%); the old test did not.
 """
 
 from __future__ import annotations
