@@ -5,9 +5,10 @@
   (:mod:`analysis.aggregate`) and ``statsmodels.api.GLM`` with a binomial
   family is fitted to ``(events, trials - events)``; estimates and standard
   errors equal the row fit (tested to 1e-8 relative).
-* ``firth=True``: Firth's penalised likelihood (Jeffreys prior) through
-  ``firthmodels.FirthLogisticRegression``, with patterns entered as
-  frequency-weighted events and non-events.
+* ``firth=True``: Firth's penalised likelihood (Jeffreys prior) by
+  :func:`analysis.models.firth.penalised_fit`, on rows or on patterns
+  (events of trials); ``raw`` is its :class:`~analysis.models.firth.FirthResults`,
+  whose covariance is the one in ``Fit.cov`` and the tables.
 
 ``method="auto"`` collapses when the distinct covariate patterns number at
 most a tenth of the rows (:data:`PATTERN_RATIO`): then the pattern fit is
@@ -28,6 +29,7 @@ from statsmodels.tools import sm_exceptions
 from analysis.aggregate import events_trials, pattern_index
 from analysis.errors import BackpainWarning, ModelError
 from analysis.models.design import Design, Encoded, Term, build_design
+from analysis.models.firth import penalised_fit
 
 PATTERN_RATIO = 10
 Z95 = stats.norm.ppf(0.975)
@@ -310,24 +312,11 @@ def _logit_llf(eta: np.ndarray, y: np.ndarray) -> float:
 
 
 def _firth(X, y, events, trials, start):
-    from firthmodels import FirthLogisticRegression
-
-    if y is None:  # patterns: an event row and a non-event row per pattern, as frequencies
-        Xf = np.vstack([X, X])
-        yf = np.r_[np.ones(len(X)), np.zeros(len(X))]
-        wf = np.r_[events, trials - events]
-        keep = wf > 0
-        Xf, yf, wf = Xf[keep], yf[keep], wf[keep]
-    else:
-        Xf, yf, wf = X, y, None
-    model = FirthLogisticRegression(fit_intercept=False, max_iter=200, gtol=1e-10, xtol=1e-10)
-    model.fit(Xf, yf, sample_weight=wf)
-    params = np.asarray(model.coef_, float)
-    # Wald covariance: inverse Fisher information at the penalised estimate, as in logistf.
-    p = 1.0 / (1.0 + np.exp(-(Xf @ params)))
-    w = p * (1 - p) * (1.0 if wf is None else wf)
-    cov = np.linalg.inv(Xf.T @ (Xf * w[:, None]))
-    return model, params, cov, float(model.loglik_), bool(model.converged_)
+    """Firth fit on rows (``y``) or patterns (``events`` of ``trials``); see models.firth."""
+    if y is not None:
+        events, trials = np.asarray(y, float), np.ones(len(y))
+    raw = penalised_fit(X, events, trials, start)
+    return raw, raw.params, raw.cov, raw.llf, raw.converged
 
 
 def wald(estimate: float, se: float) -> tuple[float, float, float]:

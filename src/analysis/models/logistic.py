@@ -18,6 +18,7 @@ from analysis.models.design import (
     numeric_term,
     spline_term,
 )
+from analysis.models.firth import profile_rows
 from analysis.models.fitting import fit_terms
 from analysis.models.imputation import fit_imputed
 from analysis.models.lr import model_tests, robust_model_tests
@@ -47,7 +48,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     ``"posture:sex"``) reported as ratios of odds ratios.
 
     Method: maximum likelihood, Wald 95% intervals ``exp(b ± 1.96 se)`` and
-    Wald p-values; ``firth=True`` uses Firth's penalised likelihood. With
+    Wald p-values; ``firth=True`` uses Firth's penalised likelihood with
+    logistf's profile penalised-likelihood intervals and penalised
+    likelihood-ratio p-values (``info["ci"]`` says which). With
     ``method="auto"`` the fit runs on covariate patterns when they are at most
     a tenth of the rows (exact), otherwise on the rows with a design matrix
     built from the categorical codes; ``info["method"]`` says which.
@@ -175,8 +178,12 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
             robust_logistic_fit(fit, cov_type, None if groups_all is None else groups_all[rows])
     tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
-    tidy_crude = pd.concat([tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures],
-                           ignore_index=True)
+    tidy_crude = [tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures]
+    if firth:  # logistf's defaults: profile penalised-likelihood intervals, penalised LR p
+        tidy_adj = profile_rows(adjusted, tidy_adj, [*main_terms.values(), *inter_terms], enc)
+        tidy_crude = [profile_rows(crude[v], t, [main_terms[v]], enc)
+                      for v, t in zip(exposures, tidy_crude, strict=True)]
+    tidy_crude = pd.concat(tidy_crude, ignore_index=True)
     if sample_design is not None:  # t on each fit's design df, as svyglm
         from analysis.design_based import design_t_rows
 
@@ -202,7 +209,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "n_patterns": int(adjusted.design.X.shape[0]) if adjusted.method == "patterns" else None,
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
-        "ci": "Wald 95%" if sample_design is None else "Wald 95%, t on df.residual (svyglm)",
+        "ci": ("profile penalised likelihood 95%, p-values by penalised likelihood ratio "
+               "(logistf)" if firth else "Wald 95%" if sample_design is None
+               else "Wald 95%, t on df.residual (svyglm)"),
         "cov_type": "design (Taylor linearisation)" if sample_design is not None else cov_type,
         "cluster": cluster,
         "design": sample_design.names if sample_design is not None else None,

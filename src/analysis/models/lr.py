@@ -5,15 +5,21 @@
   freedom as the term has columns; crude models are compared with the null
   (intercept-only) model, the adjusted model with itself minus the term.
   Both fits use the same rows (or patterns), so constants cancel. Under
-  ``firth=True`` these are penalised likelihood-ratio tests (as ``logistf``).
+  ``firth=True`` these are logistf's penalised likelihood-ratio tests: the
+  reduced model is the full model with the term's coefficients held at 0,
+  fitted with the full model's penalty
+  (:func:`analysis.models.firth.penalised_lr`).
 * Test for trend: the ordinal factor scored 0..k-1 replaces its dummies (in
   the adjusted model: alongside the other terms); Wald z-test of the score,
-  reported with its OR per category step.
+  reported with its OR per category step. Under ``firth=True``: the
+  penalised LR test of the score in that model, with its profile
+  penalised-likelihood interval.
 * Under a sandwich covariance (``cov_type`` HC0, HC1, cluster) the LR test,
   being model-based, gives way to the Wald chi-square with the table's
   covariance (:func:`robust_model_tests`).
 
-Tested against ``statsmodels``' ``llr`` and ``compare_lr_test`` of nested fits.
+Tested against ``statsmodels``' ``llr`` and ``compare_lr_test`` of nested fits;
+the Firth tests against R (``tests/reference/R/firth.R``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.models.design import Encoded, Term, term_columns, trend_term
+from analysis.models.firth import fit_penalised_lr, fit_profile_interval
 from analysis.models.fitting import Fit, wald
 
 COLUMNS = ["variable", "label", "test", "model", "statistic", "df", "p_value", "estimate",
@@ -30,6 +37,8 @@ COLUMNS = ["variable", "label", "test", "model", "statistic", "df", "p_value", "
 
 
 def _lr(full: Fit, drop: list[int], name: str) -> tuple[float, int, float]:
+    if full.firth:  # logistf: the full model constrained, with the full model's penalty
+        return fit_penalised_lr(full, drop)
     keep = [j for j in range(len(full.design.names)) if j not in drop]
     reduced = full.refit(full.design.X[:, keep], [full.design.names[j] for j in keep],
                          start=full.params[keep], name=name)
@@ -45,6 +54,11 @@ def _trend(full: Fit, term: Term, enc: Encoded) -> tuple[float, float, float, fl
     names = [full.design.names[j] for j in keep] + [f"{enc.name}[trend]"]
     fit = full.refit(X, names, name=f"{full.name} (trend in {enc.name})")
     b, se = fit.coef(f"{enc.name}[trend]")
+    if fit.firth:  # penalised LR test and profile interval of the score, in the trend model
+        j = len(names) - 1
+        stat, _, p = fit_penalised_lr(fit, [j])
+        low, high = fit_profile_interval(fit, j)
+        return stat, p, np.exp(b), np.exp(low), np.exp(high)
     low, high, p = wald(b, se)
     return (b / se) ** 2, p, np.exp(b), np.exp(low), np.exp(high)
 
