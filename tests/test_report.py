@@ -217,12 +217,13 @@ def test_unknown_parameter_is_an_error(tmp_path):
 
 
 def test_cli_reports_bad_parameters_with_exit_status_2(tmp_path, capsys):
-    status = main(["report", str(CODEBOOK_PATH), "--codebook", str(CODEBOOK_PATH),
-                   "--out", str(tmp_path), "--param", "nonsense=1"])
+    data = write_survey(simulate_survey(50, seed=2), tmp_path / "survey.csv")
+    status = main(["report", str(data), "--codebook", str(CODEBOOK_PATH),
+                   "--out", str(tmp_path / "out"), "--param", "nonsense=1"])
     err = capsys.readouterr().err
     assert status == 2 and "Unknown parameter(s) nonsense" in err and "Traceback" not in err
-    assert main(["report", str(CODEBOOK_PATH), "--codebook", str(CODEBOOK_PATH),
-                 "--param", "novalue"]) == 2
+    assert main(["report", str(data), "--codebook", str(CODEBOOK_PATH),
+                 "--out", str(tmp_path / "out"), "--param", "novalue"]) == 2
     assert "write it as name=value" in capsys.readouterr().err
 
 
