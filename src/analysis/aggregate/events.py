@@ -6,11 +6,6 @@ a model fitted to the patterns (``events, trials - events``) has exactly the
 estimates and standard errors of the row-level fit (McCullagh & Nelder 1989,
 sec. 4.2). It pays when patterns are far fewer than rows: a handful of
 factors over a million respondents gives a few thousand patterns.
-
-Back-ends: pandas/numpy (:func:`covariate_patterns`, ``backend="pandas"``),
-DuckDB on a DataFrame (``backend="duckdb"``), and DuckDB straight from a
-Parquet file without loading its rows into Python
-(:func:`covariate_patterns_parquet`).
 """
 
 

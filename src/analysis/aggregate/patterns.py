@@ -1,11 +1,4 @@
-"""Collapsing rows to covariate patterns: events and trials per distinct combination.
-
-The binomial likelihood of a logistic model depends on the data only through
-the number of events and trials at each distinct row of the design matrix, so
-a model fitted to the patterns (``events, trials - events``) has exactly the
-estimates and standard errors of the row-level fit (McCullagh & Nelder 1989,
-sec. 4.2). It pays when patterns are far fewer than rows: a handful of
-factors over a million respondents gives a few thousand patterns.
+"""Collapsing a DataFrame or a Parquet file to covariate patterns (see :mod:`.events` for why).
 
 Back-ends: pandas/numpy (:func:`covariate_patterns`, ``backend="pandas"``),
 DuckDB on a DataFrame (``backend="duckdb"``), and DuckDB straight from a

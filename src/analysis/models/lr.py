@@ -63,16 +63,23 @@ def _trend(full: Fit, term: Term, enc: Encoded) -> tuple[float, float, float, fl
     return (b / se) ** 2, p, np.exp(b), np.exp(low), np.exp(high)
 
 
-def model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[str, Term],
-                inter_terms: list[Term], enc: dict[str, Encoded]) -> pd.DataFrame:
-    """LR and trend tests of every exposure (crude and adjusted) and adjusted term."""
-    rows = []
-    in_interaction = {v for t in inter_terms for v in t.variables}
+def _tested_terms(crude, adjusted, main_terms, inter_terms, enc):
+    """(model, name, fit, term, label): each exposure crude, then every adjusted term."""
     candidates = [("crude", v, crude[v], main_terms[v]) for v in crude]
     candidates += [("adjusted", t.name, adjusted, t) for t in [*main_terms.values(), *inter_terms]]
     for model, name, fit, term in candidates:
         label = enc[name].label if name in enc else " × ".join(enc[v].label
                                                                 for v in term.variables)
+        yield model, name, fit, term, label
+
+
+def model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[str, Term],
+                inter_terms: list[Term], enc: dict[str, Encoded]) -> pd.DataFrame:
+    """LR and trend tests of every exposure (crude and adjusted) and adjusted term."""
+    rows = []
+    in_interaction = {v for t in inter_terms for v in t.variables}
+    for model, name, fit, term, label in _tested_terms(crude, adjusted, main_terms, inter_terms,
+                                                        enc):
         if len(term.columns) > 1:
             drop = fit.design.index(term)
             stat, df, p = _lr(fit, drop, f"{fit.name} without {name}")
@@ -122,11 +129,8 @@ def robust_model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[st
 
     rows = []
     in_interaction = {v for t in inter_terms for v in t.variables}
-    candidates = [("crude", v, crude[v], main_terms[v]) for v in crude]
-    candidates += [("adjusted", t.name, adjusted, t) for t in [*main_terms.values(), *inter_terms]]
-    for model, name, fit, term in candidates:
-        label = enc[name].label if name in enc else " × ".join(enc[v].label
-                                                                for v in term.variables)
+    for model, name, fit, term, label in _tested_terms(crude, adjusted, main_terms, inter_terms,
+                                                        enc):
         if len(term.columns) > 1:
             stat, df, p = wald_term(fit, fit.design.index(term))
             rows.append([name, label, "Wald", model, stat, df, p, np.nan, np.nan, np.nan,
