@@ -329,3 +329,28 @@ def test_the_cache_keeps_every_column_type(survey, tmp_path):
                and back.data[c].cat.ordered == survey_.data[c].cat.ordered
                for c in survey_.data.select_dtypes("category"))
     pd.testing.assert_frame_equal(back.ledger, survey_.ledger)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_notebooks_running_side_by_side(tmp_path):
+    # with --jobs the notebooks run in threads: the interrupt reaches the main thread only
+    sleepers = [str(_notebook(tmp_path / f"s{i}.ipynb", "import time\ntime.sleep(60)"))
+                for i in range(2)]
+    code = ("import sys\nfrom analysis.report import render_reports\ntry:\n"
+            "    render_reports(sys.argv[1], sys.argv[1], sys.argv[2], notebooks=sys.argv[3:],"
+            " progress=False, jobs=2)\nexcept KeyboardInterrupt:\n    sys.exit(130)\n")
+    out = tmp_path / "reports"
+    run = subprocess.Popen([sys.executable, "-c", code, str(CODEBOOK_PATH), str(out), *sleepers],
+                           env=ENV, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(lambda: len(_kernels(run.pid)) == 2, 60), "the kernels did not start"
+        kernels = _kernels(run.pid)
+        stopped = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=30)
+        seconds = time.monotonic() - stopped
+    finally:
+        run.kill()
+    assert run.returncode == 130 and seconds < 15
+    assert not any(k.is_running() and k.status() != "zombie" for k in kernels)
+    assert not out.exists() and _siblings(out) == []

@@ -39,7 +39,13 @@ from analysis.errors import BackpainError, ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
 from analysis.report.cache import SECRET_ENV, clear_cache, survey_key, write_cached_survey
 from analysis.report.html import export_html, page, toc, write_text
-from analysis.report.run import CELL_TIMEOUT, notebook_parameters, run_notebook, stop_kernels
+from analysis.report.run import (
+    CELL_TIMEOUT,
+    KernelGroup,
+    notebook_parameters,
+    run_notebook,
+    stop_kernels,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold")
@@ -313,7 +319,7 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
 
 def _run_all(paths, declared, parameters, data, codebook, staging, out, threshold, timeout,
              progress, jobs, env) -> pd.DataFrame:
-    kernels: list = []  # every kernel manager this run started
+    kernels = KernelGroup()  # every kernel manager this run starts
 
     def one(path: Path) -> dict[str, Any]:
         name = path.stem
@@ -345,7 +351,11 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, threshol
             futures = [pool.submit(one, path) for path in paths]
             for future in futures:
                 future.add_done_callback(lambda _: bar.update())
-            wait(futures, return_when=FIRST_EXCEPTION)
+            # in short waits: a signal may land on a worker thread, and the main thread
+            # would not see Ctrl-C until a blocking wait ended
+            while wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION).not_done \
+                    and not any(f.done() and f.exception() for f in futures):
+                pass
             failed = [f for f in futures if f.done() and f.exception() is not None]
             if failed:
                 raise failed[0].exception()

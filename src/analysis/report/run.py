@@ -89,11 +89,11 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
     with tempfile.TemporaryDirectory(prefix="backpain-report-") as tmp:
         for attempt in (1, 2):
             output = Path(tmp) / f"{attempt}-{path.name}"
-            started: list[LocalKernelManager] = [] if kernels is None else kernels
+            started: list[LocalKernelManager] = []  # this notebook's kernel(s)
             kernel_log = Path(tmp) / f"{attempt}-kernel.log"
             manager = type("RunKernelManager", (LocalKernelManager,), {
                 "kernel_cwd": str(cwd or path.parent), "kernel_env": dict(env or {}),
-                "kernel_log": str(kernel_log), "started": started})
+                "kernel_log": str(kernel_log), "started": started, "group": kernels})
             try:
                 # papermill's own ``cwd`` changes this whole process's folder (a race
                 # when runs share a process); the kernel manager starts the kernel there
@@ -112,7 +112,8 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
             except Exception as exc:  # dead kernel, timeout, kernel that would not start
                 executed = _read(output)
                 message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                if attempt == 1 and not _running_cell(executed):
+                if attempt == 1 and not _running_cell(executed) \
+                        and not getattr(kernels, "stopped", False):
                     log.warning("Notebook %s: the kernel did not start (%s: %s); "
                                 "starting it once more.", path.name, type(exc).__name__,
                                 message)
@@ -127,13 +128,24 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class KernelGroup(list):
+    """The kernel managers of one run (give it to :func:`run_notebook` as ``kernels``).
+
+    Once :func:`stop_kernels` has stopped it, a kernel of the group that
+    starts after is killed at once, and none is started again.
+    """
+
+    stopped = False
+
+
 def stop_kernels(kernels: list) -> None:
     """Kill the process group of every kernel in ``kernels`` that still runs.
 
     For notebooks run in threads: an interrupt reaches only the main thread,
     and a killed kernel ends its thread's notebook at once.
     """
-    for manager in kernels:
+    kernels.stopped = True
+    for manager in list(kernels):
         if manager.exit_status() is None:
             with contextlib.suppress(OSError, AttributeError):
                 os.killpg(manager._process.pid, signal.SIGKILL)
@@ -191,20 +203,24 @@ class LocalKernelManager(AsyncKernelManager):
     removed when the kernel is cleaned up.
 
     A run makes a subclass with ``kernel_cwd`` (the kernel's working folder),
-    ``kernel_env`` (added to its environment) and ``started`` (a list each
-    manager adds itself to, so the runner can read a dead kernel's exit status).
+    ``kernel_env`` (added to its environment), ``started`` (a list each
+    manager adds itself to, so the runner can read a dead kernel's exit status)
+    and ``group`` (the run's :class:`KernelGroup`, or None).
     """
 
     kernel_cwd: ClassVar[str | None] = None
     kernel_log: ClassVar[str | None] = None  # the kernel process's stderr goes here
     kernel_env: ClassVar[dict[str, str]] = {}
     started: ClassVar[list | None] = None
+    group: ClassVar[list | None] = None  # the run's KernelGroup
 
     @default("transport")
     def _default_transport(self) -> str:
         return "ipc"
 
     async def _async_pre_start_kernel(self, **kw: Any):
+        if getattr(self.group, "stopped", False):
+            raise RuntimeError("the run was stopped")
         if getattr(self, "_private", None) is None:
             # short: a Unix socket's path may hold ~100 bytes
             self._private = tempfile.mkdtemp(prefix="bpk-")
@@ -226,6 +242,10 @@ class LocalKernelManager(AsyncKernelManager):
         self._process = getattr(self.provisioner, "process", None)
         if self.started is not None:
             self.started.append(self)
+        if self.group is not None:
+            self.group.append(self)
+            if getattr(self.group, "stopped", False):  # its run was stopped meanwhile
+                stop_kernels(self.group)
 
     def exit_status(self) -> int | None:
         """The kernel process's exit status (negative: killed by that signal), or None."""
