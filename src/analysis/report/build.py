@@ -376,7 +376,7 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, threshol
 def _relocated(nb: nbformat.NotebookNode, staging: Path, out: Path) -> nbformat.NotebookNode:
     """The notebook with the run's folder named as the report folder (the analyst page shows it)."""
     text = nbformat.writes(nb)
-    old, new = json.dumps(str(staging))[1:-1], json.dumps(str(out))[1:-1]
+    old, new = (json.dumps(str(p), ensure_ascii=False)[1:-1] for p in (staging, out))
     return nbformat.reads(text.replace(old, new), as_version=4) if old in text else nb
 
 
