@@ -172,6 +172,11 @@ def _stage(out: Path) -> tuple[Path, Path]:
                 json.dump(_me(), handle)
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise ReportError(
+                f"Cannot write in {str(out.parent)!r} ({exc.strerror}): a report run renders "
+                f"into a folder beside {out.name!r} and then swaps it in; choose an output "
+                "folder whose parent folder you can write.") from None
         try:
             folder.mkdir()
         except FileExistsError:
