@@ -13,6 +13,7 @@ from analysis.errors import ValidationError
 from analysis.report import build, open_report, render_reports
 from analysis.report.cache import (
     FOLDER,
+    SECRET_ENV,
     clear_cache,
     read_cached_survey,
     survey_key,
@@ -28,11 +29,13 @@ def data(tmp_path_factory):
     return write_survey(simulate_survey(1500, seed=5), tmp_path_factory.mktemp("c") / "s.csv")
 
 
-def test_cached_survey_is_the_validated_survey(data, tmp_path):
+def test_cached_survey_is_the_validated_survey(data, tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "secret of the run")
     survey = load_survey(data, CODEBOOK_PATH, on_invalid="exclude")
     key = survey_key(data, CODEBOOK_PATH, "exclude")
     write_cached_survey(survey, tmp_path, key)
     back = read_cached_survey(tmp_path, key, CODEBOOK_PATH)
+    assert all(back.data[c].dtype == survey.data[c].dtype for c in survey.data)
     pd.testing.assert_frame_equal(back.data, survey.data, check_exact=True)
     assert back.data["posture"].cat.ordered == survey.data["posture"].cat.ordered
     pd.testing.assert_frame_equal(back.ledger, survey.ledger)
@@ -47,7 +50,8 @@ def test_cached_survey_is_the_validated_survey(data, tmp_path):
     assert read_cached_survey(tmp_path, key, CODEBOOK_PATH) is None
 
 
-def test_open_report_reads_the_cache_only_when_its_key_matches(data, tmp_path):
+def test_open_report_reads_the_cache_only_when_its_key_matches(data, tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "secret of the run")
     survey = load_survey(data, CODEBOOK_PATH, on_invalid="exclude")
     # a marked survey (its first 10 rows) shows whether the cache was read
     marked = dataclasses.replace(survey, data=survey.data.iloc[:10])

@@ -73,6 +73,14 @@ class Ledger:
         """Append all entries of ``other`` (used to merge per-column ledgers)."""
         self._blocks.extend(other._blocks)
 
+    def blocks(self) -> list[tuple[str, str | None, str, str, np.ndarray, np.ndarray | None]]:
+        """Each recorded entry as ``(step, column, rule, action, lines, values)``, in order.
+
+        What :meth:`record` was given (``lines=None`` as ``[-1]``), so a ledger
+        can be stored as data and rebuilt with :meth:`record` (the report cache).
+        """
+        return [(b.step, b.column, b.rule, b.action, b.lines, b.values) for b in self._blocks]
+
     def copy(self) -> Ledger:
         return Ledger(self.n_read, self.source, list(self._blocks), list(self.notes))
 

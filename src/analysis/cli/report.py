@@ -12,6 +12,7 @@ from analysis.cli.app import app
 from analysis.cli.common import output_folder
 from analysis.errors import ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
+from analysis.report.build import JOBS
 from analysis.report.run import CELL_TIMEOUT
 
 
@@ -43,6 +44,8 @@ def report(
     )] = None,
     timeout: Annotated[int, typer.Option(
         "--timeout", min=1, help="Seconds any one notebook cell may run.")] = CELL_TIMEOUT,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", min=1, help="Notebooks run at once (each kernel holds the survey).")] = JOBS,
     case_studies: Annotated[bool, typer.Option(
         "--case-studies/--no-case-studies",
         help="Also render the case studies on public datasets whose files can be had.",
@@ -71,8 +74,13 @@ def report(
         for line in skipped:
             typer.echo(line)
         notebooks = [*notebooks, *runnable]
-    summary = render_reports(data, codebook, out, threshold=threshold, notebooks=notebooks,
-                             parameters=parse_parameters(param or []), timeout=timeout)
+    try:
+        summary = render_reports(data, codebook, out, threshold=threshold, notebooks=notebooks,
+                                 parameters=parse_parameters(param or []), timeout=timeout,
+                                 jobs=jobs)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: kernels stopped, {out} left as it was", err=True)
+        raise typer.Exit(130) from None
     for row in summary.itertuples():
         typer.echo(f"{out / (row.notebook + '.html')}  {row.title}  ({row.seconds:.1f} s)")
     typer.echo(f"{out / 'index.html'}  links every report; total {summary['seconds'].sum():.1f} s")

@@ -1,28 +1,61 @@
-"""``render_reports``: every report notebook → reader and analyst HTML, tables, results, index."""
+"""``render_reports``: every report notebook → reader and analyst HTML, tables, results, index.
+
+A run never writes into the report folder it makes. It renders into a
+sibling folder of its own (``.<name>.backpain-<token>``, beside it a
+``.pid`` file naming the process that owns it) and, once every page, table,
+``results.json`` and the index are written, swaps that folder with the target
+in one step (``renameat2(RENAME_EXCHANGE)`` on Linux; two renames elsewhere),
+then deletes the previous report. A run that fails, is interrupted or
+killed leaves the previous report as it was; the next run into the same
+folder deletes what a killed one left behind (sibling folders whose owner,
+by process id and start time on this machine, is gone).
+"""
 
 from __future__ import annotations
 
 import ast
+import ctypes
+import errno
+import glob
 import html
 import json
 import logging
+import os
+import re
+import secrets
+import shutil
+import socket
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pandas as pd
 from tqdm import tqdm
 
 from analysis.errors import BackpainError, ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
-from analysis.report.cache import clear_cache, survey_key, write_cached_survey
+from analysis.report.cache import SECRET_ENV, clear_cache, survey_key, write_cached_survey
 from analysis.report.html import export_html, page, toc, write_text
-from analysis.report.run import CELL_TIMEOUT, notebook_parameters, run_notebook
+from analysis.report.run import (
+    CELL_TIMEOUT,
+    KernelGroup,
+    notebook_parameters,
+    run_notebook,
+    stop_kernels,
+)
 
-LOG = logging.getLogger("analysis.report")
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold")
+JOBS = 1  # notebooks of one run at a time; each kernel holds its own copy of the survey
+REPORT_MARKER = ".backpain-report"  # in every finished report: the folder may be replaced
+STAGING = ".backpain-"  # .<name>.backpain-<token>: a run under way, or a report set aside
+LAYOUT = {"index.html", "results.json", "analyst", "tables", "figures", "results", ".cache",
+          REPORT_MARKER}
+
+log = logging.getLogger("analysis.report")
 
 
 def report_notebooks(folder: str | Path | None = None) -> list[Path]:
@@ -67,7 +100,7 @@ def applicable(paths: Sequence[Path], codebook) -> list[Path]:
         if why is None:
             kept.append(path)
         else:
-            LOG.info("skipped %s: %s", path.stem, why)
+            log.info("skipped %s: %s", path.stem, why)
     return kept
 
 
@@ -75,7 +108,8 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                    threshold: int = DEFAULT_THRESHOLD,
                    parameters: Mapping[str, Any] | None = None,
                    notebooks: Sequence[str | Path] | None = None,
-                   timeout: int = CELL_TIMEOUT, progress: bool = True) -> pd.DataFrame:
+                   timeout: int = CELL_TIMEOUT, progress: bool = True,
+                   jobs: int = JOBS) -> pd.DataFrame:
     """Run every report notebook on ``data`` and write the reports into ``out``.
 
     Writes ``<name>.html`` (reader: no code, small counts suppressed),
@@ -83,11 +117,15 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     ``figures/<name>_<key>.png``, ``results/<name>.json``, ``results.json``
     (every table shown, sorted keys) and ``index.html``. ``parameters`` go
     to the notebooks that declare them; a parameter no notebook declares is
-    an error. Returns one row per notebook: ``notebook, title, seconds``.
+    an error. ``jobs`` notebooks run at once (default 1: each kernel holds
+    the survey). Returns one row per notebook: ``notebook, title, seconds``.
 
+    ``out`` is replaced as a whole, and only when the run has finished
+    (see the module's docstring); it must be new, empty or a report folder.
     The survey is validated once for the run and shared with the notebooks
-    through ``out/.cache`` (:mod:`analysis.report.cache`), which is removed
-    when the run ends.
+    through a signed cache in the run's folder (:mod:`analysis.report.cache`),
+    deleted before the report is put in place. Any number of runs may
+    render at once on one machine, into the same folder or others.
     """
     data, codebook, out = Path(data).resolve(), Path(codebook).resolve(), Path(out).resolve()
     for what, path in (("Data file", data), ("Codebook", codebook)):
@@ -114,21 +152,195 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     if unknown:
         raise ReportError(f"Unknown parameter(s) {', '.join(unknown)}: no report notebook "
                           f"declares them; they declare {', '.join(sorted(known))}.")
+    if int(jobs) < 1:
+        raise ReportError(f"jobs must be 1 or more, not {jobs}.")
+    check_report_folder(out)
 
-    out.mkdir(parents=True, exist_ok=True)
-    _validate_once(data, codebook, out, paths, declared, parameters)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_runs(out)
+    staging, owner = _stage(out)
     try:
-        summary = _run_all(paths, declared, parameters, data, codebook, out, threshold,
-                           timeout, progress)
+        secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
+        _validate_once(data, codebook, staging, paths, declared, parameters, secret)
+        summary = _run_all(paths, declared, parameters, data, codebook, staging, out,
+                           threshold, timeout, progress, int(jobs), {SECRET_ENV: secret})
+        clear_cache(staging)
+        _write_results(staging, [p.stem for p in paths])
+        write_text(staging / "index.html", index_page(staging, summary))
+        write_text(staging / REPORT_MARKER, "A report made by backpain; a report run may "
+                   "replace this folder as a whole.\n")
+        _put_in_place(staging, out)
     finally:
-        clear_cache(out)
-    _write_results(out, [p.stem for p in paths])
-    write_text(out / "index.html", index_page(out, summary))
+        shutil.rmtree(staging, ignore_errors=True)  # this run's folder, or the old report
+        owner.unlink(missing_ok=True)
     return summary
 
 
+def check_report_folder(out: str | Path) -> None:
+    """Raise :class:`ReportError` unless ``out`` is new, empty or a report folder.
+
+    A run replaces the folder as a whole, so a folder holding anything else
+    (a home folder, a project) is refused before anything runs. A report
+    folder holds the marker file :data:`REPORT_MARKER`, or (made before the
+    marker) only the files a report run writes.
+    """
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ReportError(f"Output folder {str(out)!r} is a file; choose a folder for the "
+                          "reports.")
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries or REPORT_MARKER in entries:
+        return
+    other = [e for e in entries if e not in LAYOUT and not e.endswith(".html")]
+    if other or "index.html" not in entries:
+        shown = ", ".join(other[:3] or entries[:3]) + (", ..." if len(other) > 3 else "")
+        raise ReportError(
+            f"Output folder {str(out)!r} holds files that are not a report ({shown}); a "
+            "report run replaces the whole folder, so choose a new or empty folder.")
+
+
+# ---- the run's own folder, and putting it in place -------------------------------------
+def _stage(out: Path) -> tuple[Path, Path]:
+    """Make this run's sibling folder of ``out``; return it and its owner file.
+
+    The owner file (``<folder>.pid``: host, process id and start time) is
+    created first, exclusively, so a folder of this pattern without one is
+    never a run under way.
+    """
+    for _ in range(100):
+        token = secrets.token_hex(6)
+        folder = out.parent / f".{out.name}{STAGING}{token}"
+        owner = folder.with_name(folder.name + ".pid")
+        try:
+            with open(owner, "x", encoding="utf-8") as handle:
+                json.dump(_me(), handle)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ReportError(
+                f"Cannot write in {str(out.parent)!r} ({exc.strerror}): a report run renders "
+                f"into a folder beside {out.name!r} and then swaps it in; choose an output "
+                "folder whose parent folder you can write.") from None
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            owner.unlink(missing_ok=True)
+            continue
+        return folder, owner
+    raise ReportError(f"Cannot make a folder for the run beside {str(out)!r}.")
+
+
+def _me() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(),
+            "started": _process_start(os.getpid())}
+
+
+def _process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), so a reused pid is told apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _alive(owner: dict[str, Any]) -> bool:
+    """Whether the process named in an owner file still runs (True when that cannot be told)."""
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine's run on a shared folder: leave it to that machine
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process with this pid: alive, but maybe not the owner
+    started = _process_start(pid)
+    return owner.get("started") is None or started is None or started == owner["started"]
+
+
+def remove_stale_runs(out: str | Path) -> list[Path]:
+    """Delete what killed runs into ``out`` left beside it; return what was deleted.
+
+    A sibling ``.<name>.backpain-<token>`` folder (a run's folder, or a
+    previous report set aside by a swap) is deleted only when its owner file
+    names a process of this machine that no longer runs; a folder without an
+    owner file, or of a run on another machine, is left alone.
+    """
+    out = Path(out).resolve()
+    pattern = re.compile(re.escape(f".{out.name}{STAGING}") + r"([0-9a-f]{12})\.pid")
+    removed = []
+    for owner in sorted(out.parent.glob(glob.escape(f".{out.name}{STAGING}") + "*.pid")):
+        if not pattern.fullmatch(owner.name) or not owner.is_file():
+            continue
+        try:
+            info = json.loads(owner.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            # an owner file being written this instant, or a torn one: only when old
+            if time.time() - owner.stat().st_mtime < 3600:
+                continue
+            info = {}
+        if isinstance(info, dict) and info and _alive(info):
+            continue
+        folder = owner.with_name(owner.name[:-len(".pid")])
+        for path in (folder, folder.with_name(folder.name + ".old")):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        owner.unlink(missing_ok=True)
+    if removed:
+        log.warning("Removed %d folder(s) left by report runs that were killed: %s",
+                    len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
+def _put_in_place(staging: Path, out: Path) -> None:
+    """Make ``staging`` the report at ``out``; the old report ends up at ``staging``."""
+    for _ in range(20):
+        if out.is_dir() and not out.is_symlink():
+            if _exchange(staging, out):
+                return
+            aside = staging.with_name(staging.name + ".old")
+            try:  # no atomic exchange here: move the old report aside, then this one in
+                os.rename(out, aside)
+            except FileNotFoundError:
+                continue
+            os.rename(staging, out)
+            os.rename(aside, staging)
+            return
+        try:
+            os.rename(staging, out)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR):
+                raise
+            # another run put its report there first: swap with it
+    raise ReportError(f"Cannot put the report in place at {str(out)!r}: other runs keep "
+                      "replacing it.")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2``); False where that is not possible."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.ENOENT):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
 def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
-                   declared: dict[Path, dict[str, Any]], parameters: Mapping[str, Any]) -> None:
+                   declared: dict[Path, dict[str, Any]], parameters: Mapping[str, Any],
+                   secret: str) -> None:
     """Validate the survey once for every notebook and cache it in ``out/.cache``.
 
     Only when every notebook that opens the survey asks for the same
@@ -153,40 +365,74 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
         survey = load_survey(data, codebook, on_invalid=mode, keep_identifiers=False)
     except BackpainError:
         return
-    write_cached_survey(survey, out, survey_key(data, codebook, mode))
+    write_cached_survey(survey, out, survey_key(data, codebook, mode), secret)
 
 
-def _run_all(paths, declared, parameters, data, codebook, out, threshold, timeout,
-             progress) -> pd.DataFrame:
-    rows = []
-    for path in tqdm(paths, desc="reports", unit="notebook", disable=not progress):
+def _run_all(paths, declared, parameters, data, codebook, staging, out, threshold, timeout,
+             progress, jobs, env) -> pd.DataFrame:
+    kernels = KernelGroup()  # every kernel manager this run starts
+
+    def one(path: Path) -> dict[str, Any]:
         name = path.stem
-        _clear(out, name)
-        given = {"data": str(data), "codebook": str(codebook), "out_dir": str(out),
+        given = {"data": str(data), "codebook": str(codebook), "out_dir": str(staging),
                  "threshold": int(threshold)}
         given = {k: v for k, v in given.items() if k in declared[path]}
         given |= {k: v for k, v in parameters.items() if k in declared[path]}
         start = time.perf_counter()
-        executed = run_notebook(path, given, cwd=path.parent, timeout=timeout)
+        executed = _relocated(run_notebook(path, given, cwd=path.parent, timeout=timeout,
+                                           env=env, kernels=kernels), staging, out)
         reader = export_html(executed, reader=True, nav=_back_link("index.html"))
-        write_text(out / f"{name}.html", reader)
-        write_text(out / "analyst" / f"{name}.html",
+        write_text(staging / f"{name}.html", reader)
+        write_text(staging / "analyst" / f"{name}.html",
                    export_html(executed, reader=False, nav=_back_link("../index.html")))
-        rows.append({"notebook": name, "title": toc(reader)[0],
-                     "seconds": time.perf_counter() - start})
-    return pd.DataFrame(rows)
+        return {"notebook": name, "title": toc(reader)[0],
+                "seconds": time.perf_counter() - start}
+
+    bar = tqdm(total=len(paths), desc="reports", unit="notebook", disable=not progress)
+    try:
+        if jobs == 1:
+            rows = []
+            for path in paths:
+                rows.append(one(path))
+                bar.update()
+            return pd.DataFrame(rows)
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="report")
+        futures = []
+        try:
+            futures = [pool.submit(one, path) for path in paths]
+            for future in futures:
+                future.add_done_callback(lambda _: bar.update())
+            # in short waits: a signal may land on a worker thread, and the main thread
+            # would not see Ctrl-C until a blocking wait ended
+            while wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION).not_done \
+                    and not any(f.done() and f.exception() for f in futures):
+                pass
+            failed = [f for f in futures if f.done() and f.exception() is not None]
+            if failed:
+                raise failed[0].exception()
+            return pd.DataFrame([f.result() for f in futures])
+        except BaseException:
+            # an interrupt reaches this thread only: stop the others' kernels, so no
+            # notebook runs on after the run has ended
+            for future in futures:
+                future.cancel()
+            stop_kernels(kernels)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        bar.close()
+
+
+def _relocated(nb: nbformat.NotebookNode, staging: Path, out: Path) -> nbformat.NotebookNode:
+    """The notebook with the run's folder named as the report folder (the analyst page shows it)."""
+    text = nbformat.writes(nb)
+    old, new = (json.dumps(str(p), ensure_ascii=False)[1:-1] for p in (staging, out))
+    return nbformat.reads(text.replace(old, new), as_version=4) if old in text else nb
 
 
 def _back_link(href: str) -> str:
     return f'<p><a href="{href}">&larr; All reports</a></p>'
-
-
-def _clear(out: Path, name: str) -> None:
-    """Remove what an earlier run of notebook ``name`` wrote, so nothing stale remains."""
-    for folder, pattern in (("tables", f"{name}_*.csv"), ("figures", f"{name}_*.png"),
-                            ("results", f"{name}.json")):
-        for old in (out / folder).glob(pattern):
-            old.unlink()
 
 
 def _write_results(out: Path, names: list[str]) -> Path:

@@ -4,39 +4,61 @@ Each report notebook runs in its own kernel and opens the survey with
 :func:`analysis.report.open_report`. Without a cache every kernel reads and
 validates the whole file again: four times the same work, about 20 s each
 at 10^7 respondents. :func:`analysis.report.render_reports` therefore
-validates once, writes the :class:`~analysis.survey.Survey` (typed data,
-codebook, ledger, source) to ``<out>/.cache/``, lets the notebooks read it,
-and removes it when the run ends, so no stale copy outlives the run.
+validates once, writes the :class:`~analysis.survey.Survey` to
+``<run folder>/.cache/``, lets the notebooks read it, and removes it before
+the report is put in place, so no copy outlives the run.
 
-The cache is keyed by the sha256 of the data file, the sha256 of the
-codebook and ``on_invalid``: a notebook run on other data, another codebook
-or another mode does not match it and validates the file itself. The
-provenance section still hashes the original data file.
+What is stored holds data only, nothing that runs code when read:
 
-The typed data, the ledger and the source are stored with :mod:`pickle`
-(protocol 5): it keeps every dtype exactly (ordered categoricals, datetime
-units, string arrays, the ledger's object values), so a report made from the
-cache is byte-identical to one made by validating the file, and reading it
-costs a copy of the arrays (1.7 s for the 2.3 GiB of 10^7 respondents). The
-codebook is loaded from its file. Only a cache this module wrote, in the
-run's own output folder, is read.
+- ``survey.parquet``: the typed data (ordered categoricals, datetimes,
+  floats, the ``line`` index), written by pyarrow with pandas' metadata;
+- ``ledger.parquet``: one row per ledger entry (its line, and its value in
+  a column of its kind, so ints, floats, strings and missing values come
+  back as they were);
+- ``survey.json``: the cache key, the source, the ledger's blocks, the
+  dtypes and categories of every column, the sha256 of both Parquet files
+  and an HMAC-SHA256 signature of all of it.
+
+The cache key is the sha256 over the data file's sha256, the codebook's
+sha256 and ``on_invalid``: a notebook run on other data, another codebook or
+another mode does not match it and validates the file itself. The signature
+key is a random secret of the run, given to its kernels in the environment
+variable :data:`SECRET_ENV` and never written to disk, so a file planted in
+the cache location (by anyone who can write the output folder) is rejected
+before it is read; so are a manifest whose file hashes do not match and a
+survey whose columns do not come back with the dtypes recorded. A rejected
+cache is logged and the notebook validates the data file itself. The
+codebook is always loaded from its file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-import pickle
+import logging
+import math
+import os
 import shutil
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from analysis.codebook import Codebook, load_codebook
+from analysis.ledger import Ledger
 from analysis.report.provenance import sha256
 from analysis.survey import Survey
 
 FOLDER = ".cache"
 MANIFEST = "survey.json"
-PAYLOAD = "survey.pickle"
+DATA = "survey.parquet"
+LEDGER = "ledger.parquet"
+FORMAT = "backpain-survey-cache/2"
+SECRET_ENV = "BACKPAIN_REPORT_SECRET"
+
+log = logging.getLogger("analysis.report")
 
 
 def survey_key(data: str | Path, codebook: str | Path, on_invalid: str) -> str:
@@ -45,43 +67,206 @@ def survey_key(data: str | Path, codebook: str | Path, on_invalid: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def write_cached_survey(survey: Survey, out_dir: str | Path, key: str) -> Path:
-    """Store ``survey`` under ``<out_dir>/.cache`` with its key; return the folder."""
+def write_cached_survey(survey: Survey, out_dir: str | Path, key: str,
+                        secret: str | None = None) -> Path:
+    """Store ``survey`` under ``<out_dir>/.cache`` with its key; return the folder.
+
+    ``secret`` (default: the environment variable :data:`SECRET_ENV`) signs
+    the manifest; without one nothing is written, since nothing could read it.
+    """
+    secret = secret if secret is not None else os.environ.get(SECRET_ENV)
+    if not secret:
+        raise ValueError(f"write_cached_survey needs the run's secret ({SECRET_ENV}).")
     folder = Path(out_dir) / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    payload = folder / PAYLOAD
-    # the codebook is not stored: the key holds its sha256, and the reader loads it from
-    # its file, so a cached survey never carries a codebook object of another version
-    with open(payload, "wb") as handle:
-        pickle.dump({"data": survey.data, "accounts": survey.accounts, "source": survey.source},
-                    handle, protocol=5)
-    # the manifest is written last: a half-written payload is never matched
-    (folder / MANIFEST).write_text(json.dumps({"key": key}) + "\n", encoding="utf-8")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    survey.data.to_parquet(folder / DATA, engine="pyarrow", index=True)
+    blocks, entries = _ledger_tables(survey.accounts)
+    entries.to_parquet(folder / LEDGER, engine="pyarrow", index=False)
+    manifest = {
+        "format": FORMAT, "key": key, "source": survey.source,
+        "ledger": {"n_read": int(survey.accounts.n_read), "source": survey.accounts.source,
+                   "blocks": blocks},
+        "columns": _column_types(survey.data),
+        "files": {name: sha256(folder / name) for name in (DATA, LEDGER)},
+    }
+    manifest["signature"] = _sign(manifest, secret)
+    # the manifest is written last and renamed into place: a half-written cache is never matched
+    partial = folder / (MANIFEST + ".part")
+    partial.write_text(json.dumps(manifest, sort_keys=True) + "\n", encoding="utf-8")
+    partial.replace(folder / MANIFEST)
     return folder
 
 
-def read_cached_survey(out_dir: str | Path, key: str, codebook: Codebook | str | Path
-                       ) -> Survey | None:
-    """The cached survey when ``<out_dir>/.cache`` holds one with this ``key``, else ``None``.
+def read_cached_survey(out_dir: str | Path, key: str, codebook: Codebook | str | Path,
+                       secret: str | None = None) -> Survey | None:
+    """The survey cached in ``<out_dir>/.cache`` if valid and made with ``key``, else ``None``.
 
-    ``codebook`` is the codebook (or its file) the key was made with.
+    ``codebook`` is the codebook (or its file) the key was made with;
+    ``secret`` defaults to the environment variable :data:`SECRET_ENV`
+    (set by the report runner for its kernels). Nothing is read from the
+    Parquet files before the manifest's signature and both files' sha256
+    have been checked.
     """
+    secret = secret if secret is not None else os.environ.get(SECRET_ENV)
     folder = Path(out_dir) / FOLDER
+    if not secret:
+        return None  # not under a report run: there is no cache of ours to read
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if manifest.get("key") != key:
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("signature"), str) \
+            or not hmac.compare_digest(manifest["signature"], _sign(manifest, secret)):
+        log.warning("Survey cache in %s is not signed by this run: ignored; validating the "
+                    "data file instead.", folder)
         return None
+    if manifest.get("format") != FORMAT or manifest.get("key") != key:
+        return None
+    for name in (DATA, LEDGER):
+        if not (folder / name).is_file() or sha256(folder / name) != manifest["files"].get(name):
+            log.warning("Survey cache file %s does not match its recorded sha256: ignored; "
+                        "validating the data file instead.", folder / name)
+            return None
     try:
-        with open(folder / PAYLOAD, "rb") as handle:
-            stored = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None  # a cache from another version of the package: validate instead
-    return Survey(data=stored["data"], codebook=load_codebook(codebook),
-                  accounts=stored["accounts"], source=stored["source"])
+        data = _restore_types(_read_parquet(folder / DATA), manifest["columns"])
+        if _column_types(data) != manifest["columns"]:
+            raise ValueError("the columns did not keep their types")
+        accounts = _ledger_from_tables(manifest["ledger"],
+                                       _read_parquet(folder / LEDGER))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("Survey cache in %s cannot be used (%s): validating the data file "
+                    "instead.", folder, exc)
+        return None
+    return Survey(data=data, codebook=load_codebook(codebook), accounts=accounts,
+                  source=manifest["source"])
 
 
 def clear_cache(out_dir: str | Path) -> None:
     """Remove ``<out_dir>/.cache`` (at the end of a report run)."""
     shutil.rmtree(Path(out_dir) / FOLDER, ignore_errors=True)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    # pyarrow's own reader: about half the time of pandas.read_parquet on a survey
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, memory_map=True).to_pandas()
+
+
+# ---- signature ---------------------------------------------------------------
+def _sign(manifest: dict[str, Any], secret: str) -> str:
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=True)
+    return hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _column_types(frame: pd.DataFrame) -> dict[str, Any]:
+    """Each column's dtype (with categories and order) and the index's: what must come back."""
+    out: dict[str, Any] = {"__index__": [str(frame.index.name), str(frame.index.dtype)]}
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        entry: dict[str, Any] = {"dtype": str(dtype)}
+        if isinstance(dtype, pd.CategoricalDtype):
+            entry["categories"] = [_jsonable(c) for c in dtype.categories.tolist()]
+            entry["categories_dtype"] = str(dtype.categories.dtype)
+            entry["ordered"] = bool(dtype.ordered)
+        out[str(name)] = entry
+    return out
+
+
+def _restore_types(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """Give back what Parquet changes: object (not ``str``) categories and text columns.
+
+    pandas 3 reads strings as its ``str`` dtype; the validated survey holds
+    categories as ``object``. Categoricals are rebuilt from their codes, so
+    no value is re-parsed.
+    """
+    for name in frame.columns:
+        want, dtype = columns.get(str(name), {}), frame[name].dtype
+        if want.get("dtype") == str(dtype) == "category" \
+                and want.get("categories_dtype") != str(dtype.categories.dtype):
+            categories = dtype.categories.astype(want["categories_dtype"])
+            frame[name] = pd.Categorical.from_codes(
+                frame[name].cat.codes.to_numpy(), dtype=pd.CategoricalDtype(
+                    categories, ordered=dtype.ordered))
+        elif want.get("dtype") == "object" and str(dtype) != "object":
+            frame[name] = frame[name].astype(object)
+    return frame
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | bool | int) or value is None:
+        return value
+    if isinstance(value, float):
+        return value.hex()
+    return str(value)
+
+
+# ---- the ledger as a table --------------------------------------------------------------
+# One row per entry: its line and its value in the column of its kind, so every value
+# comes back with its type and reading needs no loop over the entries: "-" none, "i" int,
+# "f" float (exact, nan and inf included), "b" bool, "s" str, "t" timestamp (ISO), "r"
+# anything else (its str, which is how the ledger shows it).
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _encode(value: Any) -> tuple[str, int, float, str]:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "-", 0, math.nan, ""
+    if isinstance(value, bool | np.bool_):
+        return "b", int(bool(value)), math.nan, ""
+    if isinstance(value, int | np.integer) and INT64[0] <= int(value) <= INT64[1]:
+        return "i", int(value), math.nan, ""
+    if isinstance(value, float | np.floating):
+        return "f", 0, float(value), ""
+    if isinstance(value, str):
+        return "s", 0, math.nan, value
+    if isinstance(value, pd.Timestamp):
+        return "t", 0, math.nan, value.isoformat()
+    return "r", 0, math.nan, str(value)
+
+
+def _ledger_tables(ledger: Ledger) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    blocks, lines, rows = [], [], []
+    for step, column, rule, action, block_lines, values in ledger.blocks():
+        blocks.append({"step": step, "column": column, "rule": rule, "action": action,
+                       "size": int(block_lines.size), "values": values is not None})
+        lines.append(np.asarray(block_lines, dtype=np.int64))
+        rows += [_encode(v) for v in values] if values is not None \
+            else [("-", 0, math.nan, "")] * block_lines.size
+    kinds, ints, floats, texts = zip(*rows, strict=True) if rows else ((), (), (), ())
+    entries = pd.DataFrame({
+        "line": np.concatenate(lines) if lines else np.array([], dtype=np.int64),
+        "kind": pd.Series(kinds, dtype=object), "int": np.array(ints, dtype=np.int64),
+        "float": np.array(floats, dtype=np.float64), "text": pd.Series(texts, dtype=object)})
+    return blocks, entries
+
+
+def _ledger_values(entries: pd.DataFrame) -> np.ndarray:
+    kind = entries["kind"].to_numpy(dtype=object)
+    texts = entries["text"].to_numpy(dtype=object)
+    ints = entries["int"].to_numpy(dtype=np.int64)
+    values = np.full(len(kind), None, dtype=object)
+    for code, column in (("i", ints), ("f", entries["float"].to_numpy(dtype=np.float64)),
+                         ("b", ints.astype(bool)), ("s", texts), ("r", texts)):
+        where = kind == code
+        values[where] = column[where].astype(object)  # Python ints, floats, bools, strs
+    where = kind == "t"
+    values[where] = [pd.Timestamp(t) for t in texts[where]]
+    return values
+
+
+def _ledger_from_tables(meta: dict[str, Any], entries: pd.DataFrame) -> Ledger:
+    ledger = Ledger(n_read=int(meta["n_read"]), source=meta["source"])
+    lines = entries["line"].to_numpy(dtype=np.int64)
+    values = _ledger_values(entries)
+    if sum(int(b["size"]) for b in meta["blocks"]) != len(lines):
+        raise ValueError("the cached ledger's entries do not add up to its blocks")
+    start = 0
+    for block in meta["blocks"]:
+        stop = start + int(block["size"])
+        ledger.record(step=block["step"], rule=block["rule"], action=block["action"],
+                      lines=lines[start:stop].copy(), column=block["column"],
+                      values=values[start:stop].copy() if block["values"] else None)
+        start = stop
+    return ledger
