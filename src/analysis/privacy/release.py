@@ -1,0 +1,578 @@
+"""One disclosure decision for everything a report releases.
+
+Suppressing table by table (:func:`analysis.privacy.complementary_suppression`)
+protects each table against its own totals only: a cell hidden in one table
+comes back from another table that shows the same cross-tabulation, or from
+a margin printed elsewhere. A :class:`Release` instead collects every count
+cell that any table, figure, text or file will show, together with every
+linear relation between them, decides suppression once for all of them,
+checks the decision with the reader's own arithmetic (:mod:`.audit`) and
+then renders each cell the same way wherever it appears.
+
+Cells
+-----
+A cell is named by a :class:`CellKey`: a *population* (the respondents the
+count is taken over, e.g. ``"analysed"`` or ``"model:odds_ratios"``) and a
+set of ``variable = level`` pairs, in any order. The count of analysed
+women with the outcome is ``cell_key("analysed", sex="F", lbp="Yes")`` in
+Table 1, in the prevalence table and in ``results.json`` alike; fewer pairs
+give its margins (``cell_key("analysed", sex="F")``) and no pair gives the
+population's total. Registering the same key twice with two values is an
+error (:class:`~analysis.errors.DisclosureError`): it means two tables count
+different people under one name, so give them different populations.
+
+The rule
+--------
+*Primary*: a count of 1 to ``threshold - 1`` respondents is shown as
+``"<threshold"`` (zero is shown: it describes nobody). *Protection
+interval*: since the label already tells the reader "1 to threshold - 1",
+the released numbers must tell no more: for every primary cell, the
+interval that the integer linear program of :mod:`.audit` allows (from all
+released counts, the ranges the labels state and all relations) must be
+the whole of ``[1, threshold - 1]``. This is the standard
+feasibility-interval audit (Hundepool et al., *Statistical Disclosure
+Control*, 2012, sec. 5.2) with the protection levels set to the label's
+range: upper protection ``threshold - 1 - x``, lower protection ``x - 1``.
+*Secondary* (complementary) cells are counts of at least ``threshold`` (a
+zero is never used: its label would claim a count it does not have), shown
+as ``"suppressed"``; the reader knows only that they are at least
+``threshold``, and their own value needs no protection.
+
+Choosing the complements
+------------------------
+Per connected group of cells (cells linked by relations), while some
+primary cell fails the audit: among the shown counts on a relation of that
+cell (else anywhere in the group), suppress the one that makes it pass,
+preferring inner cells to totals and then the smallest count (the least
+information lost); when none passes alone, the one that widens its interval
+most. Then, largest first, each complement is shown again if the audit
+still passes without it. The result is *minimal* in the sense that no
+single complement can be released, not an optimum of the cell-suppression
+problem (which is NP-hard; tau-ARGUS uses the same audit with an exact
+solver). A primary cell whose interval the labels themselves narrow (three
+"<5" cells adding to a "<5" total) cannot be fixed by more suppression and
+is logged as ``unresolved``.
+
+Rounding
+--------
+With ``rounding=b`` every shown count is rounded to the nearest multiple of
+``b`` (halves up) after suppression, percentages are computed from the
+rounded counts (:meth:`Release.percent`), and the audit knows each shown
+count only to within its rounding interval. With ``threshold=None`` the
+counts are only rounded (OpenSAFELY-style release).
+
+Estimates and designs
+---------------------
+An estimate (a percentage, prevalence, odds ratio, interval, p-value) is
+registered with the *unweighted* count cells it rests on
+(:meth:`Release.add_estimate`) and withheld when any of them is hidden: a
+proportion with its denominator, or an odds ratio with its Wald interval
+(Woolf), gives its cells back. For weighted (survey-design) estimates the
+rule applies to the unweighted counts of respondents behind each estimate,
+never to weighted totals: weights do not hide who is in a small cell.
+
+Tested by tests/test_privacy_release.py: hand-made tables whose single
+suppressed cell a second table or a margin would give back, and
+hypothesis-generated pairs of tables sharing cells, audited independently
+from the rendered labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import DisclosureError
+from analysis.privacy.audit import feasibility_intervals
+from analysis.privacy.tables import DEFAULT_THRESHOLD, suppressed_label
+
+COMPLEMENT_LABEL = "suppressed"
+SHOWN, PRIMARY, SECONDARY, UNRELEASED = "shown", "primary", "secondary", "unreleased"
+LOG_COLUMNS = ["cell", "population", "levels", "where", "value", "status", "rule", "low",
+               "high", "required_low", "required_high", "protected"]
+
+
+@dataclass(frozen=True, order=True)
+class CellKey:
+    """A count cell: a population and ``(variable, level)`` pairs sorted by variable."""
+
+    population: str
+    levels: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        inner = ", ".join(f"{v}={lv}" for v, lv in self.levels) or "all"
+        return f"{self.population}: {inner}"
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(v for v, _ in self.levels)
+
+    def plus(self, variable: str, level: Any) -> CellKey:
+        """This cell restricted further to ``variable = level``."""
+        return cell_key(self.population, {**dict(self.levels), variable: level})
+
+
+def cell_key(population: str, levels: Mapping[str, Any] | None = None, /,
+             **more: Any) -> CellKey:
+    """The :class:`CellKey` of ``population`` restricted to ``levels`` (and keyword levels).
+
+    Levels are compared as text, so ``1`` and ``"1"`` are one level.
+
+    Examples
+    --------
+    >>> cell_key("analysed", sex="F", lbp="Yes") == cell_key("analysed", {"lbp": "Yes", "sex": "F"})
+    True
+    >>> str(cell_key("analysed"))
+    'analysed: all'
+    """
+    pairs = {**(dict(levels) if levels else {}), **more}
+    return CellKey(str(population), tuple(sorted((str(v), str(lv)) for v, lv in pairs.items())))
+
+
+def round_count(value: float, base: int) -> int:
+    """``value`` rounded to the nearest multiple of ``base``, halves up (7.5 -> 10 for 5)."""
+    return int(base * np.floor(value / base + 0.5))
+
+
+def rounding_interval(shown: int, base: int) -> tuple[int, int]:
+    """The whole counts that round to ``shown`` with :func:`round_count` (never below 0)."""
+    return max(0, shown - base // 2), shown + (base + 1) // 2 - 1
+
+
+@dataclass
+class _Cell:
+    value: float | None
+    released: bool = False
+    where: list[str] = field(default_factory=list)
+
+
+class Release:
+    """Every count a report releases, suppressed and rendered consistently.
+
+    Parameters
+    ----------
+    threshold : int or None
+        Counts from 1 to ``threshold - 1`` are suppressed (see the module
+        docstring for the rule and the audit). ``None``: no suppression
+        (then ``rounding`` is required).
+    rounding : int or None
+        Round every shown count to the nearest multiple of this base.
+
+    Examples
+    --------
+    One table shows the outcome among women without a total, another the
+    number of women and men. Suppressed table by table, the 3 comes back as
+    33 - 30; decided together, a complement hides it.
+
+    >>> r = Release(threshold=5)
+    >>> _ = r.add_counts("analysed", "lbp", {"No": 3, "Yes": 30}, given={"sex": "F"},
+    ...                  total=False, where="women")
+    >>> _ = r.add_counts("analysed", "sex", {"F": 33, "M": 67}, where="sex")
+    >>> r.declare_levels("lbp", ["No", "Yes"])  # so women = women with + without
+    >>> [r.label(cell_key("analysed", sex="F", lbp=v)) for v in ("No", "Yes")]
+    ['<5', 'suppressed']
+    >>> r.label(cell_key("analysed", sex="F"))
+    '33'
+    >>> bool(r.log()["protected"].all())
+    True
+    """
+
+    def __init__(self, threshold: int | None = DEFAULT_THRESHOLD, *,
+                 rounding: int | None = None):
+        if threshold is not None and (int(threshold) != threshold or threshold < 1):
+            raise DisclosureError(
+                f"Small-cell threshold must be a positive whole number, not {threshold!r}.")
+        if rounding is not None and (int(rounding) != rounding or rounding < 1):
+            raise DisclosureError(
+                f"Rounding base must be a positive whole number, not {rounding!r}.")
+        if threshold is None and rounding is None:
+            raise DisclosureError("A release needs a threshold, a rounding base or both.")
+        self.threshold = None if threshold is None else int(threshold)
+        self.rounding = None if rounding is None else int(rounding)
+        self._cells: dict[CellKey, _Cell] = {}
+        self._relations: dict[tuple[CellKey, frozenset], tuple[CellKey, tuple[CellKey, ...]]] = {}
+        self._estimates: dict[str, tuple[CellKey, ...]] = {}
+        self._levels: dict[str, tuple[str, ...]] = {}
+        self._status: dict[CellKey, str] | None = None
+        self._log: pd.DataFrame | None = None
+
+    # ---- registering ------------------------------------------------------
+    def add_cell(self, key: CellKey, value: float | None, *, where: str = "",
+                 released: bool = True) -> CellKey:
+        """Register a count cell (``released=False``: known to the analysis, never shown).
+
+        ``value`` is the *unweighted* count of respondents. A key registered
+        again must have the same value; ``where`` (a table name) is kept for
+        the log.
+        """
+        if value is not None and not pd.isna(value):
+            value = float(value)
+            if value < 0 or value != np.floor(value):
+                raise DisclosureError(f"Cell {key}: a count must be a whole number >= 0, "
+                                      f"not {value!r} (weighted totals are not counts).")
+        else:
+            value = None
+            if released:
+                raise DisclosureError(f"Cell {key}: a released cell needs its count.")
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = _Cell(value)
+        elif value is not None:
+            if cell.value is not None and cell.value != value:
+                raise DisclosureError(
+                    f"Cell {key} registered with two counts, {cell.value:g} and {value:g} "
+                    f"(in {', '.join(cell.where) or 'an earlier table'} and {where or 'here'}): "
+                    "two tables count different respondents under one key; give them "
+                    "different populations.")
+            cell.value = value
+        cell.released |= released
+        if where and where not in cell.where:
+            cell.where.append(where)
+        self._status = None
+        return key
+
+    def add_relation(self, total: CellKey, parts: Iterable[CellKey]) -> None:
+        """Publish ``total = sum(parts)``; cells not registered yet are added as unreleased."""
+        parts = tuple(parts)
+        for k in (total, *parts):
+            if k not in self._cells:
+                self._cells[k] = _Cell(None)
+        values = [self._cells[k].value for k in (total, *parts)]
+        if all(v is not None for v in values) and values[0] != sum(values[1:]):
+            raise DisclosureError(
+                f"Total {total} is {values[0]:g} but its parts add up to {sum(values[1:]):g}: "
+                "the parts must cover every respondent of the total (add the missing level "
+                "as an unreleased cell) or the total belongs to another population.")
+        self._relations.setdefault((total, frozenset(parts)), (total, parts))
+        self._status = None
+
+    def add_counts(self, population: str, variable: str, counts: Mapping[Any, float] | pd.Series,
+                   *, given: Mapping[str, Any] | None = None, total: bool = True,
+                   total_released: bool = True, where: str = "") -> dict[Any, CellKey]:
+        """A one-way table: the count of each level of ``variable`` (within ``given``).
+
+        With ``total`` the cell of ``given`` alone is the levels' total (its
+        count is the sum; ``total_released=False`` when it is not shown) and
+        the relation is registered. Returns the key of each level.
+        """
+        base = cell_key(population, given or {})
+        items = list(counts.items())
+        keys = {level: self.add_cell(base.plus(variable, level), v, where=where)
+                for level, v in items}
+        if total:
+            self.add_cell(base, float(sum(v for _, v in items)), where=where,
+                          released=total_released)
+            self.add_relation(base, keys.values())
+        return keys
+
+    def add_crosstab(self, population: str, rows: str, columns: str, counts: pd.DataFrame, *,
+                     given: Mapping[str, Any] | None = None, margins: bool = True,
+                     where: str = "") -> dict[tuple[Any, Any], CellKey]:
+        """A two-way table of ``rows`` by ``columns`` (index and columns of ``counts``).
+
+        With ``margins`` the row totals, column totals and the grand total are
+        registered as released cells with their relations. Returns the key
+        of each inner cell, by ``(row level, column level)``.
+        """
+        base = cell_key(population, given or {})
+        keys = {}
+        for r in counts.index:
+            for c in counts.columns:
+                keys[r, c] = self.add_cell(base.plus(rows, r).plus(columns, c),
+                                           counts.loc[r, c], where=where)
+        if margins:
+            for r in counts.index:
+                k = self.add_cell(base.plus(rows, r), counts.loc[r].sum(), where=where)
+                self.add_relation(k, [keys[r, c] for c in counts.columns])
+            for c in counts.columns:
+                k = self.add_cell(base.plus(columns, c), counts[c].sum(), where=where)
+                self.add_relation(k, [keys[r, c] for r in counts.index])
+            self.add_cell(base, counts.to_numpy().sum(), where=where)
+            self.add_relation(base, [base.plus(rows, r) for r in counts.index])
+            self.add_relation(base, [base.plus(columns, c) for c in counts.columns])
+        return keys
+
+    def declare_levels(self, variable: str, levels: Iterable[Any]) -> None:
+        """State every level ``variable`` takes (include a missing-value level if counted).
+
+        Then every registered cell is tied to its margin over ``variable``:
+        for a cell of ``variable = level`` the release adds the relation
+        "the cell without ``variable`` = the sum over all ``levels``", with
+        the cells no table shows as unreleased. A reader knows these sums
+        without being told (women = women with the outcome + women without),
+        so the audit must know them too.
+        """
+        self._levels[str(variable)] = tuple(dict.fromkeys(str(lv) for lv in levels))
+        self._status = None
+
+    def _implied_relations(self) -> None:
+        done: set[CellKey] = set()
+        while todo := [k for k in self._cells if k not in done]:  # margins add cells
+            for key in todo:
+                done.add(key)
+                for variable, _ in key.levels:
+                    levels = self._levels.get(variable)
+                    if levels is None:
+                        continue
+                    rest = {v: lv for v, lv in key.levels if v != variable}
+                    margin = cell_key(key.population, rest)
+                    self.add_relation(margin, [margin.plus(variable, lv) for lv in levels])
+
+    def add_estimate(self, name: str, cells: Iterable[CellKey]) -> str:
+        """Register an estimate resting on ``cells`` (unweighted counts; see the module doc).
+
+        The estimate is withheld (:meth:`estimate_withheld`) when any of its
+        cells is suppressed. Cells not registered yet are added as unreleased.
+        """
+        cells = tuple(cells)
+        for k in cells:
+            if k not in self._cells:
+                self._cells[k] = _Cell(None)
+        self._estimates[name] = tuple(dict.fromkeys(self._estimates.get(name, ()) + cells))
+        return name
+
+    # ---- the decision -----------------------------------------------------
+    def status(self, key: CellKey) -> str:
+        """``"shown"``, ``"primary"``, ``"secondary"`` or ``"unreleased"``."""
+        if key not in self._cells:
+            raise DisclosureError(f"Cell {key} was never registered with the release.")
+        return self._decide()[key]
+
+    def hidden(self, key: CellKey) -> bool:
+        return self.status(key) in (PRIMARY, SECONDARY)
+
+    def value(self, key: CellKey) -> int | None:
+        """The count as released (rounded when rounding), ``None`` when hidden."""
+        if self.status(key) != SHOWN:
+            return None
+        v = int(self._cells[key].value)
+        return round_count(v, self.rounding) if self.rounding else v
+
+    def label(self, key: CellKey) -> str:
+        """How the cell reads everywhere: the (rounded) count, ``"<5"`` or ``"suppressed"``."""
+        status = self.status(key)
+        if status == PRIMARY:
+            return suppressed_label(self.threshold)
+        if status == SECONDARY:
+            return COMPLEMENT_LABEL
+        if status == UNRELEASED:
+            raise DisclosureError(f"Cell {key} is registered as unreleased: it has no label.")
+        return str(self.value(key))
+
+    def percent(self, numerator: CellKey, denominator: CellKey, decimals: int = 1) -> str:
+        """``100 * numerator / denominator`` from the released (rounded) counts, as text.
+
+        ``"suppressed"`` when either count is hidden; ``""`` for a zero denominator.
+        """
+        if self.hidden(numerator) or self.hidden(denominator):
+            return COMPLEMENT_LABEL
+        num, den = self.value(numerator), self.value(denominator)
+        if num is None or den is None:
+            raise DisclosureError("A released percentage needs released counts: register "
+                                  f"{numerator} and {denominator} as released cells.")
+        return "" if den == 0 else f"{100 * num / den:.{decimals}f}"
+
+    def estimate_withheld(self, name: str) -> bool:
+        """Whether the estimate ``name`` must not be shown (one of its cells is hidden)."""
+        if name not in self._estimates:
+            raise DisclosureError(f"Estimate {name!r} was never registered with the release.")
+        status = self._decide()
+        return any(status[k] in (PRIMARY, SECONDARY) or self._small(self._cells[k].value)
+                   for k in self._estimates[name])
+
+    def log(self) -> pd.DataFrame:
+        """The suppression log: one row per hidden cell, for the analyst only.
+
+        Columns: ``cell`` (text key), ``population``, ``levels``, ``where``
+        (the tables showing it), ``value`` (the true count), ``status``
+        (primary / secondary), ``rule``, ``low`` / ``high`` (the audit
+        interval a reader can derive), ``required_low`` / ``required_high``
+        (the protection interval; empty for complements) and ``protected``.
+        """
+        self._decide()
+        return self._log.copy()
+
+    def sentence(self) -> str:
+        """The rule in one sentence, for the public report."""
+        parts = []
+        if self.threshold is not None:
+            t = self.threshold
+            parts.append(
+                f"Counts of 1 to {t - 1} respondents are shown as {suppressed_label(t)}, and "
+                f"other counts as {COMPLEMENT_LABEL} where tables, totals or estimates elsewhere "
+                f"in this report would give a small one back; estimates resting on a hidden "
+                "count are not shown")
+        if self.rounding is not None:
+            parts.append(f"counts are rounded to the nearest {self.rounding} and percentages "
+                         "computed from the rounded counts")
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
+
+    def _small(self, value: float | None) -> bool:
+        return (self.threshold is not None and value is not None
+                and 0 < value < self.threshold)
+
+    def _decide(self) -> dict[CellKey, str]:
+        if self._status is not None:
+            return self._status
+        self._implied_relations()
+        status = {k: (UNRELEASED if not c.released else PRIMARY if self._small(c.value)
+                      else SHOWN) for k, c in self._cells.items()}
+        rows = []
+        for group in self._groups():
+            if self.threshold is not None and any(status[k] == PRIMARY for k in group):
+                _Protector(self, group, status).protect()
+            rows += self._audit_rows(group, status)
+        self._status = status
+        self._log = pd.DataFrame(rows, columns=LOG_COLUMNS)
+        return status
+
+    def _groups(self) -> list[list[CellKey]]:
+        """Cells linked through relations (union-find), each in registration order."""
+        parent = {k: k for k in self._cells}
+
+        def find(k):
+            while parent[k] != k:
+                parent[k] = parent[parent[k]]
+                k = parent[k]
+            return k
+
+        for total, parts in self._relations.values():
+            for p in parts:
+                a, b = find(total), find(p)
+                if a != b:
+                    parent[b] = a
+        groups: dict[CellKey, list[CellKey]] = {}
+        for k in self._cells:
+            groups.setdefault(find(k), []).append(k)
+        return list(groups.values())
+
+    def _audit_rows(self, group: list[CellKey], status: dict[CellKey, str]) -> list[dict]:
+        hidden = [k for k in group if status[k] in (PRIMARY, SECONDARY)]
+        if not hidden:
+            return []
+        problem = _Problem(self, group)
+        intervals = problem.intervals(status, hidden)
+        t = self.threshold
+        rows = []
+        for k, (lo, hi) in zip(hidden, intervals, strict=True):
+            cell = self._cells[k]
+            primary = status[k] == PRIMARY
+            ok = (lo <= 1 and hi >= t - 1) if primary else True
+            rule = (f"count of 1 to {t - 1}: the released numbers must allow 1 to {t - 1}"
+                    if primary else f"complement (count >= {t}) hiding a small count")
+            if primary and not ok:
+                rule += "; unresolved: the labels of the cells around it narrow it"
+            rows.append({"cell": str(k), "population": k.population,
+                         "levels": ", ".join(f"{v}={lv}" for v, lv in k.levels),
+                         "where": ", ".join(cell.where), "value": int(cell.value),
+                         "status": status[k], "rule": rule, "low": lo, "high": hi,
+                         "required_low": 1.0 if primary else np.nan,
+                         "required_high": float(t - 1) if primary else np.nan,
+                         "protected": ok})
+        return rows
+
+
+class _Problem:
+    """The audit problem of one group of linked cells (indices, relations, bounds)."""
+
+    def __init__(self, release: Release, group: Sequence[CellKey]):
+        self.release = release
+        self.group = list(group)
+        self.index = {k: i for i, k in enumerate(self.group)}
+        self.relations = [(self.index[t], [self.index[p] for p in parts])
+                          for t, parts in release._relations.values() if t in self.index]
+
+    def bounds(self, status: Mapping[CellKey, str]) -> list[tuple[float, float]]:
+        r, out = self.release, []
+        for k in self.group:
+            s, v = status[k], r._cells[k].value
+            if s == UNRELEASED:
+                out.append((0.0, np.inf))
+            elif s == PRIMARY:
+                out.append((1.0, r.threshold - 1.0))
+            elif s == SECONDARY:
+                out.append((float(r.threshold), np.inf))
+            elif r.rounding:
+                lo, hi = rounding_interval(round_count(v, r.rounding), r.rounding)
+                out.append((float(lo), float(hi)))
+            else:
+                out.append((v, v))
+        return out
+
+    def intervals(self, status, cells: Sequence[CellKey]) -> list[tuple[float, float]]:
+        return feasibility_intervals(self.bounds(status), self.relations,
+                                     [self.index[k] for k in cells])
+
+
+class _Protector:
+    """Complementary suppression of one group by the audit (see the module docstring)."""
+
+    def __init__(self, release: Release, group: list[CellKey], status: dict[CellKey, str]):
+        self.r, self.status = release, status
+        self.problem = _Problem(release, group)
+        self.group = group
+        self.totals = {self.problem.group[t] for t, _ in self.problem.relations}
+        self.neighbours: dict[CellKey, set[CellKey]] = {k: set() for k in group}
+        for t, parts in self.problem.relations:
+            line = [self.problem.group[i] for i in (t, *parts)]
+            for k in line:
+                self.neighbours[k].update(line)
+        self.unresolved: set[CellKey] = set()
+
+    def passes(self, interval) -> bool:
+        lo, hi = interval
+        return lo <= 1 and hi >= self.r.threshold - 1
+
+    def failing(self) -> list[CellKey]:
+        primary = [k for k in self.group if self.status[k] == PRIMARY
+                   and k not in self.unresolved]
+        if not primary:
+            return []
+        intervals = self.problem.intervals(self.status, primary)
+        return [k for k, iv in zip(primary, intervals, strict=True) if not self.passes(iv)]
+
+    def candidates(self, cell: CellKey) -> list[CellKey]:
+        def usable(k):
+            v = self.r._cells[k].value
+            return self.status[k] == SHOWN and v is not None and v >= self.r.threshold
+        near = [k for k in self.group if k in self.neighbours[cell] and usable(k)]
+        return near or [k for k in self.group if usable(k)]
+
+    def order(self, k: CellKey) -> tuple:
+        return (k in self.totals, self.r._cells[k].value, self.group.index(k))
+
+    def protect(self) -> None:
+        while failing := self.failing():
+            cell = failing[0]
+            options = self.candidates(cell)
+            if not options:
+                self.unresolved.add(cell)
+                continue
+            scored = []
+            for k in options:
+                self.status[k] = SECONDARY
+                lo, hi = self.problem.intervals(self.status, [cell])[0]
+                self.status[k] = SHOWN
+                fails = not self.passes((lo, hi))
+                # passing first, else the widest interval; then inner cells, small counts
+                scored.append(((fails, -(hi - lo) if fails else 0.0, *self.order(k)), k))
+            pick = min(scored, key=lambda s: s[0])[1]
+            self.status[pick] = SECONDARY
+        self.prune()
+
+    def prune(self) -> None:
+        secondary = [k for k in self.group if self.status[k] == SECONDARY]
+        for k in sorted(secondary, key=lambda k: (-self.r._cells[k].value,
+                                                  -self.group.index(k))):
+            self.status[k] = SHOWN
+            if self.failing():
+                self.status[k] = SECONDARY
+
+
+__all__ = ["COMPLEMENT_LABEL", "LOG_COLUMNS", "PRIMARY", "SECONDARY", "SHOWN", "UNRELEASED",
+           "CellKey", "Release", "cell_key", "round_count", "rounding_interval"]
