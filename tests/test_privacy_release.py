@@ -317,7 +317,7 @@ cubes = st.integers(2, 3).flatmap(
         lambda v: np.array(v, dtype=float).reshape(k, 2, 2)))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cubes)
 def test_no_suppressed_cell_is_recoverable_and_no_complement_is_spare(cube):
     r, selectors = _release_two_tables(cube)

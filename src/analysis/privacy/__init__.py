@@ -21,7 +21,9 @@ from analysis.privacy.estimates import (
 )
 from analysis.privacy.release import (
     COMPLEMENT_LABEL,
+    KNOWN_LEVEL,
     LOG_COLUMNS,
+    MISSING_LEVEL,
     CellKey,
     Release,
     cell_key,
@@ -40,7 +42,8 @@ from analysis.privacy.tables import (
     two_way_lines,
 )
 
-__all__ = ["COMPLEMENT_LABEL", "DEFAULT_THRESHOLD", "LOG_COLUMNS", "Cell",
+__all__ = ["COMPLEMENT_LABEL", "DEFAULT_THRESHOLD", "KNOWN_LEVEL", "LOG_COLUMNS",
+           "MISSING_LEVEL", "Cell",
            "CellKey", "Release", "cell_key", "complementary_suppression", "drop_identifiers",
            "estimate_cells", "feasibility_intervals", "identifier_columns", "primary_mask",
            "ratio_columns", "round_count", "rounding_interval", "suppress_two_way", "suppressed_label",

@@ -17,8 +17,9 @@ count (``[1, t - 1]`` for ``"<t"``, ``[t, inf)`` for a complement) and
 statistical agencies audit against (Hundepool et al., *Statistical
 Disclosure Control*, Wiley 2012, sec. 4.2 and 5.2, "the feasibility
 interval"; tau-ARGUS's audit). Solved with :func:`scipy.optimize.linprog`
-(HiGHS) with integrality, so the bounds are those of the integer problem,
-not of its relaxation.
+(HiGHS): the relaxation first, and when its optimum is not a whole number
+(tables with margins are nearly always integral) the integer problem, so the
+bounds are those of the integer problem, not of its relaxation.
 
 Tested against hand-computed intervals of small tables and by the
 hypothesis tests of tests/test_privacy_release.py, which build the same
@@ -88,8 +89,12 @@ def feasibility_intervals(bounds: Sequence[Bound], relations: Sequence[Relation]
         for sign in (1.0, -1.0):
             c = np.zeros(n)
             c[k] = sign
-            res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs",
-                          integrality=np.ones(n))
+            res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs")
+            if res.status == 0 and not np.allclose(res.x, np.round(res.x), atol=1e-7):
+                # an integral optimum of the relaxation is the integer optimum; otherwise
+                # (rare for tables with margins) solve the integer problem itself
+                res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs",
+                              integrality=np.ones(n))
             if res.status == 3:  # unbounded: only the maximum can run away
                 ends.append(np.inf)
             elif res.status == 2:

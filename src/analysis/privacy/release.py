@@ -91,6 +91,8 @@ from analysis.privacy.audit import feasibility_intervals
 from analysis.privacy.tables import DEFAULT_THRESHOLD, suppressed_label
 
 COMPLEMENT_LABEL = "suppressed"
+MISSING_LEVEL = "(missing)"
+KNOWN_LEVEL = "(known)"  # pseudo-level: every level but the missing one (a denominator)
 SHOWN, PRIMARY, SECONDARY, UNRELEASED = "shown", "primary", "secondary", "unreleased"
 LOG_COLUMNS = ["cell", "population", "levels", "where", "value", "status", "rule", "low",
                "high", "required_low", "required_high", "protected"]
@@ -196,11 +198,19 @@ class Release:
         self._cells: dict[CellKey, _Cell] = {}
         self._relations: dict[tuple[CellKey, frozenset], tuple[CellKey, tuple[CellKey, ...]]] = {}
         self._estimates: dict[str, tuple[CellKey, ...]] = {}
-        self._levels: dict[str, tuple[str, ...]] = {}
+        self._levels: dict[str, tuple[tuple[str, ...], str | None]] = {}
+        self._frozen = False
         self._status: dict[CellKey, str] | None = None
         self._log: pd.DataFrame | None = None
 
     # ---- registering ------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._frozen:
+            raise DisclosureError(
+                "The release has already rendered a cell: register every table, figure and "
+                "number of the report first, then render, so each cell reads the same "
+                "everywhere.")
+
     def add_cell(self, key: CellKey, value: float | None, *, where: str = "",
                  released: bool = True) -> CellKey:
         """Register a count cell (``released=False``: known to the analysis, never shown).
@@ -209,6 +219,7 @@ class Release:
         again must have the same value; ``where`` (a table name) is kept for
         the log.
         """
+        self._check_open()
         if value is not None and not pd.isna(value):
             value = float(value)
             if value < 0 or value != np.floor(value):
@@ -237,6 +248,7 @@ class Release:
 
     def add_relation(self, total: CellKey, parts: Iterable[CellKey]) -> None:
         """Publish ``total = sum(parts)``; cells not registered yet are added as unreleased."""
+        self._check_open()
         parts = tuple(parts)
         for k in (total, *parts):
             if k not in self._cells:
@@ -296,31 +308,56 @@ class Release:
             self.add_relation(base, [base.plus(columns, c) for c in counts.columns])
         return keys
 
-    def declare_levels(self, variable: str, levels: Iterable[Any]) -> None:
-        """State every level ``variable`` takes (include a missing-value level if counted).
+    def declare_levels(self, variable: str, levels: Iterable[Any], *,
+                       missing: str | None = None) -> None:
+        """State every level ``variable`` takes; ``missing``: the level of missing values.
 
         Then every registered cell is tied to its margin over ``variable``:
         for a cell of ``variable = level`` the release adds the relation
-        "the cell without ``variable`` = the sum over all ``levels``", with
-        the cells no table shows as unreleased. A reader knows these sums
-        without being told (women = women with the outcome + women without),
-        so the audit must know them too.
+        "the cell without ``variable`` = the sum over all levels (and the
+        missing one)", with the cells no table shows as unreleased; a cell
+        of the pseudo-level ``KNOWN_LEVEL`` (``"(known)"``, a denominator of
+        percentages among known values) is the sum over the levels without
+        the missing one. A reader knows these sums without being told (women
+        = women with the outcome + women without), so the audit must too.
+        Declare a variable once, before registering its cells.
         """
-        self._levels[str(variable)] = tuple(dict.fromkeys(str(lv) for lv in levels))
+        self._check_open()
+        levels = tuple(dict.fromkeys(str(lv) for lv in levels))
+        declared = (levels, None if missing is None else str(missing))
+        if self._levels.get(str(variable), declared) != declared:
+            raise DisclosureError(
+                f"Levels of {variable!r} declared twice, differently: {self._levels[variable]} "
+                f"and {declared}; declare each variable once with all its levels.")
+        self._levels[str(variable)] = declared
         self._status = None
+
+    def known(self, key: CellKey, variable: str) -> CellKey:
+        """The cell of ``key`` restricted to respondents whose ``variable`` is known."""
+        return key.plus(variable, KNOWN_LEVEL)
 
     def _implied_relations(self) -> None:
         done: set[CellKey] = set()
         while todo := [k for k in self._cells if k not in done]:  # margins add cells
             for key in todo:
                 done.add(key)
-                for variable, _ in key.levels:
-                    levels = self._levels.get(variable)
-                    if levels is None:
+                for variable, level in key.levels:
+                    if variable not in self._levels:
                         continue
+                    levels, missing = self._levels[variable]
                     rest = {v: lv for v, lv in key.levels if v != variable}
                     margin = cell_key(key.population, rest)
-                    self.add_relation(margin, [margin.plus(variable, lv) for lv in levels])
+                    parts = [margin.plus(variable, lv) for lv in levels]
+                    if missing is not None:
+                        known = margin.plus(variable, KNOWN_LEVEL)
+                        self.add_relation(known, parts)
+                        if level == KNOWN_LEVEL or known in self._cells:
+                            parts = [known]
+                        self.add_relation(margin, [*parts, margin.plus(variable, missing)])
+                    else:
+                        if level == KNOWN_LEVEL:
+                            self.add_relation(key, parts)
+                        self.add_relation(margin, parts)
 
     def add_estimate(self, name: str, cells: Iterable[CellKey]) -> str:
         """Register an estimate resting on ``cells`` (unweighted counts; see the module doc).
@@ -328,6 +365,7 @@ class Release:
         The estimate is withheld (:meth:`estimate_withheld`) when any of its
         cells is suppressed. Cells not registered yet are added as unreleased.
         """
+        self._check_open()
         cells = tuple(cells)
         for k in cells:
             if k not in self._cells:
@@ -429,6 +467,7 @@ class Release:
             rows += self._audit_rows(group, status)
         self._status = status
         self._log = pd.DataFrame(rows, columns=LOG_COLUMNS)
+        self._frozen = True
         return status
 
     def _groups(self) -> list[list[CellKey]]:
@@ -523,18 +562,25 @@ class _Protector:
             for k in line:
                 self.neighbours[k].update(line)
         self.unresolved: set[CellKey] = set()
+        self._cache: dict[tuple, tuple[float, float]] = {}
 
     def passes(self, interval) -> bool:
         lo, hi = interval
         return lo <= 1 and hi >= self.r.threshold - 1
 
-    def failing(self) -> list[CellKey]:
-        primary = [k for k in self.group if self.status[k] == PRIMARY
-                   and k not in self.unresolved]
-        if not primary:
-            return []
-        intervals = self.problem.intervals(self.status, primary)
-        return [k for k, iv in zip(primary, intervals, strict=True) if not self.passes(iv)]
+    def interval(self, cell: CellKey) -> tuple[float, float]:
+        key = (tuple(self.problem.bounds(self.status)), cell)
+        if key not in self._cache:
+            self._cache[key] = self.problem.intervals(self.status, [cell])[0]
+        return self._cache[key]
+
+    def failing(self) -> CellKey | None:
+        """The first primary cell the audit fails (``None``: all protected)."""
+        for k in self.group:
+            if self.status[k] == PRIMARY and k not in self.unresolved \
+                    and not self.passes(self.interval(k)):
+                return k
+        return None
 
     def candidates(self, cell: CellKey) -> list[CellKey]:
         def usable(k):
@@ -547,8 +593,7 @@ class _Protector:
         return (k in self.totals, self.r._cells[k].value, self.group.index(k))
 
     def protect(self) -> None:
-        while failing := self.failing():
-            cell = failing[0]
+        while (cell := self.failing()) is not None:
             options = self.candidates(cell)
             if not options:
                 self.unresolved.add(cell)
@@ -556,7 +601,7 @@ class _Protector:
             scored = []
             for k in options:
                 self.status[k] = SECONDARY
-                lo, hi = self.problem.intervals(self.status, [cell])[0]
+                lo, hi = self.interval(cell)
                 self.status[k] = SHOWN
                 fails = not self.passes((lo, hi))
                 # passing first, else the widest interval; then inner cells, small counts
@@ -570,9 +615,9 @@ class _Protector:
         for k in sorted(secondary, key=lambda k: (-self.r._cells[k].value,
                                                   -self.group.index(k))):
             self.status[k] = SHOWN
-            if self.failing():
+            if self.failing() is not None:
                 self.status[k] = SECONDARY
 
 
-__all__ = ["COMPLEMENT_LABEL", "LOG_COLUMNS", "PRIMARY", "SECONDARY", "SHOWN", "UNRELEASED",
+__all__ = ["COMPLEMENT_LABEL", "KNOWN_LEVEL", "LOG_COLUMNS", "MISSING_LEVEL", "PRIMARY", "SECONDARY", "SHOWN", "UNRELEASED",
            "CellKey", "Release", "cell_key", "round_count", "rounding_interval"]
