@@ -14,6 +14,7 @@
 
 from analysis.privacy.audit import feasibility_intervals
 from analysis.privacy.estimates import (
+    RATIO,
     estimate_cells,
     ratio_columns,
     withheld_estimates,
@@ -42,9 +43,8 @@ from analysis.privacy.tables import (
     two_way_lines,
 )
 
-__all__ = ["COMPLEMENT_LABEL", "DEFAULT_THRESHOLD", "KNOWN_LEVEL", "LOG_COLUMNS",
-           "MISSING_LEVEL", "Cell",
-           "CellKey", "Release", "cell_key", "complementary_suppression", "drop_identifiers",
-           "estimate_cells", "feasibility_intervals", "identifier_columns", "primary_mask",
-           "ratio_columns", "round_count", "rounding_interval", "suppress_two_way", "suppressed_label",
-           "two_way_lines", "withheld_estimates", "withhold_estimates"]
+__all__ = ["COMPLEMENT_LABEL", "DEFAULT_THRESHOLD", "KNOWN_LEVEL", "LOG_COLUMNS", "MISSING_LEVEL",
+           "RATIO", "Cell", "CellKey", "Release", "cell_key", "complementary_suppression",
+           "drop_identifiers", "estimate_cells", "feasibility_intervals", "identifier_columns",
+           "primary_mask", "ratio_columns", "round_count", "rounding_interval", "suppress_two_way",
+           "suppressed_label", "two_way_lines", "withheld_estimates", "withhold_estimates"]

@@ -332,6 +332,10 @@ class Release:
         self._levels[str(variable)] = declared
         self._status = None
 
+    def declared(self, variable: str) -> bool:
+        """Whether the levels of ``variable`` are declared (:meth:`declare_levels`)."""
+        return str(variable) in self._levels
+
     def known(self, key: CellKey, variable: str) -> CellKey:
         """The cell of ``key`` restricted to respondents whose ``variable`` is known."""
         return key.plus(variable, KNOWN_LEVEL)
@@ -619,5 +623,6 @@ class _Protector:
                 self.status[k] = SECONDARY
 
 
-__all__ = ["COMPLEMENT_LABEL", "KNOWN_LEVEL", "LOG_COLUMNS", "MISSING_LEVEL", "PRIMARY", "SECONDARY", "SHOWN", "UNRELEASED",
-           "CellKey", "Release", "cell_key", "round_count", "rounding_interval"]
+__all__ = ["COMPLEMENT_LABEL", "KNOWN_LEVEL", "LOG_COLUMNS", "MISSING_LEVEL", "PRIMARY",
+           "SECONDARY", "SHOWN", "UNRELEASED", "CellKey", "Release", "cell_key", "round_count",
+           "rounding_interval"]
