@@ -110,4 +110,26 @@ def feasibility_intervals(bounds: Sequence[Bound], relations: Sequence[Relation]
     return out
 
 
-__all__ = ["Bound", "Relation", "feasibility_intervals", "relation_matrix"]
+def binding_cells(bounds: Sequence[Bound], relations: Sequence[Relation], cell: int,
+                  maximise: bool) -> list[int]:
+    """Cells whose bounds hold ``cell``'s minimum (or maximum) where it is, by the LP duals.
+
+    Relaxing the bound of a cell with a non-zero reduced cost at the optimum
+    of the relaxation moves the optimum: those are the shown counts worth
+    hiding to widen ``cell``'s interval on that side (a heuristic for
+    choosing complements; the audit itself is :func:`feasibility_intervals`).
+    """
+    n = len(bounds)
+    c = np.zeros(n)
+    c[cell] = -1.0 if maximise else 1.0
+    res = linprog(c, A_eq=relation_matrix(n, relations) if relations else None,
+                  b_eq=np.zeros(len(relations)) if relations else None,
+                  bounds=[(float(lo), None if not np.isfinite(hi) else float(hi))
+                          for lo, hi in bounds], method="highs")
+    if res.status != 0:
+        return []
+    weight = np.abs(res.lower.marginals) + np.abs(res.upper.marginals)
+    return [int(j) for j in np.flatnonzero(weight > 1e-9) if j != cell]
+
+
+__all__ = ["Bound", "Relation", "binding_cells", "feasibility_intervals", "relation_matrix"]

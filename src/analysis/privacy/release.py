@@ -87,7 +87,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import DisclosureError
-from analysis.privacy.audit import feasibility_intervals
+from analysis.privacy.audit import binding_cells, feasibility_intervals
 from analysis.privacy.tables import DEFAULT_THRESHOLD, suppressed_label
 
 COMPLEMENT_LABEL = "suppressed"
@@ -587,18 +587,75 @@ class _Protector:
         return None
 
     def candidates(self, cell: CellKey) -> list[CellKey]:
-        def usable(k):
-            v = self.r._cells[k].value
-            return self.status[k] == SHOWN and v is not None and v >= self.r.threshold
-        near = [k for k in self.group if k in self.neighbours[cell] and usable(k)]
-        return near or [k for k in self.group if usable(k)]
+        near = [k for k in self.group if k in self.neighbours[cell] and self.usable(k)]
+        return near or [k for k in self.group if self.usable(k)]
 
     def order(self, k: CellKey) -> tuple:
         return (k in self.totals, self.r._cells[k].value, self.group.index(k))
 
+    def usable(self, k: CellKey) -> bool:
+        """A complement must be shown now and count at least the threshold (never a zero)."""
+        v = self.r._cells[k].value
+        return self.status[k] == SHOWN and v is not None and v >= self.r.threshold
+
+    def line_pass(self) -> None:
+        """The classic rule first, with no solver: no relation may hide exactly one cell.
+
+        A relation whose other cells are all shown gives its one hidden cell
+        back; hide the smallest usable other cell (inner cells first). This
+        finds the usual rectangles cheaply; the audit then checks and mends.
+        """
+        lines = [[self.problem.group[i] for i in (t, *parts)]
+                 for t, parts in self.problem.relations]
+        determined = self.determined(lines)
+        changed = True
+        while changed:
+            changed = False
+            for line in lines:
+                hidden = [k for k in line if self.status[k] in (PRIMARY, SECONDARY)]
+                if len(hidden) != 1 or any(self.status[k] == UNRELEASED and k not in determined
+                                           for k in line):
+                    continue
+                options = [k for k in line if self.usable(k)]
+                if options:
+                    self.status[min(options, key=self.order)] = SECONDARY
+                    changed = True
+
+    def determined(self, lines: list[list[CellKey]]) -> set[CellKey]:
+        """Unreleased cells the shown counts pin down (a line's one unknown; parts of a 0)."""
+        known = {k for k in self.group if self.status[k] == SHOWN}
+        value = {k: self.r._cells[k].value for k in known}
+        out: set[CellKey] = set()
+        changed = True
+        while changed:
+            changed = False
+            for total, *parts in lines:
+                if value.get(total) == 0:
+                    free = [k for k in parts if k not in value and self.status[k] == UNRELEASED]
+                    for k in free:
+                        value[k] = 0.0
+                        out.add(k)
+                    changed |= bool(free)
+                unknown = [k for k in (total, *parts) if k not in value]
+                if len(unknown) == 1 and self.status[unknown[0]] == UNRELEASED:
+                    k = unknown[0]
+                    rest = sum(value[p] for p in parts if p != k)
+                    value[k] = rest if k == total else value[total] - rest
+                    out.add(k)
+                    changed = True
+        return out
+
     def protect(self) -> None:
+        self.line_pass()
         while (cell := self.failing()) is not None:
-            options = self.candidates(cell)
+            lo, hi = self.interval(cell)
+            # the shown counts that hold the failing side of the interval, by the LP duals;
+            # else every usable count on a relation of the cell (else in the group)
+            binding = binding_cells(self.problem.bounds(self.status), self.problem.relations,
+                                    self.problem.index[cell],
+                                    maximise=hi < self.r.threshold - 1)
+            options = [k for k in (self.problem.group[j] for j in binding) if self.usable(k)]
+            options = options or self.candidates(cell)
             if not options:
                 self.unresolved.add(cell)
                 continue
