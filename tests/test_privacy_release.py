@@ -102,14 +102,16 @@ def test_the_same_crosstab_shown_twice_reads_the_same_everywhere():
     assert r.log()["protected"].all()
 
 
-def test_three_small_cells_adding_to_a_small_total_are_logged_unresolved():
+def test_small_cells_adding_to_a_small_total_are_protected_as_far_as_labels_allow():
     r = Release(threshold=T)
     r.add_counts("analysed", "sport", {"Golf": 1, "Rugby": 2})  # total 3: "<5" too
     log = r.log().set_index("cell")
-    # the labels alone say Golf + Rugby <= 4, so Golf <= 3: no complement can undo that
-    assert log.loc["analysed: sport=Golf", ["low", "high", "protected"]].tolist() == [
-        1.0, 3.0, False]
-    assert "unresolved" in log.loc["analysed: sport=Golf", "rule"]
+    # the labels alone say Golf + Rugby <= 4, so Golf <= 3 whatever is hidden: that is the
+    # protection interval, logged as such, and it holds
+    assert log.loc["analysed: sport=Golf", ["low", "high", "required_low", "required_high",
+                                             "protected"]].tolist() == [1.0, 3.0, 1.0, 3.0, True]
+    assert "labels alone" in log.loc["analysed: sport=Golf", "rule"]
+    assert log.loc["analysed: all", ["low", "high"]].tolist() == [2.0, 4.0]
 
 
 # ---- rounding -----------------------------------------------------------------------
@@ -332,18 +334,26 @@ def test_no_suppressed_cell_is_recoverable_and_no_complement_is_spare(cube):
         if labels[sel] not in ("<5", COMPLEMENT_LABEL):
             assert float(labels[sel]) == true
     # the reader's own integer program agrees with the release's audit
-    protected = [sel for sel in primary if log.loc[str(selectors[sel]), "protected"]]
+    assert log["protected"].all()
+    required = {sel: tuple(log.loc[str(selectors[sel]), ["required_low", "required_high"]])
+                for sel in primary}
     intervals = _reader_intervals(labels, cube, primary)
     for sel, (lo, hi) in zip(primary, intervals, strict=True):
         assert (lo, hi) == tuple(log.loc[str(selectors[sel]), ["low", "high"]])
-        if sel in protected:
-            assert lo <= 1 and hi >= T - 1  # the labels' whole range: nothing learnt
-    # minimal: showing any single complement lets the reader narrow a protected cell
+        need_lo, need_hi = required[sel]
+        assert lo <= need_lo and hi >= need_hi  # nothing learnt beyond the labels
+        if (need_lo, need_hi) != (1, T - 1):
+            # narrower only when the labels alone say so: everything hidden, still narrow
+            hidden_all = {s: ("<5" if v == "<5" else COMPLEMENT_LABEL
+                              if v not in ("<5", "0") else v) for s, v in labels.items()}
+            assert _reader_intervals(hidden_all, cube, [sel]) == [(need_lo, need_hi)]
+    # minimal: showing any single complement lets the reader narrow a small cell
     for sel in secondary:
         true = cube[tuple(slice(None) if i is None else i for i in sel)].sum()
         revealed = {**labels, sel: str(int(true))}
-        narrowed = [(lo, hi) for lo, hi in _reader_intervals(revealed, cube, protected)
-                    if not (lo <= 1 and hi >= T - 1)]
+        narrowed = [p for p, (lo, hi) in zip(primary, _reader_intervals(revealed, cube, primary),
+                                             strict=True)
+                    if not (lo <= required[p][0] and hi >= required[p][1])]
         assert narrowed, f"complement {sel} hides nothing"
 
 

@@ -35,6 +35,10 @@ from scipy.optimize import linprog
 
 from analysis.errors import DisclosureError
 
+CONTRADICTION = (
+    "The released counts contradict their own totals (no set of counts fits them): check "
+    "that every table registered with the release uses one population per key and that its "
+    "totals are the sums of its cells.")
 Bound = tuple[float, float]  # (low, high); high = inf for no upper bound
 Relation = tuple[int, Sequence[int]]  # (index of the total, indices of its parts)
 
@@ -80,28 +84,59 @@ def feasibility_intervals(bounds: Sequence[Bound], relations: Sequence[Relation]
     [(1.0, 4.0), (9.0, 12.0)]
     """
     n = len(bounds)
-    a_eq = relation_matrix(n, relations) if relations else None
-    b_eq = np.zeros(len(relations)) if relations else None
-    lp_bounds = [(float(lo), None if not np.isfinite(hi) else float(hi)) for lo, hi in bounds]
+    lo = np.array([float(b[0]) for b in bounds])
+    hi = np.array([float(b[1]) for b in bounds])
+    # Shown counts are constants: move them to the right-hand side, then solve each cell
+    # over the hidden cells linked to it only (a small problem instead of the whole group).
+    fixed = lo == hi
+    a = relation_matrix(n, relations) if relations else np.zeros((0, n))
+    rhs = -a[:, fixed] @ lo[fixed]
+    free = np.flatnonzero(~fixed)
+    a_free = a[:, free]
+    touched = np.abs(a_free).sum(axis=1) > 0
+    if np.any(~touched & (np.abs(rhs) > 1e-9)):
+        raise DisclosureError(CONTRADICTION)
+    a_free, rhs = a_free[touched], rhs[touched]
+    parent = list(range(len(free)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for row in a_free:
+        cols = np.flatnonzero(row)
+        for c in cols[1:]:
+            parent[find(c)] = find(cols[0])
+    roots = np.array([find(i) for i in range(len(free))], dtype=int)
+    position = {int(j): i for i, j in enumerate(free)}
     out = []
     for k in cells:
+        if fixed[k]:
+            out.append((lo[k], lo[k]))
+            continue
+        members = np.flatnonzero(roots == roots[position[k]])
+        rows = np.flatnonzero(np.abs(a_free[:, members]).sum(axis=1) > 0)
+        sub_a = a_free[np.ix_(rows, members)] if rows.size else None
+        sub_b = rhs[rows] if rows.size else None
+        sub_bounds = [(lo[free[m]], None if not np.isfinite(hi[free[m]]) else hi[free[m]])
+                      for m in members]
+        target = int(np.flatnonzero(members == position[k])[0])
         ends = []
         for sign in (1.0, -1.0):
-            c = np.zeros(n)
-            c[k] = sign
-            res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs")
+            c = np.zeros(members.size)
+            c[target] = sign
+            res = linprog(c, A_eq=sub_a, b_eq=sub_b, bounds=sub_bounds, method="highs")
             if res.status == 0 and not np.allclose(res.x, np.round(res.x), atol=1e-7):
                 # an integral optimum of the relaxation is the integer optimum; otherwise
                 # (rare for tables with margins) solve the integer problem itself
-                res = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=lp_bounds, method="highs",
-                              integrality=np.ones(n))
+                res = linprog(c, A_eq=sub_a, b_eq=sub_b, bounds=sub_bounds, method="highs",
+                              integrality=np.ones(members.size))
             if res.status == 3:  # unbounded: only the maximum can run away
                 ends.append(np.inf)
             elif res.status == 2:
-                raise DisclosureError(
-                    "The released counts contradict their own totals (no set of counts fits "
-                    "them): check that every table registered with the release uses one "
-                    "population per key and that its totals are the sums of its cells.")
+                raise DisclosureError(CONTRADICTION)
             elif res.status != 0:
                 raise DisclosureError(f"The disclosure audit failed to solve: {res.message}")
             else:

@@ -29,7 +29,10 @@ interval*: since the label already tells the reader "1 to threshold - 1",
 the released numbers must tell no more: for every primary cell, the
 interval that the integer linear program of :mod:`.audit` allows (from all
 released counts, the ranges the labels state and all relations) must be
-the whole of ``[1, threshold - 1]``. This is the standard
+the whole of ``[1, threshold - 1]``, or of the narrower range that the
+labels alone leave when every count of its group is hidden (two "<5"
+cells adding to a "<5" total are each at most 3, whatever else is hidden;
+the log states that range). This is the standard
 feasibility-interval audit (Hundepool et al., *Statistical Disclosure
 Control*, 2012, sec. 5.2) with the protection levels set to the label's
 range: upper protection ``threshold - 1 - x``, lower protection ``x - 1``.
@@ -49,9 +52,7 @@ most. Then, largest first, each complement is shown again if the audit
 still passes without it. The result is *minimal* in the sense that no
 single complement can be released, not an optimum of the cell-suppression
 problem (which is NP-hard; tau-ARGUS uses the same audit with an exact
-solver). A primary cell whose interval the labels themselves narrow (three
-"<5" cells adding to a "<5" total) cannot be fixed by more suppression and
-is logged as ``unresolved``.
+solver).
 
 Rounding
 --------
@@ -466,9 +467,12 @@ class Release:
                       else SHOWN) for k, c in self._cells.items()}
         rows = []
         for group in self._groups():
+            targets: dict[CellKey, tuple[float, float]] = {}
             if self.threshold is not None and any(status[k] == PRIMARY for k in group):
-                _Protector(self, group, status).protect()
-            rows += self._audit_rows(group, status)
+                protector = _Protector(self, group, status)
+                protector.protect()
+                targets = protector.target
+            rows += self._audit_rows(group, status, targets)
         self._status = status
         self._log = pd.DataFrame(rows, columns=LOG_COLUMNS)
         self._frozen = True
@@ -494,7 +498,8 @@ class Release:
             groups.setdefault(find(k), []).append(k)
         return list(groups.values())
 
-    def _audit_rows(self, group: list[CellKey], status: dict[CellKey, str]) -> list[dict]:
+    def _audit_rows(self, group: list[CellKey], status: dict[CellKey, str],
+                    targets: Mapping[CellKey, tuple[float, float]]) -> list[dict]:
         hidden = [k for k in group if status[k] in (PRIMARY, SECONDARY)]
         if not hidden:
             return []
@@ -505,17 +510,18 @@ class Release:
         for k, (lo, hi) in zip(hidden, intervals, strict=True):
             cell = self._cells[k]
             primary = status[k] == PRIMARY
-            ok = (lo <= 1 and hi >= t - 1) if primary else True
-            rule = (f"count of 1 to {t - 1}: the released numbers must allow 1 to {t - 1}"
-                    if primary else f"complement (count >= {t}) hiding a small count")
-            if primary and not ok:
-                rule += "; unresolved: the labels of the cells around it narrow it"
+            need_lo, need_hi = targets.get(k, (1.0, t - 1.0)) if primary else (np.nan, np.nan)
+            ok = (lo <= need_lo and hi >= need_hi) if primary else True
+            rule = (f"count of 1 to {t - 1}: the released numbers must allow "
+                    f"{need_lo:g} to {need_hi:g}" if primary
+                    else f"complement (count >= {t}) hiding a small count")
+            if primary and (need_lo, need_hi) != (1.0, t - 1.0):
+                rule += " (the labels alone allow no more)"
             rows.append({"cell": str(k), "population": k.population,
                          "levels": ", ".join(f"{v}={lv}" for v, lv in k.levels),
                          "where": ", ".join(cell.where), "value": int(cell.value),
                          "status": status[k], "rule": rule, "low": lo, "high": hi,
-                         "required_low": 1.0 if primary else np.nan,
-                         "required_high": float(t - 1) if primary else np.nan,
+                         "required_low": need_lo, "required_high": need_hi,
                          "protected": ok})
         return rows
 
@@ -567,10 +573,18 @@ class _Protector:
                 self.neighbours[k].update(line)
         self.unresolved: set[CellKey] = set()
         self._cache: dict[tuple, tuple[float, float]] = {}
+        # the protection interval: [1, t - 1], or what the labels leave with all hidden
+        t = release.threshold
+        everything = {k: SECONDARY if self.usable(k) else s for k, s in status.items()
+                      if k in self.problem.index}
+        primary = [k for k in group if status[k] == PRIMARY]
+        self.target = {k: (max(1.0, lo), min(t - 1.0, hi)) for k, (lo, hi) in
+                       zip(primary, self.problem.intervals(everything, primary), strict=True)}
 
-    def passes(self, interval) -> bool:
+    def passes(self, cell: CellKey, interval) -> bool:
         lo, hi = interval
-        return lo <= 1 and hi >= self.r.threshold - 1
+        need_lo, need_hi = self.target[cell]
+        return lo <= need_lo and hi >= need_hi
 
     def interval(self, cell: CellKey) -> tuple[float, float]:
         key = (tuple(self.problem.bounds(self.status)), cell)
@@ -582,7 +596,7 @@ class _Protector:
         """The first primary cell the audit fails (``None``: all protected)."""
         for k in self.group:
             if self.status[k] == PRIMARY and k not in self.unresolved \
-                    and not self.passes(self.interval(k)):
+                    and not self.passes(k, self.interval(k)):
                 return k
         return None
 
@@ -653,7 +667,7 @@ class _Protector:
             # else every usable count on a relation of the cell (else in the group)
             binding = binding_cells(self.problem.bounds(self.status), self.problem.relations,
                                     self.problem.index[cell],
-                                    maximise=hi < self.r.threshold - 1)
+                                    maximise=hi < self.target[cell][1])
             options = [k for k in (self.problem.group[j] for j in binding) if self.usable(k)]
             options = options or self.candidates(cell)
             if not options:
@@ -664,7 +678,7 @@ class _Protector:
                 self.status[k] = SECONDARY
                 lo, hi = self.interval(cell)
                 self.status[k] = SHOWN
-                fails = not self.passes((lo, hi))
+                fails = not self.passes(cell, (lo, hi))
                 # passing first, else the widest interval; then inner cells, small counts
                 scored.append(((fails, -(hi - lo) if fails else 0.0, *self.order(k)), k))
             pick = min(scored, key=lambda s: s[0])[1]
