@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import linprog
+from scipy.sparse import bmat, csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from analysis.errors import DisclosureError
 
@@ -54,7 +56,8 @@ def relation_matrix(n_cells: int, relations: Sequence[Relation]) -> np.ndarray:
 
 
 def feasibility_intervals(bounds: Sequence[Bound], relations: Sequence[Relation],
-                          cells: Sequence[int]) -> list[Bound]:
+                          cells: Sequence[int], *, matrix: np.ndarray | None = None
+                          ) -> list[Bound]:
     """The smallest and largest integer value of each of ``cells`` that the release allows.
 
     Parameters
@@ -66,6 +69,8 @@ def feasibility_intervals(bounds: Sequence[Bound], relations: Sequence[Relation]
         Published equations ``x[total] = sum(x[parts])`` over cell indices.
     cells : sequence of int
         The cells to bound.
+    matrix : array, optional
+        :func:`relation_matrix` of ``relations``, when the caller keeps it.
 
     Returns
     -------
@@ -89,7 +94,9 @@ def feasibility_intervals(bounds: Sequence[Bound], relations: Sequence[Relation]
     # Shown counts are constants: move them to the right-hand side, then solve each cell
     # over the hidden cells linked to it only (a small problem instead of the whole group).
     fixed = lo == hi
-    a = relation_matrix(n, relations) if relations else np.zeros((0, n))
+    if matrix is None:
+        matrix = relation_matrix(n, relations) if relations else np.zeros((0, n))
+    a = matrix
     rhs = -a[:, fixed] @ lo[fixed]
     free = np.flatnonzero(~fixed)
     a_free = a[:, free]
@@ -97,19 +104,12 @@ def feasibility_intervals(bounds: Sequence[Bound], relations: Sequence[Relation]
     if np.any(~touched & (np.abs(rhs) > 1e-9)):
         raise DisclosureError(CONTRADICTION)
     a_free, rhs = a_free[touched], rhs[touched]
-    parent = list(range(len(free)))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for row in a_free:
-        cols = np.flatnonzero(row)
-        for c in cols[1:]:
-            parent[find(c)] = find(cols[0])
-    roots = np.array([find(i) for i in range(len(free))], dtype=int)
+    # hidden cells are linked when a relation holds both: components of rows + cells
+    linked = csr_matrix(a_free != 0, dtype=float)
+    graph = bmat([[None, linked], [linked.T, None]], format="csr",
+                 dtype=float) if linked.shape[0] else csr_matrix((len(free), len(free)))
+    _, labels = connected_components(graph, directed=False)
+    roots = labels[-len(free):] if len(free) else labels
     position = {int(j): i for i, j in enumerate(free)}
     out = []
     for k in cells:

@@ -43,16 +43,25 @@ as ``"suppressed"``; the reader knows only that they are at least
 
 Choosing the complements
 ------------------------
-Per connected group of cells (cells linked by relations), while some
-primary cell fails the audit: among the shown counts on a relation of that
-cell (else anywhere in the group), suppress the one that makes it pass,
-preferring inner cells to totals and then the smallest count (the least
-information lost); when none passes alone, the one that widens its interval
-most. Then, largest first, each complement is shown again if the audit
-still passes without it. The result is *minimal* in the sense that no
-single complement can be released, not an optimum of the cell-suppression
-problem (which is NP-hard; tau-ARGUS uses the same audit with an exact
-solver).
+Per connected group of cells (cells linked by relations):
+
+1. the classic rule, without a solver: a relation whose other cells are all
+   known (shown, or pinned by shown counts) and which hides exactly one
+   cell gets a complement, its smallest usable cell (inner cells before
+   totals);
+2. while some primary cell fails the audit: the shown counts that hold its
+   failing bound, read from the duals of the LP
+   (:func:`analysis.privacy.audit.binding_cells`; else every usable count
+   on a relation of the cell), are tried one by one, and the one that makes
+   it pass (else widens its interval most) is hidden, inner cells and then
+   small counts first (the least information lost);
+3. largest first, each complement is shown again if the audit still passes
+   without it.
+
+The result is *minimal* in the sense that no single complement can be
+released (tests/test_privacy_release.py checks this), not an optimum of the
+cell-suppression problem (NP-hard; tau-ARGUS's optimal method solves it by
+mixed-integer programming, with the same audit).
 
 Rounding
 --------
@@ -88,7 +97,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import DisclosureError
-from analysis.privacy.audit import binding_cells, feasibility_intervals
+from analysis.privacy.audit import binding_cells, feasibility_intervals, relation_matrix
 from analysis.privacy.tables import DEFAULT_THRESHOLD, suppressed_label
 
 COMPLEMENT_LABEL = "suppressed"
@@ -535,6 +544,7 @@ class _Problem:
         self.index = {k: i for i, k in enumerate(self.group)}
         self.relations = [(self.index[t], [self.index[p] for p in parts])
                           for t, parts in release._relations.values() if t in self.index]
+        self.matrix: np.ndarray | None = None
 
     def bounds(self, status: Mapping[CellKey, str]) -> list[tuple[float, float]]:
         r, out = self.release, []
@@ -553,9 +563,13 @@ class _Problem:
                 out.append((v, v))
         return out
 
-    def intervals(self, status, cells: Sequence[CellKey]) -> list[tuple[float, float]]:
-        return feasibility_intervals(self.bounds(status), self.relations,
-                                     [self.index[k] for k in cells])
+    def intervals(self, status, cells: Sequence[CellKey], bounds=None
+                  ) -> list[tuple[float, float]]:
+        if self.matrix is None:
+            self.matrix = relation_matrix(len(self.group), self.relations)
+        return feasibility_intervals(self.bounds(status) if bounds is None else bounds,
+                                     self.relations, [self.index[k] for k in cells],
+                                     matrix=self.matrix)
 
 
 class _Protector:
@@ -587,9 +601,10 @@ class _Protector:
         return lo <= need_lo and hi >= need_hi
 
     def interval(self, cell: CellKey) -> tuple[float, float]:
-        key = (tuple(self.problem.bounds(self.status)), cell)
+        bounds = self.problem.bounds(self.status)
+        key = (tuple(bounds), cell)
         if key not in self._cache:
-            self._cache[key] = self.problem.intervals(self.status, [cell])[0]
+            self._cache[key] = self.problem.intervals(self.status, [cell], bounds)[0]
         return self._cache[key]
 
     def failing(self) -> CellKey | None:
