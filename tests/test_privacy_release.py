@@ -464,3 +464,40 @@ def test_registering_after_rendering_is_an_error():
     assert r.label(cell_key("analysed", sex="F")) == "<5"
     with pytest.raises(DisclosureError, match="register every table"):
         r.add_cell(cell_key("analysed", sex="X"), 1)
+
+
+def test_rounding_only_release_of_prevalence_and_odds_ratios():
+    import warnings
+
+    from analysis.describe import prevalence
+    from analysis.models import logistic
+    from analysis.report.tables import (
+        register_model_table,
+        register_prevalence,
+        released_model_table,
+        released_prevalence,
+    )
+
+    s = _rare_survey()
+    prev = prevalence(s, "spasm", by=["sport"], weighted=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = logistic(s, "spasm", ["sport"], ["sex"])
+    levels = ["No", "Yes"]
+    r = Release(threshold=None, rounding=5)
+    register_prevalence(r, prev, outcome="spasm", outcome_levels=levels)
+    register_model_table(r, fit.table, outcome="spasm", outcome_levels=levels,
+                         population="model", where="or")
+    shown = released_prevalence(r, prev, outcome="spasm", outcome_levels=levels)
+    golf = shown[shown["Level"] == "Golf"].iloc[0]
+    true = prev[prev["level"] == "Golf"].iloc[0]
+    assert (int(true["n"]), int(true["events"])) == (78, 33)
+    # 35 / 80, not 33 / 78: the percentage is the rounded counts' own
+    assert (golf["n"], golf["Events"]) == ("80", "35")
+    assert golf["Prevalence, % (95% CI)"].startswith("43.8 (")
+    odds = released_model_table(r, fit.table, where="or", outcome="spasm",
+                                outcome_levels=levels, population="model").set_index("Factor")
+    # 2 events: its odds ratio would give them back through the interval, rounded or not
+    assert odds.loc["Main sport: Basketball vs None", "OR crude (95% CI)"] == COMPLEMENT_LABEL
+    assert odds.loc["Main sport: Golf vs None", "OR crude (95% CI)"] != COMPLEMENT_LABEL
+    assert odds.loc["Main sport: Basketball vs None", ["n", "Events"]].tolist() == ["5", "0"]

@@ -429,12 +429,21 @@ class Release:
         return "" if den == 0 else f"{100 * num / den:.{decimals}f}"
 
     def estimate_withheld(self, name: str) -> bool:
-        """Whether the estimate ``name`` must not be shown (one of its cells is hidden)."""
+        """Whether the estimate ``name`` must not be shown.
+
+        It is withheld when one of its cells is hidden, or counts 1 to
+        ``threshold - 1`` (with ``threshold=None``: 1 to ``rounding - 1``)
+        even unreleased (a model's non-events at a level).
+        """
         if name not in self._estimates:
             raise DisclosureError(f"Estimate {name!r} was never registered with the release.")
         status = self._decide()
-        return any(status[k] in (PRIMARY, SECONDARY) or self._small(self._cells[k].value)
-                   for k in self._estimates[name])
+        # with rounding only, a count below the rounding base is what an estimate must not
+        # give back (an odds ratio's interval pins a cell of 2 however its margins are rounded)
+        limit = self.threshold or self.rounding
+        return any(status[k] in (PRIMARY, SECONDARY) or (
+            self._cells[k].value is not None and 0 < self._cells[k].value < limit)
+            for k in self._estimates[name])
 
     def log(self) -> pd.DataFrame:
         """The suppression log: one row per hidden cell, for the analyst only.

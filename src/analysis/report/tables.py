@@ -413,7 +413,12 @@ def prevalence_withheld(release, table: pd.DataFrame, *,
 def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_levels,
                         population: str = "analysed",
                         where: str = "prevalence") -> pd.DataFrame:
-    """A registered prevalence table as reader text (see :func:`safe_prevalence`)."""
+    """A registered prevalence table as reader text (see :func:`safe_prevalence`).
+
+    With rounding, the (unweighted) prevalence and its Wilson interval are
+    computed from the rounded counts, as the percentages are.
+    """
+    from analysis.describe import wilson_interval
     from analysis.privacy import COMPLEMENT_LABEL, cell_key
 
     levels = [str(v) for v in outcome_levels]
@@ -425,6 +430,11 @@ def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_l
         n_key, ev_key, _ = _outcome_keys(release, cell, outcome, levels)
         display.loc[idx, "n"] = release.label(n_key)
         display.loc[idx, "Events"] = release.label(ev_key)
+        n_r, ev_r = release.value(n_key), release.value(ev_key)
+        if release.rounding and n_r and ev_r is not None:
+            low, high = wilson_interval(ev_r, n_r)
+            display.loc[idx, "Prevalence, % (95% CI)"] = (
+                f"{100 * ev_r / n_r:.1f} ({100 * float(low):.1f}-{100 * float(high):.1f})")
     pct_cols = [c for c in display.columns if "%" in c or c == "Effective n"]
     display.loc[prevalence_withheld(release, table, where=where), pct_cols] = COMPLEMENT_LABEL
     return display
@@ -500,9 +510,8 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
         release.add_estimate(f"{where}:{idx}", cells)
 
 
-def released_model_table(release, table: pd.DataFrame, *, where: str,
-                         threshold: int = DEFAULT_THRESHOLD, outcome: str, outcome_levels,
-                         population: str) -> pd.DataFrame:
+def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: str,
+                         outcome_levels, population: str) -> pd.DataFrame:
     """A registered model table as reader text (see :func:`safe_model_table`).
 
     Columns ``Factor``, ``<RATIO> crude (95% CI)``, ``p crude``, ``<RATIO>
@@ -523,7 +532,9 @@ def released_model_table(release, table: pd.DataFrame, *, where: str,
     rate = any(c.startswith("irr_") for c in table.columns)
     ratio = next(RATIO.match(c).group(1) for c in table.columns if RATIO.match(c))
     base = cell_key(population)
-    withheld = withheld_estimates(table, threshold) | pd.Series(
+    # with rounding only, estimates resting on counts below the rounding base are withheld
+    limit = release.threshold or release.rounding
+    withheld = withheld_estimates(table, limit) | pd.Series(
         [release.estimate_withheld(f"{where}:{i}") for i in table.index], index=table.index)
     name = ratio.upper()
     out = pd.DataFrame({"Factor": table["label"]}, index=table.index)
