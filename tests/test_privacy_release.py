@@ -418,6 +418,10 @@ def test_table_one_prevalence_and_odds_ratios_protect_a_cell_of_two_together():
     assert (odds.loc["Main sport: Basketball vs None"].iloc[:4] == COMPLEMENT_LABEL).all()
     assert one.loc["Main sport, n (%)", "p"] == COMPLEMENT_LABEL
     assert r.log()["protected"].all()
+    # a notebook in another process renders the same from the saved registration
+    again = Release.from_json(r.to_json())
+    assert released_table_one(again, t1, by="spasm").equals(one.reset_index())
+    assert again.log().equals(r.log())
     # the reader's attack on the rendered Table 1 and prevalence table: unknown cells
     # sport x spasm, every shown count an equation, every label a range
     k = len(sports)

@@ -15,7 +15,7 @@ import numpy as np
 from analysis.privacy.audit import binding_cells, feasibility_intervals, relation_matrix
 
 SHOWN, PRIMARY, SECONDARY, UNRELEASED = "shown", "primary", "secondary", "unreleased"
-Key = Hashable  # a Key
+Key = Hashable  # a CellKey of analysis.privacy.release
 
 
 class Counts(Protocol):

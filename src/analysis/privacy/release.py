@@ -479,6 +479,50 @@ class Release:
         """Every published relation ``(total, parts)``, declared levels' margins included."""
         return list(self._relations.values())
 
+    # ---- sharing one release between processes ----------------------------------
+    def to_json(self) -> str:
+        """Everything registered (true counts included: analyst output only), as JSON.
+
+        :meth:`from_json` rebuilds the release and decides again, with the
+        same result: the decision depends only on what was registered, in
+        order. So one process can register every table of a report and each
+        notebook can render from the saved registration.
+        """
+        import json
+
+        def key(k: CellKey) -> list:
+            return [k.population, [list(p) for p in k.levels]]
+
+        return json.dumps({
+            "threshold": self.threshold, "rounding": self.rounding,
+            "cells": [[key(k), c.value, c.released, c.where] for k, c in self._cells.items()],
+            "relations": [[key(t), [key(p) for p in parts]]
+                          for t, parts in self._relations.values()],
+            "levels": {v: [list(lv), m] for v, (lv, m) in self._levels.items()},
+            "estimates": {n: [key(k) for k in ks] for n, ks in self._estimates.items()},
+        }, sort_keys=True, indent=1, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Release:
+        """The release :meth:`to_json` saved, ready to render."""
+        import json
+
+        data = json.loads(text)
+
+        def key(item) -> CellKey:
+            return CellKey(item[0], tuple((v, lv) for v, lv in item[1]))
+
+        out = cls(data["threshold"], rounding=data["rounding"])
+        for k, value, released, where in data["cells"]:
+            cell = out._cells[key(k)] = _Cell(value, released, list(where))
+            cell.value = None if value is None else float(value)
+        for total, parts in data["relations"]:
+            t, ps = key(total), tuple(key(p) for p in parts)
+            out._relations[t, frozenset(ps)] = (t, ps)
+        out._levels = {v: (tuple(lv), m) for v, (lv, m) in data["levels"].items()}
+        out._estimates = {n: tuple(key(k) for k in ks) for n, ks in data["estimates"].items()}
+        return out
+
     def _small(self, value: float | None) -> bool:
         return (self.threshold is not None and value is not None
                 and 0 < value < self.threshold)
