@@ -505,3 +505,24 @@ def test_rounding_only_release_of_prevalence_and_odds_ratios():
     assert odds.loc["Main sport: Basketball vs None", "OR crude (95% CI)"] == COMPLEMENT_LABEL
     assert odds.loc["Main sport: Golf vs None", "OR crude (95% CI)"] != COMPLEMENT_LABEL
     assert odds.loc["Main sport: Basketball vs None", ["n", "Events"]].tolist() == ["5", "0"]
+
+
+def test_a_small_missing_count_of_the_grouping_variable_is_protected_in_table_one():
+    from _models_data import make_survey
+    from analysis.describe import table_one
+    from analysis.report.tables import register_table_one, released_table_one
+
+    s = make_survey(n=300, seed=3, missing=True)
+    assert int(s.data["spasm"].isna().sum()) == 1
+    t1 = table_one(s, by="spasm")
+    r = Release(threshold=T)
+    register_table_one(r, t1, by="spasm")
+    shown = released_table_one(r, t1, by="spasm").set_index("Characteristic")
+    # Overall - No - Yes would give the one respondent without an outcome back
+    assert shown.loc["n", ["No", "Missing"]].tolist() == ["185", "<5"]
+    assert COMPLEMENT_LABEL in shown.loc["n", ["Yes", "Overall"]].tolist()
+    assert shown.loc["Age, mean (SD)", "Missing"] == "<5"
+    log = r.log().set_index("cell")
+    assert log.loc["analysed: spasm=(missing)", ["low", "high", "protected"]].tolist() == [
+        1.0, 4.0, True]
+    assert log["protected"].all()

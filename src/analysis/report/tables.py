@@ -347,9 +347,11 @@ def released_table_one(release, table: pd.DataFrame, *, by: str | None = None,
     first = _first_display_rows(table)
     if "Missing" in display:
         for variable, rows in table.groupby("variable", sort=False):
-            if variable != "n" and rows["missing"].iloc[0]:
-                display.loc[first[variable], "Missing"] = release.label(
-                    base.plus(variable, MISSING_LEVEL))
+            if not rows["missing"].iloc[0]:
+                continue
+            # the n row's Missing is the respondents without a group (by missing)
+            missing = base.plus(by if variable == "n" else variable, MISSING_LEVEL)
+            display.loc[first[variable], "Missing"] = release.label(missing)
     for variable, rows in table.groupby("variable", sort=False):
         if variable != "n" and rows["level"].iloc[0] != "" and "p" in display and \
                 release.estimate_withheld(f"{where}:{variable}:test"):
