@@ -333,11 +333,12 @@ class Release:
         self._check_open()
         levels = tuple(dict.fromkeys(str(lv) for lv in levels))
         declared = (levels, None if missing is None else str(missing))
-        if self._levels.get(str(variable), declared) != declared:
+        before = self._levels.get(str(variable), declared)
+        if (set(before[0]), before[1]) != (set(levels), declared[1]):
             raise DisclosureError(
                 f"Levels of {variable!r} declared twice, differently: {self._levels[variable]} "
                 f"and {declared}; declare each variable once with all its levels.")
-        self._levels[str(variable)] = declared
+        self._levels[str(variable)] = before  # the first order stays (deterministic)
         self._status = None
 
     def declared(self, variable: str) -> bool:
