@@ -526,3 +526,21 @@ def test_a_small_missing_count_of_the_grouping_variable_is_protected_in_table_on
     assert log.loc["analysed: spasm=(missing)", ["low", "high", "protected"]].tolist() == [
         1.0, 4.0, True]
     assert log["protected"].all()
+
+
+def test_a_count_shown_in_two_tables_is_one_cell():
+    from analysis.report.tables import register_counts, released_counts
+
+    # the missing-values table and Table 1's Missing column both show age's missing count
+    table = pd.DataFrame({"Variable": ["Age", "Sex"], "Asked": [300, 300], "Missing": [3, 0],
+                          "Missing, %": [1.0, 0.0]})
+    keys = [cell_key("analysed", age="(missing)"), cell_key("analysed", sex="(missing)")]
+    r = Release(threshold=T)
+    register_counts(r, keys, table["Missing"], where="missing values")
+    r.add_cell(cell_key("analysed"), 300, where="table 1")
+    r.add_relation(cell_key("analysed"), [cell_key("analysed", age="(known)"), keys[0]])
+    shown = released_counts(r, table, "Missing", keys, percent="Missing, %",
+                            denominators=[cell_key("analysed")] * 2)
+    assert shown["Missing"].tolist() == ["<5", "0"]
+    assert shown["Missing, %"].tolist() == [COMPLEMENT_LABEL, "0.0"]
+    assert r.log()["where"].tolist() == ["missing values"]
