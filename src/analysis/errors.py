@@ -49,3 +49,8 @@ class ReportError(BackpainError):
 
 class BackpainWarning(UserWarning):
     """A result holds, but the user should know something about it."""
+
+
+class DisclosureError(BackpainError):
+    """Counts given to a release contradict each other (one cell, two values; a total that
+    is not the sum of its parts), so no disclosure check of them can be trusted."""

@@ -345,3 +345,373 @@ def safe_counts(table: pd.DataFrame, count: str, threshold: int = DEFAULT_THRESH
         out[percent] = [HIDDEN if m else ("" if pd.isna(p) else f"{p:.1f}")
                         for m, p in zip(mask, table[percent], strict=True)]
     return out
+
+
+# ---- one release for the whole report (analysis.privacy.Release) ---------------------
+# The functions below are the thin adapter between the report's tables and one
+# :class:`analysis.privacy.Release`: ``register_*`` adds a table's counts (and the
+# estimates resting on them) to the release, ``released_*`` renders the table once
+# *every* table of the report is registered, with each cell reading the same in every
+# table, CSV and results.json. Populations name whom the counts are taken over; use one
+# population for every table of the same respondents (Table 1 and the prevalence table of
+# the analysed respondents), another for each model's complete cases.
+
+
+def _level_key(base, variable: str, level) -> object:
+    from analysis.privacy import MISSING_LEVEL
+    return base.plus(variable, MISSING_LEVEL if level == "(missing)" else level)
+
+
+def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
+                       population: str = "analysed", where: str = "characteristics") -> None:
+    """Register the counts of a :func:`analysis.describe.table_one` result with ``release``.
+
+    Cells (see :func:`analysis.privacy.cell_key`): the ``n`` row is
+    ``(population, by=group)`` and, for Overall, ``(population)``; a level
+    of a coded variable is ``(population, variable=level[, by=group])``;
+    the Missing column is ``(population, variable="(missing)")``; the
+    denominator of each column's percentages (its known values, given away
+    by the percentages) is ``(population, variable="(known)"[, by=group])``.
+    Each coded variable's levels (and ``by``'s) are declared with a missing
+    level, so the margins tie Table 1 to every other table of the same
+    population. The test (p-value) and SMD of a variable are registered as
+    the estimate ``"<where>:<variable>:test"`` resting on all its cells.
+    """
+    from analysis.errors import DisclosureError
+    from analysis.privacy import MISSING_LEVEL, cell_key
+
+    groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
+    inner = [g for g in groups if g != "Overall"]
+    if inner and by is None:
+        raise DisclosureError("register_table_one: the table has groups; pass by=, the "
+                              "variable they are the levels of.")
+    base = cell_key(population)
+
+    def column(g):
+        return base if g == "Overall" else base.plus(by, g)
+
+    n_row = table[table["variable"] == "n"].iloc[0]
+    if inner:
+        release.declare_levels(by, inner, missing=MISSING_LEVEL)
+        if "Overall" in groups:  # the report says how many have no group (no outcome)
+            release.add_cell(base.plus(by, MISSING_LEVEL), float(n_row["missing"]), where=where)
+    for g in groups:
+        release.add_cell(column(g), float(n_row[f"n:{g}"]), where=where)
+    for variable, rows in table.groupby("variable", sort=False):
+        if variable == "n":
+            continue
+        missing = float(rows["missing"].iloc[0])
+        missing_key = base.plus(variable, MISSING_LEVEL)
+        cells = [release.add_cell(missing_key, missing, where=where)]
+        if rows["level"].iloc[0] == "":  # numeric: only its missing count is a count
+            release.add_relation(base, [base.plus(variable, "(known)"), missing_key])
+            continue
+        release.declare_levels(variable, rows["level"].tolist(), missing=MISSING_LEVEL)
+        for g in groups:
+            counts = rows[f"n:{g}"].to_numpy(dtype=float)
+            for level, n in zip(rows["level"], counts, strict=True):
+                cells.append(release.add_cell(column(g).plus(variable, level), n, where=where))
+            cells.append(release.add_cell(release.known(column(g), variable),
+                                          float(np.nansum(counts)), where=where))
+            if g != "Overall" and f"missing:{g}" in rows and not pd.isna(
+                    rows[f"missing:{g}"].iloc[0]):
+                release.add_cell(column(g).plus(variable, MISSING_LEVEL),
+                                 float(rows[f"missing:{g}"].iloc[0]), released=False)
+        release.add_estimate(f"{where}:{variable}:test", cells)
+
+
+def released_table_one(release, table: pd.DataFrame, *, by: str | None = None,
+                       population: str = "analysed",
+                       where: str = "characteristics") -> pd.DataFrame:
+    """Table 1 as the reader sees it, from a release where it was registered.
+
+    Like :func:`safe_table_one`: ``n (%)`` for shown counts (the percentage
+    from the released, possibly rounded, counts), ``"<5"`` or
+    ``"suppressed"`` for hidden ones, and the p-value, test and SMD of a
+    variable with a hidden count shown as ``"suppressed"`` (a test statistic
+    on known margins gives a hidden cell back).
+    """
+    from analysis.privacy import COMPLEMENT_LABEL, MISSING_LEVEL, cell_key
+
+    groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
+    base = cell_key(population)
+
+    def column(g):
+        return base if g == "Overall" else base.plus(by, g)
+
+    shown = table.copy()
+    decimals: dict[str, int] = {}
+    for variable, rows in table.groupby("variable", sort=False):
+        if variable == "n":
+            for g in groups:
+                shown.loc[rows.index, g] = release.label(column(g))
+            continue
+        if rows["level"].iloc[0] == "":
+            continue
+        for g in groups:
+            den = release.known(column(g), variable)
+            for idx, level in zip(rows.index, rows["level"], strict=True):
+                key = column(g).plus(variable, level)
+                text = release.label(key)
+                if not release.hidden(key):
+                    pct = release.percent(key, den, decimals.get(variable, 1))
+                    text = f"{text} ({pct})" if pct not in ("", COMPLEMENT_LABEL) else text
+                shown.loc[idx, g] = text
+        if release.estimate_withheld(f"{where}:{variable}:test"):
+            shown.loc[rows.index, "p_value"] = np.nan
+            shown.loc[rows.index, "smd"] = np.nan
+            shown.loc[rows.index, "test"] = COMPLEMENT_LABEL
+    display = table_one_display(shown)
+    first = _first_display_rows(table)
+    if "Missing" in display:
+        for variable, rows in table.groupby("variable", sort=False):
+            if not rows["missing"].iloc[0]:
+                continue
+            # the n row's Missing is the respondents without a group (by missing)
+            missing = base.plus(by if variable == "n" else variable, MISSING_LEVEL)
+            display.loc[first[variable], "Missing"] = release.label(missing)
+    for variable, rows in table.groupby("variable", sort=False):
+        if variable != "n" and rows["level"].iloc[0] != "" and "p" in display and \
+                release.estimate_withheld(f"{where}:{variable}:test"):
+            display.loc[first[variable], "p"] = COMPLEMENT_LABEL
+            if "SMD" in display:
+                display.loc[first[variable], "SMD"] = COMPLEMENT_LABEL
+    return display
+
+
+def _outcome_keys(release, base, outcome: str, outcome_levels):
+    """(n, events, non-events or None) keys of ``base`` for a binary-or-more outcome."""
+    event = outcome_levels[-1]
+    non_event = outcome_levels[0] if len(outcome_levels) == 2 else None
+    return (release.known(base, outcome), base.plus(outcome, event),
+            None if non_event is None else base.plus(outcome, non_event))
+
+
+def register_prevalence(release, table: pd.DataFrame, *, outcome: str,
+                        outcome_levels, population: str = "analysed",
+                        where: str = "prevalence") -> None:
+    """Register a :func:`analysis.describe.prevalence` table (unweighted counts) with ``release``.
+
+    ``outcome_levels``: the outcome's levels, the event last (``["No",
+    "Yes"]``). Per row: ``n`` is ``(population, factor=level,
+    outcome="(known)")``, the events ``(..., outcome=event)`` and, for a
+    binary outcome, the non-events ``(..., outcome=non-event)``, released
+    because ``n - events`` gives them; the overall row drops the factor.
+    The prevalence and interval of a row (also weighted ones: the rule
+    applies to the unweighted counts behind them) are the estimate
+    ``"<where>:<variable>:<level>"``.
+    """
+    from analysis.privacy import MISSING_LEVEL, cell_key
+
+    levels = [str(v) for v in outcome_levels]
+    if not release.declared(outcome):
+        release.declare_levels(outcome, levels, missing=MISSING_LEVEL)
+    base = cell_key(population)
+    for variable, rows in table.groupby("variable", sort=False):
+        if variable != "overall" and not release.declared(variable):
+            known = [lv for lv in rows["level"] if lv != "(missing)"]
+            release.declare_levels(variable, known, missing=MISSING_LEVEL)
+        for _, row in rows.iterrows():
+            cell = base if variable == "overall" else _level_key(base, variable, row["level"])
+            n_key, ev_key, non_key = _outcome_keys(release, cell, outcome, levels)
+            cells = [release.add_cell(n_key, float(row["n"]), where=where),
+                     release.add_cell(ev_key, float(row["events"]), where=where)]
+            if non_key is not None:
+                cells.append(release.add_cell(non_key, float(row["n"] - row["events"]),
+                                              where=where))
+            release.add_estimate(f"{where}:{variable}:{row['level']}", cells)
+
+
+def prevalence_withheld(release, table: pd.DataFrame, *,
+                        where: str = "prevalence") -> pd.Series:
+    """Rows of a registered prevalence table whose prevalence must not be shown or drawn."""
+    return pd.Series([release.estimate_withheld(f"{where}:{v}:{lv}")
+                      for v, lv in zip(table["variable"], table["level"], strict=True)],
+                     index=table.index)
+
+
+def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_levels,
+                        population: str = "analysed",
+                        where: str = "prevalence") -> pd.DataFrame:
+    """A registered prevalence table as reader text (see :func:`safe_prevalence`).
+
+    With rounding, the (unweighted) prevalence and its Wilson interval are
+    computed from the rounded counts, as the percentages are.
+    """
+    from analysis.describe import wilson_interval
+    from analysis.privacy import COMPLEMENT_LABEL, cell_key
+
+    levels = [str(v) for v in outcome_levels]
+    display = prevalence_display(table)
+    base = cell_key(population)
+    for idx, row in table.iterrows():
+        cell = base if row["variable"] == "overall" else _level_key(base, row["variable"],
+                                                                    row["level"])
+        n_key, ev_key, _ = _outcome_keys(release, cell, outcome, levels)
+        display.loc[idx, "n"] = release.label(n_key)
+        display.loc[idx, "Events"] = release.label(ev_key)
+        n_r, ev_r = release.value(n_key), release.value(ev_key)
+        if release.rounding and n_r and ev_r is not None:
+            low, high = wilson_interval(ev_r, n_r)
+            display.loc[idx, "Prevalence, % (95% CI)"] = (
+                f"{100 * ev_r / n_r:.1f} ({100 * float(low):.1f}-{100 * float(high):.1f})")
+    pct_cols = [c for c in display.columns if "%" in c or c == "Effective n"]
+    display.loc[prevalence_withheld(release, table, where=where), pct_cols] = COMPLEMENT_LABEL
+    return display
+
+
+def _model_cell(base, table: pd.DataFrame, ref_of: pd.Series, idx) -> object:
+    """The cell a model-table row counts: a factor level, an interaction cell or the total."""
+    row = table.loc[idx]
+    if ref_of.loc[table.index[table["variable"] == row["variable"]]].any():
+        return base.plus(row["variable"], row["level"])
+    if " × " in str(row["level"]):
+        return base.plus(str(row["variable"]), row["level"])
+    return base  # a numeric variable per unit: the model's totals
+
+
+def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_levels,
+                         population: str, where: str) -> None:
+    """Register the side-by-side table of a model (``result.table``) with ``release``.
+
+    ``population`` names the model's complete cases (e.g. ``"model:odds_ratios"``;
+    the analysed population only when the model left nobody out). For each
+    factor level: ``n`` is ``(population, factor=level)``, the events
+    ``(..., outcome=event)`` and, for a binary outcome, the non-events, tied
+    by ``n = events + non-events``; the model's totals are ``(population)``
+    and ``(population, outcome=event)``, which the table's note prints (use
+    ``release.label`` of those keys there). The estimates of each row are
+    ``"<where>:<row index>"``, resting on the level's and the reference
+    level's cells (Woolf: see :mod:`analysis.privacy.estimates`). Rate-ratio
+    tables register ``n`` only (their events are episodes, not respondents).
+    Counts must be unweighted.
+    """
+    from analysis.privacy import MISSING_LEVEL, cell_key, estimate_cells
+
+    levels = [str(v) for v in outcome_levels]
+    rate = any(c.startswith("irr_") for c in table.columns)
+    base = cell_key(population)
+    if not release.declared(outcome):
+        release.declare_levels(outcome, levels, missing=MISSING_LEVEL)
+    ref_of = estimate_cells(table)["ref_n"].notna()  # rows against a reference level
+    row_cells: dict[object, list] = {}
+    totals_done = False
+    for variable, rows in table.groupby("variable", sort=False):
+        factor = bool(ref_of.loc[rows.index].any())
+        for idx, row in rows.iterrows():
+            if pd.isna(row["n"]):
+                row_cells[idx] = []
+                continue
+            cell = _model_cell(base, table, ref_of, idx)
+            cells = [release.add_cell(cell, float(row["n"]), where=where)]
+            if not rate:
+                _, ev_key, non_key = _outcome_keys(release, cell, outcome, levels)
+                cells.append(release.add_cell(ev_key, float(row["events"]), where=where))
+                if non_key is not None:
+                    cells.append(release.add_cell(non_key, float(row["n"] - row["events"]),
+                                                  where=where))
+                    release.add_relation(cell, [ev_key, non_key])
+            row_cells[idx] = cells
+        if not factor:
+            continue
+        if not totals_done:
+            release.add_cell(base, float(rows["n"].sum()), where=where)
+            if not rate:
+                release.add_cell(base.plus(outcome, levels[-1]), float(rows["events"].sum()),
+                                 where=where)
+            totals_done = True
+        if not release.declared(variable):
+            release.declare_levels(variable, rows["level"].tolist(), missing=MISSING_LEVEL)
+        ref = [i for i in rows.index if not ref_of.loc[i]]
+        for idx in rows.index:
+            if ref_of.loc[idx]:
+                row_cells[idx] = row_cells[idx] + [c for r in ref for c in row_cells[r]]
+    for idx, cells in row_cells.items():
+        release.add_estimate(f"{where}:{idx}", cells)
+
+
+def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: str,
+                         outcome_levels, population: str) -> pd.DataFrame:
+    """A registered model table as reader text (see :func:`safe_model_table`).
+
+    Columns ``Factor``, ``<RATIO> crude (95% CI)``, ``p crude``, ``<RATIO>
+    adjusted (95% CI)``, ``p adjusted``, ``n``, ``Events``. A row whose
+    estimate rests on a hidden or small count (:meth:`Release.estimate_withheld`,
+    and :func:`analysis.privacy.withheld_estimates` for the cells the release
+    does not hold) shows ``"suppressed"`` for its estimates and p-values.
+    """
+    from analysis.privacy import (
+        COMPLEMENT_LABEL,
+        RATIO,
+        cell_key,
+        estimate_cells,
+        withheld_estimates,
+    )
+
+    levels = [str(v) for v in outcome_levels]
+    rate = any(c.startswith("irr_") for c in table.columns)
+    ratio = next(RATIO.match(c).group(1) for c in table.columns if RATIO.match(c))
+    base = cell_key(population)
+    # with rounding only, estimates resting on counts below the rounding base are withheld
+    limit = release.threshold or release.rounding
+    withheld = withheld_estimates(table, limit) | pd.Series(
+        [release.estimate_withheld(f"{where}:{i}") for i in table.index], index=table.index)
+    name = ratio.upper()
+    out = pd.DataFrame({"Factor": table["label"]}, index=table.index)
+    for model in ("crude", "adjusted"):
+        if f"{ratio}_{model}" not in table:
+            continue
+        out[f"{name} {model} (95% CI)"] = [_ci(*v) for v in table[
+            [f"{ratio}_{model}", f"ci_low_{model}", f"ci_high_{model}"]].to_numpy()]
+        out[f"p {model}"] = table[f"p_{model}"].map(format_p)
+        out.loc[withheld, [f"{name} {model} (95% CI)", f"p {model}"]] = COMPLEMENT_LABEL
+    ref_of = estimate_cells(table)["ref_n"].notna()
+    n_text, ev_text = [], []
+    for idx, row in table.iterrows():
+        if pd.isna(row["n"]):
+            n_text.append("")
+            ev_text.append("")
+            continue
+        cell = _model_cell(base, table, ref_of, idx)
+        n_text.append(release.label(cell))
+        ev_text.append(str(int(row["events"])) if rate else release.label(
+            _outcome_keys(release, cell, outcome, levels)[1]))
+    out["n"] = n_text
+    out["Events"] = ev_text
+    return out.reset_index(drop=True)
+
+
+def register_counts(release, keys, counts, *, total=None, where: str) -> None:
+    """Register a column of counts under ``keys`` (with ``total``, their total's key).
+
+    For the report's one-column tables (missing values per variable, the
+    participant flow, values changed by rule): the caller names each row's
+    cell, so that a count shown in two places (a variable's missing count
+    here and in Table 1: ``(population, variable="(missing)")``) is one cell.
+    """
+    keys = list(keys)
+    values = [float(v) for v in counts]
+    for k, v in zip(keys, values, strict=True):
+        release.add_cell(k, v, where=where)
+    if total is not None:
+        release.add_cell(total, float(sum(values)), where=where)
+        release.add_relation(total, keys)
+
+
+def released_counts(release, table: pd.DataFrame, count: str, keys, *,
+                    percent: str | None = None, denominators=None,
+                    decimals: int = 1) -> pd.DataFrame:
+    """``table`` with its ``count`` column as released labels (see :func:`register_counts`).
+
+    With ``percent`` and ``denominators`` (a key per row) the percentage is
+    computed from the released counts, and hidden with a hidden count.
+    """
+    out = table.copy()
+    keys = list(keys)
+    out[count] = [release.label(k) for k in keys]
+    if percent is not None:
+        if denominators is None:
+            raise ValueError("released_counts: a percent column needs denominators=")
+        out[percent] = [release.percent(k, d, decimals)
+                        for k, d in zip(keys, list(denominators), strict=True)]
+    return out

@@ -31,7 +31,9 @@ subtraction, the usual standard for published tables (e.g. NHS and ONS
 small-number guidance, PCORnet's cell-size policy); it is not an optimal
 (minimum information loss) solution of the cell-suppression problem, and
 tables linked to each other through shared totals are only as safe as each
-table is by itself.
+table is by itself. :class:`analysis.privacy.Release` decides suppression for
+all tables of a report at once and audits it against the reader's linear
+arithmetic; this module's functions remain for single, unlinked tables.
 
 Tested on hand-made tables where a single suppressed cell would be recovered
 from the total (tests/test_privacy.py).
