@@ -19,6 +19,7 @@ is a :class:`~analysis.errors.CodebookError` naming the variable and the key.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -243,6 +244,25 @@ class Variable(_Strict):
         return list(labels.values())[1]
 
 
+class CodebookLoader(yaml.SafeLoader):
+    """YAML as a codebook needs it: only ``true``/``false`` are booleans (YAML 1.2).
+
+    YAML 1.1 (PyYAML's default) reads ``yes``, ``no``, ``on``, ``off``, ``y``
+    and ``n`` as booleans, so ``levels: {N: No, Y: Yes}`` would have the
+    labels ``False``/``True`` and a code ``NO`` (Normal) would become
+    ``False``. Survey codes and labels are words; boolean keys (``pii``,
+    ``required``, ``simulated``) still accept ``yes``/``no`` through the model.
+    """
+
+
+CodebookLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+CodebookLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+
+
 class AnalysisSection(_Strict):
     """The codebook's ``analysis:`` section: choices that override the plan drawn from roles.
 
@@ -372,7 +392,7 @@ class Codebook(_Strict):
         except OSError as exc:
             raise CodebookError(f"{path}: cannot read the codebook ({exc.strerror}).") from None
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=CodebookLoader)
         except yaml.YAMLError as exc:
             raise CodebookError(f"{path}: not valid YAML: {exc}") from None
         return cls.from_dict(data, source=str(path))
