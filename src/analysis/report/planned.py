@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.plan import PlannedFit
 from analysis.report.methods import methods_text
-from analysis.report.session import Html, ReportSession
+from analysis.report.session import Html, ReportSession, table_key
 from analysis.report.tables import safe_model_table
 
 
@@ -62,7 +62,7 @@ def prevalence(report: ReportSession, factors=None) -> Html:
             continue
         coded = [v for v in (factors or model.exposures)
                  if v in report.survey.data and report.survey.data[v].dtype == "category"]
-        key = "prevalence" if not parts else f"prevalence_{model.outcome}"
+        key = "prevalence" if not parts else table_key("prevalence", model.outcome)
         parts += [heading(f"Prevalence of {model.label[0].lower() + model.label[1:]}"),
                   prevalence_by(report, model.outcome, coded, key=key)]
     return join(*parts)
@@ -77,7 +77,7 @@ def model_sections(report: ReportSession) -> Html:
         model = fitted.plan
         title = f"{model.label}: {model.estimate}s" + (" in the sub-sample"
                                                       if model.subsample else "")
-        key = f"model_{model.key}"
+        key = table_key("model", model.key)
         parts.append(heading(title[0].upper() + title[1:]))
         parts.append(report.notices(fitted.result, key) if fitted.result is not None
                      else Html(""))
@@ -96,7 +96,7 @@ def model_sections(report: ReportSession) -> Html:
                                   title=title[0].upper() + title[1:], note=note))
         if "outcome_level" not in result.table.columns:
             ax = figures.forest_plot(result.table, show_counts=False)
-            parts.append(report.figure(ax, f"forest_{model.key}",
+            parts.append(report.figure(ax, table_key("forest", model.key),
                                        caption=f"Crude and adjusted {model.estimate}s "
                                                "(log scale)"))
     return join(*parts)

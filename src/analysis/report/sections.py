@@ -18,7 +18,7 @@ from analysis.describe import prevalence, table_one
 from analysis.describe.render import NOTE as TABLE_ONE_NOTE
 from analysis.models import logistic
 from analysis.privacy import complementary_suppression, suppressed_label
-from analysis.report.session import Html, ReportSession
+from analysis.report.session import Html, ReportSession, table_key
 from analysis.report.tables import (
     HIDDEN,
     prevalence_suppression,
@@ -292,7 +292,7 @@ def dose_responses(report: ReportSession, outcome: str | None,
         curve = figures.dose_response(survey, exposure, outcome,
                                       adjust_for=tuple(confounders or ()))
         ax = figures.dose_response_plot(curve)
-        parts.append(report.figure(ax, f"dose_{exposure}",
+        parts.append(report.figure(ax, table_key("dose", exposure),
                                    caption=f"{report.survey.label(exposure)}: odds ratio "
                                            "against the median, with 95% band"
                                            + (f". {note}" if note else "")))
