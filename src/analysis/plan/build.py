@@ -179,7 +179,7 @@ def _model_plan(survey, outcome, exposures, adjust_for, interactions, per, missi
     if kind == "binary":
         _binary_model(model, survey, rows, firth, use_design, match)
     elif kind == "count":
-        _count_model(model, rows, time)
+        _count_model(model, rows, time, survey)
     elif kind == "ordinal":
         model.model = "proportional odds"
     elif kind == "nominal":
@@ -304,11 +304,14 @@ def _columns(cb, rows: pd.DataFrame, name: str) -> int:
     return 1
 
 
-def _count_model(model: ModelPlan, rows: pd.DataFrame, time: str | None) -> None:
+def _count_model(model: ModelPlan, rows: pd.DataFrame, time: str | None, survey) -> None:
     y = rows[model.outcome].to_numpy(dtype=float)
     if time:
         model.exposure_time = time
-        model.reasons.append(f"Rates per unit of {time} (an offset of its logarithm).")
+        unit = survey.codebook[time].unit
+        model.reasons.append(f"Counts are rates per unit of {survey.label(time)}"
+                             + (f" ({unit})" if unit else "")
+                             + ": the logarithm of each respondent's time is an offset.")
     mean, var = float(np.mean(y)) if y.size else 0.0, float(np.var(y, ddof=1)) if y.size > 1 \
         else 0.0
     if mean > 0 and var > 1.5 * mean:

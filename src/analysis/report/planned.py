@@ -88,10 +88,10 @@ def model_sections(report: ReportSession) -> Html:
         info = result.info
         note = (f"{model.model[0].upper() + model.model[1:]} regression on {info.get('n')} "
                 f"respondents with complete data"
-                + (f" ({info['events']} events)" if info.get("events") is not None else "")
-                + f"; {info.get('n_dropped', 0)} left out for a missing value. Adjusted for "
-                + (", ".join(report.survey.label(v) for v in model.adjust_for) or "nothing")
-                + " and the other exposures. " + _interval_words(result))
+                + (f" ({int(info['events']):,} {_events_word(model)})"
+                   if isinstance(info.get("events"), int | float) else "")
+                + f"; {info.get('n_dropped', 0)} left out for a missing value. "
+                + _adjusted_words(report, model) + " " + _interval_words(result))
         parts.append(report.table(safe_model_table(result.table, report.threshold), key,
                                   title=title[0].upper() + title[1:], note=note))
         if "outcome_level" not in result.table.columns:
@@ -100,6 +100,18 @@ def model_sections(report: ReportSession) -> Html:
                                        caption=f"Crude and adjusted {model.estimate}s "
                                                "(log scale)"))
     return join(*parts)
+
+
+def _events_word(model) -> str:
+    return "in total" if model.kind == "count" else "events"
+
+
+def _adjusted_words(report: ReportSession, model) -> str:
+    others = " and the other exposures" if len(model.exposures) > 1 else ""
+    if model.adjust_for:
+        return ("Adjusted for " + ", ".join(report.survey.label(v) for v in model.adjust_for)
+                + others + ".")
+    return "Adjusted for the other exposures." if others else "Crude: no adjustment set."
 
 
 def _interval_words(result) -> str:
