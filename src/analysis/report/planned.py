@@ -64,7 +64,8 @@ def prevalence(report: ReportSession, factors=None) -> Html:
                  if v in report.survey.data and report.survey.data[v].dtype == "category"]
         key = "prevalence" if not parts else table_key("prevalence", model.outcome)
         parts += [heading(f"Prevalence of {model.label[0].lower() + model.label[1:]}"),
-                  prevalence_by(report, model.outcome, coded, key=key)]
+                  prevalence_by(report, model.outcome, coded, key=key,
+                                design=report.plan.design is not None)]
     return join(*parts)
 
 

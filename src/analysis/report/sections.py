@@ -155,25 +155,41 @@ def characteristics(report: ReportSession, by: str | None = None,
 
 
 def prevalence_by(report: ReportSession, outcome: str | None,
-                  factors: Sequence[str] | None = None, *, key: str = "prevalence") -> Html:
+                  factors: Sequence[str] | None = None, *, key: str = "prevalence",
+                  design: bool = False) -> Html:
     """Prevalence of the outcome overall and by each coded factor, with Wilson intervals.
 
     ``factors`` defaults to the codebook's exposures; numeric ones are left out.
+    With ``design`` (the codebook declares weights, strata or clusters) the
+    table adds the design-based prevalence and its interval (R survey's
+    ``svyciprop``, logit method) and the figure draws those.
     """
     from analysis import figures
 
     factors = list(factors) if factors else report.survey.variables("exposure")
     coded = [f for f in factors if report.survey.data[f].dtype == "category"]
-    table = prevalence(report.survey, outcome, by=coded, weighted=False)
+    table = prevalence(report.survey, outcome, by=coded, weighted=False, design=design)
     shown = safe_prevalence(table, report.threshold)
     label = report.survey.label(outcome or report.survey.variables("outcome")[0])
+    note = "Among respondents with a known outcome; Wilson 95% intervals. "
+    if design:
+        note = ("Among respondents with a known outcome. n and events are respondents; the "
+                "unweighted prevalence has Wilson 95% intervals, the design-based one (survey "
+                "weights, strata and clusters) logit intervals with t on the design's degrees "
+                "of freedom. ")
     out = report.table(shown, key, title=f"Prevalence of {label.lower()}",
-                       note="Among respondents with a known outcome; Wilson 95% intervals. "
-                            + _suppression_note(report))
+                       note=note + _suppression_note(report))
     # a drawn point and interval would give a suppressed count back: leave those rows out
     hide = prevalence_suppression(table, report.threshold)
-    ax = figures.prevalence_plot(table[~(hide["events"] | hide["n"])], show_counts=False)
-    caption = f"Prevalence of {label.lower()} by factor, with 95% intervals"
+    drawn = table[~(hide["events"] | hide["n"])]
+    if design:
+        drawn = drawn.assign(prevalence=drawn["design_prevalence"],
+                             ci_low=drawn["design_ci_low"], ci_high=drawn["design_ci_high"])
+    ax = figures.prevalence_plot(drawn, show_counts=False)
+    if design:
+        ax.set_xlabel("Respondents with the outcome (%, design-based 95% CI)")
+    caption = (f"{'Design-based p' if design else 'P'}revalence of {label.lower()} by factor, "
+               "with 95% intervals")
     if (hide["events"] | hide["n"]).any():
         caption += "; levels with suppressed counts are not drawn"
     return join(out, report.figure(ax, key, caption=caption))
