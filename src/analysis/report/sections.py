@@ -170,6 +170,8 @@ def prevalence_by(report: ReportSession, outcome: str | None,
     coded = [f for f in factors if report.survey.data[f].dtype == "category"]
     table = prevalence(report.survey, outcome, by=coded, weighted=False, design=design)
     shown = safe_prevalence(table, report.threshold)
+    if design:
+        shown = shown.rename(columns={"Prevalence, % (95% CI)": "Unweighted, % (95% CI)"})
     label = report.survey.label(outcome or report.survey.variables("outcome")[0])
     note = "Among respondents with a known outcome; Wilson 95% intervals. "
     if design:
@@ -336,8 +338,10 @@ def performance(report: ReportSession, result) -> Html:
     rows += [(f"Calibration {r.statistic}", r.estimate, r.ci_low, r.ci_high)
              for r in cal.table.itertuples()]
     table = pd.DataFrame({"Statistic": [r[0] for r in rows],
-                          "Estimate (95% CI)": [f"{r[1]:.3f} ({r[2]:.3f} to {r[3]:.3f})"
-                                                for r in rows]})
+                          "Estimate (95% CI)": [
+                              "{:.3f} ({:.3f} to {:.3f})".format(*(round(v, 3) + 0.0
+                                                                  for v in r[1:4]))
+                              for r in rows]})  # + 0.0: "0.000", never "-0.000"
     out = report.table(table, "performance", title="Performance of the adjusted model",
                        note="AUC with DeLong's interval; calibration intercept (ideal 0) and "
                             "slope (ideal 1) by logistic recalibration, in the same data."
