@@ -76,7 +76,7 @@ def _dat_to_csv(source: Path, tmp: Path) -> Path:
 EXPORTS = {"backpack": _backpack, "driving_disc": _rda_to_csv, "vertebral": _dat_to_csv}
 
 SHAPES = [
-    Shape("backpack", CODEBOOKS / "backpack.yml", "Firth logistic", "Ratio",
+    Shape("backpack", CODEBOOKS / "backpack.yml", "logistic", "Ratio",
           public="Rdatasets_Stat2Data_Backpack.csv"),
     Shape("driving_disc", CODEBOOKS / "driving_disc.yml", "conditional logistic", "driver",
           public="HSAUR3_backpain.rda"),

@@ -36,9 +36,11 @@ from analysis.report.session import table_key
 
 pytestmark = pytest.mark.slow
 
-# The whole report for these: the example, a public dataset, the sparse small survey and the
-# design-based one (the design reaches Table 1 and prevalence, not only the models).
-FULL = {"example", "backpack", "small_sparse", "complex_design"}
+# The whole report for these: a public dataset, the sparse small survey and the design-based
+# one (the design reaches the prevalence table, not only the models). The example's whole
+# report is rendered by tests/test_report.py (a 1,500-row simulation of it); here the
+# committed example file gets the models notebook.
+FULL = {"backpack", "small_sparse", "complex_design"}
 MODELS_ONLY = "03_risk_factors"
 EXAMPLE_WORDS = re.compile(r"spasm|back-muscle|truth", re.IGNORECASE)
 MEASURES = ("OR", "IRR", "RRR")
@@ -198,3 +200,22 @@ def test_plan_and_numbers_equal_direct_fits(rendered):
             assert _close(low, want["ci_low_adjusted"]) and _close(high, want["ci_high_adjusted"])
             if row["n"] and not row["n"].startswith("<"):
                 assert int(row["n"]) == int(want["n"]), (source, row)
+
+
+def test_prevalence_under_a_design_equals_the_design_estimate(rendered):
+    shape, data, out, _ = rendered
+    if shape.name != "complex_design":
+        pytest.skip("only the complex_design shape declares weights, strata and clusters")
+    from analysis.describe import prevalence
+
+    survey = load_survey(data, shape.codebook, on_invalid="exclude")
+    direct = prevalence(survey, "backache", by=["farming"], weighted=False, design=True)
+    shown = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    table = shown["02_descriptives"]["prevalence"]
+    column = table["columns"].index("Design-based, % (95% CI)")
+    for row, want in zip(table["rows"], direct.itertuples(), strict=True):
+        value, low, high = _parse_ci(row[column])
+        # one decimal of a percentage: rounding only
+        assert abs(value - 100 * want.design_prevalence) <= 0.051
+        assert abs(low - 100 * want.design_ci_low) <= 0.051
+        assert abs(high - 100 * want.design_ci_high) <= 0.051
