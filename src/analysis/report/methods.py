@@ -88,7 +88,8 @@ def _model_words(model, survey=None) -> str:
         text = text.replace("against the reference", f"against {levels[0]!r}")
     if model.model == "proportional odds" and survey is not None:
         levels = list(survey.codebook[model.outcome].level_labels.values())
-        text = text.rstrip(".") + f" (from {levels[0]!r} to {levels[-1]!r})."
+        text = (text.rstrip(".") + f" (from {levels[0]!r} to {levels[-1]!r}); the "
+                "proportional-odds assumption is checked by Brant's test.")
     return text
 
 

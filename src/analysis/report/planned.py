@@ -95,12 +95,36 @@ def model_sections(report: ReportSession) -> Html:
                 + _adjusted_words(report, model) + " " + _interval_words(result))
         parts.append(report.table(safe_model_table(result.table, report.threshold), key,
                                   title=title[0].upper() + title[1:], note=note))
+        if model.model == "proportional odds":
+            parts.append(_brant(report, model, result))
         if "outcome_level" not in result.table.columns:
             ax = figures.forest_plot(result.table, show_counts=False)
             parts.append(report.figure(ax, table_key("forest", model.key),
                                        caption=f"Crude and adjusted {model.estimate}s "
                                                "(log scale)"))
     return join(*parts)
+
+
+def _brant(report: ReportSession, model, result) -> Html:
+    """Brant's test of proportional odds, overall and per variable, when it was estimable."""
+    from analysis.describe.render import format_p
+
+    tests = getattr(result, "tests", None)
+    if not isinstance(tests, pd.DataFrame) or tests.empty:
+        return Html("")
+    tests = tests[tests["test"].str.startswith("Brant")]
+    if tests.empty:
+        return Html("")
+    shown = pd.DataFrame({"Term": ["All terms" if v == "overall" else report.survey.label(v)
+                                   for v in tests["variable"]],
+                          "Chi-squared": tests["statistic"].map(lambda v: f"{v:.2f}"),
+                          "df": tests["df"].map(lambda v: f"{int(v)}"),
+                          "p": tests["p_value"].map(format_p)})
+    return report.table(shown, table_key("brant", model.key),
+                        title="Proportional odds: Brant's test",
+                        note="A small p says that a variable's odds ratio differs between the "
+                             "cut-points of the scale, so one odds ratio per variable "
+                             "(proportional odds) summarises it poorly.")
 
 
 def _events_word(model) -> str:
