@@ -181,6 +181,8 @@ def prevalence_by(report: ReportSession, outcome: str | None,
                 "of freedom. ")
     out = report.table(shown, key, title=f"Prevalence of {label.lower()}",
                        note=note + _suppression_note(report))
+    if not coded:  # the overall row only: a figure would be an empty frame with one line
+        return out
     # a drawn point and interval would give a suppressed count back: leave those rows out
     hide = prevalence_suppression(table, report.threshold)
     drawn = table[~(hide["events"] | hide["n"])]
