@@ -121,6 +121,8 @@ def plain(rng: np.random.Generator, n: int = 250) -> pd.DataFrame:
                           "screen_hours": screen, "back_pain": pain, "days_lost": days})
     frame.loc[rng.choice(n, 12, replace=False), "weight"] = 999  # "not measured"
     frame.loc[frame["back_pain"] == 0, "days_lost"] = np.nan  # asked only with back pain
+    # A 0-10 rating scale kept as a number: an outcome no model of the package fits.
+    frame["pain_rating"] = (rng.beta(2, 5, n) * 10 + 2 * pain).clip(0, 10).round(1)
     return frame
 
 

@@ -172,8 +172,14 @@ def test_plan_and_numbers_equal_direct_fits(rendered):
     assert first.model == shape.model
     assert results["plan"]["rows"][0][1] == shape.model
     assert shape.exposure in first.exposures
-    fitted = fit_plan(survey, chosen)[0]
+    fits = fit_plan(survey, chosen)
+    fitted = fits[0]
     assert fitted.failure is None, fitted.failure
+    # A model that could not be fitted is a notice with its reason, never a table.
+    for failed in (f for f in fits if f.failure is not None):
+        key = table_key("model", failed.plan.key)
+        assert results[f"{key}_failure"]["rows"] == [[failed.failure]]
+        assert key not in results
     everything = json.loads((out / "results.json").read_text(encoding="utf-8"))
     if chosen.design and "02_descriptives" in everything:
         _check_design_prevalence(survey, chosen, everything)

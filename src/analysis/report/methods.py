@@ -28,6 +28,9 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
     by_model = {f.plan.key: f for f in fits or []}
     for model in plan.models:
         title = model.label + (" (sub-sample model)" if model.subsample else "")
+        if not model.model:  # an outcome no model fits: why, and nothing about a fit
+            paragraphs.append(f"{title}: not modelled. " + " ".join(model.reasons))
+            continue
         words = [f"{title}: {_model_words(model, survey)}"]
         if model.exposures:
             words.append("Exposures: " + "; ".join(survey.label(v) for v in model.exposures)

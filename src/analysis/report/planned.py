@@ -76,8 +76,9 @@ def model_sections(report: ReportSession) -> Html:
     parts = []
     for fitted in report.fits:
         model = fitted.plan
-        title = f"{model.label}: {model.estimate}s" + (" in the sub-sample"
-                                                      if model.subsample else "")
+        title = (f"{model.label}: {model.estimate}s" if model.model
+                 else f"{model.label}: not modelled") + (" in the sub-sample"
+                                                        if model.subsample else "")
         key = table_key("model", model.key)
         parts.append(heading(title[0].upper() + title[1:]))
         parts.append(report.notices(fitted.result, key) if fitted.result is not None
