@@ -212,7 +212,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     fits = {"adjusted": adjusted.raw, **{f"crude: {v}": f.raw for v, f in crude.items()}}
     result = LogisticResult(table, fits, info, "or", {"crude": tidy_crude, "adjusted": tidy_adj})
     result._fits = {"adjusted": adjusted, **{f"crude: {v}": f for v, f in crude.items()}}
-    _notify_variables(result, adjust_default, adjust_for, dropped, label=survey.label)
+    _notify_variables(result, adjust_default, adjust_for, dropped)
     if not firth:
         _notify_separation(result, cells, warn=True)
     for name, fit in result._fits.items():
@@ -243,7 +243,7 @@ def _tests_info(cov_type: str, design: bool, firth: bool) -> str:
 
 
 def _notify_variables(result, adjust_default: bool, adjust_for: list[str],
-                      dropped: dict[str, int], label=str) -> None:
+                      dropped: dict[str, int]) -> None:
     """Notices of the adjustment set taken from the codebook and of the complete-case loss."""
     info = result.info
     if adjust_default:
@@ -257,8 +257,7 @@ def _notify_variables(result, adjust_default: bool, adjust_for: list[str],
         result.notify("adjustment set", message)
     n, n_read = info["n"], info["n_read"]
     if n < n_read:
-        # by codebook label: the notice is shown to readers of the report
-        per_column = ", ".join(f"{label(c)} {k:,}" for c, k in dropped.items())
+        per_column = ", ".join(f"{c} {k:,}" for c, k in dropped.items())
         result.notify("dropped rows",
                       f"complete cases: {n:,} of {n_read:,} rows read used, {n_read - n:,} left "
                       f"out; rows missing each column: {per_column} (a row missing several "
@@ -268,7 +267,7 @@ def _notify_variables(result, adjust_default: bool, adjust_for: list[str],
         result.notify("dropped rows",
                       f"only {n:,} of {n_read:,} rows read ({n / n_read:.0%}) are complete "
                       "cases over the outcome, exposures and adjustment set (most missing: "
-                      + ", ".join(f"{label(c)} {k:,}" for c, k in worst)
+                      + ", ".join(f"{c} {k:,}" for c, k in worst)
                       + "); consider impute='mice' or a smaller adjustment set.")
 
 
