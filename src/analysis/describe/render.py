@@ -117,7 +117,10 @@ def prevalence_display(table: pd.DataFrame, *, decimals: int = 1) -> pd.DataFram
             pct(*v) for v in table[["prevalence", "ci_low", "ci_high"]].to_numpy()
         ],
     })
-    if "weighted_prevalence" in table:
+    if "design_prevalence" in table:  # the design's estimate supersedes the weighted one
+        cols = ["design_prevalence", "design_ci_low", "design_ci_high"]
+        out["Design-based, % (95% CI)"] = [pct(*v) for v in table[cols].to_numpy()]
+    elif "weighted_prevalence" in table:
         cols = ["weighted_prevalence", "weighted_ci_low", "weighted_ci_high"]
         out["Weighted, % (95% CI)"] = [pct(*v) for v in table[cols].to_numpy()]
         out["Effective n"] = table["n_effective"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")

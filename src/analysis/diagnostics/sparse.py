@@ -12,14 +12,16 @@ from analysis.errors import BackpainWarning
 SPARSE = 5
 
 
-def sparse_cells(encoded: dict, y: np.ndarray, variables: list[str], warn: bool = True
-                 ) -> pd.DataFrame:
+def sparse_cells(encoded: dict, y: np.ndarray, variables: list[str], warn: bool = True,
+                 firth: bool = False) -> pd.DataFrame:
     """Events and non-events per level of each factor; flag zero and sparse cells.
 
     A level with no events (or no non-events) makes the ML estimate of its
     OR infinite: quasi-complete separation. Fewer than 5 gives unstable
     estimates. Each flagged level raises a :class:`BackpainWarning` naming
-    variable and level.
+    variable and level; with ``firth`` (the model is fitted by Firth's
+    penalised likelihood) it says that the estimate is finite, instead of
+    advising ``firth=True``.
     """
     rows = []
     for v in variables:
@@ -46,7 +48,9 @@ def sparse_cells(encoded: dict, y: np.ndarray, variables: list[str], warn: bool 
                 warnings.warn(
                     f"{e.label} ({v!r}) level {level!r}: {problem}, {int(min(events, nonevents))} "
                     f"{which} among {int(n[i])} respondents; its odds ratio is "
-                    + ("infinite by maximum likelihood (use firth=True or merge levels)."
+                    + (("infinite by maximum likelihood; Firth's penalised likelihood gives "
+                        "a finite but imprecise estimate." if firth else
+                        "infinite by maximum likelihood (use firth=True or merge levels).")
                        if problem != "sparse" else "unstable (fewer than 5)."),
                     BackpainWarning, stacklevel=3)
     return pd.DataFrame(rows, columns=["variable", "level", "label", "n", "events", "nonevents",

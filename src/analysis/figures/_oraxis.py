@@ -40,7 +40,10 @@ def log_axis(ax: Axes, values, axis: str = "x") -> tuple[float, float]:
     if len(ticks) < 4:  # per-degree or per-second odds ratios sit close to 1
         ticks = [t for t in FINEST if lo <= t <= hi]
     if len(ticks) > 9:
-        ticks = [t for t in ticks if np.isclose(np.log10(t) % 1, 0) or t == 1] or ticks
+        decades = [t for t in ticks if np.isclose(np.log10(t) % 1, 0) or t == 1]
+        # A range of 0.6-1.8 has one decade tick (1): every second tick, 1 kept, instead.
+        one = ticks.index(1) if 1 in ticks else 0
+        ticks = decades if len(decades) >= 3 else ticks[one % 2::2]
     setter = ax.set_xscale if axis == "x" else ax.set_yscale
     setter("log")
     target = ax.xaxis if axis == "x" else ax.yaxis

@@ -23,6 +23,9 @@ from analysis.figures._rows import (
 from analysis.figures.theme import COLOURS, FONT, add_legend, new_axes, set_title, themed, thousands
 
 NAMES = {"crude": "crude", "adjusted": "adjusted"}
+# Column prefix of the estimate -> (its name in titles, its abbreviation in the legend).
+MEASURES = {"or": ("odds ratio", "OR"), "irr": ("incidence rate ratio", "IRR"),
+            "rrr": ("relative risk ratio", "RRR")}
 DODGE = 0.17
 
 
@@ -33,7 +36,8 @@ def forest_plot(table: pd.DataFrame, *, ax: Axes | None = None,
 
     ``table`` is :attr:`analysis.models.LogisticResult.table` (``variable,
     level, label, or_<column>, ci_low_<column>, ci_high_<column>, n,
-    events``). Each variable's rows sit under its codebook label; the
+    events``), or a count model's table, whose ``irr_<column>`` incidence
+    rate ratios are drawn and named as such. Each variable's rows sit under its codebook label; the
     reference level is a hollow mark at 1 without an interval; intervals that
     are infinite, missing or beyond 1/64-64 end in an arrow at the edge. With
     ``show_counts`` the respondents (n) and events of each row are printed at
@@ -50,13 +54,15 @@ def forest_plot(table: pd.DataFrame, *, ax: Axes | None = None,
     columns = list(columns)
     if not columns or any(c not in NAMES for c in columns):
         raise ReportError(f"forest_plot columns must be among {list(NAMES)}, not {columns}.")
-    wanted = [f"{s}_{c}" for c in columns for s in ("or", "ci_low", "ci_high")]
+    est = next((m for m in MEASURES if f"{m}_{columns[0]}" in table.columns), "or")
+    name, short = MEASURES[est]
+    wanted = [f"{s}_{c}" for c in columns for s in (est, "ci_low", "ci_high")]
     require(table, ["variable", "level", "label", *wanted]
             + (["n", "events"] if show_counts else []), "forest_plot")
     table = table.reset_index(drop=True)
     rows = place(model_groups(table))
     y = positions(rows, len(table))
-    reference = _is_reference(table, columns)
+    reference = _is_reference(table, columns, est)
     with themed():
         own = ax is None
         ax = new_axes(ax, figure_height(rows, extra=1.9))
@@ -65,36 +71,37 @@ def forest_plot(table: pd.DataFrame, *, ax: Axes | None = None,
         offsets = _dodge(len(columns))
         for column, offset in zip(columns, offsets, strict=True):
             drawn = ~reference
-            intervals(ax, table[f"or_{column}"].where(drawn), table[f"ci_low_{column}"],
+            intervals(ax, table[f"{est}_{column}"].where(drawn), table[f"ci_low_{column}"],
                       table[f"ci_high_{column}"], y + offset, limits,
-                      colour=COLOURS[column], label=f"{NAMES[column]} OR (95% CI)")
+                      colour=COLOURS[column], label=f"{NAMES[column]} {short} (95% CI)")
         _mark_references(ax, y[reference])
-        _mark_not_estimable(ax, table, columns, y, reference)
+        _mark_not_estimable(ax, table, columns, y, reference, est)
         draw_labels(ax, rows)
         if show_counts:
             count_columns(ax, y, {"n": table["n"], "events": table["events"]})
-        ax.set_xlabel("Odds ratio (95% CI), log scale")
+        ax.set_xlabel(f"{name[0].upper() + name[1:]} (95% CI), log scale")
         ax.grid(axis="x", which="major")
         add_legend(ax, own_figure=own, ncol=len(columns))
-        set_title(ax, title or _default_title(columns), own_figure=own, pad=20)
+        set_title(ax, title or _default_title(columns, name), own_figure=own, pad=20)
     return ax
 
 
-def _default_title(columns: list[str]) -> str:
+def _default_title(columns: list[str], name: str = "odds ratio") -> str:
+    plural = name[0].upper() + name[1:] + "s"
     if len(columns) == 2:
-        return "Odds ratios, crude and adjusted"
-    return f"Odds ratios, {NAMES[columns[0]]}"
+        return f"{plural}, crude and adjusted"
+    return f"{plural}, {NAMES[columns[0]]}"
 
 
 def _dodge(k: int) -> list[float]:
     return [0.0] if k == 1 else list(np.linspace(-DODGE, DODGE, k))
 
 
-def _is_reference(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Reference rows: OR exactly 1 with no interval in every model."""
+def _is_reference(table: pd.DataFrame, columns: list[str], est: str = "or") -> np.ndarray:
+    """Reference rows: estimate exactly 1 with no interval in every model."""
     ref = np.ones(len(table), dtype=bool)
     for c in columns:
-        ref &= (table[f"or_{c}"].to_numpy(dtype=float) == 1.0)
+        ref &= (table[f"{est}_{c}"].to_numpy(dtype=float) == 1.0)
         ref &= table[f"ci_low_{c}"].isna().to_numpy() & table[f"ci_high_{c}"].isna().to_numpy()
     return ref
 
@@ -112,8 +119,8 @@ def _mark_references(ax: Axes, y: np.ndarray) -> None:
 
 
 def _mark_not_estimable(ax: Axes, table: pd.DataFrame, columns: list[str], y: np.ndarray,
-                        reference: np.ndarray) -> None:
-    estimates = table[[f"or_{c}" for c in columns]].to_numpy(dtype=float)
+                        reference: np.ndarray, est: str = "or") -> None:
+    estimates = table[[f"{est}_{c}" for c in columns]].to_numpy(dtype=float)
     missing = ~np.isfinite(estimates).any(axis=1) & ~reference
     for yy in y[missing]:
         ax.annotate("not estimable", (1.0, yy), xytext=(7, 0), textcoords="offset points",

@@ -159,7 +159,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     inter_terms = [interaction_term(enc[a], enc[b]) for a, b in pairs]
     from analysis.diagnostics import sparse_cells
 
-    cells = sparse_cells(enc, y, exposures + adjust_for, warn=True)
+    cells = sparse_cells(enc, y, exposures + adjust_for, warn=True, firth=firth)
 
     crude = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth)
              for v in exposures}

@@ -161,6 +161,8 @@ def _model_plan(survey, outcome, exposures, adjust_for, interactions, per, missi
     for v in variables:
         if data.loc[complete, v].nunique(dropna=True) < 2:
             model.dropped[v] = "one value only in the complete rows"
+    kept = [v for v in variables if v not in model.dropped]
+    model.dropped.update(_aliased(survey, data.loc[complete], kept))
     model.exposures = [v for v in exposures if v not in model.dropped]
     model.adjust_for = [v for v in adjust_for if v not in model.dropped]
     model.interactions = [p for p in interactions
@@ -177,7 +179,7 @@ def _model_plan(survey, outcome, exposures, adjust_for, interactions, per, missi
     if kind == "binary":
         _binary_model(model, survey, rows, firth, use_design, match)
     elif kind == "count":
-        _count_model(model, rows, time)
+        _count_model(model, rows, time, survey)
     elif kind == "ordinal":
         model.model = "proportional odds"
     elif kind == "nominal":
@@ -188,6 +190,54 @@ def _model_plan(survey, outcome, exposures, adjust_for, interactions, per, missi
                              "it is described only.")
     _scale_continuous(model, survey, rows, per)
     return model
+
+
+def _aliased(survey, rows: pd.DataFrame, names: list[str]) -> dict[str, str]:
+    """Variables whose columns are linear combinations of earlier ones, and of which.
+
+    Method: the model's columns (intercept, treatment dummies of the observed
+    levels, numbers) are added one variable at a time, in plan order
+    (exposures, then the adjustment set); a variable with a column whose
+    least-squares residual on the earlier columns is below 1e-3 of its own
+    spread about the mean (R² above 1 - 1e-6: exactly aliased, or aliased up
+    to the rounding of the file, such as an angle recorded as the sum of two
+    others to 2 decimals) is left out, as R's ``glm`` drops the later of two
+    aliased terms. It is named with the variables it depends on: those whose
+    part of that fit is above 1e-2 of its spread (rounding noise is not).
+    """
+    if len(rows) == 0 or not names:
+        return {}
+    cb = survey.codebook
+    blocks: list[tuple[str, np.ndarray]] = [("(intercept)", np.ones((len(rows), 1)))]
+    out: dict[str, str] = {}
+    for name in names:
+        column = rows[name]
+        if cb[name].type in ("numeric", "count"):
+            block = column.to_numpy(dtype=float)[:, None]
+        else:
+            block = pd.get_dummies(column.astype(object), drop_first=True,
+                                   dtype=float).to_numpy()
+        spread = np.linalg.norm(block - block.mean(axis=0), axis=0)
+        if block.shape[1] == 0 or not np.all(spread > 0):
+            continue
+        before = np.hstack([b for _, b in blocks])
+        coef = np.linalg.lstsq(before, block, rcond=None)[0]
+        residual = np.linalg.norm(block - before @ coef, axis=0)
+        if np.any(residual < 1e-3 * spread):
+            scale = np.abs(coef) * np.linalg.norm(before, axis=0)[:, None]
+            owners, start = [], 0
+            for owner, b in blocks:
+                width = b.shape[1]
+                if owner != "(intercept)" and (scale[start:start + width]
+                                               > 1e-2 * spread.max()).any():
+                    owners.append(owner)
+                start += width
+            out[name] = ("it is a linear combination of " + " and ".join(
+                survey.label(o) for o in owners) + " (aliased)" if owners
+                else "it is constant (aliased with the intercept)")
+            continue
+        blocks.append((name, block))
+    return out
 
 
 def _kind(var, column: pd.Series) -> str:
@@ -254,11 +304,14 @@ def _columns(cb, rows: pd.DataFrame, name: str) -> int:
     return 1
 
 
-def _count_model(model: ModelPlan, rows: pd.DataFrame, time: str | None) -> None:
+def _count_model(model: ModelPlan, rows: pd.DataFrame, time: str | None, survey) -> None:
     y = rows[model.outcome].to_numpy(dtype=float)
     if time:
         model.exposure_time = time
-        model.reasons.append(f"Rates per unit of {time} (an offset of its logarithm).")
+        unit = survey.codebook[time].unit
+        model.reasons.append(f"Counts are rates per unit of {survey.label(time)}"
+                             + (f" ({unit})" if unit else "")
+                             + ": the logarithm of each respondent's time is an offset.")
     mean, var = float(np.mean(y)) if y.size else 0.0, float(np.var(y, ddof=1)) if y.size > 1 \
         else 0.0
     if mean > 0 and var > 1.5 * mean:

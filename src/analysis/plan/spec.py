@@ -92,7 +92,9 @@ class AnalysisPlan:
             lines.append("  design: " + ", ".join(parts) + " (design-based estimates)")
         lines += [f"  {r}" for r in self.reasons]
         for m in self.models:
-            lines.append(f"- {m.label} ({m.outcome}): {m.model} regression, {m.estimate}s"
+            lines.append(f"- {m.label} ({m.outcome}): "
+                         + (f"{m.model} regression, {m.estimate}s" if m.model
+                            else "not modelled (described only)")
                          + (f"; event: {m.event}" if m.event else ""))
             lines.append(f"    exposures: {', '.join(m.exposures) or 'none'}")
             lines.append(f"    adjusted for: {', '.join(m.adjust_for) or 'nothing'}")

@@ -68,6 +68,15 @@ figure.backpain-figure figcaption { color: var(--muted); font-size: 13px; }
 pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5px;
   border-radius: 4px; }
 .jp-OutputArea-output pre, .output_text pre { background: none; }
+@media (max-width: 760px) {
+  .layout { display: block; }
+  nav.toc { position: static; max-height: none; border-right: none;
+    border-bottom: 1px solid var(--line); padding: 12px 16px; }
+  main { padding: 12px 16px 48px; }
+  h1 { font-size: 23px; }
+  h2 { font-size: 19px; }
+  table.backpain-table { display: block; max-width: 100%; overflow-x: auto; }
+}
 """
 
 

@@ -28,13 +28,23 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
     by_model = {f.plan.key: f for f in fits or []}
     for model in plan.models:
         title = model.label + (" (sub-sample model)" if model.subsample else "")
-        words = [f"{title}: {_model_words(model)}"]
+        if not model.model:  # an outcome no model fits: why, and nothing about a fit
+            paragraphs.append(f"{title}: not modelled. " + " ".join(model.reasons))
+            continue
+        words = [f"{title}: {_model_words(model, survey)}"]
         if model.exposures:
             words.append("Exposures: " + "; ".join(survey.label(v) for v in model.exposures)
                          + ".")
-        words.append("Adjusted for " + ("; ".join(survey.label(v) for v in model.adjust_for)
-                                        or "nothing")
-                     + "; crude estimates are of each exposure alone, in the same rows.")
+        if model.adjust_for:
+            words.append("Adjusted for " + "; ".join(survey.label(v) for v in model.adjust_for)
+                         + (" and the other exposures" if len(model.exposures) > 1 else "")
+                         + "; crude estimates are of each exposure alone, in the same rows.")
+        elif len(model.exposures) > 1:
+            words.append("No adjustment set: each adjusted estimate is adjusted for the other "
+                         "exposures only; crude estimates are of each exposure alone.")
+        else:
+            words.append("No adjustment set: the estimate is crude.")
+        words += [f"{survey.label(v)} is left out: {why}." for v, why in model.dropped.items()]
         scaled = [f"{survey.label(v)} {model.per_text[v]}" for v in model.per
                   if v in model.exposures + model.adjust_for]
         if scaled:
@@ -57,11 +67,11 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
     return paragraphs
 
 
-def _model_words(model) -> str:
+def _model_words(model, survey=None) -> str:
     what = {"logistic": "logistic regression by maximum likelihood, odds ratios with Wald 95% "
                         "intervals.",
             "Firth logistic": "logistic regression by Firth's penalised likelihood, odds "
-                              "ratios with profile penalised-likelihood 95% intervals.",
+                              "ratios with Wald 95% intervals.",
             "conditional logistic": "conditional logistic regression within matched sets, "
                                     "odds ratios with Wald 95% intervals.",
             "Poisson": "Poisson regression, incidence rate ratios with Wald 95% intervals.",
@@ -76,6 +86,13 @@ def _model_words(model) -> str:
         text = text.replace("by maximum likelihood", "weighted by the survey design")
     if model.event:
         text = text.rstrip(".") + f"; the event is {model.event!r}."
+    if model.model == "multinomial" and survey is not None:
+        levels = list(survey.codebook[model.outcome].level_labels.values())
+        text = text.replace("against the reference", f"against {levels[0]!r}")
+    if model.model == "proportional odds" and survey is not None:
+        levels = list(survey.codebook[model.outcome].level_labels.values())
+        text = (text.rstrip(".") + f" (from {levels[0]!r} to {levels[-1]!r}); the "
+                "proportional-odds assumption is checked by Brant's test.")
     return text
 
 

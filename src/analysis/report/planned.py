@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.plan import PlannedFit
 from analysis.report.methods import methods_text
-from analysis.report.session import Html, ReportSession
+from analysis.report.session import Html, ReportSession, table_key
 from analysis.report.tables import safe_model_table
 
 
@@ -123,9 +123,10 @@ def prevalence(report: ReportSession, factors=None) -> Html:
             continue
         coded = [v for v in (factors or model.exposures)
                  if v in report.survey.data and report.survey.data[v].dtype == "category"]
-        key = "prevalence" if not parts else f"prevalence_{model.outcome}"
+        key = "prevalence" if not parts else table_key("prevalence", model.outcome)
         parts += [heading(f"Prevalence of {model.label[0].lower() + model.label[1:]}"),
-                  prevalence_by(report, model.outcome, coded, key=key)]
+                  prevalence_by(report, model.outcome, coded, key=key,
+                                design=report.plan.design is not None)]
     return join(*parts)
 
 
@@ -136,9 +137,10 @@ def model_sections(report: ReportSession) -> Html:
     parts = []
     for fitted in report.fits:
         model = fitted.plan
-        title = f"{model.label}: {model.estimate}s" + (" in the sub-sample"
-                                                      if model.subsample else "")
-        key = f"model_{model.key}"
+        title = (f"{model.label}: {model.estimate}s" if model.model
+                 else f"{model.label}: not modelled") + (" in the sub-sample"
+                                                        if model.subsample else "")
+        key = table_key("model", model.key)
         parts.append(heading(title[0].upper() + title[1:]))
         parts.append(report.notices(fitted.result, key) if fitted.result is not None
                      else Html(""))
@@ -149,18 +151,54 @@ def model_sections(report: ReportSession) -> Html:
         info = result.info
         note = (f"{model.model[0].upper() + model.model[1:]} regression on {info.get('n')} "
                 f"respondents with complete data"
-                + (f" ({info['events']} events)" if info.get("events") is not None else "")
-                + f"; {info.get('n_dropped', 0)} left out for a missing value. Adjusted for "
-                + (", ".join(report.survey.label(v) for v in model.adjust_for) or "nothing")
-                + " and the other exposures. " + _interval_words(result))
+                + (f" ({int(info['events']):,} {_events_word(model)})"
+                   if isinstance(info.get("events"), int | float) else "")
+                + f"; {info.get('n_dropped', 0)} left out for a missing value. "
+                + _adjusted_words(report, model) + " " + _interval_words(result))
         parts.append(report.table(safe_model_table(result.table, report.threshold), key,
                                   title=title[0].upper() + title[1:], note=note))
+        if model.model == "proportional odds":
+            parts.append(_brant(report, model, result))
         if "outcome_level" not in result.table.columns:
             ax = figures.forest_plot(result.table, show_counts=False)
-            parts.append(report.figure(ax, f"forest_{model.key}",
+            parts.append(report.figure(ax, table_key("forest", model.key),
                                        caption=f"Crude and adjusted {model.estimate}s "
                                                "(log scale)"))
     return join(*parts)
+
+
+def _brant(report: ReportSession, model, result) -> Html:
+    """Brant's test of proportional odds, overall and per variable, when it was estimable."""
+    from analysis.describe.render import format_p
+
+    tests = getattr(result, "tests", None)
+    if not isinstance(tests, pd.DataFrame) or tests.empty:
+        return Html("")
+    tests = tests[tests["test"].str.startswith("Brant")]
+    if tests.empty:
+        return Html("")
+    shown = pd.DataFrame({"Term": ["All terms" if v == "overall" else report.survey.label(v)
+                                   for v in tests["variable"]],
+                          "Chi-squared": tests["statistic"].map(lambda v: f"{v:.2f}"),
+                          "df": tests["df"].map(lambda v: f"{int(v)}"),
+                          "p": tests["p_value"].map(format_p)})
+    return report.table(shown, table_key("brant", model.key),
+                        title="Proportional odds: Brant's test",
+                        note="A small p says that a variable's odds ratio differs between the "
+                             "cut-points of the scale, so one odds ratio per variable "
+                             "(proportional odds) summarises it poorly.")
+
+
+def _events_word(model) -> str:
+    return "in total" if model.kind == "count" else "events"
+
+
+def _adjusted_words(report: ReportSession, model) -> str:
+    others = " and the other exposures" if len(model.exposures) > 1 else ""
+    if model.adjust_for:
+        return ("Adjusted for " + ", ".join(report.survey.label(v) for v in model.adjust_for)
+                + others + ".")
+    return "Adjusted for the other exposures." if others else "Crude: no adjustment set."
 
 
 def _interval_words(result) -> str:

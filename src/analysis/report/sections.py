@@ -18,7 +18,7 @@ from analysis.describe import prevalence, table_one
 from analysis.describe.render import NOTE as TABLE_ONE_NOTE
 from analysis.models import logistic
 from analysis.privacy import complementary_suppression, suppressed_label
-from analysis.report.session import Html, ReportSession
+from analysis.report.session import Html, ReportSession, table_key
 from analysis.report.tables import (
     HIDDEN,
     prevalence_suppression,
@@ -155,25 +155,45 @@ def characteristics(report: ReportSession, by: str | None = None,
 
 
 def prevalence_by(report: ReportSession, outcome: str | None,
-                  factors: Sequence[str] | None = None, *, key: str = "prevalence") -> Html:
+                  factors: Sequence[str] | None = None, *, key: str = "prevalence",
+                  design: bool = False) -> Html:
     """Prevalence of the outcome overall and by each coded factor, with Wilson intervals.
 
     ``factors`` defaults to the codebook's exposures; numeric ones are left out.
+    With ``design`` (the codebook declares weights, strata or clusters) the
+    table adds the design-based prevalence and its interval (R survey's
+    ``svyciprop``, logit method) and the figure draws those.
     """
     from analysis import figures
 
     factors = list(factors) if factors else report.survey.variables("exposure")
     coded = [f for f in factors if report.survey.data[f].dtype == "category"]
-    table = prevalence(report.survey, outcome, by=coded, weighted=False)
+    table = prevalence(report.survey, outcome, by=coded, weighted=False, design=design)
     shown = safe_prevalence(table, report.threshold)
+    if design:
+        shown = shown.rename(columns={"Prevalence, % (95% CI)": "Unweighted, % (95% CI)"})
     label = report.survey.label(outcome or report.survey.variables("outcome")[0])
+    note = "Among respondents with a known outcome; Wilson 95% intervals. "
+    if design:
+        note = ("Among respondents with a known outcome. n and events are respondents; the "
+                "unweighted prevalence has Wilson 95% intervals, the design-based one (survey "
+                "weights, strata and clusters) logit intervals with t on the design's degrees "
+                "of freedom. ")
     out = report.table(shown, key, title=f"Prevalence of {label.lower()}",
-                       note="Among respondents with a known outcome; Wilson 95% intervals. "
-                            + _suppression_note(report))
+                       note=note + _suppression_note(report))
+    if not coded:  # the overall row only: a figure would be an empty frame with one line
+        return out
     # a drawn point and interval would give a suppressed count back: leave those rows out
     hide = prevalence_suppression(table, report.threshold)
-    ax = figures.prevalence_plot(table[~(hide["events"] | hide["n"])], show_counts=False)
-    caption = f"Prevalence of {label.lower()} by factor, with 95% intervals"
+    drawn = table[~(hide["events"] | hide["n"])]
+    if design:
+        drawn = drawn.assign(prevalence=drawn["design_prevalence"],
+                             ci_low=drawn["design_ci_low"], ci_high=drawn["design_ci_high"])
+    ax = figures.prevalence_plot(drawn, show_counts=False)
+    if design:
+        ax.set_xlabel("Respondents with the outcome (%, design-based 95% CI)")
+    caption = (f"{'Design-based p' if design else 'P'}revalence of {label.lower()} by factor, "
+               "with 95% intervals")
     if (hide["events"] | hide["n"]).any():
         caption += "; levels with suppressed counts are not drawn"
     return join(out, report.figure(ax, key, caption=caption))
@@ -292,7 +312,7 @@ def dose_responses(report: ReportSession, outcome: str | None,
         curve = figures.dose_response(survey, exposure, outcome,
                                       adjust_for=tuple(confounders or ()))
         ax = figures.dose_response_plot(curve)
-        parts.append(report.figure(ax, f"dose_{exposure}",
+        parts.append(report.figure(ax, table_key("dose", exposure),
                                    caption=f"{report.survey.label(exposure)}: odds ratio "
                                            "against the median, with 95% band"
                                            + (f". {note}" if note else "")))
@@ -320,8 +340,10 @@ def performance(report: ReportSession, result) -> Html:
     rows += [(f"Calibration {r.statistic}", r.estimate, r.ci_low, r.ci_high)
              for r in cal.table.itertuples()]
     table = pd.DataFrame({"Statistic": [r[0] for r in rows],
-                          "Estimate (95% CI)": [f"{r[1]:.3f} ({r[2]:.3f} to {r[3]:.3f})"
-                                                for r in rows]})
+                          "Estimate (95% CI)": [
+                              "{:.3f} ({:.3f} to {:.3f})".format(*(round(v, 3) + 0.0
+                                                                  for v in r[1:4]))
+                              for r in rows]})  # + 0.0: "0.000", never "-0.000"
     out = report.table(table, "performance", title="Performance of the adjusted model",
                        note="AUC with DeLong's interval; calibration intercept (ideal 0) and "
                             "slope (ideal 1) by logistic recalibration, in the same data."

@@ -46,6 +46,16 @@ class Html:
         return self.text
 
 
+def table_key(*parts: str) -> str:
+    """A table or figure key from names of the user's survey: ``BackProblems`` -> ``backproblems``.
+
+    Keys name files (``tables/<notebook>_<key>.csv``), so they are lower-case
+    letters, digits and underscores, whatever the codebook's variable names are.
+    """
+    key = re.sub(r"[^a-z0-9_]+", "_", "_".join(parts).lower()).strip("_")
+    return key if key and key[0].isalnum() else f"k_{key}"
+
+
 def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | None = None,
                suppressed: str | None = None) -> str:
     """``frame`` as an HTML table; every header, cell, title and note is escaped."""
