@@ -504,10 +504,14 @@ def summarise(outcomes: list[dict], n_of: dict[str, int]) -> pd.DataFrame:
             records.append({
                 "family": family, "row": row, "n": n_of[family], "replicates": len(reps),
                 "used": len(p_values), "test": test, "size": size, "size_mcse": size_se,
-                "size_in_range": _in(size, SIZE_RANGE), "interval": interval or "",
+                "size_in_range": _in(size, SIZE_RANGE),
+                "size_out_by_2mcse": _clear(size, size_se, SIZE_RANGE),
+                "interval": interval or "",
                 "coverage": cov if covered else np.nan,
                 "coverage_mcse": cov_se if covered else np.nan,
                 "coverage_in_range": _in(cov, COVERAGE_RANGE) if covered else "",
+                "coverage_out_by_2mcse": _clear(cov, cov_se, COVERAGE_RANGE) if covered
+                else False,
                 "bias_log": float(np.mean(log_err)) if log_err else np.nan,
                 "failed": len(failed) + row_failed,
                 "warned": sum(o["warned"] for o in reps),
@@ -526,6 +530,15 @@ def _in(p: float, band: tuple[float, float]) -> str:
     return "in" if band[0] <= p <= band[1] else "OUT"
 
 
+def _clear(p: float, se: float, band: tuple[float, float]) -> bool:
+    """Outside the band by more than 2 MCSE: unlikely to be Monte-Carlo noise alone."""
+    return bool(np.isfinite(p) and (p < band[0] - 2 * se or p > band[1] + 2 * se))
+
+
+def _mark(status: str, clear: bool) -> str:
+    return f"{status} (>2 MCSE)" if status == "OUT" and clear else status
+
+
 def _pct(p: float, se: float) -> str:
     return "" if not np.isfinite(p) else f"{100 * p:.1f} ± {100 * se:.1f}"
 
@@ -537,7 +550,8 @@ def markdown(table: pd.DataFrame, outcomes: list[dict], args) -> str:
         "Written by `benchmarks/size_coverage.py` (see `benchmarks/README.md`); do not edit.",
         f"Seed {args.seed}; replicates per family as in `R`; `used` = replicates with a "
         "finite p-value (and interval). Targets: size 4-6%, coverage 93-97%; "
-        "`±` is the Monte-Carlo standard error sqrt(p(1-p)/used).",
+        "`±` is the Monte-Carlo standard error sqrt(p(1-p)/used); `OUT (>2 MCSE)` is "
+        "outside the target by more than twice that (unlikely to be chance alone).",
         "",
         "| family | check | n | R | used | size % | size | coverage % | coverage | "
         "bias (log) | failed | warned | notices | non-conv. |",
@@ -547,8 +561,9 @@ def markdown(table: pd.DataFrame, outcomes: list[dict], args) -> str:
         bias = "" if not np.isfinite(r.bias_log) else f"{r.bias_log:+.3f}"
         lines.append(
             f"| {r.family} | {r.row} | {r.n} | {r.replicates} | {r.used} | "
-            f"{_pct(r.size, r.size_mcse)} | {r.size_in_range} | "
-            f"{_pct(r.coverage, r.coverage_mcse)} | {r.coverage_in_range} | {bias} | "
+            f"{_pct(r.size, r.size_mcse)} | {_mark(r.size_in_range, r.size_out_by_2mcse)} | "
+            f"{_pct(r.coverage, r.coverage_mcse)} | "
+            f"{_mark(r.coverage_in_range, r.coverage_out_by_2mcse)} | {bias} | "
             f"{r.failed} | {r.warned} | {r.noticed} | {r.nonconverged} |")
     lines += ["", "## What each row tests", "",
               "| family | check | p-value (size) | interval (coverage) | simulation |",
@@ -564,7 +579,10 @@ def markdown(table: pd.DataFrame, outcomes: list[dict], args) -> str:
               "or gave no finite number for the row (left out of `used`)."]
     messages: dict[str, dict[str, int]] = {}
     for o in outcomes:
-        for text in ([o["error"]] if o["error"] else []) + o["warnings"]:
+        nan_rows = [f"row {row}: no finite p-value or interval (NaN)"
+                    for row, r in o["rows"].items()
+                    if not np.isfinite([r.get(k, 0.0) for k in ("p", "low", "high")]).all()]
+        for text in ([o["error"]] if o["error"] else []) + nan_rows + o["warnings"]:
             messages.setdefault(o["family"], {}).setdefault(text, 0)
             messages[o["family"]][text] += 1
     if messages:
