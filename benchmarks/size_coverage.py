@@ -390,7 +390,8 @@ FAMILIES = {
     "firth": Family(
         sim_firth, lambda s, rng: fit_logistic(s, rng, firth=True), 200, 500,
         "logistic, firth=True; about 12% events",
-        {"Wald": ("Wald z of b[Yes] (penalised fit)", "Wald 95% CI of x[Yes]"),
+        {"Wald": ("table p-value of b[Yes]: 1-df penalised LR (logistf)",
+                  "table 95% CI of x[Yes]: profile penalised likelihood"),
          "LR": (".tests penalised LR of g (2 df, adjusted)", "")}),
     "poisson": Family(
         lambda rng, n: sim_counts(rng, n), fit_poisson, 500, 500,
