@@ -139,7 +139,10 @@ def test_small_counts_are_suppressed_in_reader_tables(rendered):
                              dtype=str, keep_default_na=False)
     hidden = prevalence[prevalence["Events"].isin(["<5", "suppressed"])]
     assert len(hidden) >= 2  # a small cell and its complement in the same factor
-    assert (hidden["Prevalence, % (95% CI)"] == "suppressed").all()
+    # every prevalence column (unweighted and, under the example's design, design-based)
+    shares = [c for c in prevalence.columns if c.endswith("% (95% CI)")]
+    assert shares == ["Unweighted, % (95% CI)", "Design-based, % (95% CI)"]
+    assert (hidden[shares] == "suppressed").all().all()
 
 
 def test_results_json_holds_every_table_shown(rendered):

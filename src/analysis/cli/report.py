@@ -9,7 +9,7 @@ import typer
 import yaml
 
 from analysis.cli.app import app
-from analysis.cli.common import output_folder
+from analysis.cli.common import SheetOption, output_folder, read_options
 from analysis.errors import ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
 from analysis.report.build import JOBS
@@ -46,6 +46,7 @@ def report(
         "--timeout", min=1, help="Seconds any one notebook cell may run.")] = CELL_TIMEOUT,
     jobs: Annotated[int, typer.Option(
         "--jobs", min=1, help="Notebooks run at once (each kernel holds the survey).")] = JOBS,
+    sheet: SheetOption = None,
     case_studies: Annotated[bool, typer.Option(
         "--case-studies/--no-case-studies",
         help="Also render the case studies on public datasets whose files can be had.",
@@ -64,7 +65,10 @@ def report(
     if is_dataset(data):
         check_dataset(data)
     else:
-        read_columns(data)
+        read_columns(data, **read_options(sheet))
+    parameters = parse_parameters(param or [])
+    if sheet is not None:
+        parameters["sheet"] = sheet
 
     notebooks = report_notebooks()
     if case_studies:
@@ -76,7 +80,7 @@ def report(
         notebooks = [*notebooks, *runnable]
     try:
         summary = render_reports(data, codebook, out, threshold=threshold, notebooks=notebooks,
-                                 parameters=parse_parameters(param or []), timeout=timeout,
+                                 parameters=parameters, timeout=timeout,
                                  jobs=jobs)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: kernels stopped, {out} left as it was", err=True)

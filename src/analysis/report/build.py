@@ -361,11 +361,13 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
     clear_cache(out)
     if len(modes) != 1 or not isinstance(mode := modes.pop(), str):
         return
+    sheet = parameters.get("sheet")
+    options = {} if sheet is None else {"sheet": sheet}
     try:
-        survey = load_survey(data, codebook, on_invalid=mode, keep_identifiers=False)
+        survey = load_survey(data, codebook, on_invalid=mode, keep_identifiers=False, **options)
     except BackpainError:
         return
-    write_cached_survey(survey, out, survey_key(data, codebook, mode), secret)
+    write_cached_survey(survey, out, survey_key(data, codebook, mode, sheet), secret)
 
 
 def _run_all(paths, declared, parameters, data, codebook, staging, out, threshold, timeout,

@@ -61,9 +61,13 @@ SECRET_ENV = "BACKPAIN_REPORT_SECRET"
 log = logging.getLogger("analysis.report")
 
 
-def survey_key(data: str | Path, codebook: str | Path, on_invalid: str) -> str:
-    """The cache key: sha256 over the data file's and codebook's sha256 and ``on_invalid``."""
+def survey_key(data: str | Path, codebook: str | Path, on_invalid: str,
+               sheet: str | int | None = None) -> str:
+    """The cache key: sha256 over the data file's and codebook's sha256, ``on_invalid`` and
+    the Excel ``sheet`` read (when one is named)."""
     text = f"data={sha256(data)}\ncodebook={sha256(codebook)}\non_invalid={on_invalid}\n"
+    if sheet is not None:
+        text += f"sheet={sheet}\n"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -221,7 +221,8 @@ def plan_options(parameters: dict[str, Any]) -> dict[str, Any]:
 
 def open_report(name: str, data: str | Path, codebook: str | Path, *,
                 out_dir: str | Path = "../reports", threshold: int = DEFAULT_THRESHOLD,
-                on_invalid: str = "exclude", **parameters: Any) -> ReportSession:
+                on_invalid: str = "exclude", sheet: str | int | None = None,
+                **parameters: Any) -> ReportSession:
     """Load the survey of a report notebook and start its record.
 
     Identifier columns are never loaded (``keep_identifiers=False``). Other
@@ -241,22 +242,26 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
             raise ReportError(f"Report {name}: {what} {str(path)!r} does not exist.")
     matplotlib.rcParams["svg.hashsalt"] = "backpain"  # stable ids should anyone save SVG
     _theme()
-    survey = _cached_survey(data, codebook, out_dir, on_invalid)
+    survey = _cached_survey(data, codebook, out_dir, on_invalid, sheet)
     if survey is None:
-        survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
+        options = {} if sheet is None else {"sheet": sheet}
+        survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False,
+                             **options)
+    given = {"on_invalid": on_invalid, **({"sheet": sheet} if sheet is not None else {})}
     session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
                             out_dir=out_dir, threshold=int(threshold),
-                            parameters={"on_invalid": on_invalid, **parameters})
+                            parameters={**given, **parameters})
     session.write_results()
     return session
 
 
-def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str) -> Survey | None:
+def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str,
+                   sheet: str | int | None = None) -> Survey | None:
     from analysis.report.cache import FOLDER, MANIFEST, read_cached_survey, survey_key
 
     if not (out_dir / FOLDER / MANIFEST).is_file():
         return None  # no report run under way: skip hashing the data
-    return read_cached_survey(out_dir, survey_key(data, codebook, on_invalid), codebook)
+    return read_cached_survey(out_dir, survey_key(data, codebook, on_invalid, sheet), codebook)
 
 
 def _theme() -> None:
