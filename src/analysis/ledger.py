@@ -170,7 +170,9 @@ def _reason(block: _Block) -> str:
 
 
 def _as_text(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    # A missing value shows as blank whatever its kind (None, NaN, pd.NA, NaT).
+    if value is None or value is pd.NA or value is pd.NaT or (
+            isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixtures import fixture, reference_data
+from scipy import stats as scipy_stats
 
 from analysis.diagnostics import discrimination, hosmer_lemeshow
 from analysis.errors import BackpainWarning
@@ -51,6 +52,8 @@ CODEBOOK = {
 }
 R = fixture("logistic")
 METHODS = ["rows", "patterns"]
+# Clinics among the complete cases: the cluster sandwich's G (t and F on G - 1 df).
+CLUSTERS = int(reference_data("logistic").dropna()["clinic"].nunique())
 
 
 def survey(frame: pd.DataFrame | None = None):
@@ -180,19 +183,29 @@ def test_sandwich_errors_and_wald_tests_match_sandwich_package(cov_type, r_cov):
         row, r = tests.loc[(model, "Wald")], R["wald_tests"][key][r_cov]
         assert row["df"] == r["df"] == 3
         assert row["statistic"] == pytest.approx(r["statistic"], rel=1e-6)
-        assert row["p_value"] == pytest.approx(r["p"], rel=1e-6)
+        assert row["p_value"] == pytest.approx(_robust_p(r, r_cov), rel=1e-6)
         trend, rt = tests.loc[(model, "trend")], R["trend"][model][r_cov]
         assert trend["statistic"] == pytest.approx(rt["statistic"], rel=1e-6)
-        assert trend["p_value"] == pytest.approx(rt["p"], rel=1e-6)
+        assert trend["p_value"] == pytest.approx(_robust_p({**rt, "df": 1}, r_cov), rel=1e-6)
     assert f"Wald chi-square tests with the {r_cov} sandwich" in result.info["tests"]
     assert any(n.kind == "test" and r_cov in n.message for n in result.notices)
     # the robust table rows use the same covariance: cluster-robust ORs' CIs as R's
     if r_cov == "cluster":
-        r = r_coefficients("adjusted")
-        lows = np.atleast_1d(R["models"]["adjusted"]["or_low_cluster"])
+        # R's estimate and cluster SE, with t on clusters - 1 df (Stata's vce(cluster)).
+        r = r_coefficients("adjusted").iloc[1:4]
+        crit = scipy_stats.t.ppf(0.975, CLUSTERS - 1)
         table = result.table.set_index("level").loc[["Fair", "Poor", "Very poor"]]
-        np.testing.assert_allclose(table["ci_low_adjusted"], lows[1:4], rtol=1e-7)
-        assert list(r.index[1:4]) == ["posture[Fair]", "posture[Poor]", "posture[Very poor]"]
+        np.testing.assert_allclose(table["ci_low_adjusted"],
+                                   np.exp(r["estimate"] - crit * r["se_cluster"]), rtol=1e-7)
+        assert list(r.index) == ["posture[Fair]", "posture[Poor]", "posture[Very poor]"]
+        assert result.info["ci"] == "Wald 95%, t on clusters - 1 df"
+
+
+def _robust_p(r: dict, cov: str) -> float:
+    """R's chi-square p-value; under the cluster sandwich F = W / q on (q, G - 1) df."""
+    if cov != "cluster":
+        return r["p"]
+    return float(scipy_stats.f.sf(r["statistic"] / r["df"], r["df"], CLUSTERS - 1))
 
 
 def test_cluster_robust_differs_from_vcovcl_default_by_the_stated_factor():
@@ -209,7 +222,7 @@ def test_interaction_wald_test_with_cluster_covariance():
     test = result.tests.set_index(["variable", "test"]).loc[("posture:sex", "Wald")]
     r = R["wald_tests"]["interaction"]["cluster"]
     assert test["statistic"] == pytest.approx(r["statistic"], rel=1e-6)
-    assert test["p_value"] == pytest.approx(r["p"], rel=1e-6)
+    assert test["p_value"] == pytest.approx(_robust_p(r, "cluster"), rel=1e-6)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -84,6 +84,18 @@ def output_folder(path: Path, option: str) -> Path:
     return path
 
 
+def report_target(path: Path) -> Path:
+    """``--out`` of a report: not a file, and its parent writable (created if need be).
+
+    The folder itself is not created: a run renders beside it and swaps it in
+    whole, so a run that fails or is interrupted leaves no folder behind.
+    """
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"--out {path}: is a file; a folder is needed here.")
+    _writable_folder(path.resolve().parent, "--out", path)
+    return path
+
+
 def _writable_folder(folder: Path, option: str, target: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import typer
 import yaml
 
 from analysis.cli.app import app
-from analysis.cli.common import SheetOption, output_folder, read_options
+from analysis.cli.common import SheetOption, read_options, report_target
 from analysis.errors import ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
 from analysis.report.build import JOBS
@@ -60,7 +60,7 @@ def report(
     from analysis.report.build import report_notebooks
 
     # Bad input or an unwritable --out is said before any notebook kernel starts.
-    output_folder(out, "--out")
+    report_target(out)
     load_codebook(codebook)
     if is_dataset(data):
         check_dataset(data)

@@ -184,7 +184,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         tidy_crude = [profile_rows(crude[v], t, [main_terms[v]], enc)
                       for v, t in zip(exposures, tidy_crude, strict=True)]
     tidy_crude = pd.concat(tidy_crude, ignore_index=True)
-    if sample_design is not None:  # t on each fit's design df, as svyglm
+    if sample_design is not None or cov_type == "cluster":  # t on each fit's df
         from analysis.design_based import design_t_rows
 
         tidy_adj = design_t_rows(tidy_adj, adjusted.df_resid)
@@ -210,8 +210,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
         "ci": ("profile penalised likelihood 95%, p-values by penalised likelihood ratio "
-               "(logistf)" if firth else "Wald 95%" if sample_design is None
-               else "Wald 95%, t on df.residual (svyglm)"),
+               "(logistf)" if firth else "Wald 95%, t on df.residual (svyglm)"
+               if sample_design is not None else "Wald 95%, t on clusters - 1 df"
+               if cov_type == "cluster" else "Wald 95%"),
         "cov_type": "design (Taylor linearisation)" if sample_design is not None else cov_type,
         "cluster": cluster,
         "design": sample_design.names if sample_design is not None else None,

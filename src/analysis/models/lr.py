@@ -103,11 +103,17 @@ def wald_term(fit: Fit, columns: list[int]) -> tuple[float, int, float]:
     sandwich), so the test agrees with the table's standard errors; referred to
     chi-square on ``len(columns)`` df. Tested against the same quadratic form
     computed in R with ``sandwich::vcovHC``/``vcovCL`` (fixture ``logistic``).
+    When the fit has ``df_resid`` (a cluster sandwich: G - 1), the p-value is
+    that of ``F = W / q`` on ``(q, G - 1)`` df; the statistic stays ``W``.
     """
     b = fit.params[columns]
     V = fit.cov[np.ix_(columns, columns)]
     stat = float(b @ np.linalg.solve(V, b))
-    return stat, len(columns), float(stats.chi2.sf(stat, len(columns)))
+    q = len(columns)
+    df = getattr(fit, "df_resid", None)
+    if df:  # cluster sandwich: F = W / q on (q, G - 1) df
+        return stat, q, float(stats.f.sf(stat / q, q, df))
+    return stat, q, float(stats.chi2.sf(stat, q))
 
 
 def robust_model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[str, Term],
@@ -147,6 +153,10 @@ def robust_model_tests(crude: dict[str, Fit], adjusted: Fit, main_terms: dict[st
             robust_logistic_fit(trend, cov_type, groups)
             b, se = trend.coef(f"{e.name}[trend]")
             low, high, p = wald(b, se)
+            if trend.df_resid:  # cluster sandwich: t on G - 1 df
+                crit = stats.t.ppf(0.975, trend.df_resid)
+                low, high = b - crit * se, b + crit * se
+                p = float(2 * stats.t.sf(abs(b / se), trend.df_resid))
             rows.append([name, label, "trend", model, (b / se) ** 2, 1, p, np.exp(b),
                          np.exp(low), np.exp(high), cov_type])
     out = pd.DataFrame(rows, columns=[*COLUMNS, "covariance"])

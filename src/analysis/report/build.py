@@ -132,8 +132,10 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
         if not path.is_file():
             raise ReportError(f"{what} {str(path)!r} does not exist.")
     try:  # before any notebook runs: a place that cannot be written is said at once
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".backpain-write-test"
+        # The run renders beside ``out`` and swaps it in, so it is ``out``'s parent that
+        # must be writable; ``out`` itself is not created before the report is whole.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.parent / f".{out.name}.backpain-write-test-{os.getpid()}"
         probe.touch()
         probe.unlink()
     except OSError as exc:
