@@ -71,7 +71,8 @@ def _model_words(model, survey=None) -> str:
     what = {"logistic": "logistic regression by maximum likelihood, odds ratios with Wald 95% "
                         "intervals.",
             "Firth logistic": "logistic regression by Firth's penalised likelihood, odds "
-                              "ratios with Wald 95% intervals.",
+                              "ratios with profile penalised-likelihood 95% intervals and "
+                              "penalised likelihood-ratio p-values (as logistf).",
             "conditional logistic": "conditional logistic regression within matched sets, "
                                     "odds ratios with Wald 95% intervals.",
             "Poisson": "Poisson regression, incidence rate ratios with Wald 95% intervals.",
