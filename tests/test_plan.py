@@ -177,3 +177,26 @@ def test_a_model_that_cannot_be_fitted_is_a_failure_not_an_exception():
     (fitted,) = fit_plan(broken, plan(broken))
     assert fitted.result is None
     assert "needs both events and non-events" in fitted.failure
+
+
+def test_aliasing_on_many_rows_is_found_through_the_sample_and_confirmed_on_all():
+    from analysis.plan.build import ALIAS_SAMPLE
+
+    rng = np.random.default_rng(8)
+    n = ALIAS_SAMPLE + 20_000
+    group = np.where(np.arange(n) < 25, 3, rng.integers(1, 3, n))  # 'Driving' in 25 rows only
+    frame = pd.DataFrame({"age": rng.uniform(20, 70, n).round(), "ratio": rng.uniform(0, 1, n),
+                          "grp": group, "pain": rng.integers(0, 2, n)})
+    frame["ratio2"] = 2 * frame["ratio"]  # an exact linear dependence, on every row
+    frame["driver"] = (frame["grp"] == 3).astype(int)  # the rare level, again
+    variables = {
+        "age": {"type": "numeric", "label": "Age", "unit": "years", "role": "confounder"},
+        "ratio": {"type": "numeric", "label": "Load ratio", "role": "exposure"},
+        "ratio2": {"type": "numeric", "label": "Load ratio doubled", "role": "exposure"},
+        "grp": {"type": "categorical", "label": "Work group", "role": "exposure",
+                "levels": {1: "Office", 2: "Warehouse", 3: "Driving"}},
+        "driver": {"type": "binary", "label": "Professional driver", "role": "exposure"},
+        "pain": {"type": "binary", "label": "Low back pain", "role": "outcome"}}
+    (m,) = plan(load_survey(frame, {"name": "big", "variables": variables})).models
+    assert set(m.dropped) == {"ratio2", "driver"}
+    assert "Load ratio" in m.dropped["ratio2"] and "Work group" in m.dropped["driver"]

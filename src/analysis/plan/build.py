@@ -192,7 +192,32 @@ def _model_plan(survey, outcome, exposures, adjust_for, interactions, per, missi
     return model
 
 
+# Above this many complete rows the aliasing check runs first on a sample of them; see
+# _aliased. At 10^6 rows the full check took 3.9 of the plan's 5.5 s, in every notebook.
+ALIAS_SAMPLE = 100_000
+
+
 def _aliased(survey, rows: pd.DataFrame, names: list[str]) -> dict[str, str]:
+    """:func:`_aliased_rows` on all rows, answered from a sample when the sample settles it.
+
+    A linear dependence among the columns holds on every row, so it holds in
+    any sample of them: a sample that shows none, has every level of every
+    factor and no column constant, proves there is none in all rows. Any
+    other outcome is decided on all rows, so a variable is only ever dropped
+    for a dependence that the full data have.
+    """
+    if len(rows) <= ALIAS_SAMPLE:
+        return _aliased_rows(survey, rows, names)
+    sample = rows.sample(n=ALIAS_SAMPLE, random_state=0)
+    coded = [n for n in names if survey.codebook[n].type not in ("numeric", "count")]
+    complete = all(sample[n].nunique() == rows[n].nunique() for n in coded)
+    varies = all(sample[n].nunique() > 1 for n in names)
+    if complete and varies and not _aliased_rows(survey, sample, names):
+        return {}
+    return _aliased_rows(survey, rows, names)
+
+
+def _aliased_rows(survey, rows: pd.DataFrame, names: list[str]) -> dict[str, str]:
     """Variables whose columns are linear combinations of earlier ones, and of which.
 
     Method: the model's columns (intercept, treatment dummies of the observed
