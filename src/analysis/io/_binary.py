@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.errors import ReadError
 from analysis.io._scan import Note
+from analysis.io._text import check_unique_names
 
 
 def read_excel(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, list[Note]]:
@@ -47,31 +48,15 @@ def read_excel(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, list[
     header = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
     written = ["" if pd.isna(v) else str(v).strip() for v in header.iloc[0]] if len(header) \
         else []
-    _no_repeats(path, written, "row 1 of sheet " + repr(chosen))
+    check_unique_names(path, written, "row 1 of sheet " + repr(chosen))
     if len(written) == frame.shape[1]:
         frame.columns = [n if n else f"Unnamed: {k}" for k, n in enumerate(written)]
     return frame, [Note(f"sheet: {chosen} ({how}; sheets: {listed})", "read")]
 
 
-def _no_repeats(path: Path, names: list[str], where: str) -> None:
-    seen: dict[str, list[int]] = {}
-    for k, name in enumerate(names, start=1):
-        if name:
-            seen.setdefault(name, []).append(k)
-    repeated = {n: ks for n, ks in seen.items() if len(ks) > 1}
-    if repeated:
-        shown = "; ".join(f"{n!r} (columns {', '.join(map(str, ks))})"
-                          for n, ks in repeated.items())
-        raise ReadError(
-            f"{path}: duplicate column names (rule: duplicate column): {shown}. Names are "
-            f"compared after removing surrounding spaces. To fix: give each column its own "
-            f"name in the header ({where})."
-        )
-
-
 def check_unique(path: Path | str, names: list[str]) -> None:
     """A ReadError naming columns whose names repeat once surrounding spaces are removed."""
-    _no_repeats(Path(path), [str(n).strip() for n in names], "the header")
+    check_unique_names(Path(path), [str(n).strip() for n in names], "the header")
 
 
 def read_parquet(path: Path) -> pd.DataFrame:

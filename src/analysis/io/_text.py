@@ -173,19 +173,7 @@ def _header_row(source, encoding: str, delimiter: str, path: Path) -> list[str] 
         raise ReadError(f"{path}: line 1 is empty; the column names must be on line 1. To fix: "
                         "remove the blank lines above the header.")
     names = [c.strip() for c in row]
-    seen: dict[str, list[int]] = {}
-    for k, name in enumerate(names, start=1):
-        if name:
-            seen.setdefault(name, []).append(k)
-    repeated = {n: ks for n, ks in seen.items() if len(ks) > 1}
-    if repeated:
-        shown = "; ".join(f"{n!r} (columns {', '.join(map(str, ks))})"
-                          for n, ks in repeated.items())
-        raise ReadError(
-            f"{path}: duplicate column names (rule: duplicate column): {shown}. Names are "
-            "compared after removing surrounding spaces. To fix: give each column its own "
-            "name in the header (line 1)."
-        )
+    check_unique_names(path, names, "line 1")
     return [n if n else f"Unnamed: {k}" for k, n in enumerate(names)]
 
 
@@ -241,3 +229,20 @@ def sniff_export(first_lines: list[str], delimiter: str) -> str:
     if header and (header[0] == "record_id" or any(c.startswith("redcap_") for c in header)):
         return "redcap"
     return "csv"
+
+
+def check_unique_names(path: Path, names: list[str], where: str) -> None:
+    """A :class:`ReadError` naming each column name given twice (after stripping spaces)."""
+    seen: dict[str, list[int]] = {}
+    for k, name in enumerate(names, start=1):
+        if name:
+            seen.setdefault(name, []).append(k)
+    repeated = {n: ks for n, ks in seen.items() if len(ks) > 1}
+    if repeated:
+        shown = "; ".join(f"{n!r} (columns {', '.join(map(str, ks))})"
+                          for n, ks in repeated.items())
+        raise ReadError(
+            f"{path}: duplicate column names (rule: duplicate column): {shown}. Names are "
+            f"compared after removing surrounding spaces. To fix: give each column its own "
+            f"name in the header ({where})."
+        )

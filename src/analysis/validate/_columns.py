@@ -175,13 +175,18 @@ class ColumnCheck:
             ordered=var.type == "ordinal",
         )
 
-    def _date(self, var: Variable, column: pd.Series) -> np.ndarray:
+    def _text_without_missing_codes(self, var: Variable, column: pd.Series) -> pa.Array:
+        """The column as Arrow text with its missing codes nulled, each counted in the ledger."""
         text = _arrow_text(column)
         for code in var.missing:
             mask = _arrow_mask(pc.equal(text, str(code)))
             self._set_missing(var, code, mask)
             if mask.any():
                 text = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
+        return text
+
+    def _date(self, var: Variable, column: pd.Series) -> np.ndarray:
+        text = self._text_without_missing_codes(var, column)
         blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
         dates = _per_distinct(text, lambda distinct: _parse_dates(distinct, var.format),
                               np.datetime64("NaT", "us"))
@@ -197,12 +202,7 @@ class ColumnCheck:
         return dates
 
     def _text(self, var: Variable, column: pd.Series) -> pd.api.extensions.ExtensionArray:
-        text = _arrow_text(column)
-        for code in var.missing:
-            mask = _arrow_mask(pc.equal(text, str(code)))
-            self._set_missing(var, code, mask)
-            if mask.any():
-                text = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), text)
+        text = self._text_without_missing_codes(var, column)
         blank = _arrow_mask(pc.or_kleene(pc.is_null(text), pc.equal(text, "")))
         if blank.any():  # a blank cell is missing, whatever the codebook's na_values
             text = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), text)
