@@ -40,15 +40,10 @@ def load_survey(
 
     Parameters
     ----------
-    source : a file path (CSV, Qualtrics or REDCap CSV, Excel, Parquet, SPSS,
-        Stata; see :func:`analysis.io.read_table`) or a raw DataFrame (then the
-        line of a row is its position + 1).
-    codebook : a :class:`Codebook`, a path to its YAML (or to a REDCap data
-        dictionary / SPSS file), or a mapping.
-    on_invalid : ``"raise"`` (default) raises one :class:`ValidationError`
-        listing every broken rule; ``"exclude"`` drops offending rows and
-        unknown columns and records each in the ledger.
-    keep_identifiers : keep id and PII columns in ``survey.data``.
+    source, codebook, on_invalid, keep_identifiers, read_options : as
+        :func:`analysis.validate.validate_survey`; ``source`` may also be a
+        folder, a glob or a list of Parquet files.
+    engine : ``"pandas"`` (in memory), ``"duckdb"``, or None: chosen from ``source``.
 
     Examples
     --------
