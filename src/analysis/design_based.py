@@ -55,7 +55,7 @@ from scipy.special import expit
 
 from analysis.errors import ModelError, ValidationError
 from analysis.models.fitting import Z95
-from analysis.models.robust import design_covariance, design_meat
+from analysis.models.robust import design_covariance, design_meat, design_units
 
 DF_RULES = ("domain", "design")
 PROPORTION_METHODS = ("logit", "beta")
@@ -129,15 +129,9 @@ def design_df(design: SurveyDesign, inside: np.ndarray | None = None) -> int:
     keep = design.weight > 0
     if inside is not None:
         keep = keep & inside
-    n = int(keep.sum())
-    strata = (np.zeros(n, dtype=np.int64) if design.strata is None
-              else pd.factorize(pd.Series(design.strata[keep]), sort=True)[0])
-    n_strata = len(np.unique(strata))
-    if design.psu is None:
-        return n - n_strata
-    psu = pd.factorize(pd.Series(design.psu[keep]), sort=True)[0]
-    units = strata.astype(np.int64) * (int(psu.max(initial=0)) + 1) + psu
-    return len(np.unique(units)) - n_strata
+    units, unit_stratum = design_units(keep.size, design.strata, design.psu)
+    kept = np.bincount(units[keep], minlength=unit_stratum.size) > 0  # PSUs with such rows
+    return int(kept.sum()) - int((np.bincount(unit_stratum[kept]) > 0).sum())
 
 
 def _check_df_rule(df: str) -> None:

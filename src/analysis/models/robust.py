@@ -71,6 +71,38 @@ def sandwich(bread: np.ndarray, scores: np.ndarray, cov_type: str,
     return bread @ meat @ bread
 
 
+_UNITS: list = []  # (strata, psu, n, result) of the last designs coded: arrays kept, not ids
+
+
+def design_units(n: int, strata: np.ndarray | None, psu: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's PSU number and each PSU's stratum number, both 0-based and sorted.
+
+    PSUs are numbered within strata in the order of (stratum, PSU label), as
+    sorting the pairs would. A design's columns are coded once: the last two
+    codings are kept with the very arrays they came from (compared by
+    identity), since a report asks for dozens of estimates on one design.
+    """
+    for kept_strata, kept_psu, kept_n, result in _UNITS:
+        if kept_strata is strata and kept_psu is psu and kept_n == n:
+            return result
+    strata_codes = np.zeros(n, dtype=np.int64) if strata is None else pd.factorize(
+        pd.Series(strata), sort=True)[0].astype(np.int64)
+    if psu is None:
+        units = np.arange(n)
+    else:
+        psu_codes = pd.factorize(pd.Series(psu), sort=True)[0].astype(np.int64)
+        # (stratum, PSU) pairs as one integer in the pairs' sorted order
+        units = pd.factorize(strata_codes * (int(psu_codes.max(initial=0)) + 1) + psu_codes,
+                             sort=True)[0].astype(np.int64)
+    unit_stratum = np.zeros(int(units.max(initial=-1)) + 1, dtype=np.int64)
+    unit_stratum[units] = strata_codes
+    result = (units, unit_stratum)
+    _UNITS.insert(0, (strata, psu, n, result))
+    del _UNITS[2:]
+    return result
+
+
 def design_meat(scores: np.ndarray, strata: np.ndarray | None, psu: np.ndarray | None
                 ) -> tuple[np.ndarray, int]:
     """Between-PSU variance of weighted score totals, within strata (with replacement).
@@ -80,15 +112,12 @@ def design_meat(scores: np.ndarray, strata: np.ndarray | None, psu: np.ndarray |
     stratum. A stratum with a single PSU cannot give a variance: that raises.
     """
     n, k = scores.shape
-    strata = np.zeros(n, dtype=np.int64) if strata is None else pd.factorize(
-        pd.Series(strata), sort=True)[0]
-    units = np.arange(n) if psu is None else pd.factorize(
-        pd.Series(list(zip(strata, psu, strict=True))), sort=True)[0]
-    n_units = int(units.max()) + 1
-    totals = np.zeros((n_units, k))
-    np.add.at(totals, units, scores)
-    unit_stratum = np.zeros(n_units, dtype=np.int64)
-    unit_stratum[units] = strata
+    units, unit_stratum = design_units(n, strata, psu)
+    n_units = unit_stratum.size
+    # one bincount per column adds each unit's rows in row order, as np.add.at does, but
+    # without its per-element overhead (27 prevalence rows at 10^6: 15 s -> well under 1 s)
+    totals = np.column_stack([np.bincount(units, weights=scores[:, j], minlength=n_units)
+                              for j in range(k)]) if k else np.zeros((n_units, 0))
     meat = np.zeros((k, k))
     n_strata = int(unit_stratum.max()) + 1
     per_stratum = np.bincount(unit_stratum, minlength=n_strata)
