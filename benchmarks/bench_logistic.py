@@ -31,7 +31,11 @@ import pandas as pd
 LEVELS = [4] * 11 + [3] * 3 + [2]
 
 
-def simulate(n: int, seed: int = 2024):
+CONTINUOUS = {"age": ("years", 45.0, 12.0), "bmi": ("kg/m²", 26.0, 4.0),
+              "hours_sitting": ("h/day", 6.0, 2.5)}
+
+
+def simulate(n: int, seed: int = 2024, continuous: bool = False):
     from analysis.codebook import Codebook
     from analysis.ledger import Ledger
     from analysis.survey import Survey
@@ -49,6 +53,13 @@ def simulate(n: int, seed: int = 2024):
         variables[name] = {"type": "categorical", "label": f"Factor {i + 1}",
                            "levels": {j + 1: lab for j, lab in enumerate(labels)},
                            "role": "exposure"}
+    if continuous:  # three covariates with many distinct values: no pattern compression
+        for name, (unit, mean, sd) in CONTINUOUS.items():
+            values = np.round(rng.normal(mean, sd, n), 2)
+            lp += 0.02 * (values - mean) / sd * 5
+            columns[name] = values
+            variables[name] = {"type": "numeric", "label": name, "unit": unit,
+                               "role": "confounder"}
     y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(np.int8)
     columns["spasm"] = pd.Categorical.from_codes(y, categories=["No", "Yes"])
     variables["spasm"] = {"type": "binary", "label": "Spasm", "role": "outcome"}

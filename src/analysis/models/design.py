@@ -270,9 +270,25 @@ def build_design(terms: list[Term], encoded: dict[str, Encoded]) -> Design:
     X[:, 0] = 1.0
     at = 1
     for term in terms:
-        block = term_columns(term, encoded)
-        X[:, at:at + block.shape[1]] = block
-        at += block.shape[1]
+        span = len(term.columns)
+        if term.kind == "factor":
+            # straight into the (contiguous) columns of X: a row-major block copied into
+            # column-major X cost more than the whole Newton fit at 10^6 rows
+            enc = encoded[term.name]
+            keep = [i for i in range(len(enc.categories)) if i != enc.reference]
+            for j, level in enumerate(keep):
+                np.equal(enc.codes, level, out=X[:, at + j])
+        elif term.kind == "numeric":
+            enc = encoded[term.name]
+            if enc.per != 1:
+                np.divide(enc.values, enc.per, out=X[:, at])
+            else:
+                X[:, at] = enc.values
+        else:
+            block = term_columns(term, encoded)
+            span = block.shape[1]
+            X[:, at:at + span] = block
+        at += span
     names = ["Intercept"] + [c for t in terms for c in t.columns]
     return Design(X, names, list(terms))
 

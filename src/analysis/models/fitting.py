@@ -97,6 +97,9 @@ def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.n
     used = {v for t in terms for v in t.variables}
     if method not in ("auto", "rows", "patterns"):
         raise ModelError(f"Unknown method {method!r}; use 'auto', 'rows' or 'patterns'.")
+    if method == "auto" and used and _many_patterns([encoded[v] for v in sorted(used)],
+                                                      y.size):
+        method = "rows"
     if method != "rows" and used:
         inverse, first = pattern_index([encoded[v].group_codes for v in sorted(used)])
         if method == "patterns" or first.size * PATTERN_RATIO <= y.size:
@@ -114,6 +117,21 @@ def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.n
         return fit_arrays(name, design, encoded, "rows", firth, y, None, None)
     design = build_design(terms, {v: encoded[v] for v in used})
     return fit_arrays(name, design, encoded, "rows", firth, y, None, None)
+
+
+def _many_patterns(encoded: list[Encoded], n: int) -> bool:
+    """True when the first rows alone hold more than n / PATTERN_RATIO covariate patterns.
+
+    Then the whole sample holds more, and ``method="auto"`` fits rows; this
+    settles it from 30% of the rows (continuous covariates, or many factors
+    at 10^6 rows) instead of numbering every row's pattern to find out.
+    """
+    m = min(n, 3 * (n // PATTERN_RATIO))
+    if m >= n or m == 0:
+        return False
+    codes = [(e.codes[:m].astype(np.int64), len(e.categories)) if e.kind == "factor"
+             else e.take(slice(0, m)).group_codes for e in encoded]
+    return pattern_index(codes)[1].size * PATTERN_RATIO > n
 
 
 def design_rank(X: np.ndarray, tol: float = 1e-7) -> int:
@@ -211,17 +229,24 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     """Maximum-likelihood logistic regression by Newton-Raphson, as a statsmodels result.
 
     Method: Newton-Raphson on the log-likelihood with step-halving, the
-    information matrix X'WX accumulated over blocks of rows so that no n x k
-    temporary is made (on 10^6 rows x 41 columns that temporary is 330 MB per
-    iteration). Starts from the intercept-only estimate when the first
-    column is the intercept, and stops when the largest step is below
-    ``tol`` (as statsmodels' Newton does); Newton converges quadratically, so
-    the estimates are then exact to about ``tol**2``. The covariance is the
-    inverse information of the last iteration, computed before that last
-    step (it differs from the one at the final estimate by O(``tol``)
-    relative). ``check_rank`` raises :class:`RankDeficientError` when the first
-    information matrix shows dependent columns. The estimates and the
-    inverse information are then wrapped in
+    score X'(y - p) and the information matrix X'WX accumulated together over
+    blocks of rows, so that no n x k temporary is made (on 10^6 rows x 41
+    columns that temporary is 330 MB per iteration) and each iteration reads
+    X twice (information and score, then the new linear predictor). Without
+    ``start``, a sample of more than :data:`WARM_ROWS` rows starts from the
+    estimate on every m-th row (about :data:`WARM_ROWS` rows; the same rows on
+    every run), so the full data need about three iterations instead of six;
+    otherwise, and when that estimate cannot be had (a level missing from the
+    rows, no convergence), from the intercept-only estimate when the first
+    column is the intercept. The maximum is unique, so the start changes only
+    how fast it is reached, not where: it stops when the largest step is
+    below ``tol`` (as statsmodels' Newton does); Newton converges
+    quadratically, so the estimates are then exact to about ``tol**2``. The
+    covariance is the inverse information of the last iteration, computed
+    before that last step (it differs from the one at the final estimate by
+    O(``tol``) relative). ``check_rank`` raises :class:`RankDeficientError` when
+    the first information matrix shows dependent columns. The estimates and
+    the inverse information are then wrapped in
     ``statsmodels.discrete.discrete_model.LogitResults``, so callers get the
     usual statsmodels API (``params``, ``bse``, ``cov_params()``, ``llf``,
     ``summary()``).
@@ -237,17 +262,60 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     if start is not None:
         beta = np.asarray(start, dtype=np.float64).copy()
     else:
-        beta = np.zeros(k)
-        ybar = y.mean()
-        if 0 < ybar < 1 and np.all(X[:, 0] == 1.0):
-            beta[0] = np.log(ybar / (1 - ybar))
+        beta = _warm_start(X, y, tol) if n > 2 * WARM_ROWS else None
+        if beta is None:
+            beta = np.zeros(k)
+            ybar = y.mean()
+            if 0 < ybar < 1 and np.all(X[:, 0] == 1.0):
+                beta[0] = np.log(ybar / (1 - ybar))
+    beta, llf, information, converged, iterations = _newton(X, y, beta, tol, maxiter,
+                                                            check_rank)
+    try:
+        cov = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        cov = np.full((k, k), np.nan)
+    # The rank is known from the invertible information matrix; statsmodels'
+    # own check is a QR decomposition of X that costs more than the whole fit.
+    model = sm.Logit(y, X, check_rank=False)
+    fit = LikelihoodModelResults(model, beta, normalized_cov_params=cov, scale=1.0)
+    fit.mle_retvals = {"converged": converged, "iterations": iterations, "fopt": -llf / n}
+    fit.mle_settings = {"optimizer": "newton", "start_params": start, "maxiter": maxiter}
+    if not converged or np.max(np.abs(beta)) > 30:
+        warnings.warn("Newton-Raphson did not converge", sm_exceptions.ConvergenceWarning,
+                      stacklevel=2)
+    return BinaryResultsWrapper(LogitResults(model, fit))
+
+
+WARM_ROWS = 100_000  # rows of the sample a large fit starts from
+
+
+def _warm_start(X: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray | None:
+    """The estimate on every m-th row (about WARM_ROWS rows), or None when it fails."""
+    step = X.shape[0] // WARM_ROWS
+    Xs, ys = np.asfortranarray(X[::step]), y[::step]
+    if not 0 < ys.mean() < 1:
+        return None
+    beta = np.zeros(X.shape[1])
+    if np.all(Xs[:, 0] == 1.0):
+        beta[0] = np.log(ys.mean() / (1 - ys.mean()))
+    try:
+        beta, _, _, converged, _ = _newton(Xs, ys, beta, tol, 25, True)
+    except (RankDeficientError, np.linalg.LinAlgError):
+        return None
+    # a separated sample diverges; such a start would be worse than none
+    return beta if converged and np.all(np.isfinite(beta)) and np.max(np.abs(beta)) < 30 \
+        else None
+
+
+def _newton(X, y, beta, tol, maxiter, check_rank):
+    """Newton-Raphson with step-halving from ``beta``: (beta, llf, information, converged, it)."""
+    k = X.shape[1]
     eta = X @ beta
     llf = _logit_llf(eta, y)
     converged, iterations = False, 0
     for iterations in range(1, maxiter + 1):
         p = _expit(eta)
-        score = X.T @ (y - p)
-        information = _weighted_gram(X, p * (1.0 - p))
+        information, score = _information_score(X, p * (1.0 - p), y - p)
         if check_rank and iterations == 1:
             rank = gram_rank(information)
             if rank < k:
@@ -271,20 +339,7 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     if not converged:  # a diverging fit: report the information where it stopped
         p = _expit(eta)
         information = _weighted_gram(X, p * (1.0 - p))
-    try:
-        cov = np.linalg.inv(information)
-    except np.linalg.LinAlgError:
-        cov = np.full((k, k), np.nan)
-    # The rank is known from the invertible information matrix; statsmodels'
-    # own check is a QR decomposition of X that costs more than the whole fit.
-    model = sm.Logit(y, X, check_rank=False)
-    fit = LikelihoodModelResults(model, beta, normalized_cov_params=cov, scale=1.0)
-    fit.mle_retvals = {"converged": converged, "iterations": iterations, "fopt": -llf / n}
-    fit.mle_settings = {"optimizer": "newton", "start_params": start, "maxiter": maxiter}
-    if not converged or np.max(np.abs(beta)) > 30:
-        warnings.warn("Newton-Raphson did not converge", sm_exceptions.ConvergenceWarning,
-                      stacklevel=2)
-    return BinaryResultsWrapper(LogitResults(model, fit))
+    return beta, llf, information, converged, iterations
 
 
 _BLOCK = 1 << 14
@@ -298,6 +353,18 @@ def _weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
         block = X[start:start + _BLOCK]
         gram += block.T @ (block * w[start:start + _BLOCK, None])
     return gram
+
+
+def _information_score(X: np.ndarray, w: np.ndarray, r: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """X' diag(w) X and X'r in one pass over blocks of rows (each block read once)."""
+    k = X.shape[1]
+    gram, score = np.zeros((k, k)), np.zeros(k)
+    for start in range(0, X.shape[0], _BLOCK):
+        block = X[start:start + _BLOCK]
+        gram += block.T @ (block * w[start:start + _BLOCK, None])
+        score += block.T @ r[start:start + _BLOCK]
+    return gram, score
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:
