@@ -1,36 +1,50 @@
-"""Benchmark: logistic() against statsmodels' formula interface on 1,000,000 rows.
+"""Benchmark: logistic() against statsmodels' formula interface, two designs, 10^6 and 10^7 rows.
 
-Simulated survey: 1,000,000 respondents, 15 categorical factors (11 with 4
-levels, 3 with 3, 1 with 2: 40 parameters plus the intercept), binary outcome
-from a known logistic model, fixed seed. Measured in one run:
+Simulated survey: 15 categorical factors (11 with 4 levels, 3 with 3, 1 with
+2: 40 parameters plus the intercept), binary outcome from a known logistic
+model, fixed seed. Design ``factors``: those factors only; design
+``continuous``: the factors plus three continuous covariates (age, BMI,
+hours sitting; values to 2 decimals, so almost every respondent is their own
+covariate pattern and the fit is on rows). Measured in one run of this script:
 
-* adjusted fit through ``analysis.models.logistic`` (all 15 factors; the
-  call also fits the 15 crude models) against ``statsmodels.formula.api.logit``
-  with the same formula (``result.info["formula"]``) on the same rows;
-  medians of ``--runs`` runs (default 3); estimates compared to 1e-6;
-* the 15 crude models together (fitting engine, after encoding);
-* peak memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` (peak resident
-  set size of the process) read after our fits and before statsmodels runs.
+* ``logistic(survey, exposures=factors, adjust_for=covariates)``: the
+  adjusted model and the 15 crude models, medians of ``--runs`` runs;
+* ``statsmodels.formula.api.logit`` with the same formula
+  (``result.info["formula"]``) on the same rows (the adjusted model only),
+  medians of ``--runs`` runs (``--smf-runs`` to run it fewer times at 10^7);
+* the largest difference of an adjusted coefficient (log odds ratio) between
+  the two;
+* peak memory of each: every (size, design, tool) runs in a fresh process,
+  whose ``getrusage(RUSAGE_SELF).ru_maxrss`` is read at its end; the
+  simulated survey is part of both.
 
-Run: ``PYTHONPATH=src python benchmarks/bench_logistic.py [--rows N] [--runs R]``.
+Run::
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_logistic.py \
+        --sizes 1000000 10000000 --designs factors continuous --runs 3
+
+It prints one line per (size, design) and a Markdown table at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 LEVELS = [4] * 11 + [3] * 3 + [2]
-
-
 CONTINUOUS = {"age": ("years", 45.0, 12.0), "bmi": ("kg/m²", 26.0, 4.0),
               "hours_sitting": ("h/day", 6.0, 2.5)}
 
@@ -77,64 +91,105 @@ def timed(fn, runs):
     return statistics.median(times), times, out
 
 
+FACTORS = [f"f{i + 1:02d}" for i in range(len(LEVELS))]
+
+
+def worker(tool: str, n: int, design: str, runs: int, out: Path) -> None:
+    """One tool on one survey in this process: times, peak memory, the adjusted coefficients."""
+    warnings.simplefilter("ignore")
+    covariates = list(CONTINUOUS) if design == "continuous" else []
+    survey = simulate(n, continuous=design == "continuous")
+    if tool == "ours":
+        from analysis.models import logistic
+
+        median, times, result = timed(
+            lambda: logistic(survey, exposures=FACTORS, adjust_for=covariates), runs)
+        fit = result.models["adjusted"]
+        params = dict(zip(fit.design.names, map(float, fit.params), strict=True))
+        extra = {"method": result.info["method"], "formula": result.info["formula"]}
+    else:
+        import statsmodels.formula.api as smf
+
+        formula = json.loads(out.with_suffix(".formula").read_text())
+        frame = survey.data.copy()
+        frame["spasm"] = (frame["spasm"] == "Yes").astype(float)
+        del survey
+        median, times, ref = timed(lambda: smf.logit(formula, frame).fit(disp=False), runs)
+        params = {_our_name(k): float(v) for k, v in ref.params.items()}
+        extra = {}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    out.write_text(json.dumps({"median": median, "times": times, "peak_gib": peak,
+                               "params": params, **extra}))
+
+
+def _our_name(name: str) -> str:
+    """statsmodels' ``C(f01, Treatment(reference='L0'))[T.L2]`` -> ``f01[L2]``."""
+    if name.startswith("C("):
+        return f"{name[2:].split(',')[0]}[{name.split('[T.')[1][:-1]}]"
+    return name
+
+
+def run(tool: str, n: int, design: str, runs: int, work: Path) -> dict:
+    out = work / f"{tool}-{n}-{design}.json"
+    if tool == "smf":
+        out.with_suffix(".formula").write_text(
+            json.dumps(json.loads((work / f"ours-{n}-{design}.json").read_text())["formula"]))
+    code = subprocess.run([sys.executable, __file__, "--worker", tool, "--sizes", str(n),
+                           "--designs", design, "--runs", str(runs), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    if code.returncode != 0:
+        raise SystemExit(f"{tool} at n={n}, {design}: failed\n{code.stderr[-3000:]}")
+    return json.loads(out.read_text())
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--designs", nargs="+", default=["factors", "continuous"],
+                        choices=["factors", "continuous"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--smf-runs", type=int, default=None,
+                        help="runs of statsmodels (default: --runs)")
+    parser.add_argument("--worker", choices=["ours", "smf"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.sizes[0], args.designs[0], args.runs, args.out)
+        return
 
     import scipy
     import statsmodels
-    import statsmodels.formula.api as smf
-
-    from analysis.models import logistic
-    from analysis.models.design import encode, factor_term
-    from analysis.models.fitting import fit_terms
 
     print(f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
           f"statsmodels {statsmodels.__version__}, scipy {scipy.__version__}; "
-          f"{os.cpu_count()} cores, {platform.machine()} {platform.system()}")
-    np.show_config() if os.environ.get("SHOW_BLAS") else None
-    survey = simulate(args.rows)
-    factors = [f"f{i + 1:02d}" for i in range(len(LEVELS))]
-    print(f"{args.rows:,} rows, {len(factors)} factors, "
-          f"{sum(k - 1 for k in LEVELS)} parameters + intercept")
-
-    warnings.simplefilter("ignore")
-    ours_t, ours_all, result = timed(
-        lambda: logistic(survey, exposures=factors, adjust_for=[]), args.runs)
-    enc = {f: encode(survey.data, survey.codebook, f) for f in factors}
-    y = (survey.data["spasm"] == "Yes").to_numpy(float)
-    crude_t, crude_all, _ = timed(
-        lambda: [fit_terms(f, [factor_term(enc[f])], enc, y) for f in factors], args.runs)
-    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
-    start = time.perf_counter()
-    tests = result.tests
-    tests_t = time.perf_counter() - start
-
-    frame = survey.data.copy()
-    frame["spasm"] = (frame["spasm"] == "Yes").astype(float)
-    smf_t, smf_all, ref = timed(
-        lambda: smf.logit(result.info["formula"], frame).fit(disp=False), args.runs)
-
-    ours = result.tidy("adjusted").set_index("term")
-    worst = 0.0
-    for name, b in ref.params.items():
-        if name == "Intercept":
-            continue
-        var, level = name.split(",")[0][2:], name.split("[T.")[1][:-1]
-        worst = max(worst, abs(np.log(ours.loc[f"{var}[{level}]", "estimate"]) - b))
-    print(f"method chosen: {result.info['method']}")
-    print(f"logistic() (adjusted + 15 crude), median of {args.runs}: {ours_t:.2f} s "
-          f"{[round(t, 2) for t in ours_all]}")
-    print(f"15 crude models together, median: {crude_t:.3f} s "
-          f"{[round(t, 3) for t in crude_all]}")
-    print(f"smf.logit same formula, median of {args.runs}: {smf_t:.2f} s "
-          f"{[round(t, 2) for t in smf_all]}")
-    print(f"ratio ours / smf: 1/{smf_t / ours_t:.1f}")
-    print(f"max |log OR difference|: {worst:.2e}")
-    print(f"peak RSS during our fits (getrusage ru_maxrss): {peak_gib:.2f} GiB")
-    print(f"LR and trend tests on first access (.tests, {len(tests)} rows): {tests_t:.2f} s")
+          f"{len(os.sched_getaffinity(0))} cores, {platform.machine()} {platform.system()}; "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-logistic-") as tmp:
+        for n in args.sizes:
+            for design in args.designs:
+                load = os.getloadavg()[0]
+                ours = run("ours", n, design, args.runs, Path(tmp))
+                ref = run("smf", n, design, args.smf_runs or args.runs, Path(tmp))
+                worst = max(abs(ours["params"][k] - v) for k, v in ref["params"].items())
+                row = {"n": n, "design": design, "ours": ours, "smf": ref, "worst": worst,
+                       "load": (load, os.getloadavg()[0])}
+                rows.append(row)
+                print(f"n={n:,} {design} ({ours['method']}, {len(ref['params'])} parameters): "
+                      f"logistic() {ours['median']:.2f} s {[round(t, 2) for t in ours['times']]},"
+                      f" {ours['peak_gib']:.2f} GiB; smf.logit {ref['median']:.2f} s "
+                      f"{[round(t, 2) for t in ref['times']]}, {ref['peak_gib']:.2f} GiB; "
+                      f"ratio 1/{ref['median'] / ours['median']:.1f}; largest coefficient "
+                      f"difference {worst:.1e}; load average {load:.1f} -> "
+                      f"{row['load'][1]:.1f}", flush=True)
+    print("\n| rows | design | `logistic()` (s) | peak GiB | `smf.logit` (s) | peak GiB "
+          "| ratio | largest difference | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['n']:,} | {r['design']} | {r['ours']['median']:.2f} | "
+              f"{r['ours']['peak_gib']:.2f} | {r['smf']['median']:.1f} | "
+              f"{r['smf']['peak_gib']:.2f} | 1/{r['smf']['median'] / r['ours']['median']:.1f} "
+              f"| {r['worst']:.1e} | {r['load'][0]:.1f}-{r['load'][1]:.1f} |")
 
 
 if __name__ == "__main__":

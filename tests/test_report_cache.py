@@ -15,6 +15,7 @@ from analysis.report.cache import (
     FOLDER,
     SECRET_ENV,
     clear_cache,
+    read_cached_plan,
     read_cached_survey,
     survey_key,
     write_cached_survey,
@@ -78,6 +79,62 @@ def test_reports_from_the_cache_are_byte_identical(data, tmp_path, monkeypatch):
     assert sorted(cached) == sorted(each)
     assert [str(p) for p in cached if cached[p] != each[p]] == []
     assert any(p.suffix == ".html" for p in cached)
+
+
+def test_plan_read_back_from_json_is_the_same_plan(data):
+    import json
+
+    from analysis.plan import AnalysisPlan, plan
+
+    decided = plan(load_survey(data, CODEBOOK_PATH, on_invalid="exclude"))
+    assert decided.design and any(m.interactions for m in decided.models)  # tuples, dicts
+    back = AnalysisPlan.from_dict(json.loads(json.dumps(decided.to_dict())))
+    assert back == decided
+    assert str(back) == str(decided)
+    assert all(isinstance(p, tuple) for m in back.models for p in m.interactions)
+
+
+def test_notebooks_use_the_runs_plan_only_for_the_same_options(data, tmp_path, monkeypatch):
+    import json
+
+    from analysis.plan import plan
+
+    monkeypatch.setenv(SECRET_ENV, "secret of the run")
+    survey = load_survey(data, CODEBOOK_PATH, on_invalid="exclude")
+    key = survey_key(data, CODEBOOK_PATH, "exclude")
+    decided = plan(survey)
+    marked = json.dumps({**decided.to_dict(), "name": "planned by the run"})  # its origin
+    write_cached_survey(survey, tmp_path, key, plan={"options": {}, "plan": marked})
+    assert read_cached_plan(tmp_path, key, {})["name"] == "planned by the run"
+    assert read_cached_plan(tmp_path, key, {"outcomes": "spasm"}) is None
+    assert read_cached_plan(tmp_path, key, {}, secret="another run") is None
+    session = open_report("03_risk_factors", data, CODEBOOK_PATH, out_dir=tmp_path)
+    assert session.plan.name == "planned by the run"
+    assert dataclasses.replace(session.plan, name=decided.name) == decided
+    assert str(dataclasses.replace(session.plan, name=decided.name)) == str(decided)  # order
+    other = open_report("03_risk_factors", data, CODEBOOK_PATH, out_dir=tmp_path,
+                        outcome="spasm")  # other options: the notebook plans itself
+    assert other.plan.name == decided.name
+    # a run that could not plan leaves no plan: each notebook plans
+    write_cached_survey(survey, tmp_path, key)
+    assert read_cached_plan(tmp_path, key, {}) is None
+    assert open_report("x", data, CODEBOOK_PATH, out_dir=tmp_path).plan == decided
+
+
+def test_the_run_plans_once_with_its_options(data, monkeypatch):
+    import analysis.plan
+    from analysis.errors import ModelError
+
+    survey = load_survey(data, CODEBOOK_PATH, on_invalid="exclude")
+    plan = build._shared_plan(survey, {"outcome": None, "threshold": 5})
+    assert plan["options"] == {} and '"models"' in plan["plan"]
+    assert build._shared_plan(survey, {"outcome": "pain"})["options"] == {"outcomes": "pain"}
+
+    def fails(*args, **kwargs):
+        raise ModelError("cannot plan")
+
+    monkeypatch.setattr(analysis.plan, "plan", fails)  # the notebooks plan, and say why
+    assert build._shared_plan(survey, {}) is None
 
 
 def test_sample_rows_for_curves_is_a_fixed_simple_random_sample():

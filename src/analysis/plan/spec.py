@@ -85,6 +85,13 @@ class AnalysisPlan:
             m["interactions"] = [list(pair) for pair in m["interactions"]]
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisPlan:
+        """The plan :meth:`to_dict` gave (e.g. read back from JSON): an equal plan."""
+        models = [ModelPlan(**{**m, "interactions": [tuple(p) for p in m["interactions"]]})
+                  for m in data["models"]]
+        return cls(**{**data, "models": models})
+
     def __str__(self) -> str:
         lines = [f"Analysis plan for {self.name}"]
         if self.design:

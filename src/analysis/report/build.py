@@ -369,7 +369,24 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
         survey = load_survey(data, codebook, on_invalid=mode, keep_identifiers=False, **options)
     except BackpainError:
         return
-    write_cached_survey(survey, out, survey_key(data, codebook, mode, sheet), secret)
+    write_cached_survey(survey, out, survey_key(data, codebook, mode, sheet), secret,
+                        plan=_shared_plan(survey, parameters))
+
+
+def _shared_plan(survey, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The analysis plan with the run's options, decided once for every notebook that
+    plans with them (the others, and a plan that fails, are planned in the notebook)."""
+    from analysis.plan import plan
+    from analysis.report.session import plan_options
+
+    options = plan_options(dict(parameters))
+    try:
+        return {"options": json.loads(json.dumps(options, sort_keys=True)),
+                # as text: the manifest sorts its keys, and the plan's order is its meaning
+                # (the order of the design's roles and of the continuous variables)
+                "plan": json.dumps(plan(survey, **options).to_dict(), ensure_ascii=False)}
+    except Exception:  # the notebook plans again and shows the error there
+        return None
 
 
 def _run_all(paths, declared, parameters, data, codebook, staging, out, threshold, timeout,

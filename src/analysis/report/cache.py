@@ -72,11 +72,15 @@ def survey_key(data: str | Path, codebook: str | Path, on_invalid: str,
 
 
 def write_cached_survey(survey: Survey, out_dir: str | Path, key: str,
-                        secret: str | None = None) -> Path:
+                        secret: str | None = None, plan: dict[str, Any] | None = None) -> Path:
     """Store ``survey`` under ``<out_dir>/.cache`` with its key; return the folder.
 
     ``secret`` (default: the environment variable :data:`SECRET_ENV`) signs
     the manifest; without one nothing is written, since nothing could read it.
+    ``plan`` (``{"options": ..., "plan": json.dumps(AnalysisPlan.to_dict())}``) is the
+    analysis plan of the survey, decided once for the notebooks that plan
+    with those options (:func:`read_cached_plan`); it goes into the signed
+    manifest as plain JSON.
     """
     secret = secret if secret is not None else os.environ.get(SECRET_ENV)
     if not secret:
@@ -93,6 +97,8 @@ def write_cached_survey(survey: Survey, out_dir: str | Path, key: str,
         "columns": _column_types(survey.data),
         "files": {name: sha256(folder / name) for name in (DATA, LEDGER)},
     }
+    if plan is not None:
+        manifest["plan"] = plan
     manifest["signature"] = _sign(manifest, secret)
     # the manifest is written last and renamed into place: a half-written cache is never matched
     partial = folder / (MANIFEST + ".part")
@@ -143,6 +149,42 @@ def read_cached_survey(out_dir: str | Path, key: str, codebook: Codebook | str |
         return None
     return Survey(data=data, codebook=load_codebook(codebook), accounts=accounts,
                   source=manifest["source"])
+
+
+def read_cached_plan(out_dir: str | Path, key: str, options: dict[str, Any],
+                     secret: str | None = None) -> dict[str, Any] | None:
+    """The cached plan (as ``AnalysisPlan.to_dict()`` gave it), or ``None``.
+
+    Only if the manifest is signed by this run, made with ``key`` and the
+    plan decided with ``options`` (compared as JSON).
+
+    Planning takes seconds at 10^6 rows (the aliasing checks); each notebook
+    would repeat it on the same survey with the same options.
+    """
+    secret = secret if secret is not None else os.environ.get(SECRET_ENV)
+    if not secret:
+        return None
+    try:
+        manifest = json.loads((Path(out_dir) / FOLDER / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("signature"), str) \
+            or not hmac.compare_digest(manifest["signature"], _sign(manifest, secret)) \
+            or manifest.get("format") != FORMAT or manifest.get("key") != key:
+        return None
+    cached = manifest.get("plan")
+    if not isinstance(cached, dict) or cached.get("options") != _as_json(options) \
+            or not isinstance(cached.get("plan"), str):
+        return None
+    try:
+        return json.loads(cached["plan"])  # text, so the order of its keys is kept
+    except ValueError:
+        return None
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as it comes back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(value, sort_keys=True))
 
 
 def clear_cache(out_dir: str | Path) -> None:

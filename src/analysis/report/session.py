@@ -242,7 +242,8 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
             raise ReportError(f"Report {name}: {what} {str(path)!r} does not exist.")
     matplotlib.rcParams["svg.hashsalt"] = "backpain"  # stable ids should anyone save SVG
     _theme()
-    survey = _cached_survey(data, codebook, out_dir, on_invalid, sheet)
+    survey, shared_plan = _cached_survey(data, codebook, out_dir, on_invalid, sheet,
+                                         plan_options(parameters))
     if survey is None:
         options = {} if sheet is None else {"sheet": sheet}
         survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False,
@@ -251,17 +252,35 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
                             out_dir=out_dir, threshold=int(threshold),
                             parameters={**given, **parameters})
+    if shared_plan is not None:  # planned once by the run, with this notebook's options
+        session.__dict__["plan"] = shared_plan
     session.write_results()
     return session
 
 
 def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str,
-                   sheet: str | int | None = None) -> Survey | None:
-    from analysis.report.cache import FOLDER, MANIFEST, read_cached_survey, survey_key
+                   sheet: str | int | None, options: dict[str, Any]):
+    """(survey, plan) from the run's cache, or None for what it does not hold."""
+    from analysis.plan import AnalysisPlan
+    from analysis.report.cache import (
+        FOLDER,
+        MANIFEST,
+        read_cached_plan,
+        read_cached_survey,
+        survey_key,
+    )
 
     if not (out_dir / FOLDER / MANIFEST).is_file():
-        return None  # no report run under way: skip hashing the data
-    return read_cached_survey(out_dir, survey_key(data, codebook, on_invalid, sheet), codebook)
+        return None, None  # no report run under way: skip hashing the data
+    key = survey_key(data, codebook, on_invalid, sheet)
+    survey = read_cached_survey(out_dir, key, codebook)
+    if survey is None:
+        return None, None
+    cached = read_cached_plan(out_dir, key, options)
+    try:
+        return survey, None if cached is None else AnalysisPlan.from_dict(cached)
+    except (TypeError, KeyError, ValueError):  # a plan of another version: plan again
+        return survey, None
 
 
 def _theme() -> None:
