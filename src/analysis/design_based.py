@@ -54,8 +54,8 @@ from scipy import stats
 from scipy.special import expit
 
 from analysis.errors import ModelError, ValidationError
-from analysis.models.fitting import Z95
-from analysis.models.robust import design_covariance, design_meat, design_units
+from analysis.models.fitting import Z95, information_score
+from analysis.models.robust import design_meat, design_units
 
 DF_RULES = ("domain", "design")
 PROPORTION_METHODS = ("logit", "beta")
@@ -429,8 +429,9 @@ def weighted_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarra
     beta = np.zeros(X.shape[1]) if start is None else np.asarray(start, float).copy()
     for _ in range(maxiter):
         p = expit(X @ beta)
-        information = X.T @ (X * (w * p * (1 - p))[:, None])
-        step = np.linalg.solve(information, X.T @ (w * (y - p)))
+        # information and score over blocks of rows: no n x k temporary per iteration
+        information, score = information_score(X, w * p * (1 - p), w * (y - p))
+        step = np.linalg.solve(information, score)
         beta = beta + step
         if np.max(np.abs(step)) < tol:
             break
@@ -438,7 +439,7 @@ def weighted_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarra
         raise ModelError("The weighted logistic fit did not converge (separated data?).")
     eta = X @ beta
     p = expit(eta)
-    bread = np.linalg.inv(X.T @ (X * (w * p * (1 - p))[:, None]))
+    bread = np.linalg.inv(information_score(X, w * p * (1 - p), np.zeros_like(p))[0])
     llf = float(-np.sum(w * np.logaddexp(0.0, np.where(y > 0, -eta, eta))))
     return beta, bread, llf
 
@@ -459,9 +460,11 @@ def design_logistic_fit(fit, design: SurveyDesign, rows: np.ndarray) -> int:
     X, y = fit.design.X, fit.y
     w = design.weight[rows]
     params, bread, llf = weighted_logit(X, y, w, start=fit.params)
-    scores = np.zeros((design.weight.size, X.shape[1]))
-    scores[rows] = X * (w * (y - expit(X @ params)))[:, None]
-    cov, _ = design_covariance(bread, scores, design.strata, design.psu)
+    # rows left out score zero: only the fit's rows are totalled by PSU (the same sums)
+    residual = w * (y - expit(X @ params))
+    meat, _ = design_meat(X * residual[:, None], design.strata, design.psu, rows=rows,
+                          n=design.weight.size)
+    cov = bread @ meat @ bread
     inside = np.zeros(design.weight.size, dtype=bool)
     inside[rows] = True
     df = design_df(design, inside)

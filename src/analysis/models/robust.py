@@ -103,16 +103,22 @@ def design_units(n: int, strata: np.ndarray | None, psu: np.ndarray | None
     return result
 
 
-def design_meat(scores: np.ndarray, strata: np.ndarray | None, psu: np.ndarray | None
+def design_meat(scores: np.ndarray, strata: np.ndarray | None, psu: np.ndarray | None,
+                *, rows: np.ndarray | None = None, n: int | None = None
                 ) -> tuple[np.ndarray, int]:
     """Between-PSU variance of weighted score totals, within strata (with replacement).
 
     Returns the meat and the design degrees of freedom (PSUs minus strata).
     Without ``psu`` each row is its own PSU; without ``strata`` there is one
     stratum. A stratum with a single PSU cannot give a variance: that raises.
+    With ``rows`` (positions among the design's ``n`` rows), ``scores`` are
+    those rows' and every other row scores zero (a domain of the design).
     """
-    n, k = scores.shape
+    k = scores.shape[1]
+    n = scores.shape[0] if n is None else n
     units, unit_stratum = design_units(n, strata, psu)
+    if rows is not None:
+        units = units[rows]
     n_units = unit_stratum.size
     # one bincount per column adds each unit's rows in row order, as np.add.at does, but
     # without its per-element overhead (27 prevalence rows at 10^6: 15 s -> well under 1 s)
