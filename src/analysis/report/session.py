@@ -57,9 +57,14 @@ def table_key(*parts: str) -> str:
 
 
 def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | None = None,
-               suppressed: str | None = None) -> str:
-    """``frame`` as an HTML table; every header, cell, title and note is escaped."""
+               suppressed: str | list[str] | None = None) -> str:
+    """``frame`` as an HTML table; every header, cell, title and note is escaped.
+
+    Cells reading one of ``suppressed`` (``"<5"``, ``"suppressed"``) get the
+    class ``suppressed``, so the page can set them apart.
+    """
     esc = html.escape
+    suppressed = [suppressed] if isinstance(suppressed, str) else list(suppressed or [])
     head = "".join(f"<th>{esc(str(c))}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
@@ -71,7 +76,7 @@ def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | Non
             if text.startswith("    "):
                 classes.append("level")
                 text = text.strip()
-            if suppressed and text == suppressed:
+            if text in suppressed:
                 classes.append("suppressed")
             attr = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f"<td{attr}>{esc(text)}</td>")
@@ -92,9 +97,58 @@ class ReportSession:
     data: Path
     codebook: Path
     out_dir: Path
-    threshold: int = DEFAULT_THRESHOLD
+    threshold: int | None = DEFAULT_THRESHOLD
     parameters: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
+    rounding: int | None = None
+
+    # ---- disclosure control: one release for the whole report run ----------------
+    @cached_property
+    def release(self):
+        """Every count the report shows, suppressed once (:mod:`analysis.report.disclosure`).
+
+        The run's saved release when it was made for this survey, rule and
+        plan (so every notebook of the run shows each cell alike); otherwise
+        built here from the same function, and its suppression log written
+        to ``analyst/suppression_log_<notebook>.csv``.
+        """
+        from analysis.report.disclosure import (
+            read_release,
+            release_key,
+            report_release,
+        )
+
+        key = release_key(self.data_key, self.threshold, self.rounding,
+                          release_options(self.parameters))
+        saved = read_release(self.out_dir, key)
+        if saved is not None:
+            return saved
+        built = report_release(self.survey, self.plan, lambda: self.fits,
+                               threshold=self.threshold, rounding=self.rounding,
+                               factors=self.parameters.get("factors"),
+                               scores=self.parameters.get("scores"))
+        self._own_release = True
+        return built
+
+    @cached_property
+    def data_key(self) -> str:
+        """The survey's cache key (:func:`analysis.report.cache.survey_key`)."""
+        from analysis.report.cache import survey_key
+
+        return survey_key(self.data, self.codebook, self.parameters.get("on_invalid", "exclude"),
+                          self.parameters.get("sheet"))
+
+    def rule(self) -> str:
+        """The disclosure rule in one sentence, for a table's note."""
+        return self.release.sentence()
+
+    def write_log(self) -> None:
+        """Write the suppression log when this notebook decided its own release."""
+        if getattr(self, "_own_release", False) and not getattr(self, "_log_written", False):
+            from analysis.report.disclosure import write_log
+
+            write_log(self.release, self.out_dir, f"suppression_log_{self.name}.csv")
+            self._log_written = True
 
     # ---- the analysis ------------------------------------------------------
     @cached_property
@@ -144,8 +198,10 @@ class ReportSession:
         self.results[key] = {"title": title, "columns": [str(c) for c in frame.columns],
                              "rows": frame.to_numpy().tolist()}
         self.write_results()
-        return Html(html_table(frame, title=title, note=note,
-                               suppressed=suppressed_label(self.threshold)))
+        if "release" in self.__dict__:
+            self.write_log()
+        labels = ([suppressed_label(self.threshold)] if self.threshold else []) + ["suppressed"]
+        return Html(html_table(frame, title=title, note=note, suppressed=labels))
 
     def notices(self, result, key: str) -> Html:
         """The notices of a model result (non-convergence, separation, rows left out, ...).
@@ -194,7 +250,7 @@ class ReportSession:
     def provenance(self) -> Html:
         """Data and codebook sha256, git commit, package versions and parameters, as a table."""
         params = {"data": self.data, "codebook": self.codebook, "threshold": self.threshold,
-                  **self.parameters}
+                  **({"rounding": self.rounding} if self.rounding else {}), **self.parameters}
         table = provenance_table(self.data, self.codebook, params)
         return self.table(table.rename(columns={"item": "Item", "value": "Value"}),
                           "provenance", title="Provenance of this report")
@@ -219,10 +275,16 @@ def plan_options(parameters: dict[str, Any]) -> dict[str, Any]:
             if k in PLAN_PARAMETERS and v is not None}
 
 
+def release_options(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a report's release depends on: the plan's, ``factors`` and ``scores``."""
+    return {k: v for k, v in parameters.items()
+            if (k in PLAN_PARAMETERS or k in ("factors", "scores")) and v is not None}
+
+
 def open_report(name: str, data: str | Path, codebook: str | Path, *,
-                out_dir: str | Path = "../reports", threshold: int = DEFAULT_THRESHOLD,
+                out_dir: str | Path = "../reports", threshold: int | None = DEFAULT_THRESHOLD,
                 on_invalid: str = "exclude", sheet: str | int | None = None,
-                **parameters: Any) -> ReportSession:
+                rounding: int | None = None, **parameters: Any) -> ReportSession:
     """Load the survey of a report notebook and start its record.
 
     Identifier columns are never loaded (``keep_identifiers=False``). Other
@@ -234,8 +296,7 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     """
     from analysis.load import load_survey
 
-    if int(threshold) < 1:
-        raise ReportError(f"Small-cell threshold must be a positive whole number, not {threshold}.")
+    threshold, rounding = check_rule(threshold, rounding)
     data, codebook, out_dir = Path(data), Path(codebook), Path(out_dir)
     for what, path in (("data file", data), ("codebook", codebook)):
         if not path.is_file():
@@ -249,10 +310,33 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
                              **options)
     given = {"on_invalid": on_invalid, **({"sheet": sheet} if sheet is not None else {})}
     session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
-                            out_dir=out_dir, threshold=int(threshold),
+                            out_dir=out_dir, threshold=threshold, rounding=rounding,
                             parameters={**given, **parameters})
     session.write_results()
     return session
+
+
+def check_rule(threshold, rounding) -> tuple[int | None, int | None]:
+    """The small-cell threshold and rounding base as whole numbers; ReportError otherwise.
+
+    ``threshold=None`` (or 0) with a rounding base: counts are only rounded.
+    """
+    def whole(value, what: str) -> int | None:
+        if value is None or value == 0:
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if number != value or number < 1:
+            raise ReportError(f"{what} must be a positive whole number, not {value!r}.")
+        return number
+
+    threshold = whole(threshold, "Small-cell threshold")
+    rounding = whole(rounding, "Rounding base")
+    if threshold is None and rounding is None:
+        raise ReportError("A report needs a small-cell threshold, a rounding base or both.")
+    return threshold, rounding
 
 
 def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str,
