@@ -30,6 +30,8 @@ from analysis.report.provenance import provenance_table
 from analysis.survey import Survey
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+SPARSE = re.compile(r"sparse, \d[\d,]* (?:non-)?events among \d[\d,]* respondents")
+WHOLE = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})*(?![\w%]|[.,]\d)")
 DPI = 110
 
 
@@ -214,14 +216,39 @@ class ReportSession:
         if not notices:
             return Html("")
         record = f"{key}_notices"
+        texts = [self.safe_words(n.message) for n in notices]
         self.results[record] = {"title": "Notices", "columns": ["kind", "model", "message"],
-                                "rows": [[n.kind, n.model or "", n.message] for n in notices]}
+                                "rows": [[n.kind, n.model or "", t]
+                                         for n, t in zip(notices, texts, strict=True)]}
         self.write_results()
         items = "".join(f"<li><strong>{html.escape(n.kind.capitalize())}</strong>"
                         f"{' (' + html.escape(n.model) + ')' if n.model else ''}: "
-                        f"{html.escape(n.message)}</li>" for n in notices)
+                        f"{html.escape(t)}</li>" for n, t in zip(notices, texts, strict=True))
         return Html(f'<div class="backpain-notice" role="note"><p>Notes on this model</p>'
                     f"<ul>{items}</ul></div>")
+
+    def safe_words(self, text: str) -> str:
+        """A model's notice without the counts that would undo suppression.
+
+        A sparse-level notice ("sparse, 2 events among 11 respondents") loses
+        its counts; any other whole number of 1 to ``threshold - 1`` reads
+        ``"<threshold"``, and with rounding every whole number of 1,000 or
+        fewer is rounded (counts of rows in a notice are the model's, which
+        the release does not hold).
+        """
+        text = SPARSE.sub("sparse", text)
+
+        def one(match: re.Match) -> str:
+            value = int(match.group(0).replace(",", ""))
+            if self.threshold and 0 < value < self.threshold:
+                return suppressed_label(self.threshold)
+            if self.rounding and value > 0:
+                from analysis.privacy import round_count
+
+                return f"{round_count(value, self.rounding):,}"
+            return match.group(0)
+
+        return WHOLE.sub(one, text)
 
     def figure(self, figure_or_axes, key: str, *, caption: str) -> Html:
         """Embed a matplotlib figure as a PNG data URI and write ``figures/<name>_<key>.png``.
