@@ -68,7 +68,8 @@ def case_study_notebooks(folder: str | Path | None = None) -> tuple[list[Path], 
 
 
 def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../reports",
-                    threshold: int = 5, **parameters: Any):
+                    threshold: int | None = 5, rounding: int | None = None,
+                    **parameters: Any):
     """Load ``dataset`` and start the report record of case study ``name``.
 
     Like :func:`analysis.report.open_report`, but the survey comes from
@@ -77,10 +78,9 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../rep
     """
     from analysis import datasets
     from analysis.datasets.registry import CODEBOOK_DIR
-    from analysis.report.session import ReportSession
+    from analysis.report.session import ReportSession, check_rule
 
-    if int(threshold) < 1:
-        raise ReportError(f"Small-cell threshold must be a positive whole number, not {threshold}.")
+    threshold, rounding = check_rule(threshold, rounding)
     matplotlib.rcParams["svg.hashsalt"] = "backpain"
     try:
         from analysis.figures import set_theme
@@ -91,5 +91,5 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../rep
     survey = datasets.load(dataset)
     return ReportSession(name=name, survey=survey, data=datasets.fetch(dataset),
                          codebook=CODEBOOK_DIR / datasets.get(dataset).codebook_file,
-                         out_dir=Path(out_dir), threshold=int(threshold),
+                         out_dir=Path(out_dir), threshold=threshold, rounding=rounding,
                          parameters={"dataset": dataset, **parameters})

@@ -37,8 +37,13 @@ def report(
     codebook: Annotated[Path, typer.Option("--codebook", help="Codebook YAML.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the reports.")] = Path("reports"),
     threshold: Annotated[int, typer.Option(
-        "--threshold", min=1, help="Counts of 1 to threshold-1 respondents are shown as <threshold."
+        "--threshold", min=0, help="Counts of 1 to threshold-1 respondents are shown as "
+        "<threshold (0: no suppression; needs --rounding)."
     )] = DEFAULT_THRESHOLD,
+    rounding: Annotated[int | None, typer.Option(
+        "--rounding", min=1, help="Round every shown count to this base (e.g. 5); percentages "
+        "from the rounded counts."
+    )] = None,
     param: Annotated[list[str] | None, typer.Option(
         "--param", help="Notebook parameter name=value (YAML value); repeatable."
     )] = None,
@@ -66,6 +71,9 @@ def report(
         check_dataset(data)
     else:
         read_columns(data, **read_options(sheet))
+    if not threshold and rounding is None:
+        raise ReportError("--threshold 0 turns suppression off: give --rounding too, so "
+                          "that small counts are still protected.")
     parameters = parse_parameters(param or [])
     if sheet is not None:
         parameters["sheet"] = sheet
@@ -79,7 +87,8 @@ def report(
             typer.echo(line)
         notebooks = [*notebooks, *runnable]
     try:
-        summary = render_reports(data, codebook, out, threshold=threshold, notebooks=notebooks,
+        summary = render_reports(data, codebook, out, threshold=threshold or None,
+                                 rounding=rounding, notebooks=notebooks,
                                  parameters=parameters, timeout=timeout,
                                  jobs=jobs)
     except KeyboardInterrupt:

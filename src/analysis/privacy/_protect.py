@@ -91,6 +91,8 @@ class Protector:
             for k in line:
                 self.neighbours[k].update(line)
         self.unresolved: set[Key] = set()
+        self.passed: set[Key] = set()  # passed while complements are only added
+        self.adding = True
         self._cache: dict[tuple, tuple[float, float]] = {}
         # the protection interval: [1, t - 1], or what the labels leave with all hidden
         t = release.threshold
@@ -112,13 +114,44 @@ class Protector:
             self._cache[key] = self.problem.intervals(self.status, [cell], bounds)[0]
         return self._cache[key]
 
-    def failing(self) -> Key | None:
-        """The first primary cell the audit fails (``None``: all protected)."""
-        for k in self.group:
-            if self.status[k] == PRIMARY and k not in self.unresolved \
-                    and not self.passes(k, self.interval(k)):
+    def failing(self, among: set | None = None) -> Key | None:
+        """The first primary cell the audit fails (``None``: all protected).
+
+        ``among``: check only these primaries. Cells that passed while
+        complements were only being added are not checked again: hiding a
+        count never narrows an interval.
+        """
+        cells = [k for k in self.group if self.status[k] == PRIMARY and k not in self.unresolved
+                 and k not in self.passed and (among is None or k in among)]
+        if not cells:
+            return None
+        bounds = self.problem.bounds(self.status)
+        key = tuple(bounds)
+        todo = [k for k in cells if (key, k) not in self._cache]
+        if todo:  # one audit call for all of them: the problem's structure is built once
+            for k, iv in zip(todo, self.problem.intervals(self.status, todo, bounds),
+                             strict=True):
+                self._cache[key, k] = iv
+        for k in cells:
+            if not self.passes(k, self._cache[key, k]):
                 return k
+            if self.adding:
+                self.passed.add(k)
         return None
+
+    def reach(self, start: Key) -> set:
+        """Primary cells linked to ``start`` through relations over cells that are not shown.
+
+        Only their audit problems hold ``start`` as an unknown: showing
+        ``start`` again can change no other primary's interval.
+        """
+        seen, todo = {start}, [start]
+        while todo:
+            for k in self.neighbours[todo.pop()]:
+                if k not in seen and self.status[k] != SHOWN:
+                    seen.add(k)
+                    todo.append(k)
+        return {k for k in seen if self.status[k] == PRIMARY}
 
     def candidates(self, cell: Key) -> list[Key]:
         near = [k for k in self.group if k in self.neighbours[cell] and self.usable(k)]
@@ -203,6 +236,8 @@ class Protector:
                 scored.append(((fails, -(hi - lo) if fails else 0.0, *self.order(k)), k))
             pick = min(scored, key=lambda s: s[0])[1]
             self.status[pick] = SECONDARY
+        self.adding = False
+        self.passed = set()
         self.prune()
 
     def prune(self) -> None:
@@ -210,5 +245,5 @@ class Protector:
         for k in sorted(secondary, key=lambda k: (-self.r.count(k),
                                                   -self.group.index(k))):
             self.status[k] = SHOWN
-            if self.failing() is not None:
+            if self.failing(self.reach(k)) is not None:
                 self.status[k] = SECONDARY

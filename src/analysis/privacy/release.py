@@ -212,12 +212,18 @@ class Release:
         self._log: pd.DataFrame | None = None
 
     # ---- registering ------------------------------------------------------
-    def _check_open(self) -> None:
-        if self._frozen:
+    def _check_open(self, new: bool = True, what: object = "") -> None:
+        """After the decision only what is already registered may be registered again.
+
+        A table registered twice (its notebook registers it, and so did the
+        run) is a no-op; anything new could change a decision already shown.
+        """
+        if self._frozen and new:
             raise DisclosureError(
-                "The release has already rendered a cell: register every table, figure and "
-                "number of the report first, then render, so each cell reads the same "
-                "everywhere.")
+                f"Cannot register {what or 'more'}: the release has already decided (it "
+                "rendered a cell, or was loaded from the report run); register every table, "
+                "figure and number of the report first, then render, so each cell reads the "
+                "same everywhere.")
 
     def add_cell(self, key: CellKey, value: float | None, *, where: str = "",
                  released: bool = True) -> CellKey:
@@ -227,7 +233,6 @@ class Release:
         again must have the same value; ``where`` (a table name) is kept for
         the log.
         """
-        self._check_open()
         if value is not None and not pd.isna(value):
             value = float(value)
             if value < 0 or value != np.floor(value):
@@ -238,6 +243,8 @@ class Release:
             if released:
                 raise DisclosureError(f"Cell {key}: a released cell needs its count.")
         cell = self._cells.get(key)
+        self._check_open(cell is None or (released and not cell.released)
+                         or (value is not None and cell.value is None), f"cell {key}")
         if cell is None:
             cell = self._cells[key] = _Cell(value)
         elif value is not None:
@@ -251,13 +258,18 @@ class Release:
         cell.released |= released
         if where and where not in cell.where:
             cell.where.append(where)
-        self._status = None
+        if not self._frozen:
+            self._status = None
         return key
 
     def add_relation(self, total: CellKey, parts: Iterable[CellKey]) -> None:
         """Publish ``total = sum(parts)``; cells not registered yet are added as unreleased."""
-        self._check_open()
         parts = tuple(parts)
+        self._check_open((total, frozenset(parts)) not in self._relations,
+                         f"the relation {total} = {' + '.join(map(str, parts))}")
+        self._relate(total, parts)
+
+    def _relate(self, total: CellKey, parts: tuple[CellKey, ...]) -> None:
         for k in (total, *parts):
             if k not in self._cells:
                 self._cells[k] = _Cell(None)
@@ -267,8 +279,9 @@ class Release:
                 f"Total {total} is {values[0]:g} but its parts add up to {sum(values[1:]):g}: "
                 "the parts must cover every respondent of the total (add the missing level "
                 "as an unreleased cell) or the total belongs to another population.")
-        self._relations.setdefault((total, frozenset(parts)), (total, parts))
-        self._status = None
+        if (total, frozenset(parts)) not in self._relations:
+            self._relations[total, frozenset(parts)] = (total, parts)
+            self._status = None
 
     def add_counts(self, population: str, variable: str, counts: Mapping[Any, float] | pd.Series,
                    *, given: Mapping[str, Any] | None = None, total: bool = True,
@@ -330,16 +343,17 @@ class Release:
         = women with the outcome + women without), so the audit must too.
         Declare a variable once, before registering its cells.
         """
-        self._check_open()
         levels = tuple(dict.fromkeys(str(lv) for lv in levels))
         declared = (levels, None if missing is None else str(missing))
+        self._check_open(str(variable) not in self._levels, f"the levels of {variable!r}")
         before = self._levels.get(str(variable), declared)
         if (set(before[0]), before[1]) != (set(levels), declared[1]):
             raise DisclosureError(
                 f"Levels of {variable!r} declared twice, differently: {self._levels[variable]} "
                 f"and {declared}; declare each variable once with all its levels.")
-        self._levels[str(variable)] = before  # the first order stays (deterministic)
-        self._status = None
+        if str(variable) not in self._levels:
+            self._levels[str(variable)] = before  # the first order stays (deterministic)
+            self._status = None
 
     def declared(self, variable: str) -> bool:
         """Whether the levels of ``variable`` are declared (:meth:`declare_levels`)."""
@@ -363,14 +377,14 @@ class Release:
                     parts = [margin.plus(variable, lv) for lv in levels]
                     if missing is not None:
                         known = margin.plus(variable, KNOWN_LEVEL)
-                        self.add_relation(known, parts)
+                        self._relate(known, tuple(parts))
                         if level == KNOWN_LEVEL or known in self._cells:
                             parts = [known]
-                        self.add_relation(margin, [*parts, margin.plus(variable, missing)])
+                        self._relate(margin, (*parts, margin.plus(variable, missing)))
                     else:
                         if level == KNOWN_LEVEL:
-                            self.add_relation(key, parts)
-                        self.add_relation(margin, parts)
+                            self._relate(key, tuple(parts))
+                        self._relate(margin, tuple(parts))
 
     def add_estimate(self, name: str, cells: Iterable[CellKey]) -> str:
         """Register an estimate resting on ``cells`` (unweighted counts; see the module doc).
@@ -378,8 +392,9 @@ class Release:
         The estimate is withheld (:meth:`estimate_withheld`) when any of its
         cells is suppressed. Cells not registered yet are added as unreleased.
         """
-        self._check_open()
         cells = tuple(cells)
+        self._check_open(not set(cells) <= set(self._estimates.get(name, ())),
+                         f"the estimate {name!r}")
         for k in cells:
             if k not in self._cells:
                 self._cells[k] = _Cell(None)
@@ -472,6 +487,14 @@ class Release:
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is a registered cell."""
+        return key in self._cells
+
+    def estimates(self) -> list[str]:
+        """The names of the registered estimates."""
+        return list(self._estimates)
+
     def count(self, key: CellKey) -> float | None:
         """The true count of a registered cell (for the analyst; ``None`` if unknown)."""
         return self._cells[key].value
@@ -501,6 +524,10 @@ class Release:
                           for t, parts in self._relations.values()],
             "levels": {v: [list(lv), m] for v, (lv, m) in self._levels.items()},
             "estimates": {n: [key(k) for k in ks] for n, ks in self._estimates.items()},
+            # the decision itself, when made: a notebook loading it need not decide again
+            "decision": None if self._status is None else {
+                "status": [[key(k), s] for k, s in self._status.items()],
+                "log": self._log.to_dict(orient="list")},
         }, sort_keys=True, indent=1, ensure_ascii=False)
 
     @classmethod
@@ -522,6 +549,11 @@ class Release:
             out._relations[t, frozenset(ps)] = (t, ps)
         out._levels = {v: (tuple(lv), m) for v, (lv, m) in data["levels"].items()}
         out._estimates = {n: tuple(key(k) for k in ks) for n, ks in data["estimates"].items()}
+        out._frozen = True  # sealed: what the saved release decides is what every page shows
+        decision = data.get("decision")
+        if decision:
+            out._status = {key(k): s for k, s in decision["status"]}
+            out._log = pd.DataFrame(decision["log"], columns=LOG_COLUMNS)
         return out
 
     def _small(self, value: float | None) -> bool:

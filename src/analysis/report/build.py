@@ -48,7 +48,7 @@ from analysis.report.run import (
 )
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
-RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold")
+RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold", "rounding")
 JOBS = 1  # notebooks of one run at a time; each kernel holds its own copy of the survey
 REPORT_MARKER = ".backpain-report"  # in every finished report: the folder may be replaced
 STAGING = ".backpain-"  # .<name>.backpain-<token>: a run under way, or a report set aside
@@ -105,7 +105,7 @@ def applicable(paths: Sequence[Path], codebook) -> list[Path]:
 
 
 def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "reports", *,
-                   threshold: int = DEFAULT_THRESHOLD,
+                   threshold: int | None = DEFAULT_THRESHOLD, rounding: int | None = None,
                    parameters: Mapping[str, Any] | None = None,
                    notebooks: Sequence[str | Path] | None = None,
                    timeout: int = CELL_TIMEOUT, progress: bool = True,
@@ -122,6 +122,13 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
 
     ``out`` is replaced as a whole, and only when the run has finished
     (see the module's docstring); it must be new, empty or a report folder.
+
+    Disclosure control is decided once for the run: counts of 1 to
+    ``threshold - 1`` respondents are suppressed, with complements chosen
+    across every table of every notebook, and with ``rounding`` every shown
+    count is rounded to that base (:mod:`analysis.report.disclosure`). The
+    suppression log (true counts: for the analyst, never in a reader page)
+    is ``analyst/suppression_log.csv``.
     The survey is validated once for the run and shared with the notebooks
     through a signed cache in the run's folder (:mod:`analysis.report.cache`),
     deleted before the report is put in place. Any number of runs may
@@ -148,12 +155,16 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     clash = sorted(set(parameters) & set(RUNNER_PARAMETERS))
     if clash:
         raise ReportError(f"Parameter(s) {', '.join(clash)} are set by the command itself "
-                          "(DATA, --codebook, --out, --threshold), not with --param.")
+                          "(DATA, --codebook, --out, --threshold, --rounding), not with "
+                          "--param.")
     known = set().union(*(set(d) for d in declared.values()))
     unknown = sorted(set(parameters) - known)
     if unknown:
         raise ReportError(f"Unknown parameter(s) {', '.join(unknown)}: no report notebook "
                           f"declares them; they declare {', '.join(sorted(known))}.")
+    from analysis.report.session import check_rule
+
+    threshold, rounding = check_rule(threshold, rounding)
     if int(jobs) < 1:
         raise ReportError(f"jobs must be 1 or more, not {jobs}.")
     check_report_folder(out)
@@ -163,9 +174,12 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     staging, owner = _stage(out)
     try:
         secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
-        _validate_once(data, codebook, staging, paths, declared, parameters, secret)
+        validated = _validate_once(data, codebook, staging, paths, declared, parameters, secret)
+        if validated is not None:
+            _release_once(*validated, staging, parameters, threshold, rounding, secret)
+        rule = {"threshold": threshold or 0, "rounding": rounding}
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,
-                           threshold, timeout, progress, int(jobs), {SECRET_ENV: secret})
+                           rule, timeout, progress, int(jobs), {SECRET_ENV: secret})
         clear_cache(staging)
         _write_results(staging, [p.stem for p in paths])
         write_text(staging / "index.html", index_page(staging, summary))
@@ -342,8 +356,8 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
                    declared: dict[Path, dict[str, Any]], parameters: Mapping[str, Any],
-                   secret: str) -> None:
-    """Validate the survey once for every notebook and cache it in ``out/.cache``.
+                   secret: str):
+    """Validate the survey once for every notebook and cache it in ``out/.cache``; return it.
 
     Only when every notebook that opens the survey asks for the same
     ``on_invalid``; a survey that fails validation is not cached, so each
@@ -359,18 +373,19 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
             try:
                 modes.add(ast.literal_eval(str(declared[path]["on_invalid"])))
             except (ValueError, SyntaxError):
-                return
+                return None
     clear_cache(out)
     if len(modes) != 1 or not isinstance(mode := modes.pop(), str):
-        return
+        return None
     sheet = parameters.get("sheet")
     options = {} if sheet is None else {"sheet": sheet}
     try:
         survey = load_survey(data, codebook, on_invalid=mode, keep_identifiers=False, **options)
     except BackpainError:
-        return
-    write_cached_survey(survey, out, survey_key(data, codebook, mode, sheet), secret,
-                        plan=_shared_plan(survey, parameters))
+        return None
+    key = survey_key(data, codebook, mode, sheet)
+    write_cached_survey(survey, out, key, secret, plan=_shared_plan(survey, parameters))
+    return survey, key
 
 
 def _shared_plan(survey, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -389,14 +404,43 @@ def _shared_plan(survey, parameters: Mapping[str, Any]) -> dict[str, Any] | None
         return None
 
 
-def _run_all(paths, declared, parameters, data, codebook, staging, out, threshold, timeout,
+def _release_once(survey, data_key: str, out: Path, parameters: Mapping[str, Any],
+                  threshold: int | None, rounding: int | None, secret: str) -> None:
+    """Decide disclosure for every notebook of the run at once; save it and its log.
+
+    The notebooks read the saved release (:func:`analysis.report.disclosure.read_release`)
+    when their survey, rule and plan options are the run's; a notebook with other
+    options decides its own and writes its own log.
+    """
+    from analysis.plan import fit_plan, plan
+    from analysis.report.disclosure import (
+        release_key,
+        report_release,
+        write_log,
+        write_release,
+    )
+    from analysis.report.session import plan_options, release_options
+
+    planned = plan(survey, **plan_options(dict(parameters)))
+    release = report_release(survey, planned, lambda: fit_plan(survey, planned),
+                             threshold=threshold, rounding=rounding,
+                             factors=parameters.get("factors"), scores=parameters.get("scores"))
+    write_log(release, out)
+    key = release_key(data_key, threshold, rounding, release_options(parameters))
+    write_release(release, out, key, secret)
+
+
+def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, timeout,
              progress, jobs, env) -> pd.DataFrame:
     kernels = KernelGroup()  # every kernel manager this run starts
 
     def one(path: Path) -> dict[str, Any]:
         name = path.stem
-        given = {"data": str(data), "codebook": str(codebook), "out_dir": str(staging),
-                 "threshold": int(threshold)}
+        given = {"data": str(data), "codebook": str(codebook), "out_dir": str(staging), **rule}
+        if rule["rounding"] and "rounding" not in declared[path]:
+            raise ReportError(f"Notebook {path.name} declares no 'rounding' parameter, so it "
+                              "cannot round its counts; add rounding = None to its "
+                              "parameters cell.")
         given = {k: v for k, v in given.items() if k in declared[path]}
         given |= {k: v for k, v in parameters.items() if k in declared[path]}
         start = time.perf_counter()

@@ -15,9 +15,10 @@ import re
 import pandas as pd
 
 from analysis.plan import PlannedFit
+from analysis.report.disclosure import model_where
 from analysis.report.methods import methods_text
+from analysis.report.sections import drawn_rows
 from analysis.report.session import Html, ReportSession, table_key
-from analysis.report.tables import safe_model_table
 
 
 def heading(text: str, level: int = 2) -> str:
@@ -55,22 +56,23 @@ def characteristics(report: ReportSession) -> Html:
     those missing it; an SMD that is not defined is a dash with the reason.
     """
     from analysis.describe import table_one, table_one_note
-    from analysis.describe.columns import default_grouping
     from analysis.errors import BackpainError
-    from analysis.report.tables import safe_design_table_one, safe_table_one
+    from analysis.report.disclosure import characteristics_grouping
+    from analysis.report.tables import (
+        register_table_one,
+        released_design_table_one,
+        released_table_one,
+    )
 
-    survey = report.survey
-    by = next((m.outcome for m in report.plan.models
-               if m.kind in ("binary", "ordinal", "nominal") and not m.subsample), None)
-    by = by if by is not None else default_grouping(survey)
+    survey, release = report.survey, report.release
+    by = characteristics_grouping(survey, report.plan)
     t1 = table_one(survey, by=by)
     title = "Characteristics of respondents"
     if by is not None:
         label = survey.label(by)
         title += " by " + (label[0].lower() + label[1:] if label[1:2].islower() else label)
-    suppression = (f"Counts of 1 to {report.threshold - 1} respondents are shown as "
-                   f"<{report.threshold}; cells shown as suppressed are larger counts hidden "
-                   "because a total would give a small one away.")
+    register_table_one(release, t1, by=by, numeric_n=report.plan.design is not None)
+    suppression = report.rule()
     notice = ""
     if report.plan.design:
         from analysis.design_based import survey_table_one
@@ -82,15 +84,16 @@ def characteristics(report: ReportSession) -> Html:
             notice = (f"The design-based Table 1 could not be computed ({error}); the table "
                       "shows unweighted counts. ")
         else:
-            frame = safe_design_table_one(t1, weighted, report.threshold)
+            frame = released_design_table_one(release, t1, weighted, by=by)
             note = " ".join([_design_words(report.plan.design, survey),
-                             _blank_words(t1), suppression + " A weighted estimate of a "
-                             "suppressed count is hidden with it."])
+                             _blank_words(t1), suppression + " The rule applies to the "
+                             "unweighted counts; a weighted estimate of a hidden count is "
+                             "hidden with it."])
             return join(heading("Characteristics of respondents"),
                         report.table(frame, "characteristics", title=title, note=note))
     note = notice + table_one_note(t1) + " " + suppression
     return join(heading("Characteristics of respondents"),
-                report.table(safe_table_one(t1, report.threshold), "characteristics",
+                report.table(released_table_one(release, t1, by=by), "characteristics",
                              title=title, note=note))
 
 
@@ -115,17 +118,14 @@ def _blank_words(t1: pd.DataFrame) -> str:
 
 def prevalence(report: ReportSession, factors=None) -> Html:
     """Prevalence of each binary outcome, overall and by each coded exposure."""
+    from analysis.report.disclosure import prevalence_models
     from analysis.report.sections import prevalence_by
 
     parts = []
-    for model in report.plan.models:
-        if model.kind != "binary" or model.subsample or model.model == "conditional logistic":
-            continue
-        coded = [v for v in (factors or model.exposures)
-                 if v in report.survey.data and report.survey.data[v].dtype == "category"]
+    for model, coded, where in prevalence_models(report.survey, report.plan, factors):
         key = "prevalence" if not parts else table_key("prevalence", model.outcome)
         parts += [heading(f"Prevalence of {model.label[0].lower() + model.label[1:]}"),
-                  prevalence_by(report, model.outcome, coded, key=key,
+                  prevalence_by(report, model.outcome, coded, key=key, where=where,
                                 design=report.plan.design is not None)]
     return join(*parts)
 
@@ -148,23 +148,64 @@ def model_sections(report: ReportSession) -> Html:
             parts.append(_failure(report, key, fitted))
             continue
         result = fitted.result
-        info = result.info
-        note = (f"{model.model[0].upper() + model.model[1:]} regression on {info.get('n')} "
+        numbers = _note_numbers(report, fitted)
+        note = (f"{model.model[0].upper() + model.model[1:]} regression on {numbers['n']} "
                 f"respondents with complete data"
-                + (f" ({int(info['events']):,} {_events_word(model)})"
-                   if isinstance(info.get("events"), int | float) else "")
-                + f"; {info.get('n_dropped', 0)} left out for a missing value. "
+                + (f" ({numbers['events']} {_events_word(model)})"
+                   if numbers["events"] is not None else "")
+                + f"; {numbers['dropped']} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
-        parts.append(report.table(safe_model_table(result.table, report.threshold), key,
-                                  title=title[0].upper() + title[1:], note=note))
+        parts.append(report.table(_model_table(report, fitted), key,
+                                  title=title[0].upper() + title[1:],
+                                  note=note + " " + report.rule()))
         if model.model == "proportional odds":
             parts.append(_brant(report, model, result))
         if "outcome_level" not in result.table.columns:
-            ax = figures.forest_plot(result.table, show_counts=False)
+            ax = figures.forest_plot(drawn_rows(report.release, result.table,
+                                                model_where(model)), show_counts=False)
             parts.append(report.figure(ax, table_key("forest", model.key),
                                        caption=f"Crude and adjusted {model.estimate}s "
                                                "(log scale)"))
     return join(*parts)
+
+
+def _model_table(report: ReportSession, fitted) -> pd.DataFrame:
+    """A planned model's table as the reader sees it, from the report's release."""
+    from analysis.report.disclosure import model_population, outcome_levels, register_model
+    from analysis.report.tables import released_model_table
+
+    model, table = fitted.plan, fitted.result.table
+    register_model(report.release, report.survey, fitted)
+    levels = (outcome_levels(report.survey, model.outcome)
+              if report.survey.data[model.outcome].dtype == "category" else ["(value)"])
+    events = "binary" if model.kind == "binary" else (
+        "category" if "outcome_level" in table.columns else "none")
+    return released_model_table(report.release, table, where=model_where(model),
+                                outcome=model.outcome, outcome_levels=levels,
+                                population=model_population(model), events=events)
+
+
+def _note_numbers(report: ReportSession, fitted) -> dict:
+    """The n, events and rows left out a model's note prints, as the release shows them."""
+    from analysis.privacy import cell_key
+    from analysis.report.disclosure import model_population, outcome_levels
+
+    info, model, release = fitted.result.info, fitted.plan, report.release
+    total = cell_key(model_population(model))
+    out = {"n": info.get("n"), "events": None, "dropped": info.get("n_dropped", 0)}
+    if isinstance(info.get("n"), int | float):
+        out["n"] = release.label(total)
+        left = cell_key(f"{model_population(model)}:left out")
+        if left in release:
+            out["dropped"] = release.label(left)
+    if isinstance(info.get("events"), int | float):
+        if model.kind == "binary":
+            out["events"] = release.label(total.plus(model.outcome,
+                                                     outcome_levels(report.survey,
+                                                                    model.outcome)[-1]))
+        else:  # episodes in total: not a count of respondents
+            out["events"] = f"{int(info['events']):,}"
+    return out
 
 
 def _brant(report: ReportSession, model, result) -> Html:
@@ -264,11 +305,14 @@ def truth(report: ReportSession) -> Html:
                 and f.plan.outcome == fitted.plan.outcome), None)
     # Each estimate is per its model's step; the sub-sample model adds its own measures.
     steps = {**(sub.plan.per if sub else {}), **fitted.plan.per}
+    sub_plan = sub.plan if sub else None
     sub = sub.result if sub else None
     return join(heading("Estimates and the truth"),
                 "<p>The data are simulated, so the true odds ratios are known: a good analysis "
                 "recovers them.</p>",
-                against_truth(report, fitted.result, sub, steps=steps))
+                against_truth(report, fitted.result, sub, steps=steps,
+                              where=(model_where(fitted.plan),
+                                     model_where(sub_plan) if sub_plan else None)))
 
 
 def plan_table(report: ReportSession) -> Html:

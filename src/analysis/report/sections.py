@@ -17,16 +17,7 @@ import pandas as pd
 from analysis.describe import prevalence, table_one
 from analysis.describe.render import NOTE as TABLE_ONE_NOTE
 from analysis.models import logistic
-from analysis.privacy import complementary_suppression, suppressed_label
 from analysis.report.session import Html, ReportSession, table_key
-from analysis.report.tables import (
-    HIDDEN,
-    prevalence_suppression,
-    safe_counts,
-    safe_model_table,
-    safe_prevalence,
-    safe_table_one,
-)
 
 INSTRUMENT_NAMES = {"odi": "Oswestry Disability Index", "rmdq": "Roland-Morris (RMDQ)",
                     "start_back": "STarT Back", "fabq": "Fear-Avoidance Beliefs (FABQ)",
@@ -35,9 +26,8 @@ INSTRUMENT_NAMES = {"odi": "Oswestry Disability Index", "rmdq": "Roland-Morris (
 
 
 def _suppression_note(report: ReportSession) -> str:
-    t = report.threshold
-    return (f"Counts of 1 to {t - 1} respondents are shown as {suppressed_label(t)}; cells shown "
-            f"as {HIDDEN} are larger counts hidden because a total would give a small one away.")
+    """The report's disclosure rule in one sentence (:meth:`analysis.privacy.Release.sentence`)."""
+    return report.rule()
 
 
 def _in_sentence(label: str) -> str:
@@ -56,123 +46,159 @@ def join(*parts: Html) -> Html:
 def participant_flow(report: ReportSession) -> Html:
     """Rows read, excluded by step and reason, and analysed: table and STROBE diagram.
 
-    In the table, rows read = excluded + analysed is one line of
-    complementary suppression. The diagram cannot show "<5", so there the
-    small reasons of a step are pooled into "other rules" (with the smallest
-    other reason when the pool is still small).
+    Every count comes from the report's release (rows read = excluded +
+    analysed is one of its relations). The diagram cannot show "<5", so
+    there the small reasons of a step are pooled into "other rules" (with
+    the smallest other reason when the pool is still small), a count the
+    release knows too; when one of its numbers is hidden it is not drawn.
     """
     from analysis import figures
+    from analysis.report.disclosure import diagram_flow, flow_keys, register_flow
 
     flow = report.survey.flow.reset_index(drop=True)
-    t = report.threshold
-    counts = flow["n"].to_numpy(dtype=float)[:, None]
-    read = flow.index[flow["stage"] == "read"].tolist()
-    mask = complementary_suppression(counts, [[(i, 0) for i in range(len(flow))]], t,
-                                     totals=[(i, 0) for i in read])[:, 0]
+    release = report.release
+    register_flow(release, flow)
     shown = pd.DataFrame({
         "Stage": flow["stage"].str.capitalize(), "Step": flow["step"], "Reason": flow["label"],
-        "Respondents": [(suppressed_label(t) if n < t else HIDDEN) if m else str(int(n))
-                        for m, n in zip(mask, flow["n"], strict=True)]})
+        "Respondents": [release.label(k) for k in flow_keys(flow)]})
     out = report.table(shown, "flow", title="Participant flow",
                        note="Rows read = rows excluded + rows analysed. "
                             + _suppression_note(report))
-    ax = figures.participant_flow(pool_small_reasons(flow, t), codebook=report.survey)
+    drawn = diagram_flow(release, flow)
+    if drawn is None:
+        return join(out, Html("<p>The participant-flow diagram is not drawn: one of its counts "
+                              "is suppressed.</p>"))
+    ax = figures.participant_flow(drawn, codebook=report.survey)
     return join(out, report.figure(ax, "flow", caption="Participant flow (STROBE)"))
 
 
 def pool_small_reasons(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """The flow with each step's reasons of fewer than ``threshold`` rows pooled."""
-    rows = []
-    for (stage, step), group in flow.groupby(["stage", "step"], sort=False):
-        if stage != "excluded":
-            rows.append(group)
-            continue
-        group = group.sort_values(["n", "reason"])
-        small = group["n"] < threshold
-        if small.sum() and group.loc[small, "n"].sum() < threshold and (~small).any():
-            small.iloc[int(small.sum())] = True  # the smallest other reason joins the pool
-        if small.any():
-            pooled = pd.DataFrame([{"stage": stage, "step": step, "reason": "other rules",
-                                    "n": int(group.loc[small, "n"].sum())}])
-            group = pd.concat([group[~small], pooled], ignore_index=True)
-        rows.append(group)
-    return pd.concat(rows, ignore_index=True)
+    from analysis.report.disclosure import pooled_flow
+
+    return pooled_flow(flow, threshold).drop(columns=["parts"])
 
 
 def changes_by_rule(report: ReportSession) -> Html:
     """Values set missing and rows excluded, by column and rule."""
+    from analysis.report.disclosure import change_counts, change_keys
+
     # counted from the ledger's blocks: a row per changed value would be millions of rows
-    blocks = report.survey.accounts.counts()
-    blocks = blocks[blocks["action"] != "dropped column"]
-    blocks = blocks.assign(column=blocks["column"].fillna("").astype(str))
-    counts = (blocks.groupby(["column", "rule", "action"], dropna=False, sort=True)["n"].sum()
-              .reset_index())
+    counts = change_counts(report.survey)
+    keys = change_keys(counts, report.survey.flow)
+    for key, n in zip(keys, counts["n"], strict=True):
+        report.release.add_cell(key, float(n), where="values changed by rule")
     cb = report.survey.codebook
     counts["Variable"] = [cb.label(c) if isinstance(c, str) and c in cb else str(c)
                           for c in counts["column"]]
     table = counts.rename(columns={"rule": "Rule", "action": "Action", "n": "Values"})
-    shown = safe_counts(table[["Variable", "Rule", "Action", "Values"]], "Values",
-                        report.threshold)
+    shown = table[["Variable", "Rule", "Action"]].assign(
+        Values=[report.release.label(k) for k in keys])
     return report.table(shown, "changes", title="Values changed and rows excluded, by rule",
                         note="Missing-value codes became missing; rows breaking a rule were "
                              "excluded. " + _suppression_note(report))
 
 
 def missing_values(report: ReportSession) -> Html:
-    """Missing values per variable (questionnaire items left out), table and figure."""
-    from analysis import figures
+    """Missing values per variable (questionnaire items left out), table and figure.
 
-    survey = report.survey
+    Counts from the report's release; the percentage is computed from the
+    released counts, and a variable whose missing count is hidden is not
+    drawn (its bar would give the count back).
+    """
+    from analysis import figures
+    from analysis.report.disclosure import register_missing
+
+    survey, release = report.survey, report.release
     items = {v.name for v in survey.codebook.variables.values() if v.instrument}
     counts = figures.missingness(survey)
-    counts = counts[~counts["variable"].isin(items)]
+    counts = counts[~counts["variable"].isin(items)].reset_index(drop=True)
+    missing, asked = register_missing(release, counts)
     table = pd.DataFrame({"Variable": counts["label"].to_numpy(),
-                          "Asked": counts["n_asked"].to_numpy(),
-                          "Missing": counts["n_missing"].to_numpy(),
-                          "Missing, %": counts["percent_missing"].to_numpy()})
-    shown = safe_counts(table, "Missing", report.threshold, percent="Missing, %")
-    out = report.table(shown, "missing",
-                       title=f"Missing values among {len(survey.data)} respondents analysed",
+                          "Asked": [release.label(k) for k in asked],
+                          "Missing": [release.label(k) for k in missing],
+                          "Missing, %": [release.percent(m, a) for m, a in
+                                         zip(missing, asked, strict=True)]})
+    out = report.table(table, "missing",
+                       title=f"Missing values among {release.label(_analysed())} respondents "
+                             "analysed",
                        note="Percent of the respondents asked: a question put only to some (an "
                             "examination of a sub-sample, a follow-up after 'No') is not "
                             "missing for the others. Questionnaire items are summarised in the "
                             "questionnaire report. " + _suppression_note(report))
-    ax = figures.missingness_plot(survey)
-    return join(out, report.figure(ax, "missing", caption="Share of missing values by variable"))
+    hidden = [release.hidden(m) or release.hidden(a) for m, a in zip(missing, asked, strict=True)]
+    drawn = counts[[not h for h in hidden]].copy()
+    if release.rounding:  # the bars from the released counts, as the table's percentages
+        shown = [(release.value(m), release.value(a)) for m, a, h in
+                 zip(missing, asked, hidden, strict=True) if not h]
+        drawn["n_missing"] = [m for m, _ in shown]
+        drawn["percent_missing"] = [100 * m / a if a else 0.0 for m, a in shown]
+    ax = figures.missingness_plot(drawn)
+    caption = "Share of missing values by variable"
+    if any(hidden):
+        caption += "; variables with a suppressed count are not drawn"
+    return join(out, report.figure(ax, "missing", caption=caption))
+
+
+def _analysed():
+    from analysis.privacy import cell_key
+    from analysis.report.disclosure import POPULATION
+
+    return cell_key(POPULATION)
 
 
 # ---- 02 descriptives -----------------------------------------------------------
 def characteristics(report: ReportSession, by: str | None = None,
                     columns: Sequence[str] | None = None) -> Html:
-    """Table 1 by ``by`` (default: the outcome), small counts suppressed."""
+    """Table 1 by ``by`` (default: the outcome), counts from the report's release."""
+    from analysis.report.tables import register_table_one, released_table_one
+
     t1 = table_one(report.survey, by=by, columns=list(columns) if columns else None)
     title = "Characteristics of respondents"
-    if by or report.survey.variables("outcome"):
-        grouping = by or report.survey.variables("outcome")[0]
+    grouping = by or next(iter(report.survey.variables("outcome")), None)
+    if grouping:
         title += f" by {_in_sentence(report.survey.label(grouping))}"
-    return report.table(safe_table_one(t1, report.threshold), "characteristics", title=title,
+    groups = [c for c in t1.columns if c.startswith("n:") and c != "n:Overall"]
+    grouping = grouping if groups else None
+    register_table_one(report.release, t1, by=grouping)
+    return report.table(released_table_one(report.release, t1, by=grouping),
+                        "characteristics", title=title,
                         note=TABLE_ONE_NOTE + " " + _suppression_note(report))
 
 
 def prevalence_by(report: ReportSession, outcome: str | None,
                   factors: Sequence[str] | None = None, *, key: str = "prevalence",
-                  design: bool = False) -> Html:
+                  design: bool = False, where: str | None = None) -> Html:
     """Prevalence of the outcome overall and by each coded factor, with Wilson intervals.
 
     ``factors`` defaults to the codebook's exposures; numeric ones are left out.
     With ``design`` (the codebook declares weights, strata or clusters) the
     table adds the design-based prevalence and its interval (R survey's
-    ``svyciprop``, logit method) and the figure draws those.
+    ``svyciprop``, logit method) and the figure draws those. Counts come
+    from the report's release (``where`` names the table there; default
+    ``key``): a level whose prevalence rests on a hidden count shows
+    "suppressed" and is not drawn, weighted or not.
     """
     from analysis import figures
+    from analysis.describe import wilson_interval
+    from analysis.report.tables import (
+        prevalence_withheld,
+        register_prevalence,
+        released_prevalence,
+    )
 
+    outcome = outcome or report.survey.variables("outcome")[0]
     factors = list(factors) if factors else report.survey.variables("exposure")
     coded = [f for f in factors if report.survey.data[f].dtype == "category"]
     table = prevalence(report.survey, outcome, by=coded, weighted=False, design=design)
-    shown = safe_prevalence(table, report.threshold)
+    release, where = report.release, where or key
+    levels = [str(v) for v in report.survey.data[outcome].cat.categories]
+    register_prevalence(release, table, outcome=outcome, outcome_levels=levels, where=where)
+    shown = released_prevalence(release, table, outcome=outcome, outcome_levels=levels,
+                                where=where)
     if design:
         shown = shown.rename(columns={"Prevalence, % (95% CI)": "Unweighted, % (95% CI)"})
-    label = report.survey.label(outcome or report.survey.variables("outcome")[0])
+    label = report.survey.label(outcome)
     note = "Among respondents with a known outcome; Wilson 95% intervals. "
     if design:
         note = ("Among respondents with a known outcome. n and events are respondents; the "
@@ -183,18 +209,29 @@ def prevalence_by(report: ReportSession, outcome: str | None,
                        note=note + _suppression_note(report))
     if not coded:  # the overall row only: a figure would be an empty frame with one line
         return out
-    # a drawn point and interval would give a suppressed count back: leave those rows out
-    hide = prevalence_suppression(table, report.threshold)
-    drawn = table[~(hide["events"] | hide["n"])]
+    # a drawn point and interval would give a withheld count back: leave those rows out
+    hide = prevalence_withheld(release, table, where=where)
+    drawn = table[~hide].copy()
     if design:
         drawn = drawn.assign(prevalence=drawn["design_prevalence"],
                              ci_low=drawn["design_ci_low"], ci_high=drawn["design_ci_high"])
+    elif release.rounding:  # the points from the rounded counts, as the table's
+        from analysis.privacy import cell_key
+        from analysis.report.tables import prevalence_keys
+
+        for idx in drawn.index:
+            n_key, ev_key = prevalence_keys(release, cell_key("analysed"), drawn.loc[idx],
+                                            outcome, levels)
+            n, ev = release.value(n_key), release.value(ev_key)
+            low, high = wilson_interval(ev, n) if n else (np.nan, np.nan)
+            drawn.loc[idx, ["n", "events", "prevalence", "ci_low", "ci_high"]] = [
+                n, ev, ev / n if n else np.nan, float(low), float(high)]
     ax = figures.prevalence_plot(drawn, show_counts=False)
     if design:
         ax.set_xlabel("Respondents with the outcome (%, design-based 95% CI)")
     caption = (f"{'Design-based p' if design else 'P'}revalence of {label.lower()} by factor, "
                "with 95% intervals")
-    if (hide["events"] | hide["n"]).any():
+    if hide.any():
         caption += "; levels with suppressed counts are not drawn"
     return join(out, report.figure(ax, key, caption=caption))
 
@@ -252,24 +289,51 @@ def subsample_odds_ratios(report: ReportSession, outcome: str | None,
 
 def odds_ratio_table(report: ReportSession, result, key: str = "odds_ratios",
                      population: str = "respondents with complete data") -> Html:
-    """Crude and adjusted odds ratios side by side, with a forest plot."""
+    """Crude and adjusted odds ratios side by side, with a forest plot.
+
+    Counts and withheld estimates from the report's release (the model's
+    complete cases are the population ``"model:<key>"``).
+    """
     from analysis import figures
+    from analysis.report.tables import register_model_table, released_model_table
 
     if result is None:
         return Html("<p>Every exposure was measured on most respondents: no sub-sample model.</p>")
-    info = result.info
+    info, release = result.info, report.release
+    outcome = info["outcome"]
+    levels = [str(v) for v in report.survey.data[outcome].cat.categories]
+    spec = {"outcome": outcome, "outcome_levels": levels, "population": f"model:{key}",
+            "where": f"model table {key}"}
+    register_model_table(release, result.table, **spec)
+    shown = released_model_table(release, result.table, **spec)
     out = report.table(
-        safe_model_table(result.table, report.threshold), key,
-        title=f"Odds ratios of {report.survey.label(info['outcome']).lower()}",
+        shown, key, title=f"Odds ratios of {report.survey.label(outcome).lower()}",
         note=(f"Logistic regression on {info['n']} {population} "
               f"({info['events']} events; {info['n_dropped']} left out for a missing value); "
               "adjusted for "
               f"{', '.join(report.survey.label(c) for c in info['adjust_for']) or 'nothing'} "
               "and the other factors. Wald 95% intervals. " + _suppression_note(report)))
-    ax = figures.forest_plot(result.table, show_counts=False)  # counts: table, suppressed
+    ax = figures.forest_plot(drawn_rows(release, result.table, spec["where"]),
+                             show_counts=False)  # counts: table, suppressed
     figure_key = "forest" if key == "odds_ratios" else f"forest_{key}"
     figure = report.figure(ax, figure_key, caption="Crude and adjusted odds ratios (log scale)")
     return join(report.notices(result, key), out, figure)
+
+
+def drawn_rows(release, table: pd.DataFrame, where: str | None) -> pd.DataFrame:
+    """The rows of a model table a figure may draw: none whose estimate is withheld.
+
+    ``where``: the table's name in ``release`` (None: the small-count rule only).
+    """
+    from analysis.privacy import withheld_estimates
+
+    limit = release.threshold or release.rounding
+    withheld = withheld_estimates(table, limit)
+    if where is not None:
+        withheld |= pd.Series([f"{where}:{i}" in release.estimates()
+                               and release.estimate_withheld(f"{where}:{i}")
+                               for i in table.index], index=table.index)
+    return table[~withheld]
 
 
 # Curves and performance plots need no more than a million respondents to be exact to the
@@ -356,20 +420,29 @@ def performance(report: ReportSession, result) -> Html:
 
 
 def against_truth(report: ReportSession, result, subsample=None,
-                  steps: dict[str, float] | None = None) -> Html:
+                  steps: dict[str, float] | None = None,
+                  where: tuple[str | None, str | None] = (None, None)) -> Html:
     """For simulated data: adjusted estimates beside the true odds ratios of the simulation.
 
     Terms of the main model come from it; the sub-sample measures from the
-    sub-sample model.
+    sub-sample model. An estimate the model's table withholds (``where``:
+    the two tables' names in the report's release) is not drawn either.
     """
     from analysis import figures
     from analysis.simulate import true_effects
 
     if not report.survey.codebook.simulated:
         return Html("<p>Not simulated data: the true effects are unknown.</p>")
-    estimates = result.tidy("adjusted")
+    def shown(fit, name):
+        tidy = fit.tidy("adjusted")
+        table = fit.table
+        kept = drawn_rows(report.release, table, name) if name else table
+        gone = set(table["label"]) - set(kept["label"])
+        return tidy[~tidy["label"].isin(gone)]
+
+    estimates = shown(result, where[0])
     if subsample is not None:
-        extra = subsample.tidy("adjusted")
+        extra = shown(subsample, where[1])
         estimates = pd.concat([estimates, extra[~extra["term"].isin(estimates["term"])]],
                               ignore_index=True)
     ax = figures.estimate_vs_truth(estimates, true_effects(), codebook=report.survey,
@@ -388,38 +461,35 @@ def score(report: ReportSession):
 
 def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
     """Cronbach's alpha of each scored questionnaire."""
+    from analysis.report.disclosure import register_reliability
+
+    keys = register_reliability(report.release, alphas)
     table = pd.DataFrame({
         "Questionnaire": [INSTRUMENT_NAMES.get(k, k) for k in alphas["instrument"]],
         "Scale": alphas["scale"], "Items": alphas["n_items"].astype(int).astype(str),
-        "Complete answers": alphas["n_complete"].astype(int),
+        "Complete answers": [report.release.label(k) for k in keys],
         "Alpha (95% CI)": [f"{a:.3f} ({lo:.3f}-{hi:.3f})" for a, lo, hi in
                            alphas[["alpha", "ci_low", "ci_high"]].to_numpy()]})
-    shown = safe_counts(table, "Complete answers", report.threshold)
-    return report.table(shown, "reliability", title="Internal consistency (Cronbach's alpha)",
+    return report.table(table, "reliability", title="Internal consistency (Cronbach's alpha)",
                         note=_suppression_note(report))
 
 
 def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
     """Respondents in each band of each banded score, with the score distributions."""
     from analysis import figures
+    from analysis.report.disclosure import band_scores, register_bands
 
     parts = []
-    data = scored.data
-    # By default every score the questionnaires gave, but not the count of items answered.
-    scores = scores or [c for c in data.columns if c not in report.survey.data.columns
-                        and not c.endswith("_answered")]
-    for name in scores:
-        if name not in data:
-            continue
-        column = data[name]
+    release = report.release
+    for name in band_scores(scored, report.survey, scores):
+        column = scored.data[name]
         if column.dtype == "category":
-            counts = column.value_counts(sort=False)
-            table = pd.DataFrame({"Band": [*map(str, counts.index), "Total"],
-                                  "Respondents": [*counts.to_numpy(), counts.sum()]})
-            total = counts.sum()
-            table["%"] = 100 * table["Respondents"] / max(total, 1)
-            shown = safe_counts(table, "Respondents", report.threshold, total=True, percent="%")
-            parts.append(report.table(shown, f"bands_{name}", title=scored.label(name),
+            keys, total = register_bands(release, name, column)
+            bands = [*map(str, column.value_counts(sort=False).index), "Total"]
+            table = pd.DataFrame({"Band": bands,
+                                  "Respondents": [release.label(k) for k in [*keys, total]],
+                                  "%": [release.percent(k, total) for k in [*keys, total]]})
+            parts.append(report.table(table, f"bands_{name}", title=scored.label(name),
                                       note=_suppression_note(report)))
         else:
             label = scored.label(name)

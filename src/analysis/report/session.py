@@ -30,6 +30,8 @@ from analysis.report.provenance import provenance_table
 from analysis.survey import Survey
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+SPARSE = re.compile(r"sparse, \d[\d,]* (?:non-)?events among \d[\d,]* respondents")
+WHOLE = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})*(?![\w%]|[.,]\d)")
 DPI = 110
 
 
@@ -57,9 +59,14 @@ def table_key(*parts: str) -> str:
 
 
 def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | None = None,
-               suppressed: str | None = None) -> str:
-    """``frame`` as an HTML table; every header, cell, title and note is escaped."""
+               suppressed: str | list[str] | None = None) -> str:
+    """``frame`` as an HTML table; every header, cell, title and note is escaped.
+
+    Cells reading one of ``suppressed`` (``"<5"``, ``"suppressed"``) get the
+    class ``suppressed``, so the page can set them apart.
+    """
     esc = html.escape
+    suppressed = [suppressed] if isinstance(suppressed, str) else list(suppressed or [])
     head = "".join(f"<th>{esc(str(c))}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
@@ -71,7 +78,7 @@ def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | Non
             if text.startswith("    "):
                 classes.append("level")
                 text = text.strip()
-            if suppressed and text == suppressed:
+            if text in suppressed:
                 classes.append("suppressed")
             attr = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f"<td{attr}>{esc(text)}</td>")
@@ -92,9 +99,58 @@ class ReportSession:
     data: Path
     codebook: Path
     out_dir: Path
-    threshold: int = DEFAULT_THRESHOLD
+    threshold: int | None = DEFAULT_THRESHOLD
     parameters: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
+    rounding: int | None = None
+
+    # ---- disclosure control: one release for the whole report run ----------------
+    @cached_property
+    def release(self):
+        """Every count the report shows, suppressed once (:mod:`analysis.report.disclosure`).
+
+        The run's saved release when it was made for this survey, rule and
+        plan (so every notebook of the run shows each cell alike); otherwise
+        built here from the same function, and its suppression log written
+        to ``analyst/suppression_log_<notebook>.csv``.
+        """
+        from analysis.report.disclosure import (
+            read_release,
+            release_key,
+            report_release,
+        )
+
+        key = release_key(self.data_key, self.threshold, self.rounding,
+                          release_options(self.parameters))
+        saved = read_release(self.out_dir, key)
+        if saved is not None:
+            return saved
+        built = report_release(self.survey, self.plan, lambda: self.fits,
+                               threshold=self.threshold, rounding=self.rounding,
+                               factors=self.parameters.get("factors"),
+                               scores=self.parameters.get("scores"))
+        self._own_release = True
+        return built
+
+    @cached_property
+    def data_key(self) -> str:
+        """The survey's cache key (:func:`analysis.report.cache.survey_key`)."""
+        from analysis.report.cache import survey_key
+
+        return survey_key(self.data, self.codebook, self.parameters.get("on_invalid", "exclude"),
+                          self.parameters.get("sheet"))
+
+    def rule(self) -> str:
+        """The disclosure rule in one sentence, for a table's note."""
+        return self.release.sentence()
+
+    def write_log(self) -> None:
+        """Write the suppression log when this notebook decided its own release."""
+        if getattr(self, "_own_release", False) and not getattr(self, "_log_written", False):
+            from analysis.report.disclosure import write_log
+
+            write_log(self.release, self.out_dir, f"suppression_log_{self.name}.csv")
+            self._log_written = True
 
     # ---- the analysis ------------------------------------------------------
     @cached_property
@@ -144,8 +200,10 @@ class ReportSession:
         self.results[key] = {"title": title, "columns": [str(c) for c in frame.columns],
                              "rows": frame.to_numpy().tolist()}
         self.write_results()
-        return Html(html_table(frame, title=title, note=note,
-                               suppressed=suppressed_label(self.threshold)))
+        if "release" in self.__dict__:
+            self.write_log()
+        labels = ([suppressed_label(self.threshold)] if self.threshold else []) + ["suppressed"]
+        return Html(html_table(frame, title=title, note=note, suppressed=labels))
 
     def notices(self, result, key: str) -> Html:
         """The notices of a model result (non-convergence, separation, rows left out, ...).
@@ -158,14 +216,39 @@ class ReportSession:
         if not notices:
             return Html("")
         record = f"{key}_notices"
+        texts = [self.safe_words(n.message) for n in notices]
         self.results[record] = {"title": "Notices", "columns": ["kind", "model", "message"],
-                                "rows": [[n.kind, n.model or "", n.message] for n in notices]}
+                                "rows": [[n.kind, n.model or "", t]
+                                         for n, t in zip(notices, texts, strict=True)]}
         self.write_results()
         items = "".join(f"<li><strong>{html.escape(n.kind.capitalize())}</strong>"
                         f"{' (' + html.escape(n.model) + ')' if n.model else ''}: "
-                        f"{html.escape(n.message)}</li>" for n in notices)
+                        f"{html.escape(t)}</li>" for n, t in zip(notices, texts, strict=True))
         return Html(f'<div class="backpain-notice" role="note"><p>Notes on this model</p>'
                     f"<ul>{items}</ul></div>")
+
+    def safe_words(self, text: str) -> str:
+        """A model's notice without the counts that would undo suppression.
+
+        A sparse-level notice ("sparse, 2 events among 11 respondents") loses
+        its counts; any other whole number of 1 to ``threshold - 1`` reads
+        ``"<threshold"``, and with rounding every whole number of 1,000 or
+        fewer is rounded (counts of rows in a notice are the model's, which
+        the release does not hold).
+        """
+        text = SPARSE.sub("sparse", text)
+
+        def one(match: re.Match) -> str:
+            value = int(match.group(0).replace(",", ""))
+            if self.threshold and 0 < value < self.threshold:
+                return suppressed_label(self.threshold)
+            if self.rounding and value > 0:
+                from analysis.privacy import round_count
+
+                return f"{round_count(value, self.rounding):,}"
+            return match.group(0)
+
+        return WHOLE.sub(one, text)
 
     def figure(self, figure_or_axes, key: str, *, caption: str) -> Html:
         """Embed a matplotlib figure as a PNG data URI and write ``figures/<name>_<key>.png``.
@@ -194,7 +277,7 @@ class ReportSession:
     def provenance(self) -> Html:
         """Data and codebook sha256, git commit, package versions and parameters, as a table."""
         params = {"data": self.data, "codebook": self.codebook, "threshold": self.threshold,
-                  **self.parameters}
+                  **({"rounding": self.rounding} if self.rounding else {}), **self.parameters}
         table = provenance_table(self.data, self.codebook, params)
         return self.table(table.rename(columns={"item": "Item", "value": "Value"}),
                           "provenance", title="Provenance of this report")
@@ -219,10 +302,16 @@ def plan_options(parameters: dict[str, Any]) -> dict[str, Any]:
             if k in PLAN_PARAMETERS and v is not None}
 
 
+def release_options(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a report's release depends on: the plan's, ``factors`` and ``scores``."""
+    return {k: v for k, v in parameters.items()
+            if (k in PLAN_PARAMETERS or k in ("factors", "scores")) and v is not None}
+
+
 def open_report(name: str, data: str | Path, codebook: str | Path, *,
-                out_dir: str | Path = "../reports", threshold: int = DEFAULT_THRESHOLD,
+                out_dir: str | Path = "../reports", threshold: int | None = DEFAULT_THRESHOLD,
                 on_invalid: str = "exclude", sheet: str | int | None = None,
-                **parameters: Any) -> ReportSession:
+                rounding: int | None = None, **parameters: Any) -> ReportSession:
     """Load the survey of a report notebook and start its record.
 
     Identifier columns are never loaded (``keep_identifiers=False``). Other
@@ -234,8 +323,7 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     """
     from analysis.load import load_survey
 
-    if int(threshold) < 1:
-        raise ReportError(f"Small-cell threshold must be a positive whole number, not {threshold}.")
+    threshold, rounding = check_rule(threshold, rounding)
     data, codebook, out_dir = Path(data), Path(codebook), Path(out_dir)
     for what, path in (("data file", data), ("codebook", codebook)):
         if not path.is_file():
@@ -250,12 +338,35 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
                              **options)
     given = {"on_invalid": on_invalid, **({"sheet": sheet} if sheet is not None else {})}
     session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
-                            out_dir=out_dir, threshold=int(threshold),
+                            out_dir=out_dir, threshold=threshold, rounding=rounding,
                             parameters={**given, **parameters})
     if shared_plan is not None:  # planned once by the run, with this notebook's options
         session.__dict__["plan"] = shared_plan
     session.write_results()
     return session
+
+
+def check_rule(threshold, rounding) -> tuple[int | None, int | None]:
+    """The small-cell threshold and rounding base as whole numbers; ReportError otherwise.
+
+    ``threshold=None`` (or 0) with a rounding base: counts are only rounded.
+    """
+    def whole(value, what: str) -> int | None:
+        if value is None or value == 0:
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if number != value or number < 1:
+            raise ReportError(f"{what} must be a positive whole number, not {value!r}.")
+        return number
+
+    threshold = whole(threshold, "Small-cell threshold")
+    rounding = whole(rounding, "Rounding base")
+    if threshold is None and rounding is None:
+        raise ReportError("A report needs a small-cell threshold, a rounding base or both.")
+    return threshold, rounding
 
 
 def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str,

@@ -357,13 +357,36 @@ def safe_counts(table: pd.DataFrame, count: str, threshold: int = DEFAULT_THRESH
 # the analysed respondents), another for each model's complete cases.
 
 
+BLANK = "(missing, asked)"  # asked without a value, when some were not asked
+NOT_ASKED = "(not asked)"
+
+
+def blank_keys(release, base, variable: str, missing: float, not_asked: float) -> tuple:
+    """Keys of a variable's shown Missing and Not asked counts, registering how they add up.
+
+    ``(variable="(missing)")`` is every respondent without a value (the
+    declared missing level); when some were not asked (skip logic) it is
+    the asked-without-a-value count plus the not-asked count.
+    """
+    from analysis.privacy import MISSING_LEVEL
+
+    unknown = base.plus(variable, MISSING_LEVEL)
+    if not not_asked:
+        return unknown, None
+    blank, skipped = base.plus(variable, BLANK), base.plus(variable, NOT_ASKED)
+    release.add_cell(unknown, float(missing + not_asked), released=False)
+    release.add_relation(unknown, [blank, skipped])
+    return blank, skipped
+
+
 def _level_key(base, variable: str, level) -> object:
     from analysis.privacy import MISSING_LEVEL
     return base.plus(variable, MISSING_LEVEL if level == "(missing)" else level)
 
 
 def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
-                       population: str = "analysed", where: str = "characteristics") -> None:
+                       population: str = "analysed", where: str = "characteristics",
+                       numeric_n: bool = False) -> None:
     """Register the counts of a :func:`analysis.describe.table_one` result with ``release``.
 
     Cells (see :func:`analysis.privacy.cell_key`): the ``n`` row is
@@ -376,6 +399,9 @@ def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
     level, so the margins tie Table 1 to every other table of the same
     population. The test (p-value) and SMD of a variable are registered as
     the estimate ``"<where>:<variable>:test"`` resting on all its cells.
+    With ``numeric_n`` (the design-based Table 1 shows them) the respondents
+    with a value of each numeric variable, per column, are released too:
+    ``(population, variable="(known)"[, by=group])``.
     """
     from analysis.errors import DisclosureError
     from analysis.privacy import MISSING_LEVEL, cell_key
@@ -401,10 +427,18 @@ def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
         if variable == "n":
             continue
         missing = float(rows["missing"].iloc[0])
-        missing_key = base.plus(variable, MISSING_LEVEL)
+        not_asked = float(rows["not_asked"].iloc[0]) if "not_asked" in rows else 0.0
+        missing_key, skipped_key = blank_keys(release, base, variable, missing, not_asked)
         cells = [release.add_cell(missing_key, missing, where=where)]
+        if skipped_key is not None:
+            cells.append(release.add_cell(skipped_key, not_asked, where=where))
         if rows["level"].iloc[0] == "":  # numeric: only its missing count is a count
-            release.add_relation(base, [base.plus(variable, "(known)"), missing_key])
+            for g in (groups if numeric_n else ["Overall"]):
+                known = release.known(column(g), variable)
+                if numeric_n:
+                    release.add_cell(known, float(rows[f"n:{g}"].iloc[0]), where=where)
+                release.add_relation(column(g), [known, column(g).plus(variable,
+                                                                       MISSING_LEVEL)])
             continue
         release.declare_levels(variable, rows["level"].tolist(), missing=MISSING_LEVEL)
         for g in groups:
@@ -413,7 +447,7 @@ def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
                 cells.append(release.add_cell(column(g).plus(variable, level), n, where=where))
             cells.append(release.add_cell(release.known(column(g), variable),
                                           float(np.nansum(counts)), where=where))
-            if g != "Overall" and f"missing:{g}" in rows and not pd.isna(
+            if g != "Overall" and not not_asked and f"missing:{g}" in rows and not pd.isna(
                     rows[f"missing:{g}"].iloc[0]):
                 release.add_cell(column(g).plus(variable, MISSING_LEVEL),
                                  float(rows[f"missing:{g}"].iloc[0]), released=False)
@@ -468,8 +502,15 @@ def released_table_one(release, table: pd.DataFrame, *, by: str | None = None,
             if not rows["missing"].iloc[0]:
                 continue
             # the n row's Missing is the respondents without a group (by missing)
-            missing = base.plus(by if variable == "n" else variable, MISSING_LEVEL)
+            asked = "not_asked" in rows and rows["not_asked"].iloc[0] > 0 and variable != "n"
+            missing = base.plus(by if variable == "n" else variable,
+                                BLANK if asked else MISSING_LEVEL)
             display.loc[first[variable], "Missing"] = release.label(missing)
+    if "Not asked" in display:
+        for variable, rows in table.groupby("variable", sort=False):
+            if variable != "n" and rows["not_asked"].iloc[0] > 0:
+                display.loc[first[variable], "Not asked"] = release.label(
+                    base.plus(variable, NOT_ASKED))
     for variable, rows in table.groupby("variable", sort=False):
         if variable != "n" and rows["level"].iloc[0] != "" and "p" in display and \
                 release.estimate_withheld(f"{where}:{variable}:test"):
@@ -570,8 +611,23 @@ def _model_cell(base, table: pd.DataFrame, ref_of: pd.Series, idx) -> object:
     return base  # a numeric variable per unit: the model's totals
 
 
+def _events_mode(table: pd.DataFrame, events: str | None) -> str:
+    """``"binary"``, ``"category"`` (a row per outcome level) or ``"none"`` (rates: n only)."""
+    if events is not None:
+        return events
+    if any(c.startswith("irr_") for c in table.columns):
+        return "none"
+    return "category" if "outcome_level" in table.columns else "binary"
+
+
+def _event_key(release, cell, outcome: str, levels, row, mode: str):
+    if mode == "category":
+        return cell.plus(outcome, row["outcome_level"])
+    return _outcome_keys(release, cell, outcome, levels)[1]
+
+
 def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_levels,
-                         population: str, where: str) -> None:
+                         population: str, where: str, events: str | None = None) -> None:
     """Register the side-by-side table of a model (``result.table``) with ``release``.
 
     ``population`` names the model's complete cases (e.g. ``"model:odds_ratios"``;
@@ -584,12 +640,16 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
     ``"<where>:<row index>"``, resting on the level's and the reference
     level's cells (Woolf: see :mod:`analysis.privacy.estimates`). Rate-ratio
     tables register ``n`` only (their events are episodes, not respondents).
-    Counts must be unweighted.
+    Counts must be unweighted. ``events``: ``"binary"`` (events and
+    non-events), ``"category"`` (a multinomial table: a row's events are its
+    level's respondents in the row's ``outcome_level``) or ``"none"`` (n
+    only: rate ratios, ordinal models); default from the table's columns.
     """
     from analysis.privacy import MISSING_LEVEL, cell_key, estimate_cells
 
     levels = [str(v) for v in outcome_levels]
-    rate = any(c.startswith("irr_") for c in table.columns)
+    mode = _events_mode(table, events)
+    rate = mode == "none"
     base = cell_key(population)
     if not release.declared(outcome):
         release.declare_levels(outcome, levels, missing=MISSING_LEVEL)
@@ -606,6 +666,8 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
             cells = [release.add_cell(cell, float(row["n"]), where=where)]
             if not rate:
                 _, ev_key, non_key = _outcome_keys(release, cell, outcome, levels)
+                if mode == "category":
+                    ev_key, non_key = cell.plus(outcome, row["outcome_level"]), None
                 cells.append(release.add_cell(ev_key, float(row["events"]), where=where))
                 if non_key is not None:
                     cells.append(release.add_cell(non_key, float(row["n"] - row["events"]),
@@ -614,14 +676,15 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
             row_cells[idx] = cells
         if not factor:
             continue
-        if not totals_done:
+        if not totals_done and mode != "category":
             release.add_cell(base, float(rows["n"].sum()), where=where)
             if not rate:
                 release.add_cell(base.plus(outcome, levels[-1]), float(rows["events"].sum()),
                                  where=where)
             totals_done = True
         if not release.declared(variable):
-            release.declare_levels(variable, rows["level"].tolist(), missing=MISSING_LEVEL)
+            release.declare_levels(variable, list(dict.fromkeys(rows["level"])),
+                                   missing=MISSING_LEVEL)
         ref = [i for i in rows.index if not ref_of.loc[i]]
         for idx in rows.index:
             if ref_of.loc[idx]:
@@ -631,7 +694,8 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
 
 
 def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: str,
-                         outcome_levels, population: str) -> pd.DataFrame:
+                         outcome_levels, population: str,
+                         events: str | None = None) -> pd.DataFrame:
     """A registered model table as reader text (see :func:`safe_model_table`).
 
     Columns ``Factor``, ``<RATIO> crude (95% CI)``, ``p crude``, ``<RATIO>
@@ -649,13 +713,21 @@ def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: s
     )
 
     levels = [str(v) for v in outcome_levels]
-    rate = any(c.startswith("irr_") for c in table.columns)
+    mode = _events_mode(table, events)
+    rate = mode == "none"
     ratio = next(RATIO.match(c).group(1) for c in table.columns if RATIO.match(c))
     base = cell_key(population)
     # with rounding only, estimates resting on counts below the rounding base are withheld
     limit = release.threshold or release.rounding
     withheld = withheld_estimates(table, limit) | pd.Series(
         [release.estimate_withheld(f"{where}:{i}") for i in table.index], index=table.index)
+    # a reference level has no estimate of its own: it stays "1 (reference)"
+    reference = pd.Series(True, index=table.index)
+    for model in ("crude", "adjusted"):
+        if f"{ratio}_{model}" in table:
+            reference &= table[f"ci_low_{model}"].isna() & np.isclose(
+                table[f"{ratio}_{model}"].astype(float).fillna(1.0), 1.0)
+    withheld &= ~(reference & table["n"].notna())
     name = ratio.upper()
     out = pd.DataFrame({"Factor": table["label"]}, index=table.index)
     for model in ("crude", "adjusted"):
@@ -674,10 +746,17 @@ def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: s
             continue
         cell = _model_cell(base, table, ref_of, idx)
         n_text.append(release.label(cell))
-        ev_text.append(str(int(row["events"])) if rate else release.label(
-            _outcome_keys(release, cell, outcome, levels)[1]))
+        if rate:  # episodes, not respondents; a ratio on a small n is withheld with it
+            ev_text.append("" if pd.isna(row["events"]) else
+                           COMPLEMENT_LABEL if withheld.loc[idx] else str(int(row["events"])))
+        else:
+            ev_text.append(release.label(_event_key(release, cell, outcome, levels, row, mode)))
+    if "outcome_level" in table.columns:
+        out.insert(0, "Outcome", table["outcome_level"].astype(str))
     out["n"] = n_text
     out["Events"] = ev_text
+    if not table["events"].notna().any():
+        out = out.drop(columns=["Events"])
     return out.reset_index(drop=True)
 
 
@@ -715,3 +794,74 @@ def released_counts(release, table: pd.DataFrame, count: str, keys, *,
         out[percent] = [release.percent(k, d, decimals)
                         for k, d in zip(keys, list(denominators), strict=True)]
     return out
+
+
+def released_design_table_one(release, table: pd.DataFrame, weighted: pd.DataFrame, *,
+                              by: str | None = None, population: str = "analysed",
+                              where: str = "characteristics") -> pd.DataFrame:
+    """Table 1 under a survey design from a release (see :func:`safe_design_table_one`).
+
+    The counts are the registered unweighted ones (:func:`register_table_one`),
+    each labelled as everywhere else in the report; a weighted estimate
+    whose unweighted count is hidden is hidden with it (the rule applies to
+    the respondents behind a weighted estimate, not to weighted totals).
+    """
+    from analysis.privacy import COMPLEMENT_LABEL, MISSING_LEVEL, cell_key
+
+    groups = [c.split(":", 1)[1] for c in table.columns if c.startswith("n:")]
+    base = cell_key(population)
+
+    def column(g):
+        return base if g == "Overall" else base.plus(by, g)
+
+    lookup = weighted.set_index(["variable", "level", "group"])
+    out = []
+    for variable, rows in table.groupby("variable", sort=False):
+        first = rows.iloc[0]
+        not_asked = float(first.get("not_asked", 0) or 0)
+        if variable == "n":
+            line = {"Characteristic": "n (unweighted)", "Missing": release.label(
+                base.plus(by, MISSING_LEVEL)) if by and first["missing"] else "",
+                "Not asked": ""}
+            out.append(line | {f"{g}: n": release.label(column(g)) for g in groups})
+            continue
+        missing = base.plus(variable, BLANK if not_asked else MISSING_LEVEL)
+        line = {"Missing": release.label(missing) if first["missing"] else "",
+                "Not asked": release.label(base.plus(variable, NOT_ASKED)) if not_asked else ""}
+        coded = first["level"] != ""
+        if coded:
+            out.append(line | {"Characteristic": f"{first['label']}, weighted % (SE)"})
+            line = {}
+        else:
+            line["Characteristic"] = f"{first['label']}, weighted mean (SE)"
+        for _, row in rows.iterrows():
+            shown = dict(line) if not coded else {"Characteristic": INDENT + row["level"]}
+            found = lookup.loc[[(variable, row["level"], g) for g in groups]]
+            decimals = 1 if coded else _decimals(found["se"])
+            for g, (estimate, se) in zip(groups, found[["estimate", "se"]].to_numpy(),
+                                         strict=True):
+                if coded:
+                    key = column(g).plus(variable, row["level"])
+                    hidden = release.hidden(key)
+                    shown[f"{g}: n"] = release.label(key)
+                else:  # a mean's respondents: the column's known values
+                    key = release.known(column(g), variable)
+                    hidden = release.hidden(key)
+                    shown[f"{g}: n"] = release.label(key)
+                shown[f"{g}: weighted (SE)"] = (
+                    COMPLEMENT_LABEL if hidden else "" if pd.isna(estimate)
+                    else f"{estimate:.{decimals}f} ({se:.{decimals}f})")
+            out.append(shown)
+    columns = ["Characteristic", *[f"{g}: {c}" for g in groups for c in ("n", "weighted (SE)")],
+               "Missing", "Not asked"]
+    display = pd.DataFrame(out).reindex(columns=columns).fillna("")
+    keep = [c for c in display.columns if c != "Not asked" or (display[c] != "").any()]
+    return display[keep]
+
+
+def prevalence_keys(release, base, row, outcome: str, outcome_levels) -> tuple:
+    """The (n, events) cells of a prevalence-table row (see :func:`register_prevalence`)."""
+    cell = base if row["variable"] == "overall" else _level_key(base, row["variable"],
+                                                                row["level"])
+    n_key, ev_key, _ = _outcome_keys(release, cell, outcome, [str(v) for v in outcome_levels])
+    return n_key, ev_key

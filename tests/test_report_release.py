@@ -1,0 +1,281 @@
+"""One disclosure decision per report run, checked on the rendered report and its files.
+
+A survey whose 'Basketball' players hold 2 respondents with spasms is rendered
+once (module fixture: the descriptive and risk-factor notebooks, ~1-2 min on
+a loaded machine); the tests read the reader HTML, results.json, the CSVs and
+the suppression log. The hypothesis test works on the release/table layer
+(no kernels) with small generated surveys with rare levels.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from analysis.privacy import COMPLEMENT_LABEL, Release, cell_key, estimate_cells
+from analysis.report import render_reports
+from analysis.report.build import report_notebooks
+
+T = 5
+CODEBOOK = {
+    "name": "rare",
+    "variables": {
+        "rid": {"type": "id", "label": "Respondent"},
+        "posture": {"type": "ordinal", "label": "Self-rated posture",
+                    "levels": {1: "Good", 2: "Fair", 3: "Poor"}, "role": "exposure"},
+        "sport": {"type": "categorical", "label": "Main sport",
+                  "levels": {1: "None", 2: "Golf", 3: "Weightlifting", 4: "Basketball"},
+                  "reference": 1, "role": "exposure"},
+        "sex": {"type": "categorical", "label": "Sex", "levels": {1: "Female", 2: "Male"},
+                "reference": 2, "role": "confounder"},
+        "age": {"type": "numeric", "label": "Age", "unit": "years", "role": "confounder"},
+        "spasm": {"type": "binary", "label": "Back-muscle spasm",
+                  "levels": {0: "No", 1: "Yes"}, "role": "outcome"},
+    },
+}
+
+
+def _rare_frame(n: int = 400, seed: int = 5) -> pd.DataFrame:
+    """Raw codes; 'Basketball' (4): exactly 2 respondents with spasms and 9 without."""
+    rng = np.random.default_rng(seed)
+    posture = rng.integers(1, 4, n)
+    sport = rng.choice([1, 2, 3], n, p=[0.5, 0.25, 0.25])
+    sex = rng.integers(1, 3, n)
+    age = np.round(rng.uniform(20, 70, n))
+    lp = -1.2 + 0.4 * (posture - 1) + 0.3 * (sport == 3) + 0.01 * (age - 45)
+    spasm = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    sport[:2], spasm[:2] = 4, 1
+    sport[2:11], spasm[2:11] = 4, 0
+    return pd.DataFrame({"rid": [f"R{i:04d}" for i in range(n)], "posture": posture,
+                         "sport": sport, "sex": sex, "age": age, "spasm": spasm})
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("release")
+    data = tmp / "survey.csv"
+    _rare_frame().to_csv(data, index=False)
+    codebook = tmp / "codebook.yml"
+    codebook.write_text(yaml.safe_dump(CODEBOOK), encoding="utf-8")
+    out = tmp / "reports"
+    notebooks = [p for p in report_notebooks() if p.stem[:2] in ("02", "03")]
+    render_reports(data, codebook, out, notebooks=notebooks, progress=False)
+    return out
+
+
+def _csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def _row(rows, first: str) -> list[str]:
+    return next(r for r in rows if r and r[0].strip() == first)
+
+
+def test_the_cell_of_two_its_margins_and_its_odds_ratio_are_protected_everywhere(rendered):
+    out = rendered
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    t1_json = results["02_descriptives"]["characteristics"]
+    t1_csv = _csv(out / "tables" / "02_descriptives_characteristics.csv")
+    assert t1_csv[0] == t1_json["columns"] and t1_csv[1:] == t1_json["rows"]
+    header = t1_csv[0]
+    basket = _row(t1_csv, "Basketball")
+    assert basket[header.index("Yes")] == "<5"
+    # No + Yes = Overall for the level: one of the other two is hidden as well
+    assert COMPLEMENT_LABEL in (basket[header.index("No")], basket[header.index("Overall")])
+    prev_csv = _csv(out / "tables" / "02_descriptives_prevalence.csv")
+    p_head = prev_csv[0]
+    prev = next(r for r in prev_csv if r[p_head.index("Level")] == "Basketball")
+    assert prev[p_head.index("Events")] == "<5"
+    # the same cell reads the same in Table 1 and in the prevalence table
+    assert prev[p_head.index("n")] == basket[header.index("Overall")].split(" ")[0]
+    odds_csv = _csv(out / "tables" / "03_risk_factors_model_spasm.csv")
+    o_head = odds_csv[0]
+    odds = next(r for r in odds_csv if r[0] == "Main sport: Basketball vs None")
+    assert odds[o_head.index("OR crude (95% CI)")] == COMPLEMENT_LABEL
+    assert odds[o_head.index("OR adjusted (95% CI)")] == COMPLEMENT_LABEL
+    assert odds[o_head.index("p crude")] == COMPLEMENT_LABEL
+    assert odds[o_head.index("Events")] == "<5"
+    odds_json = results["03_risk_factors"]["model_spasm"]
+    assert odds_csv[1:] == odds_json["rows"]
+    # the reader pages show the same cells, and the rule in one sentence
+    page = (out / "02_descriptives.html").read_text(encoding="utf-8")
+    assert "Counts of 1 to 4 respondents are shown as &lt;5" in page
+    assert re.search(r'<td class="suppressed">&lt;5</td>', page)
+    risk = (out / "03_risk_factors.html").read_text(encoding="utf-8")
+    row = re.search(r"<tr><td>Main sport: Basketball vs None</td>(.*?)</tr>", risk).group(1)
+    assert row.count(f'<td class="suppressed">{COMPLEMENT_LABEL}</td>') == 4
+
+
+def test_the_suppression_log_is_beside_the_report_for_the_analyst_only(rendered):
+    out = rendered
+    log = pd.read_csv(out / "analyst" / "suppression_log.csv")
+    assert {"cell", "status", "rule", "low", "high", "protected"} <= set(log.columns)
+    two = log[log["cell"] == "analysed: spasm=Yes, sport=Basketball"].iloc[0]
+    assert (two["value"], two["status"], two["low"], two["high"]) == (2, "primary", 1.0, 4.0)
+    assert log["protected"].all()
+    assert (log["status"] == "secondary").any()
+    for page in out.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "suppression_log" not in text and "primary" not in text
+    assert not (out / ".cache").exists()  # the saved release (true counts) is gone
+
+
+def test_no_hidden_cell_of_the_released_files_is_recoverable_by_arithmetic(rendered):
+    """The reader's integer program on Table 1 and the prevalence table, as released."""
+    out = rendered
+    t1 = _csv(out / "tables" / "02_descriptives_characteristics.csv")
+    prev = _csv(out / "tables" / "02_descriptives_prevalence.csv")
+    head, p_head = t1[0], prev[0]
+    sports = ["None", "Golf", "Weightlifting", "Basketball"]
+    k = len(sports)
+    eq, b_eq, ub, b_ub = [], [], [], []
+
+    def constrain(sel, text):
+        text = text.split(" ")[0]
+        if text == "<5":
+            ub.extend([sel, -sel])
+            b_ub.extend([T - 1, -1])
+        elif text == COMPLEMENT_LABEL:
+            ub.append(-sel)
+            b_ub.append(-T)
+        else:
+            eq.append(sel)
+            b_eq.append(float(text))
+
+    def select(i=None, j=None):
+        sel = np.zeros((k, 2))
+        sel[slice(None) if i is None else i, slice(None) if j is None else j] = 1
+        return sel.ravel()
+
+    for i, sport in enumerate(sports):
+        row = _row(t1, sport)
+        constrain(select(i, 0), row[head.index("No")])
+        constrain(select(i, 1), row[head.index("Yes")])
+        constrain(select(i), row[head.index("Overall")])
+        prow = next(r for r in prev if r[p_head.index("Level")] == sport)
+        constrain(select(i), prow[p_head.index("n")])
+        constrain(select(i, 1), prow[p_head.index("Events")])
+    n_row = _row(t1, "n")
+    constrain(select(None, 0), n_row[head.index("No")])
+    constrain(select(None, 1), n_row[head.index("Yes")])
+    i = sports.index("Basketball")
+    ends = [sign * linprog(sign * select(i, 1), A_ub=np.array(ub), b_ub=b_ub,
+                           A_eq=np.array(eq), b_eq=b_eq, bounds=[(0, None)] * (2 * k),
+                           method="highs", integrality=np.ones(2 * k)).fun
+            for sign in (1, -1)]
+    assert ends == [1.0, float(T - 1)]
+
+
+# ---- hypothesis: small surveys with rare levels, on the release/table layer --------------
+def _survey(frame: pd.DataFrame):
+    from analysis.load import load_survey
+
+    cb = {**CODEBOOK, "variables": {k: v for k, v in CODEBOOK["variables"].items()
+                                    if k != "rid"}}
+    from analysis.codebook import Codebook
+
+    return load_survey(frame.drop(columns=["rid"]), Codebook.from_dict(cb))
+
+
+def _woolf_recovers(or_text: str, n1: int, n0: int, events: int, a_true: int) -> bool:
+    """Whether the crude OR (95% CI) as printed pins the exposed cases ``a`` (Woolf)."""
+    fits = []
+    for a in range(0, min(n1, events) + 1):
+        b, c = n1 - a, events - a
+        d = n0 - c
+        if min(a, b, c, d) <= 0:
+            continue
+        est = a * d / (b * c)
+        se = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+        text = (f"{est:.2f} ({np.exp(np.log(est) - 1.959964 * se):.2f}-"
+                f"{np.exp(np.log(est) + 1.959964 * se):.2f})")
+        if text == or_text:
+            fits.append(a)
+    return fits == [a_true]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rare_yes=st.integers(0, 6), rare_no=st.integers(1, 8), seed=st.integers(0, 10_000),
+       threshold=st.sampled_from([3, 5, 10]))
+def test_generated_surveys_with_rare_levels_release_nothing_recoverable(rare_yes, rare_no, seed,
+                                                                        threshold):
+    from analysis.describe import prevalence, table_one
+    from analysis.models import logistic
+    from analysis.report.tables import (
+        register_model_table,
+        register_prevalence,
+        register_table_one,
+        released_model_table,
+        released_prevalence,
+        released_table_one,
+    )
+
+    frame = _rare_frame(n=160, seed=seed)
+    frame.loc[:10, "sport"] = 1  # rows 0-10 were the fixed rare level
+    if rare_yes:
+        frame.loc[:rare_yes - 1, ["sport", "spasm"]] = [4, 1]
+    frame.loc[20:20 + rare_no - 1, ["sport", "spasm"]] = [4, 0]
+    s = _survey(frame)
+    levels = ["No", "Yes"]
+    t1 = table_one(s, by="spasm")
+    prev = prevalence(s, "spasm", by=["sport", "posture"], weighted=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = logistic(s, "spasm", ["sport", "posture"], [])
+    r = Release(threshold=threshold)
+    register_table_one(r, t1, by="spasm")
+    register_prevalence(r, prev, outcome="spasm", outcome_levels=levels)
+    spec = {"outcome": "spasm", "outcome_levels": levels, "population": "model",
+            "where": "or"}
+    register_model_table(r, fit.table, **spec)
+    released_table_one(r, t1, by="spasm")
+    released_prevalence(r, prev, outcome="spasm", outcome_levels=levels)
+    odds = released_model_table(r, fit.table, **spec)
+    # the audit: every small cell keeps the whole interval its label states (or what the
+    # labels alone leave), after every table is released together
+    log = r.log()
+    assert log["protected"].all()
+    primary = log[log["status"] == "primary"]
+    assert ((primary["low"] <= primary["required_low"])
+            & (primary["high"] >= primary["required_high"])).all()
+    # no shown odds ratio rests on a hidden or small cell, so Woolf has nothing to solve
+    cells = estimate_cells(fit.table)
+    for i, row in odds.iterrows():
+        shown = row["OR crude (95% CI)"] not in (COMPLEMENT_LABEL, "1 (reference)", "")
+        if not shown or pd.isna(cells.loc[i, "ref_n"]):
+            continue
+        counts = cells.loc[i, ["events", "non_events", "ref_events", "ref_non_events"]]
+        assert not ((counts > 0) & (counts < threshold)).any(), row["Factor"]
+    # and the rare level's odds ratio, when shown, rests on no small count
+    basket = odds[odds["Factor"] == "Main sport: Basketball vs None"]
+    if len(basket) and 0 < rare_yes < threshold:
+        assert basket["OR crude (95% CI)"].iloc[0] == COMPLEMENT_LABEL
+        assert r.label(cell_key("analysed", spasm="Yes", sport="Basketball")) == f"<{threshold}"
+
+
+def test_woolf_back_solving_recovers_an_unprotected_cell_of_two():
+    """The attack the withheld estimates defend against, on the rare survey's 2x2 table."""
+    frame = _rare_frame()
+    sub = frame[frame["sport"].isin([1, 4])]
+    n1 = int((sub["sport"] == 4).sum())
+    n0 = int((sub["sport"] == 1).sum())
+    events = int(sub["spasm"].sum())
+    a = int(((sub["sport"] == 4) & (sub["spasm"] == 1)).sum())
+    b, c = n1 - a, events - a
+    d = n0 - c
+    est, se = a * d / (b * c), np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    printed = (f"{est:.2f} ({np.exp(np.log(est) - 1.959964 * se):.2f}-"
+               f"{np.exp(np.log(est) + 1.959964 * se):.2f})")
+    assert a == 2 and _woolf_recovers(printed, n1, n0, events, a)
