@@ -289,7 +289,7 @@ def _bootstrap(fit, target: _Target, v: str, design, rows, n_boot: int, seed: in
     for _ in range(n_boot):
         if design is None:
             counts = target.w.sum()
-            m = rng.multinomial(int(round(counts)), target.w / counts).astype(float)
+            m = rng.multinomial(round(counts), target.w / counts).astype(float)
         else:  # Rao-Wu: n_h - 1 PSUs drawn in each stratum, weights rescaled by n_h/(n_h-1)
             factor = np.zeros(psu_stratum.size)
             for h in np.unique(psu_stratum):
