@@ -207,25 +207,30 @@ def _log_binomial_fit(name, design, prep, y, start) -> Fit | None:
         start[0] -= top + 1e-3
     params, converged = start, False
     llf = _log_binomial_llf(X @ params, y)
-    for _ in range(500):  # Fisher scoring (IRLS) with step-halving inside x'b < 0
-        mu = np.exp(X @ params)
-        information = X.T @ (X * (mu / (1 - mu))[:, None])
-        try:
-            step = np.linalg.solve(information, X.T @ ((y - mu) / (1 - mu)))
-        except np.linalg.LinAlgError:
-            return None
-        for _ in range(50):
-            eta = X @ (params + step)
-            new = _log_binomial_llf(eta, y) if eta.max() < 0 else -np.inf
-            if new >= llf - 1e-12 * abs(llf):
+    # A fitted prevalence near 1 makes the weights mu / (1 - mu) blow up: that is the
+    # boundary case the caller falls back from, not a warning for the user.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(500):  # Fisher scoring (IRLS) with step-halving inside x'b < 0
+            mu = np.exp(X @ params)
+            information = X.T @ (X * (mu / (1 - mu))[:, None])
+            try:
+                step = np.linalg.solve(information, X.T @ ((y - mu) / (1 - mu)))
+            except np.linalg.LinAlgError:
+                return None
+            if not np.all(np.isfinite(step)):
+                return None
+            for _ in range(50):
+                eta = X @ (params + step)
+                new = _log_binomial_llf(eta, y) if eta.max() < 0 else -np.inf
+                if new >= llf - 1e-12 * abs(llf):
+                    break
+                step = step / 2
+            else:
+                return None
+            params, llf = params + step, new
+            if np.max(np.abs(step)) < 1e-10:
+                converged = True
                 break
-            step = step / 2
-        else:
-            return None
-        params, llf = params + step, new
-        if np.max(np.abs(step)) < 1e-10:
-            converged = True
-            break
     eta = X @ params
     if not converged or np.max(eta) > -1e-6:
         return None  # the maximum is on the boundary: a fitted prevalence of 1
