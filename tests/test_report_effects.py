@@ -40,7 +40,7 @@ def pilot():
 
 
 def test_plan_fits_prevalence_ratios_beside_odds_ratios(pilot):
-    survey, analysis_plan, fits = pilot
+    _, analysis_plan, fits = pilot
     first = fits[0]
     assert first.plan.kind == "binary"
     assert first.plan.measures == ["prevalence ratio", "prevalence difference"]

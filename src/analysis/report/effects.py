@@ -80,7 +80,7 @@ def effects_section(report: ReportSession, fitted) -> Html:
             "respondent's outcome is predicted under each level with their own covariates, "
             "and the predictions are averaged" + (" with the survey weights" if model.design
                                                   else "") +
-            f". {ci[0].upper() + ci[1:]} intervals. Crude PRs are ratios of the observed "
+            f". Intervals: {ci}. Crude PRs are ratios of the observed "
             "prevalences. A common outcome makes the OR larger than the PR; the PR and PD are "
             "the measures on the scale of risk.")
     title = f"{model.label}: prevalence ratios and differences"

@@ -80,7 +80,8 @@ def _standardisation_words(model) -> str:
         return base + ("and averaged with the survey weights; 95% intervals by the delta "
                        "method (PR on the log scale) with a design-based (Taylor-linearised) "
                        "variance that combines the averages with the model's weighted "
-                       "estimating equations, and t on the design's degrees of freedom.")
+                       "estimating equations, and t on the model's residual degrees of "
+                       "freedom (PSUs minus strata, minus the coefficients, plus one).")
     return base + ("and averaged over the respondents; 95% intervals by the delta method "
                    "(PR on the log scale), conditional on the covariates.")
 

@@ -17,8 +17,8 @@
 #    (w_i x_i (y_i - p_i))' A^-1 G_j' (A = X' diag(w p (1-p)) X) of each row, 0
 #    on the rows outside the complete cases, and Var(mu) = vcov(svytotal(~I(z/w),
 #    design)) -- survey's own Taylor-linearised variance of the totals of z,
-#    with the whole design (the complete cases as a domain). Its df: degf of
-#    the complete-case subset. svyglm's influence = TRUE is not used: survey
+#    with the whole design (the complete cases as a domain). Its df: the
+#    model's df.residual (degf + 1 - rank), as svyglm's coefficients. svyglm's influence = TRUE is not used: survey
 #    4.1 has a typo there (`estfun < ...`). As a check on the linearisation,
 #    vcov(svytotal) of the coefficients' linearised values A^-1 w x (y - p) is
 #    written beside vcov(svyglm).
@@ -128,7 +128,7 @@ design_based <- function(formula, var) {
   db <- svydesign(ids = ~psu, strata = ~stratum, weights = ~w, nest = TRUE,
                   data = cbind(d, as.data.frame(cf)))
   Vb <- vcov(svytotal(as.formula(paste("~", paste(colnames(cf), collapse = "+"))), db))
-  df <- degf(sub)
+  df <- fit$df.residual  # degf + 1 - rank, as svyglm's own t tests
   c(list(formula = deparse(formula), exposure = var, df = df,
          coef_vcov_max_rel_diff = max(abs(unclass(Vb) - vcov(fit)) / abs(vcov(fit)))),
     contrasts_of(s$mu, unclass(V), df))
