@@ -494,8 +494,8 @@ FAMILIES = {
     "standardised_design": Family(
         sim_design, lambda s, rng: fit_standardised(s, rng, design=True), 600, 500,
         "standardise(logistic(design=True)); 2 strata x 6 PSUs (df 10), weights, rho 0.1",
-        {"PR": ("linearised t of b's PR (design df)", "design 95% CI of x's PR"),
-         "PD": ("linearised t of b's PD (design df)", "design 95% CI of x's PD")}),
+        {"PR": ("linearised t of b's PR (model residual df)", "design 95% CI of x's PR"),
+         "PD": ("linearised t of b's PD (model residual df)", "design 95% CI of x's PD")}),
     "modified_poisson": Family(
         sim_log_linear, fit_modified_poisson, 500, 500,
         "modified_poisson() (HC0); log-linear data, PR 1.5",
