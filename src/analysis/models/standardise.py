@@ -132,6 +132,7 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
 
             design = survey_design(survey)
     risks, pr, pd_ = [], {}, {}
+    linearised: dict[str, np.ndarray] = {}  # per fit: A^-1 w x (y - p), one n x k pass
     for which in ("crude", "adjusted"):
         pr_rows, pd_rows = [], []
         for v in exposures:
@@ -142,7 +143,7 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 mus, draws = _bootstrap(fit, target, v, design, rows, n_boot, seed)
                 cov, df = np.atleast_2d(np.cov(draws.T)), None
             else:
-                mus, cov = _delta(fit, target, v, design, rows)
+                mus, cov = _delta(fit, target, v, design, rows, linearised)
                 # t on the fit's residual df (degf + 1 - rank, as svyglm): with few PSUs
                 # the PSUs minus strata alone gave 7.6% for a 5% test (size_coverage.md)
                 df = fit.df_resid if design is not None else None
@@ -287,19 +288,20 @@ def _means(params, target: _Target, v: str, w: np.ndarray):
     return np.array(mus), np.array(grads), preds
 
 
-def _delta(fit, target: _Target, v: str, design, rows):
+def _delta(fit, target: _Target, v: str, design, rows, linearised: dict):
     mus, G, preds = _means(fit.params, target, v, target.w)
     if design is None:
         return mus, G @ fit.cov @ G.T
     from analysis.models.robust import design_meat
 
     w, X, y = target.w, target.X, target.y
-    p = expit(X @ fit.params)
-    bread = np.linalg.inv(X.T @ (X * (w * p * (1 - p))[:, None]))
-    scores = X * (w * (y - p))[:, None]
+    if fit.name not in linearised:  # the coefficients' linearised values, once per fit
+        p = expit(X @ fit.params)
+        bread = np.linalg.inv(X.T @ (X * (w * p * (1 - p))[:, None]))
+        linearised[fit.name] = (X * (w * (y - p))[:, None]) @ bread
     z = np.zeros((design.weight.size, len(mus)))
     z[rows] = (w[:, None] * (np.column_stack(preds) - mus) / w.sum()
-               + scores @ bread @ G.T)
+               + linearised[fit.name] @ G.T)
     meat, _ = design_meat(z, design.strata, design.psu)
     return mus, meat
 
