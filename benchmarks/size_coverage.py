@@ -31,6 +31,10 @@ Usage::
     PYTHONPATH=src python benchmarks/size_coverage.py               # all families
     PYTHONPATH=src python benchmarks/size_coverage.py --replicates 100 --families poisson,firth
     PYTHONPATH=src python benchmarks/size_coverage.py --list
+    PYTHONPATH=src python benchmarks/size_coverage.py --families standardised --merge
+
+``--merge`` rewrites only the rows of the families run and keeps the others
+(and their warning lines) from the existing files.
 
 Writes ``benchmarks/size_coverage.md`` and ``benchmarks/size_coverage.csv``
 (``--out`` changes the stem). Families and what each checks: ``--list``.
@@ -59,7 +63,15 @@ from tqdm import tqdm
 
 from analysis.codebook import Codebook
 from analysis.ledger import Ledger
-from analysis.models import conditional_logistic, counts, logistic, multinomial, ordinal
+from analysis.models import (
+    conditional_logistic,
+    counts,
+    logistic,
+    modified_poisson,
+    multinomial,
+    ordinal,
+    standardise,
+)
 from analysis.survey import Survey
 
 try:  # small fits run far faster on one BLAS thread when the two cores are shared
@@ -353,6 +365,55 @@ def fit_mice(survey, rng):
     return result, {"Wald": _wald(result, "b[Yes]", "x[Yes]")}
 
 
+def _standardised_truth(intercept: float = -0.8) -> tuple[float, float]:
+    """True marginal prevalence ratio and difference of x, standardised over age.
+
+    b and g have no effect and age is independent of x in every simulation,
+    so ``mu_x = E_age expit(intercept + log 2 x + 0.02 (age - 45))`` with age
+    ``round(U(20, 70))``: the integers 20..70, the two ends with half weight.
+    """
+    age = np.arange(20, 71, dtype=float)
+    weight = np.where((age == 20) | (age == 70), 0.5, 1.0) / 50
+    mu = [float(weight @ expit(intercept + BETA_X * x + BETA_AGE * (age - 45))) for x in (0, 1)]
+    return mu[1] / mu[0], mu[1] - mu[0]
+
+
+def _standardised_rows(result) -> dict:
+    """PR and PD of x (truth: :func:`_standardised_truth`); size from b's, whose truth is null."""
+    ratio, difference = _standardised_truth()
+    rows = {}
+    for measure, truth in (("PR", ratio), ("PD", difference)):
+        tidy = result.tidy("adjusted", measure.lower())
+        null, true = _tidy_row(tidy, "b[Yes]"), _tidy_row(tidy, "x[Yes]")
+        rows[measure] = {"p": float(null["p_value"]), "low": float(true["ci_low"]),
+                         "high": float(true["ci_high"]), "estimate": float(true["estimate"]),
+                         "truth": truth, "additive": measure == "PD"}
+    return rows
+
+
+def fit_standardised(survey, rng, design: bool = False):
+    fitted = logistic(survey, "y", ["x", "b"], ["g", "age"], design=design)
+    result = standardise(fitted, survey)
+    return result, _standardised_rows(result)
+
+
+PR_POISSON = math.log(1.5)
+
+
+def sim_log_linear(rng, n):
+    """log P(y = 1) = -1.5 + log(1.5) x + 0.01 (age - 45): a true PR of 1.5 (at most 0.43)."""
+    cov = _covariates(rng, n)
+    p = np.exp(-1.5 + PR_POISSON * cov["x"] + 0.01 * (cov["age"] - 45))
+    y = (rng.random(n) < p).astype(int)
+    return _survey({**cov, "y": y}, _variables(
+        y={"type": "binary", "label": "Outcome", "role": "outcome"}), "log_linear")
+
+
+def fit_modified_poisson(survey, rng):
+    result = modified_poisson(survey, "y", ["x", "b"], ["g", "age"])
+    return result, {"Wald": _wald(result, "b[Yes]", "x[Yes]", truth=PR_POISSON)}
+
+
 @dataclass(frozen=True)
 class Family:
     simulate: Callable
@@ -423,6 +484,22 @@ FAMILIES = {
         sim_mice, fit_mice, 500, 200,
         f"logistic(impute='mice', m={MICE_M}); MAR on y: x, b, age 8-30% missing",
         {"Wald": ("pooled t of b[Yes] (Rubin, Barnard-Rubin df)", "pooled 95% CI of x[Yes]")}),
+    "standardised": Family(
+        lambda rng, n: sim_logistic(rng, n), fit_standardised, 500, 500,
+        "standardise(logistic()); marginal standardisation over x, b, g, age",
+        {"PR": ("delta-method z of b's standardised PR", "delta-method 95% CI of x's PR "
+                f"(true {_standardised_truth()[0]:.4f})"),
+         "PD": ("delta-method z of b's standardised PD", "delta-method 95% CI of x's PD "
+                f"(true {_standardised_truth()[1]:.4f})")}),
+    "standardised_design": Family(
+        sim_design, lambda s, rng: fit_standardised(s, rng, design=True), 600, 500,
+        "standardise(logistic(design=True)); 2 strata x 6 PSUs (df 10), weights, rho 0.1",
+        {"PR": ("linearised t of b's PR (model residual df)", "design 95% CI of x's PR"),
+         "PD": ("linearised t of b's PD (model residual df)", "design 95% CI of x's PD")}),
+    "modified_poisson": Family(
+        sim_log_linear, fit_modified_poisson, 500, 500,
+        "modified_poisson() (HC0); log-linear data, PR 1.5",
+        {"Wald": ("robust Wald z of b[Yes]", "robust 95% CI of x[Yes] (PR 1.5)")}),
 }
 
 
@@ -499,7 +576,9 @@ def summarise(outcomes: list[dict], n_of: dict[str, int]) -> pd.DataFrame:
                     names[r["name"]] = names.get(r["name"], 0) + 1
                 if "low" in r:
                     covered.append(r["low"] <= r["truth"] <= r["high"])
-                    log_err.append(math.log(r["estimate"]) - math.log(r["truth"]))
+                    # a difference's bias is on its own (additive) scale
+                    log_err.append(r["estimate"] - r["truth"] if r.get("additive") else
+                                   math.log(r["estimate"]) - math.log(r["truth"]))
             size, size_se = _rate(np.asarray(p_values) < 0.05)
             cov, cov_se = _rate(np.asarray(covered, bool))
             records.append({
@@ -544,7 +623,26 @@ def _pct(p: float, se: float) -> str:
     return "" if not np.isfinite(p) else f"{100 * p:.1f} ± {100 * se:.1f}"
 
 
-def markdown(table: pd.DataFrame, outcomes: list[dict], args) -> str:
+def merged(table: pd.DataFrame, stem: Path, families: list[str]) -> tuple[pd.DataFrame,
+                                                                            list[str]]:
+    """``table`` with the rows (and warning lines) of the families not run from ``stem``."""
+    csv, md = stem.with_suffix(".csv"), stem.with_suffix(".md")
+    if not csv.exists():
+        return table, []
+    old = pd.read_csv(csv)
+    old = old[~old["family"].isin(families)]
+    for column in ("size_in_range", "coverage_in_range", "interval", "reported_as"):
+        old[column] = old[column].fillna("").astype(str)
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    out = pd.concat([old, table], ignore_index=True)
+    out = out.sort_values("family", key=lambda c: c.map(order), kind="stable")
+    kept = set(old["family"])
+    lines = [line for line in md.read_text().splitlines()
+             if md.exists() and line.startswith("- ") and line[2:].split(":")[0] in kept]
+    return out.reset_index(drop=True), lines
+
+
+def markdown(table: pd.DataFrame, outcomes: list[dict], args, kept: list[str] = ()) -> str:
     lines = [
         "# Size and coverage by simulation",
         "",
@@ -574,7 +672,10 @@ def markdown(table: pd.DataFrame, outcomes: list[dict], args) -> str:
         lines.append(f"| {r.family} | {r.row} | {test} | {r.interval or '-'} | "
                      f"{r.description} |")
     lines += ["", "True values: log OR (IRR, RRR) of x = log 2, of age 0.02 per year; b and "
-              "the three-level g have no effect. `warned`, `notices` and `non-conv.` count "
+              "the three-level g have no effect. Standardised PR/PD rows: the marginal PR and "
+              "PD of x over the age distribution (their bias column is log PR and the PD "
+              "itself, additive); modified Poisson: log PR of x = log 1.5. `warned`, "
+              "`notices` and `non-conv.` count "
               "replicates (of R) whose fit raised a warning, carried notices on the result, "
               "or had a fit with `converged = False`; `failed` counts replicates that raised "
               "or gave no finite number for the row (left out of `used`)."]
@@ -586,9 +687,10 @@ def markdown(table: pd.DataFrame, outcomes: list[dict], args) -> str:
         for text in ([o["error"]] if o["error"] else []) + nan_rows + o["warnings"]:
             messages.setdefault(o["family"], {}).setdefault(text, 0)
             messages[o["family"]][text] += 1
-    if messages:
+    if messages or kept:
         lines += ["", "## Errors and warnings (replicates, most frequent first)", ""]
         for family in FAMILIES:
+            lines += [line for line in kept if line[2:].split(":")[0] == family]
             for text, count in sorted(messages.get(family, {}).items(),
                                       key=lambda kv: (-kv[1], kv[0]))[:4]:
                 lines.append(f"- {family}: {count} x `{text.replace('`', chr(39))}`")
@@ -611,6 +713,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "size_coverage",
                         help="output stem: writes <stem>.md and <stem>.csv")
     parser.add_argument("--list", action="store_true", help="list the families and exit")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of the families not run from <stem>.csv/.md")
     args = parser.parse_args(argv)
     if args.list:
         for name, spec in FAMILIES.items():
@@ -642,10 +746,13 @@ def main(argv: list[str] | None = None) -> int:
                     bar.update(len(futures[future][1]))
     seconds = time.perf_counter() - start
     table = summarise(outcomes, n_of)
+    kept: list[str] = []
+    if args.merge:
+        table, kept = merged(table, args.out, families)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out.with_suffix(".csv"), index=False, float_format="%.6g")
     args.out.with_suffix(".md").write_text(
-        markdown(table, outcomes, args))
+        markdown(table, outcomes, args, kept))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table[["family", "row", "used", "size", "size_in_range", "coverage",
                      "coverage_in_range", "failed", "warned", "noticed", "nonconverged"]]

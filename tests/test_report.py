@@ -37,8 +37,9 @@ SECTIONS = {
     "04_questionnaires": ["Methods", "Internal consistency", "Score distributions"],
 }
 # figures each reader report must hold: flow + missingness; prevalence; forest + sub-sample
-# forest + 2 curves + ROC + calibration + truth; a histogram of each numeric score
-FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 7,
+# forest, each with its OR-beside-PR forest, + 2 curves + ROC + calibration + truth; a
+# histogram of each numeric score
+FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 9,
            "04_questionnaires": 9}
 SCRIPT = "<script>alert(1)</script>"
 

@@ -10,6 +10,7 @@ timestamps.
 
 ========================  ==============================================
 ``forest_plot``           LogisticResult.table: crude and adjusted ORs
+``ratio_forest_plot``     adjusted ORs beside standardised prevalence ratios
 ``estimate_vs_truth``     adjusted ORs beside simulate.true_effects()
 ``prevalence_plot``       describe.prevalence(): % with Wilson CIs
 ``dose_response``         RCS logistic curve of a continuous exposure
@@ -24,7 +25,7 @@ timestamps.
 
 from analysis.figures.dose_response import dose_response, dose_response_plot
 from analysis.figures.flow import participant_flow
-from analysis.figures.forest import estimate_vs_truth, forest_plot
+from analysis.figures.forest import estimate_vs_truth, forest_plot, ratio_forest_plot
 from analysis.figures.missingness import missingness, missingness_plot
 from analysis.figures.model_checks import calibration_plot, roc_curve, roc_plot
 from analysis.figures.prevalence import prevalence_plot
@@ -44,6 +45,7 @@ __all__ = [
     "missingness_plot",
     "participant_flow",
     "prevalence_plot",
+    "ratio_forest_plot",
     "roc_curve",
     "roc_plot",
     "save_figure",

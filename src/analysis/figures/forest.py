@@ -1,4 +1,5 @@
-"""Forest plots of odds ratios: crude and adjusted side by side, and estimate versus truth."""
+"""Forest plots of odds ratios: crude and adjusted side by side, ORs beside prevalence ratios,
+and estimate versus truth."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from analysis.figures.theme import COLOURS, FONT, add_legend, new_axes, set_titl
 NAMES = {"crude": "crude", "adjusted": "adjusted"}
 # Column prefix of the estimate -> (its name in titles, its abbreviation in the legend).
 MEASURES = {"or": ("odds ratio", "OR"), "irr": ("incidence rate ratio", "IRR"),
-            "rrr": ("relative risk ratio", "RRR")}
+            "rrr": ("relative risk ratio", "RRR"), "pr": ("prevalence ratio", "PR")}
 DODGE = 0.17
 
 
@@ -83,6 +84,61 @@ def forest_plot(table: pd.DataFrame, *, ax: Axes | None = None,
         ax.grid(axis="x", which="major")
         add_legend(ax, own_figure=own, ncol=len(columns))
         set_title(ax, title or _default_title(columns, name), own_figure=own, pad=20)
+    return ax
+
+
+def ratio_forest_plot(odds: pd.DataFrame, ratios: pd.DataFrame, *, which: str = "adjusted",
+                      ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Odds ratios and prevalence ratios of the same levels side by side, on a log scale.
+
+    ``odds`` is a logistic result's ``.table`` (``or_<which>``, intervals),
+    ``ratios`` the standardised ``.table`` of
+    :func:`analysis.models.standardise` (``pr_<which>``); rows are matched on
+    variable and level (interaction cells, which have no PR, are left out).
+    With a common outcome the PR sits nearer 1 than the OR: the figure shows
+    by how much. Reference levels are a hollow mark at 1.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ratio_forest_plot(fitted.table, standardise(fitted).table)  # doctest: +SKIP
+    """
+    if which not in NAMES:
+        raise ReportError(f"ratio_forest_plot: which must be one of {list(NAMES)}, not {which!r}.")
+    bounds = [f"ci_low_{which}", f"ci_high_{which}"]
+    require(odds, ["variable", "level", "label", f"or_{which}", *bounds], "ratio_forest_plot")
+    require(ratios, ["variable", "level", f"pr_{which}", *bounds], "ratio_forest_plot")
+    keys = ["variable", "level"]
+    table = odds[[*keys, "label", f"or_{which}", *bounds]].merge(
+        ratios[[*keys, f"pr_{which}", *bounds]], on=keys, how="inner", suffixes=("_or", "_pr"))
+    table = table.reset_index(drop=True)
+    rows = place(model_groups(table))
+    y = positions(rows, len(table))
+    reference = (table[f"or_{which}"].to_numpy(dtype=float) == 1.0) & table[
+        f"ci_low_{which}_or"].isna().to_numpy()
+    series = [("or", COLOURS["adjusted"], f"{NAMES[which]} OR (95% CI)"),
+              ("pr", COLOURS["weighted"], f"{NAMES[which]} PR, standardised (95% CI)")]
+    values = table[[f"{m}_{which}" for m, _, _ in series]
+                   + [f"ci_{b}_{which}_{m}" for m, _, _ in series for b in ("low", "high")]]
+    with themed():
+        own = ax is None
+        ax = new_axes(ax, figure_height(rows, extra=1.9))
+        limits = log_axis(ax, values.to_numpy(dtype=float).ravel())
+        reference_line(ax)
+        for (m, colour, label), offset in zip(series, _dodge(2), strict=True):
+            intervals(ax, table[f"{m}_{which}"].where(~reference), table[f"ci_low_{which}_{m}"],
+                      table[f"ci_high_{which}_{m}"], y + offset, limits, colour=colour,
+                      label=label)
+        _mark_references(ax, y[reference])
+        draw_labels(ax, rows)
+        ax.set_xlabel("Ratio (95% CI), log scale")
+        ax.grid(axis="x", which="major")
+        add_legend(ax, own_figure=own, ncol=2)
+        set_title(ax, title or f"Odds ratios and prevalence ratios, {NAMES[which]}",
+                  own_figure=own, pad=20)
     return ax
 
 
@@ -281,4 +337,5 @@ def _level_label(variable: str, code: str, label: str, codebook) -> str:
     return rest.split(" vs ")[0]
 
 
-__all__ = ["count_columns", "estimate_vs_truth", "forest_plot", "match_truth", "split_label"]
+__all__ = ["count_columns", "estimate_vs_truth", "forest_plot", "match_truth",
+           "ratio_forest_plot", "split_label"]

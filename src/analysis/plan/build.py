@@ -309,6 +309,14 @@ def _binary_model(model: ModelPlan, survey, rows: pd.DataFrame, firth: str, use_
                              f"{'events' if events <= nonevents else 'non-events'} for "
                              f"{parameters} coefficients ({epp:.1f} per coefficient, fewer than "
                              f"{EVENTS_PER_PARAMETER}).")
+    model.measures = ["prevalence ratio", "prevalence difference"]
+    share = events / max(events + nonevents, 1)
+    model.reasons.append(
+        f"Prevalence ratios and differences are reported beside the odds ratios: with "
+        f"{share:.0%} events " + ("an odds ratio overstates the prevalence ratio."
+                                  if share >= 0.1 else "the odds ratio is close to the "
+                                  "prevalence ratio, and the difference gives the absolute "
+                                  "scale."))
     if use_design and not use_firth:
         model.design = True
         model.reasons.append("Design-based (Taylor-linearised) standard errors, with t "

@@ -21,6 +21,7 @@ class PlannedFit:
     plan: ModelPlan
     result: ModelResult | None
     failure: str | None = None
+    effects: ModelResult | None = None  # standardised prevalence ratios and differences
 
     @property
     def ok(self) -> bool:
@@ -68,7 +69,30 @@ def fit_model(survey, model: ModelPlan) -> PlannedFit:
     if not fitted.ok:
         fitted.failure = ("The adjusted model did not converge, so its estimates are not "
                           "shown; the notes above say why.")
+    elif model.measures:
+        fitted.effects = _effects(scaled, result, impute)
     return fitted
+
+
+def _effects(survey, result: ModelResult, impute: str | None) -> ModelResult | None:
+    """Standardised prevalence ratios and differences of a fitted logistic model, or None.
+
+    Why not, when not: a notice on the odds-ratio result (pooled imputed fits
+    are not standardised here; a fit that cannot be is said so).
+    """
+    from analysis.models import standardise
+
+    if impute is not None:
+        result.notify("method", "prevalence ratios and differences are not computed under "
+                      "multiple imputation; the odds ratios are pooled by Rubin's rules.")
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the logistic fit's warnings are already notices
+            return standardise(result, survey)
+    except BackpainError as exc:
+        result.notify("method", f"prevalence ratios and differences not computed: {exc}")
+        return None
 
 
 def _notice_kind(message: str) -> str:

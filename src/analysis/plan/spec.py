@@ -43,6 +43,8 @@ class ModelPlan:
     reasons: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
     subsample: bool = False  # the second model, in the respondents with sub-sample measures
+    # effect measures fitted beside the model's own: "prevalence ratio", "prevalence difference"
+    measures: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -108,6 +110,9 @@ class AnalysisPlan:
             if m.interactions:
                 lines.append("    interactions: " + ", ".join(f"{a} x {b}"
                                                             for a, b in m.interactions))
+            if m.measures:
+                lines.append("    also: " + ", ".join(f"{x}s" for x in m.measures)
+                             + " (marginal standardisation)")
             for name, text in m.per_text.items():
                 lines.append(f"    {name}: {text}")
             lines.append(f"    rows: {m.n_complete} of {m.n_read} complete ({m.missing})")

@@ -61,10 +61,29 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
             words.append(f"Complete-case analysis: {model.n_complete} of {model.n_read} "
                          "respondents have every model variable.")
         words += model.reasons
+        if fitted is not None and getattr(fitted, "effects", None) is not None:
+            words.append(_standardisation_words(model))
         paragraphs.append(" ".join(words))
     versions = package_versions()
     paragraphs.append("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
     return paragraphs
+
+
+def _standardisation_words(model) -> str:
+    """How the prevalence ratios and differences were estimated (models.standardise)."""
+    base = ("Prevalence ratios (PR) and differences (PD) were estimated by marginal "
+            "standardisation (g-computation) of the "
+            + ("crude and adjusted " if model.adjust_for or len(model.exposures) > 1 else "")
+            + "logistic models: each respondent's probability was predicted under each level "
+            "of an exposure, keeping their other covariates, ")
+    if model.design:
+        return base + ("and averaged with the survey weights; 95% intervals by the delta "
+                       "method (PR on the log scale) with a design-based (Taylor-linearised) "
+                       "variance that combines the averages with the model's weighted "
+                       "estimating equations, and t on the model's residual degrees of "
+                       "freedom (PSUs minus strata, minus the coefficients, plus one).")
+    return base + ("and averaged over the respondents; 95% intervals by the delta method "
+                   "(PR on the log scale), conditional on the covariates.")
 
 
 def _model_words(model, survey=None) -> str:

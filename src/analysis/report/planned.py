@@ -166,6 +166,10 @@ def model_sections(report: ReportSession) -> Html:
             parts.append(report.figure(ax, table_key("forest", model.key),
                                        caption=f"Crude and adjusted {model.estimate}s "
                                                "(log scale)"))
+        if fitted.effects is not None:  # standardised PRs and PDs beside the ORs
+            from analysis.report.effects import effects_section
+
+            parts.append(effects_section(report, fitted))
     return join(*parts)
 
 

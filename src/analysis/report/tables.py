@@ -271,7 +271,7 @@ def _ci(est: float, low: float, high: float) -> str:
     return f"{est:.{decimals}f} ({low:.{decimals}f}-{high:.{decimals}f})"
 
 
-ESTIMATE_NAMES = {"or": "OR", "irr": "IRR", "rrr": "RRR"}
+ESTIMATE_NAMES = {"or": "OR", "irr": "IRR", "rrr": "RRR", "pr": "PR"}
 
 
 def safe_model_table(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
