@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from analysis.errors import BackpainError
 from analysis.models import conditional_logistic, counts, logistic, multinomial, ordinal
 from analysis.models.result import ModelResult
+from analysis.plan.causal import fit_by_adjustment_set
 from analysis.plan.spec import AnalysisPlan, ModelPlan
 
 IMPUTABLE = ("logistic", "Firth logistic", "Poisson", "negative binomial")
@@ -86,6 +87,8 @@ def fit_plan(survey, plan: AnalysisPlan) -> list[PlannedFit]:
 
 
 def _fit(survey, model: ModelPlan, impute: str | None) -> ModelResult:
+    if model.adjustment_sets:  # from a causal diagram: each exposure in a model of its own
+        return fit_by_adjustment_set(model, lambda m: _fit(survey, m, impute))
     common = dict(outcome=model.outcome, exposures=model.exposures, adjust_for=model.adjust_for)
     if model.model in ("logistic", "Firth logistic"):
         return logistic(survey, **common, interactions=model.interactions,

@@ -43,6 +43,9 @@ class ModelPlan:
     reasons: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
     subsample: bool = False  # the second model, in the respondents with sub-sample measures
+    # From the codebook's causal diagram: each exposure's own adjustment set (empty: mutual
+    # adjustment of all exposures for ``adjust_for`` in one model).
+    adjustment_sets: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -97,7 +100,11 @@ class AnalysisPlan:
                             else "not modelled (described only)")
                          + (f"; event: {m.event}" if m.event else ""))
             lines.append(f"    exposures: {', '.join(m.exposures) or 'none'}")
-            lines.append(f"    adjusted for: {', '.join(m.adjust_for) or 'nothing'}")
+            if m.adjustment_sets:
+                lines += [f"    {x} adjusted for: {', '.join(z) or 'nothing'}"
+                          for x, z in m.adjustment_sets.items()]
+            else:
+                lines.append(f"    adjusted for: {', '.join(m.adjust_for) or 'nothing'}")
             if m.interactions:
                 lines.append("    interactions: " + ", ".join(f"{a} x {b}"
                                                             for a, b in m.interactions))
