@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "reference"))
-from fixtures import fixture, reference_data  # noqa: E402
+from fixtures import fixture, reference_data
 
-from analysis.errors import ModelError  # noqa: E402
-from analysis.load import load_survey  # noqa: E402
-from analysis.models import logistic  # noqa: E402
-from analysis.models.additive import additive_interaction, additive_measures  # noqa: E402
-from analysis.models.evalue import e_value, e_values  # noqa: E402
-from analysis.models.multiplicity import q_values, with_q_values  # noqa: E402
+from analysis.errors import ModelError
+from analysis.load import load_survey
+from analysis.models import logistic
+from analysis.models.additive import additive_interaction, additive_measures
+from analysis.models.evalue import e_value, e_values
+from analysis.models.multiplicity import q_values, with_q_values
 
 # ---- E-values (VanderWeele & Ding 2017) -----------------------------------------------
 

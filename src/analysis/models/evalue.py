@@ -86,10 +86,7 @@ def e_value(estimate: float, ci_low: float | None = None, ci_high: float | None 
     high = to_risk_ratio(ci_high, measure, rare) if ci_high is not None else float("nan")
     ci = float("nan")
     if np.isfinite(rr) and (np.isfinite(low) or np.isfinite(high)):
-        if low <= 1 <= high:
-            ci = 1.0
-        else:
-            ci = _e(low if rr >= 1 else high)
+        ci = 1.0 if low <= 1 <= high else _e(low if rr >= 1 else high)
     return {"rr": rr, "rr_low": low, "rr_high": high, "e_value": _e(rr), "e_value_ci": ci,
             "conversion": conversion}
 

@@ -159,11 +159,11 @@ def _use_diagram(model: ModelPlan, diagram, only: Sequence[str] | None = None) -
     sets, _, reasons = diagram
     model.adjustment_sets = {x: [v for v in sets.get(x, []) if v not in model.dropped]
                              for x in model.exposures if only is None or x in only}
-    if only is not None:
-        reasons = [r for x, r in zip(sets, reasons, strict=True) if x in only]
-    model.reasons[:0] = ["Adjustment sets come from the causal diagram the codebook declares "
-                         "(back-door criterion, Pearl 2009): each exposure is estimated in a "
-                         "model of its own, adjusted for its smallest sufficient set."] + reasons
+    model.adjustment_reasons = {x: r for x, r in zip(sets, reasons, strict=True)
+                                if x in model.adjustment_sets}
+    model.reasons.insert(0, "Adjustment sets come from the causal diagram the codebook declares "
+                            "(back-door criterion, Pearl 2009): each exposure is estimated in "
+                            "a model of its own, adjusted for its smallest sufficient set.")
 
 
 def _choose(given, from_section, from_roles) -> list[str]:

@@ -134,19 +134,29 @@ def adjustment_set(graph: nx.DiGraph, exposure: str, outcome: str,
 def adjustment_reason(graph: nx.DiGraph, exposure: str, outcome: str, chosen: Sequence[str],
                       label: Callable[[str], str] = str) -> str:
     """One sentence saying which set an exposure is adjusted for and why."""
-    descendants = [v for v in graph.nodes if v in nx.descendants(graph, exposure)
-                   and v != outcome and v in nx.ancestors(graph, outcome)]
+    descendants = causal_path(graph, exposure, outcome)
     names = ", ".join(label(v) for v in chosen) or "nothing"
-    words = (f"{label(exposure)}: adjusted for {names} (the smallest set that blocks every "
-             "back-door path to the outcome in the declared causal diagram)"
-             if chosen else
-             f"{label(exposure)}: no adjustment; the declared causal diagram has no open "
-             "back-door path from it to the outcome")
+    words = (f"{label(exposure)}: adjusted for {names}, which blocks every back-door path "
+             "to the outcome" if chosen else
+             f"{label(exposure)}: not adjusted; no back-door path to the outcome is open")
     if descendants:
         words += ("; not for " + ", ".join(label(v) for v in descendants)
-                  + ", which lie on its causal path to the outcome (adjusting for them would "
-                    "remove part of its effect)")
+                  + ", on its causal path")
     return words + "."
+
+
+def causal_path(graph: nx.DiGraph, exposure: str, outcome: str) -> list[str]:
+    """The nodes between exposure and outcome on its causal paths (its mediators), in order.
+
+    Examples
+    --------
+    >>> causal_path(causal_graph({"m": ["x"], "y": ["m", "x"]}), "x", "y")
+    ['m']
+    """
+    if exposure not in graph or outcome not in graph:
+        return []
+    between = nx.descendants(graph, exposure) & nx.ancestors(graph, outcome)
+    return [v for v in graph.nodes if v in between]
 
 
 def fit_by_adjustment_set(model, fit: Callable):
@@ -203,7 +213,10 @@ def _collect(result, variables, tables, adjusted, crude, notices, fits, name) ->
         store.append(tidy[tidy["term"].astype(str).map(lambda t: _owns(t, variables))])
     for model_name, f in result.models.items():
         fits[f"{model_name}: {name}" if model_name == "adjusted" else model_name] = f
-    notices.extend(n for n in result.notices if n.kind not in ("adjustment set", "method"))
+    # The model of all exposures says which rows were used; each exposure's own model uses
+    # the rows with its variables (its n in the table).
+    notices.extend(n for n in result.notices
+                   if n.kind not in ("adjustment set", "method", "dropped rows"))
 
 
 def _owns(term: str, variables: Sequence[str]) -> bool:
@@ -282,6 +295,6 @@ def _check_nodes(graph: nx.DiGraph, exposure: str, outcome: str, z: set[str]) ->
                          "(analysis: causes:) or leave it out.")
 
 
-__all__ = ["SEARCH_LIMIT", "adjustment_reason", "adjustment_set", "causal_graph",
+__all__ = ["SEARCH_LIMIT", "adjustment_reason", "adjustment_set", "causal_graph", "causal_path",
            "fit_by_adjustment_set", "is_adjustment_set", "minimal_adjustment_sets",
            "plan_adjustment"]

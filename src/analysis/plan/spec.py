@@ -46,6 +46,7 @@ class ModelPlan:
     # From the codebook's causal diagram: each exposure's own adjustment set (empty: mutual
     # adjustment of all exposures for ``adjust_for`` in one model).
     adjustment_sets: dict[str, list[str]] = field(default_factory=dict)
+    adjustment_reasons: dict[str, str] = field(default_factory=dict)  # why, per exposure
 
     @property
     def key(self) -> str:

@@ -61,10 +61,32 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
             words.append(f"Complete-case analysis: {model.n_complete} of {model.n_read} "
                          "respondents have every model variable.")
         words += model.reasons
+        if model.adjustment_reasons:
+            words.append("; ".join(model.adjustment_reasons.values()) + ".")
+        words += _sensitivity_words(model)
         paragraphs.append(" ".join(words))
     versions = package_versions()
     paragraphs.append("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
     return paragraphs
+
+
+def _sensitivity_words(model) -> list[str]:
+    """E-values, q-values and additive interaction, as the model tables show them."""
+    words = []
+    if model.model in ("logistic", "Firth logistic", "conditional logistic", "Poisson",
+                       "negative binomial"):
+        words.append("Sensitivity to unmeasured confounding: E-values (VanderWeele & Ding 2017) "
+                     "of each adjusted estimate and of its interval limit nearer 1; odds ratios "
+                     "of an outcome of 15% or more are first converted to risk ratios as "
+                     "sqrt(OR), of a rarer outcome taken as risk ratios.")
+    if len(model.exposures) > 1:
+        words.append("With three or more adjusted tests in a table, Benjamini-Hochberg q-values "
+                     "(false discovery rate) are shown beside the p-values.")
+    if model.interactions and model.model in ("logistic", "Firth logistic"):
+        words.append("Declared interactions are also reported on the additive scale: RERI, "
+                     "attributable proportion and synergy index with delta-method intervals "
+                     "(Hosmer & Lemeshow 1992; Knol & VanderWeele 2012).")
+    return words
 
 
 def _model_words(model, survey=None) -> str:

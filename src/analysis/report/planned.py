@@ -15,6 +15,9 @@ import re
 import pandas as pd
 
 from analysis.plan import PlannedFit
+from analysis.report.causal import additive_interactions as additive_parts
+from analysis.report.causal import causal_diagram as diagram_parts
+from analysis.report.causal import sensitivity_columns
 from analysis.report.methods import methods_text
 from analysis.report.session import Html, ReportSession, table_key
 from analysis.report.tables import safe_model_table
@@ -155,8 +158,11 @@ def model_sections(report: ReportSession) -> Html:
                    if isinstance(info.get("events"), int | float) else "")
                 + f"; {info.get('n_dropped', 0)} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
-        parts.append(report.table(safe_model_table(result.table, report.threshold), key,
-                                  title=title[0].upper() + title[1:], note=note))
+        shown, extra = sensitivity_columns(result.table,
+                                           safe_model_table(result.table, report.threshold),
+                                           model, result)
+        parts.append(report.table(shown, key, title=title[0].upper() + title[1:],
+                                  note=" ".join([note, *extra])))
         if model.model == "proportional odds":
             parts.append(_brant(report, model, result))
         if "outcome_level" not in result.table.columns:
@@ -193,7 +199,22 @@ def _events_word(model) -> str:
     return "in total" if model.kind == "count" else "events"
 
 
+def causal_diagram(report: ReportSession) -> Html:
+    """The codebook's causal diagram and each exposure's adjustment set, when declared."""
+    parts = diagram_parts(report)
+    return join(heading("Causal diagram"), *parts) if parts else Html("")
+
+
+def additive_interaction(report: ReportSession) -> Html:
+    """RERI, AP and S of each declared interaction of two factors (logistic models)."""
+    parts = additive_parts(report)
+    return join(heading("Interaction on the additive scale"), *parts) if parts else Html("")
+
+
 def _adjusted_words(report: ReportSession, model) -> str:
+    if model.adjustment_sets:
+        return ("Each exposure in a model of its own, adjusted for its set from the causal "
+                "diagram (see the causal diagram section); n and events are of its model.")
     others = " and the other exposures" if len(model.exposures) > 1 else ""
     if model.adjust_for:
         return ("Adjusted for " + ", ".join(report.survey.label(v) for v in model.adjust_for)
@@ -267,7 +288,11 @@ def truth(report: ReportSession) -> Html:
     sub = sub.result if sub else None
     return join(heading("Estimates and the truth"),
                 "<p>The data are simulated, so the true odds ratios are known: a good analysis "
-                "recovers them.</p>",
+                "recovers them."
+                + (" The true odds ratios hold with every other cause in the model, so they "
+                   "are compared with the model of all exposures together, not with each "
+                   "exposure's own model of the causal diagram (a total effect, through its "
+                   "mediators)." if fitted.plan.adjustment_sets else "") + "</p>",
                 against_truth(report, fitted.result, sub, steps=steps))
 
 
@@ -281,5 +306,6 @@ def plan_table(report: ReportSession) -> Html:
     return report.table(pd.DataFrame(rows), "plan", title="What the report fits")
 
 
-__all__ = ["characteristics", "dose_responses", "first_logistic", "heading", "methods",
-           "model_sections", "performance", "plan_table", "prevalence", "truth"]
+__all__ = ["additive_interaction", "causal_diagram", "characteristics", "dose_responses",
+           "first_logistic", "heading", "methods", "model_sections", "performance",
+           "plan_table", "prevalence", "truth"]

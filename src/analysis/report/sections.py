@@ -367,9 +367,14 @@ def against_truth(report: ReportSession, result, subsample=None,
 
     if not report.survey.codebook.simulated:
         return Html("<p>Not simulated data: the true effects are unknown.</p>")
-    estimates = result.tidy("adjusted")
+    # With a causal diagram each exposure has its own model (total effects); the true odds
+    # ratios are conditional on every other cause, as in the model of all exposures together.
+    def conditional(r):
+        return r.tidy("mutual" if r.info.get("by_exposure") else "adjusted")
+
+    estimates = conditional(result)
     if subsample is not None:
-        extra = subsample.tidy("adjusted")
+        extra = conditional(subsample)
         estimates = pd.concat([estimates, extra[~extra["term"].isin(estimates["term"])]],
                               ignore_index=True)
     ax = figures.estimate_vs_truth(estimates, true_effects(), codebook=report.survey,
