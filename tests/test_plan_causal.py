@@ -179,3 +179,69 @@ def test_own_data_backpack_adjusts_for_body_weight_only(tmp_path):
     text = " ".join(methods_text(survey, the_plan, [fitted]))
     assert "Backpack-to-body weight ratio: adjusted for Body weight" in text
     assert "E-values (VanderWeele & Ding 2017)" in text
+
+
+def test_report_sections_show_diagram_e_values_q_values_and_additive_interaction(tmp_path):
+    import yaml
+
+    from analysis.report import open_report, planned
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+    from fixtures import reference_data
+
+    codebook = {"name": "additive_dag", "variables": {
+        "lifting": {"type": "binary", "label": "Heavy lifting", "role": "exposure"},
+        "posture": {"type": "ordinal", "label": "Posture", "role": "exposure",
+                    "levels": {1: "Good", 2: "Fair", 3: "Poor"}},
+        "c1": {"type": "numeric", "label": "Workload", "role": "confounder"},
+        "spasm": {"type": "binary", "label": "Spasm", "role": "outcome"}},
+        "analysis": {"interactions": [["lifting", "posture"]],
+                     "causes": {"lifting": ["c1"], "spasm": ["lifting", "posture", "c1"]}}}
+    cb_path = tmp_path / "cb.yml"
+    cb_path.write_text(yaml.safe_dump(codebook, sort_keys=False), encoding="utf-8")
+    data = tmp_path / "data.csv"
+    reference_data("additive").to_csv(data, index=False)
+    report = open_report("03_risk_factors", data, cb_path, out_dir=tmp_path / "out")
+    model = report.plan.models[0]
+    assert model.adjustment_sets == {"lifting": ["c1"], "posture": []}
+    diagram = planned.causal_diagram(report).text
+    assert "Causal diagram" in diagram and "<img" in diagram
+    assert "Workload" in diagram
+    tables = planned.model_sections(report).text
+    assert "E-value (CI limit)" in tables and "q adjusted" in tables
+    assert "RR = sqrt(OR)" in tables  # about 30% have the outcome: the common-outcome rule
+    additive = planned.additive_interaction(report).text
+    assert "Interaction on the additive scale" in additive
+    assert "RERI (relative excess risk due to interaction)" in additive
+    # The pair's own model (lifting and posture adjusted for c1) gives the RERI shown.
+    from analysis.models.additive import additive_interaction
+
+    fitted = report.fits[0]
+    frame = additive_interaction(fitted.result, "lifting", "posture",
+                                 which="adjusted: lifting × posture")
+    reri = frame[(frame["contrast"] == "Yes × Poor") & (frame["measure"] == "RERI")].iloc[0]
+    assert f"{reri['estimate']:.2f} ({reri['ci_low']:.2f} to {reri['ci_high']:.2f})" in additive
+    # No diagram: no section.
+    del codebook["analysis"]["causes"]
+    cb_path.write_text(yaml.safe_dump(codebook, sort_keys=False), encoding="utf-8")
+    plain = open_report("03_risk_factors", data, cb_path, out_dir=tmp_path / "out2")
+    assert planned.causal_diagram(plain).text == ""
+    assert "RERI" in planned.additive_interaction(plain).text
+
+
+def test_dag_plot_marks_roles():
+    import pandas as pd
+
+    from analysis.figures import dag_plot
+
+    edges = pd.DataFrame({"cause": ["a", "a", "x", "u"], "effect": ["x", "y", "y", "x"]})
+    ax = dag_plot(edges, exposure="x", outcome="y", adjusted=["a"], unmeasured=["u"],
+                  labels={"a": "Age"})
+    boxes = {t.get_gid(): t for t in ax.texts if t.get_gid()}  # arrows have none
+    assert set(boxes) == {"node-a", "node-x", "node-y", "node-u"}
+    assert boxes["node-a"].get_text() == "Age"
+    # Causes left of their effects: a and u in the first column, then x, then y.
+    x_of = {k: t.get_position()[0] for k, t in boxes.items()}
+    assert x_of["node-a"] == x_of["node-u"] == 0 and x_of["node-x"] == 1
+    assert x_of["node-y"] == 2
+    assert boxes["node-u"].get_bbox_patch().get_linestyle() == "--"
