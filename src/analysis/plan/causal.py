@@ -8,10 +8,10 @@ of measured variables is *sufficient* by Pearl's back-door criterion (Pearl
 X and Z blocks every path between X and Y that starts with an arrow into X,
 that is, Z d-separates X and Y once the arrows out of X are removed
 (``networkx.is_d_separator``). It is *minimal* when no proper subset is
-sufficient. The plan adjusts each exposure for the smallest minimal set;
-among sets of that size it prefers the one with more direct causes of the
-outcome (they make the estimate more precise, Henckel et al. 2022), then
-the codebook's order. Each exposure is then fitted in its own model
+sufficient. The plan adjusts each exposure for a smallest sufficient set (a
+minimum cut, :func:`adjustment_set`); among sets of that size it prefers
+the one with more direct causes of the outcome (they make the estimate more
+precise, Henckel et al. 2022). Each exposure is then fitted in its own model
 (:func:`fit_by_adjustment_set`), so that one exposure's confounders are not
 adjusted away as another's mediators (the "Table 2 fallacy", Westreich &
 Greenland 2013).
@@ -27,10 +27,6 @@ import networkx as nx
 import pandas as pd
 
 from analysis.errors import ModelError
-
-# Above this many subsets to try, the search takes networkx's minimal separator instead of
-# the smallest one (the example's diagram needs at most a few hundred).
-SEARCH_LIMIT = 20_000
 
 
 def causal_graph(causes: dict[str, Sequence[str]]) -> nx.DiGraph:
@@ -68,11 +64,23 @@ def is_adjustment_set(graph: nx.DiGraph, exposure: str, outcome: str,
     """
     z = set(adjust_for)
     _check_nodes(graph, exposure, outcome, z)
-    if z & (nx.descendants(graph, exposure) | {exposure, outcome}):
-        return False
-    backdoor = graph.copy()
-    backdoor.remove_edges_from(list(graph.out_edges(exposure)))
-    return nx.is_d_separator(backdoor, {exposure}, {outcome}, z)
+    return _Backdoor(graph, exposure, outcome).sufficient(z)
+
+
+class _Backdoor:
+    """The back-door graph of one exposure, built once for the many subsets a search tries."""
+
+    def __init__(self, graph: nx.DiGraph, exposure: str, outcome: str):
+        self.exposure, self.outcome = exposure, outcome
+        self.banned = nx.descendants(graph, exposure) | {exposure, outcome}
+        self.graph = graph.copy()
+        self.graph.remove_edges_from(list(graph.out_edges(exposure)))
+
+    def sufficient(self, z: Iterable[str]) -> bool:
+        z = set(z)
+        if z & self.banned:
+            return False
+        return nx.is_d_separator(self.graph, {self.exposure}, {self.outcome}, z)
 
 
 def minimal_adjustment_sets(graph: nx.DiGraph, exposure: str, outcome: str,
@@ -94,41 +102,55 @@ def minimal_adjustment_sets(graph: nx.DiGraph, exposure: str, outcome: str,
     [()]
     """
     candidates = _candidates(graph, exposure, outcome, measured)
+    backdoor = _Backdoor(graph, exposure, outcome)
     found: list[tuple[str, ...]] = []
     top = len(candidates) if max_size is None else min(max_size, len(candidates))
     for size in range(top + 1):
         for subset in itertools.combinations(candidates, size):
             if any(set(f) <= set(subset) for f in found):
                 continue
-            if is_adjustment_set(graph, exposure, outcome, subset):
+            if backdoor.sufficient(subset):
                 found.append(subset)
     return found
 
 
 def adjustment_set(graph: nx.DiGraph, exposure: str, outcome: str,
                    measured: Iterable[str]) -> tuple[str, ...] | None:
-    """The set the plan adjusts for: the smallest minimal sufficient set, or None if none.
+    """The set the plan adjusts for: a smallest sufficient set, or None if there is none.
 
-    Among the smallest sets, the one with more direct causes of the outcome
-    (precision), then the earliest in the graph's node order. Falls back to
-    ``networkx.find_minimal_d_separator`` (minimal, not necessarily smallest)
-    when the search would try more than :data:`SEARCH_LIMIT` subsets.
+    Method: a minimum vertex cut (van der Zander, Liśkiewicz & Textor 2019,
+    *Artif Intell* 270:1): a set of ancestors of exposure and outcome
+    d-separates them in the back-door graph exactly when it separates them
+    in the moral graph of that graph's ancestral set, so the smallest set is
+    a minimum cut between them there, by max-flow with each candidate node
+    of capacity 1 and every other node (descendants of the exposure,
+    unmeasured nodes) uncuttable. Among the smallest sets the cut prefers
+    direct causes of the outcome (they make the estimate more precise;
+    Henckel, Perković & Maathuis 2022), through a slightly lower capacity.
+    Tested against the exhaustive search of :func:`minimal_adjustment_sets`
+    on textbook and random diagrams (tests/test_plan_causal.py).
     """
-    candidates = _candidates(graph, exposure, outcome, measured)
+    candidates = set(_candidates(graph, exposure, outcome, measured))
+    backdoor = _Backdoor(graph, exposure, outcome)
+    relevant = nx.ancestors(backdoor.graph, exposure) | nx.ancestors(backdoor.graph, outcome)
+    relevant |= {exposure, outcome}
+    moral = nx.moral_graph(backdoor.graph.subgraph(relevant))
     parents = set(graph.predecessors(outcome))
-    tried = 0
-    for size in range(len(candidates) + 1):
-        sets = []
-        for subset in itertools.combinations(candidates, size):
-            tried += 1
-            if tried > SEARCH_LIMIT:
-                return _networkx_separator(graph, exposure, outcome, candidates)
-            if is_adjustment_set(graph, exposure, outcome, subset):
-                sets.append(subset)
-        if sets:
-            return max(sets, key=lambda s: (sum(v in parents for v in s),
-                                            [-candidates.index(v) for v in s]))
-    return None
+    flow = nx.DiGraph()
+    big = 10 * (len(relevant) + 1) * 1000
+    for v in moral.nodes:
+        capacity = (1000 - (1 if v in parents else 0)) if v in candidates else big
+        flow.add_edge((v, "in"), (v, "out"), capacity=capacity)
+    for u, v in moral.edges:
+        flow.add_edge((u, "out"), (v, "in"), capacity=big)
+        flow.add_edge((v, "out"), (u, "in"), capacity=big)
+    value, (reach, _) = nx.minimum_cut(flow, (exposure, "out"), (outcome, "in"))
+    if value >= big:
+        return None
+    cut = {v for v in moral.nodes if (v, "in") in reach and (v, "out") not in reach}
+    chosen = tuple(v for v in graph.nodes if v in cut)
+    # A cut of the moral graph is a d-separator; checked, as the plan relies on it.
+    return chosen if backdoor.sufficient(chosen) else None
 
 
 def adjustment_reason(graph: nx.DiGraph, exposure: str, outcome: str, chosen: Sequence[str],
@@ -280,14 +302,6 @@ def _candidates(graph: nx.DiGraph, exposure: str, outcome: str,
     return [v for v in graph.nodes if v in allowed and v in ancestors and v not in banned]
 
 
-def _networkx_separator(graph, exposure, outcome, candidates) -> tuple[str, ...] | None:
-    backdoor = graph.copy()
-    backdoor.remove_edges_from(list(graph.out_edges(exposure)))
-    found = nx.find_minimal_d_separator(backdoor, {exposure}, {outcome},
-                                        restricted=set(candidates))
-    return None if found is None else tuple(v for v in candidates if v in found)
-
-
 def _check_nodes(graph: nx.DiGraph, exposure: str, outcome: str, z: set[str]) -> None:
     missing = [v for v in [exposure, outcome, *sorted(z)] if v not in graph]
     if missing:
@@ -295,6 +309,6 @@ def _check_nodes(graph: nx.DiGraph, exposure: str, outcome: str, z: set[str]) ->
                          "(analysis: causes:) or leave it out.")
 
 
-__all__ = ["SEARCH_LIMIT", "adjustment_reason", "adjustment_set", "causal_graph", "causal_path",
+__all__ = ["adjustment_reason", "adjustment_set", "causal_graph", "causal_path",
            "fit_by_adjustment_set", "is_adjustment_set", "minimal_adjustment_sets",
            "plan_adjustment"]
