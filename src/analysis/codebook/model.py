@@ -27,6 +27,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from analysis.codebook._diagram import check_causes
 from analysis.codebook._explain import explain
 from analysis.codebook._yaml import load_yaml
 from analysis.errors import CodebookError
@@ -371,7 +372,7 @@ class Codebook(_Strict):
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
                     raise ValueError(f"@analysis.{key}: no variable {name!r} in the "
                                      f"codebook{hint}")
-        _check_causes(section.causes, set(self.variables), section.unmeasured)
+        check_causes(section.causes, set(self.variables), section.unmeasured)
         return self
 
     @model_validator(mode="after")
@@ -527,42 +528,6 @@ def _ordered(end: float | str):
 
 def _item_key(item: Code) -> tuple[int, Any]:
     return (0, item) if isinstance(item, int) else (1, str(item))
-
-
-def _check_causes(causes: Mapping[str, list[str]], variables: set[str],
-                  unmeasured: list[str]) -> None:
-    """Every node of ``analysis: causes`` is a variable or declared unmeasured; no cycle."""
-    clash = sorted(set(unmeasured) & variables)
-    if clash:
-        raise ValueError(f"@analysis.unmeasured: {clash[0]!r} is a variable of the codebook; "
-                         "list there only causes that are not measured")
-    known = variables | set(unmeasured)
-    for effect, parents in causes.items():
-        for name in [effect, *parents]:
-            if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"@analysis.causes: {name!r} is neither a variable nor listed "
-                                 f"in analysis: unmeasured{hint}")
-        if effect in parents:
-            raise ValueError(f"@analysis.causes: {effect!r} is listed as its own cause")
-    # Depth-first search for a cycle: a causal diagram is acyclic.
-    state: dict[str, int] = {}
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for parent in causes.get(node, []):
-            if state.get(parent) == 1:
-                loop = [*path[path.index(parent):], parent] if parent in path else [node, parent]
-                raise ValueError("@analysis.causes: the diagram has a cycle ("
-                                 + " <- ".join(loop) + "); a cause cannot be its own effect")
-            if parent not in state:
-                visit(parent, [*path, parent])
-        state[node] = 2
-
-    for node in causes:
-        if node not in state:
-            visit(node, [node])
 
 
 _KEYS = {

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.models.design import numeric_step
-from analysis.plan.causal import plan_adjustment
+from analysis.plan.causal import adjustment_candidates, apply_diagram, plan_adjustment
 from analysis.plan.spec import AnalysisPlan, ModelPlan
 
 # Fewer events (or non-events) per estimated coefficient than this and maximum likelihood
@@ -94,11 +94,11 @@ def plan(survey, *, outcomes: Sequence[str] | None = None,
         exp = [v for v in exposures if v in present and v != outcome]
         adj = [v for v in adjust_for if v in present and v not in exp and v != outcome]
         main, sub = _split_by_coverage(data, exp)
-        diagram = (plan_adjustment(survey, outcome, main, _measured(survey, outcome))
+        diagram = (plan_adjustment(survey, outcome, main, adjustment_candidates(survey, outcome))
                    if not explicit else None)
         model = _model_plan(survey, outcome, main, diagram[1] if diagram else adj, interactions,
                             per or {}, missing, firth, use_design, match, time)
-        _use_diagram(model, diagram)
+        apply_diagram(model, diagram)
         if sub:
             model.reasons.append(
                 f"{_names(survey, sub)} {'was' if len(sub) == 1 else 'were'} measured on fewer "
@@ -107,11 +107,11 @@ def plan(survey, *, outcomes: Sequence[str] | None = None,
         models.append(model)
         if sub:
             diagram = diagram and plan_adjustment(survey, outcome, main + sub,
-                                                  _measured(survey, outcome) + sub)
+                                                  adjustment_candidates(survey, outcome) + sub)
             extra = _model_plan(survey, outcome, main + sub, diagram[1] if diagram else adj,
                                 interactions, per or {}, missing, firth, use_design, match, time,
                                 subsample=True)
-            _use_diagram(extra, diagram, only=sub)
+            apply_diagram(extra, diagram, only=sub)
             extra.reasons.insert(0, "Sub-sample model: the exposures above and "
                                     f"{_names(survey, sub)}, in the respondents who have them.")
             models.append(extra)
@@ -136,34 +136,6 @@ def plan(survey, *, outcomes: Sequence[str] | None = None,
                         continuous=list(continuous) if binary else [],
                         instruments=instruments, simulated=cb.simulated, sections=sections,
                         reasons=reasons)
-
-
-def _measured(survey, outcome: str) -> list[str]:
-    """Variables an adjustment set may use: in the data for half the respondents or more, of
-    a type a model takes, and not a design, id or outcome variable."""
-    data, cb = survey.data, survey.codebook
-    skip = {"id", "weight", "cluster", "match", "exposure_time", "outcome"}
-    return [name for name, var in cb.variables.items()
-            if name in data.columns and name != outcome and var.role not in skip
-            and var.type in ("binary", "categorical", "ordinal", "numeric", "count")
-            and data[name].notna().mean() >= SUBSAMPLE]
-
-
-def _use_diagram(model: ModelPlan, diagram, only: Sequence[str] | None = None) -> None:
-    """Each exposure's adjustment set from the diagram, without what the plan left out.
-
-    ``only``: the exposures that get models of their own (the sub-sample's own measures;
-    the others have theirs in the main model)."""
-    if not diagram:
-        return
-    sets, _, reasons = diagram
-    model.adjustment_sets = {x: [v for v in sets.get(x, []) if v not in model.dropped]
-                             for x in model.exposures if only is None or x in only}
-    model.adjustment_reasons = {x: r for x, r in zip(sets, reasons, strict=True)
-                                if x in model.adjustment_sets}
-    model.reasons.insert(0, "Adjustment sets come from the causal diagram the codebook declares "
-                            "(back-door criterion, Pearl 2009): each exposure is estimated in "
-                            "a model of its own, adjusted for its smallest sufficient set.")
 
 
 def _choose(given, from_section, from_roles) -> list[str]:

@@ -28,6 +28,11 @@ import pandas as pd
 
 from analysis.errors import ModelError
 
+# An adjustment variable measured on fewer respondents than this share would shrink the
+# model to them; as the plan's sub-sample rule (plan.build.SUBSAMPLE), it is left to the
+# sub-sample model.
+COVERAGE = 0.5
+
 
 def causal_graph(causes: dict[str, Sequence[str]]) -> nx.DiGraph:
     """The diagram as a graph: an edge ``cause -> effect`` for each declared cause.
@@ -241,6 +246,34 @@ def _collect(result, variables, tables, adjusted, crude, notices, fits, name) ->
                    if n.kind not in ("adjustment set", "method", "dropped rows"))
 
 
+def adjustment_candidates(survey, outcome: str) -> list[str]:
+    """Variables an adjustment set may use: in the data for half the respondents or more, of
+    a type a model takes, and not a design, id or outcome variable."""
+    data, cb = survey.data, survey.codebook
+    skip = {"id", "weight", "cluster", "match", "exposure_time", "outcome"}
+    return [name for name, var in cb.variables.items()
+            if name in data.columns and name != outcome and var.role not in skip
+            and var.type in ("binary", "categorical", "ordinal", "numeric", "count")
+            and data[name].notna().mean() >= COVERAGE]
+
+
+def apply_diagram(model, diagram, only: Sequence[str] | None = None) -> None:
+    """Each exposure's adjustment set from the diagram, without what the plan left out.
+
+    ``only``: the exposures that get models of their own (the sub-sample's own measures;
+    the others have theirs in the main model)."""
+    if not diagram:
+        return
+    sets, _, reasons = diagram
+    model.adjustment_sets = {x: [v for v in sets.get(x, []) if v not in model.dropped]
+                             for x in model.exposures if only is None or x in only}
+    model.adjustment_reasons = {x: r for x, r in zip(sets, reasons, strict=True)
+                                if x in model.adjustment_sets}
+    model.reasons.insert(0, "Adjustment sets come from the causal diagram the codebook declares "
+                            "(back-door criterion, Pearl 2009): each exposure is estimated in "
+                            "a model of its own, adjusted for its smallest sufficient set.")
+
+
 def _owns(term: str, variables: Sequence[str]) -> bool:
     """Is a tidy row's term that of one of ``variables`` (``"a:b"`` names an interaction)?"""
     for v in variables:
@@ -309,6 +342,15 @@ def _check_nodes(graph: nx.DiGraph, exposure: str, outcome: str, z: set[str]) ->
                          "(analysis: causes:) or leave it out.")
 
 
-__all__ = ["adjustment_reason", "adjustment_set", "causal_graph", "causal_path",
-           "fit_by_adjustment_set", "is_adjustment_set", "minimal_adjustment_sets",
-           "plan_adjustment"]
+__all__ = [
+    "adjustment_candidates",
+    "adjustment_reason",
+    "adjustment_set",
+    "apply_diagram",
+    "causal_graph",
+    "causal_path",
+    "fit_by_adjustment_set",
+    "is_adjustment_set",
+    "minimal_adjustment_sets",
+    "plan_adjustment",
+]
