@@ -27,6 +27,7 @@ import networkx as nx
 import pandas as pd
 
 from analysis.errors import ModelError
+from analysis.models.result import Notice
 
 # An adjustment variable measured on fewer respondents than this share would shrink the
 # model to them; as the plan's sub-sample rule (plan.build.SUBSAMPLE), it is left to the
@@ -201,7 +202,11 @@ def fit_by_adjustment_set(model, fit: Callable):
     """
     plain = dataclasses.replace(model, adjustment_sets={})
     mutual = fit(plain)
-    tables, adjusted, crude, notices = [], [], [], list(mutual.notices)
+    # Each exposure's model uses the rows with its own variables: the mutual model's account
+    # of dropped rows ("every model uses the same rows") does not hold for them.
+    notices = [n for n in mutual.notices if n.kind != "dropped rows"]
+    notices.append(mutual_notice(mutual))
+    tables, adjusted, crude = [], [], []
     fits = {"adjusted": mutual.models["adjusted"]}
     for exposure in [x for x in model.exposures if x in model.adjustment_sets]:
         own = fit(dataclasses.replace(plain, exposures=[exposure], interactions=[],
@@ -227,6 +232,14 @@ def fit_by_adjustment_set(model, fit: Callable):
     for notice in notices:
         result.notify(notice.kind, notice.message, notice.model)
     return result
+
+
+def mutual_notice(mutual):
+    """The notice saying which rows the per-exposure models and the model of all used."""
+    info = mutual.info
+    return Notice("dropped rows", "Each exposure's model uses the respondents who have its "
+                  "outcome, exposure and adjustment set (its n in the table); the model of all "
+                  f"exposures together used {info.get('n')} of {info.get('n_read')} rows.")
 
 
 def _collect(result, variables, tables, adjusted, crude, notices, fits, name) -> None:
@@ -343,6 +356,7 @@ def _check_nodes(graph: nx.DiGraph, exposure: str, outcome: str, z: set[str]) ->
 
 
 __all__ = [
+    "COVERAGE",
     "adjustment_candidates",
     "adjustment_reason",
     "adjustment_set",
@@ -352,5 +366,6 @@ __all__ = [
     "fit_by_adjustment_set",
     "is_adjustment_set",
     "minimal_adjustment_sets",
+    "mutual_notice",
     "plan_adjustment",
 ]

@@ -35,7 +35,11 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
         if model.exposures:
             words.append("Exposures: " + "; ".join(survey.label(v) for v in model.exposures)
                          + ".")
-        if model.adjust_for:
+        if model.adjustment_sets:
+            words.append("Each exposure is estimated in a model of its own, adjusted for its "
+                         "set from the causal diagram (below); crude estimates are of each "
+                         "exposure alone, in the same rows.")
+        elif model.adjust_for:
             words.append("Adjusted for " + "; ".join(survey.label(v) for v in model.adjust_for)
                          + (" and the other exposures" if len(model.exposures) > 1 else "")
                          + "; crude estimates are of each exposure alone, in the same rows.")
@@ -62,7 +66,8 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
                          "respondents have every model variable.")
         words += model.reasons
         if model.adjustment_reasons:
-            words.append("; ".join(model.adjustment_reasons.values()) + ".")
+            words.append("; ".join(r.rstrip(".") for r in model.adjustment_reasons.values())
+                         + ".")
         words += _sensitivity_words(model)
         paragraphs.append(" ".join(words))
     versions = package_versions()
