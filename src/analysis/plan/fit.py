@@ -29,7 +29,8 @@ class PlannedFit:
         if self.result is None:
             return False
         stats = self.result.fit_statistics
-        adjusted = stats[stats["model"] == "adjusted"]
+        # "adjusted: <exposure>": each exposure's own model under a causal diagram
+        adjusted = stats[stats["model"].str.startswith("adjusted")]
         return bool(adjusted["converged"].all()) if len(adjusted) else True
 
 
