@@ -301,8 +301,10 @@ def plan_table(report: ReportSession) -> Html:
     rows = [{"Outcome": m.label + (" (sub-sample)" if m.subsample else ""),
              "Model": m.model or "none", "Exposures": ", ".join(report.survey.label(v)
                                                                 for v in m.exposures),
-             "Adjusted for": ", ".join(report.survey.label(v) for v in m.adjust_for)
-             or "nothing"} for m in report.plan.models]
+             "Adjusted for": ("each exposure for its own set from the causal diagram, among: "
+                              if m.adjustment_sets else "")
+             + (", ".join(report.survey.label(v) for v in m.adjust_for) or "nothing")}
+            for m in report.plan.models]
     return report.table(pd.DataFrame(rows), "plan", title="What the report fits")
 
 
