@@ -31,15 +31,16 @@ SECTIONS = {
                         "Missing values"],
     "02_descriptives": ["Methods", "Characteristics of respondents",
                         f"Prevalence of {SPASM[0].lower() + SPASM[1:]}"],
-    "03_risk_factors": ["Methods", f"{SPASM}: odds ratios", f"{SPASM}: odds ratios in the "
-                        "sub-sample", "Dose-response", "Model performance",
-                        "Estimates and the truth"],
+    "03_risk_factors": ["Methods", "Causal diagram", f"{SPASM}: odds ratios",
+                        f"{SPASM}: odds ratios in the sub-sample",
+                        "Interaction on the additive scale", "Dose-response",
+                        "Model performance", "Estimates and the truth"],
     "04_questionnaires": ["Methods", "Internal consistency", "Score distributions"],
 }
-# figures each reader report must hold: flow + missingness; prevalence; forest + sub-sample
-# forest, each with its OR-beside-PR forest, + 2 curves + ROC + calibration + truth; a
-# histogram of each numeric score
-FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 9,
+# figures each reader report must hold: flow + missingness; prevalence; the causal diagram of
+# the main and sub-sample models + forest + sub-sample forest, each with its OR-beside-PR
+# forest, + 2 curves + ROC + calibration + truth; a histogram of each numeric score
+FIGURES = {"01_data_quality": 2, "02_descriptives": 1, "03_risk_factors": 11,
            "04_questionnaires": 9}
 SCRIPT = "<script>alert(1)</script>"
 

@@ -27,6 +27,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from analysis.codebook._diagram import check_causes
 from analysis.codebook._explain import explain
 from analysis.codebook._yaml import load_yaml
 from analysis.errors import CodebookError
@@ -285,6 +286,9 @@ class AnalysisSection(_Strict):
     missing: Literal["complete cases", "mice"] = "complete cases"
     firth: Literal["auto", "always", "never"] = "auto"
     design: bool | None = None
+    # The assumed causal diagram: each variable mapped to its direct causes (its parents).
+    causes: dict[str, list[str]] = Field(default_factory=dict)
+    unmeasured: list[str] = Field(default_factory=list)  # nodes of the diagram not in the data
 
 
 class Codebook(_Strict):
@@ -368,6 +372,7 @@ class Codebook(_Strict):
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
                     raise ValueError(f"@analysis.{key}: no variable {name!r} in the "
                                      f"codebook{hint}")
+        check_causes(section.causes, set(self.variables), section.unmeasured)
         return self
 
     @model_validator(mode="after")

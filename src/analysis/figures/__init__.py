@@ -20,9 +20,11 @@ timestamps.
 ``calibration_plot``      diagnostics.calibration()
 ``roc_plot``              ROC curve with AUC (95% CI)
 ``score_distribution``    histogram of a score with its bands
+``dag_plot``              the codebook's causal diagram, adjustment set marked
 ========================  ==============================================
 """
 
+from analysis.figures.dag import dag_plot
 from analysis.figures.dose_response import dose_response, dose_response_plot
 from analysis.figures.flow import participant_flow
 from analysis.figures.forest import estimate_vs_truth, forest_plot, ratio_forest_plot
@@ -37,6 +39,7 @@ __all__ = [
     "COLOURS",
     "OKABE_ITO",
     "calibration_plot",
+    "dag_plot",
     "dose_response",
     "dose_response_plot",
     "estimate_vs_truth",

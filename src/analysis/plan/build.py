@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.models.design import numeric_step
+from analysis.plan.causal import adjustment_candidates, apply_diagram, plan_adjustment
 from analysis.plan.spec import AnalysisPlan, ModelPlan
 
 # Fewer events (or non-events) per estimated coefficient than this and maximum likelihood
@@ -50,6 +51,9 @@ def plan(survey, *, outcomes: Sequence[str] | None = None,
       [0, 1] and otherwise the power of ten below its interquartile range
       ("per 10 years").
     * ``weight``/``stratum``/``cluster`` roles -> design-based logistic models.
+    * a causal diagram (``analysis: causes:``) and no explicit adjustment set:
+      each exposure is adjusted, in a model of its own, for its smallest
+      sufficient set by the back-door criterion (:mod:`analysis.plan.causal`).
 
     Returns an :class:`~analysis.plan.AnalysisPlan`; ``print(plan)`` states
     every decision. Tested on the example, small, sparse, count, ordinal,
@@ -65,6 +69,8 @@ def plan(survey, *, outcomes: Sequence[str] | None = None,
     outcomes = _choose(outcomes, section and section.outcomes, survey.variables("outcome"))
     outcomes = [o for o in outcomes if o in present]
     exposures = _choose(exposures, section and section.exposures, survey.variables("exposure"))
+    # A causal diagram decides the adjustment unless an adjustment set is given.
+    explicit = adjust_for is not None or bool(section and section.adjust_for is not None)
     adjust_for = _choose(adjust_for, section and section.adjust_for,
                          survey.variables("confounder"))
     interactions = [tuple(p) for p in (interactions if interactions is not None else
@@ -88,8 +94,11 @@ def plan(survey, *, outcomes: Sequence[str] | None = None,
         exp = [v for v in exposures if v in present and v != outcome]
         adj = [v for v in adjust_for if v in present and v not in exp and v != outcome]
         main, sub = _split_by_coverage(data, exp)
-        model = _model_plan(survey, outcome, main, adj, interactions, per or {}, missing, firth,
-                            use_design, match, time)
+        diagram = (plan_adjustment(survey, outcome, main, adjustment_candidates(survey, outcome))
+                   if not explicit else None)
+        model = _model_plan(survey, outcome, main, diagram[1] if diagram else adj, interactions,
+                            per or {}, missing, firth, use_design, match, time)
+        apply_diagram(model, diagram)
         if sub:
             model.reasons.append(
                 f"{_names(survey, sub)} {'was' if len(sub) == 1 else 'were'} measured on fewer "
@@ -97,8 +106,12 @@ def plan(survey, *, outcomes: Sequence[str] | None = None,
                 "respondents who have them.")
         models.append(model)
         if sub:
-            extra = _model_plan(survey, outcome, main + sub, adj, interactions, per or {},
-                                missing, firth, use_design, match, time, subsample=True)
+            diagram = diagram and plan_adjustment(survey, outcome, main + sub,
+                                                  adjustment_candidates(survey, outcome) + sub)
+            extra = _model_plan(survey, outcome, main + sub, diagram[1] if diagram else adj,
+                                interactions, per or {}, missing, firth, use_design, match, time,
+                                subsample=True)
+            apply_diagram(extra, diagram, only=sub)
             extra.reasons.insert(0, "Sub-sample model: the exposures above and "
                                     f"{_names(survey, sub)}, in the respondents who have them.")
             models.append(extra)

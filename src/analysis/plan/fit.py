@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from analysis.errors import BackpainError
 from analysis.models import conditional_logistic, counts, logistic, multinomial, ordinal
 from analysis.models.result import ModelResult
+from analysis.plan.causal import fit_by_adjustment_set
 from analysis.plan.spec import AnalysisPlan, ModelPlan
 
 IMPUTABLE = ("logistic", "Firth logistic", "Poisson", "negative binomial")
@@ -29,7 +30,8 @@ class PlannedFit:
         if self.result is None:
             return False
         stats = self.result.fit_statistics
-        adjusted = stats[stats["model"] == "adjusted"]
+        # "adjusted: <exposure>": each exposure's own model under a causal diagram
+        adjusted = stats[stats["model"].str.startswith("adjusted")]
         return bool(adjusted["converged"].all()) if len(adjusted) else True
 
 
@@ -110,6 +112,8 @@ def fit_plan(survey, plan: AnalysisPlan) -> list[PlannedFit]:
 
 
 def _fit(survey, model: ModelPlan, impute: str | None) -> ModelResult:
+    if model.adjustment_sets:  # from a causal diagram: each exposure in a model of its own
+        return fit_by_adjustment_set(model, lambda m: _fit(survey, m, impute))
     common = dict(outcome=model.outcome, exposures=model.exposures, adjust_for=model.adjust_for)
     if model.model in ("logistic", "Firth logistic"):
         return logistic(survey, **common, interactions=model.interactions,

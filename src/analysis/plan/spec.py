@@ -45,6 +45,10 @@ class ModelPlan:
     subsample: bool = False  # the second model, in the respondents with sub-sample measures
     # effect measures fitted beside the model's own: "prevalence ratio", "prevalence difference"
     measures: list[str] = field(default_factory=list)
+    # From the codebook's causal diagram: each exposure's own adjustment set (empty: mutual
+    # adjustment of all exposures for ``adjust_for`` in one model).
+    adjustment_sets: dict[str, list[str]] = field(default_factory=dict)
+    adjustment_reasons: dict[str, str] = field(default_factory=dict)  # why, per exposure
 
     @property
     def key(self) -> str:
@@ -106,7 +110,11 @@ class AnalysisPlan:
                             else "not modelled (described only)")
                          + (f"; event: {m.event}" if m.event else ""))
             lines.append(f"    exposures: {', '.join(m.exposures) or 'none'}")
-            lines.append(f"    adjusted for: {', '.join(m.adjust_for) or 'nothing'}")
+            if m.adjustment_sets:
+                lines += [f"    {x} adjusted for: {', '.join(z) or 'nothing'}"
+                          for x, z in m.adjustment_sets.items()]
+            else:
+                lines.append(f"    adjusted for: {', '.join(m.adjust_for) or 'nothing'}")
             if m.interactions:
                 lines.append("    interactions: " + ", ".join(f"{a} x {b}"
                                                             for a, b in m.interactions))

@@ -35,7 +35,11 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
         if model.exposures:
             words.append("Exposures: " + "; ".join(survey.label(v) for v in model.exposures)
                          + ".")
-        if model.adjust_for:
+        if model.adjustment_sets:
+            words.append("Each exposure is estimated in a model of its own, adjusted for its "
+                         "set from the causal diagram (below); crude estimates are of each "
+                         "exposure alone, in the same rows.")
+        elif model.adjust_for:
             words.append("Adjusted for " + "; ".join(survey.label(v) for v in model.adjust_for)
                          + (" and the other exposures" if len(model.exposures) > 1 else "")
                          + "; crude estimates are of each exposure alone, in the same rows.")
@@ -63,6 +67,10 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
         words += model.reasons
         if fitted is not None and getattr(fitted, "effects", None) is not None:
             words.append(_standardisation_words(model))
+        if model.adjustment_reasons:
+            words.append("; ".join(r.rstrip(".") for r in model.adjustment_reasons.values())
+                         + ".")
+        words += _sensitivity_words(model)
         paragraphs.append(" ".join(words))
     versions = package_versions()
     paragraphs.append("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
@@ -84,6 +92,25 @@ def _standardisation_words(model) -> str:
                        "freedom (PSUs minus strata, minus the coefficients, plus one).")
     return base + ("and averaged over the respondents; 95% intervals by the delta method "
                    "(PR on the log scale), conditional on the covariates.")
+
+
+def _sensitivity_words(model) -> list[str]:
+    """E-values, q-values and additive interaction, as the model tables show them."""
+    words = []
+    if model.model in ("logistic", "Firth logistic", "conditional logistic", "Poisson",
+                       "negative binomial"):
+        words.append("Sensitivity to unmeasured confounding: E-values (VanderWeele & Ding 2017) "
+                     "of each adjusted estimate and of its interval limit nearer 1; odds ratios "
+                     "of an outcome of 15% or more are first converted to risk ratios as "
+                     "sqrt(OR), of a rarer outcome taken as risk ratios.")
+    if len(model.exposures) > 1:
+        words.append("With three or more adjusted tests in a table, Benjamini-Hochberg q-values "
+                     "(false discovery rate) are shown beside the p-values.")
+    if model.interactions and model.model in ("logistic", "Firth logistic"):
+        words.append("Declared interactions are also reported on the additive scale: RERI, "
+                     "attributable proportion and synergy index with delta-method intervals "
+                     "(Hosmer & Lemeshow 1992; Knol & VanderWeele 2012).")
+    return words
 
 
 def _model_words(model, survey=None) -> str:

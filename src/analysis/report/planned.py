@@ -15,6 +15,9 @@ import re
 import pandas as pd
 
 from analysis.plan import PlannedFit
+from analysis.report.causal import additive_interactions as additive_parts
+from analysis.report.causal import causal_diagram as diagram_parts
+from analysis.report.causal import sensitivity_columns
 from analysis.report.disclosure import model_where
 from analysis.report.methods import methods_text
 from analysis.report.sections import drawn_rows
@@ -155,9 +158,11 @@ def model_sections(report: ReportSession) -> Html:
                    if numbers["events"] is not None else "")
                 + f"; {numbers['dropped']} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
-        parts.append(report.table(_model_table(report, fitted), key,
+        shown, extra = sensitivity_columns(result.table, _model_table(report, fitted),
+                                           model, result)
+        parts.append(report.table(shown, key,
                                   title=title[0].upper() + title[1:],
-                                  note=note + " " + report.rule()))
+                                  note=" ".join([note, *extra, report.rule()])))
         if model.model == "proportional odds":
             parts.append(_brant(report, model, result))
         if "outcome_level" not in result.table.columns:
@@ -238,7 +243,22 @@ def _events_word(model) -> str:
     return "in total" if model.kind == "count" else "events"
 
 
+def causal_diagram(report: ReportSession) -> Html:
+    """The codebook's causal diagram and each exposure's adjustment set, when declared."""
+    parts = diagram_parts(report)
+    return join(heading("Causal diagram"), *parts) if parts else Html("")
+
+
+def additive_interaction(report: ReportSession) -> Html:
+    """RERI, AP and S of each declared interaction of two factors (logistic models)."""
+    parts = additive_parts(report)
+    return join(heading("Interaction on the additive scale"), *parts) if parts else Html("")
+
+
 def _adjusted_words(report: ReportSession, model) -> str:
+    if model.adjustment_sets:
+        return ("Each exposure in a model of its own, adjusted for its set from the causal "
+                "diagram (see the causal diagram section); n and events are of its model.")
     others = " and the other exposures" if len(model.exposures) > 1 else ""
     if model.adjust_for:
         return ("Adjusted for " + ", ".join(report.survey.label(v) for v in model.adjust_for)
@@ -313,7 +333,11 @@ def truth(report: ReportSession) -> Html:
     sub = sub.result if sub else None
     return join(heading("Estimates and the truth"),
                 "<p>The data are simulated, so the true odds ratios are known: a good analysis "
-                "recovers them.</p>",
+                "recovers them."
+                + (" The true odds ratios hold with every other cause in the model, so they "
+                   "are compared with the model of all exposures together, not with each "
+                   "exposure's own model of the causal diagram (a total effect, through its "
+                   "mediators)." if fitted.plan.adjustment_sets else "") + "</p>",
                 against_truth(report, fitted.result, sub, steps=steps,
                               where=(model_where(fitted.plan),
                                      model_where(sub_plan) if sub_plan else None)))
@@ -324,10 +348,13 @@ def plan_table(report: ReportSession) -> Html:
     rows = [{"Outcome": m.label + (" (sub-sample)" if m.subsample else ""),
              "Model": m.model or "none", "Exposures": ", ".join(report.survey.label(v)
                                                                 for v in m.exposures),
-             "Adjusted for": ", ".join(report.survey.label(v) for v in m.adjust_for)
-             or "nothing"} for m in report.plan.models]
+             "Adjusted for": ("each exposure for its own set from the causal diagram, among: "
+                              if m.adjustment_sets else "")
+             + (", ".join(report.survey.label(v) for v in m.adjust_for) or "nothing")}
+            for m in report.plan.models]
     return report.table(pd.DataFrame(rows), "plan", title="What the report fits")
 
 
-__all__ = ["characteristics", "dose_responses", "first_logistic", "heading", "methods",
-           "model_sections", "performance", "plan_table", "prevalence", "truth"]
+__all__ = ["additive_interaction", "causal_diagram", "characteristics", "dose_responses",
+           "first_logistic", "heading", "methods", "model_sections", "performance",
+           "plan_table", "prevalence", "truth"]

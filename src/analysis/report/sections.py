@@ -433,8 +433,10 @@ def against_truth(report: ReportSession, result, subsample=None,
 
     if not report.survey.codebook.simulated:
         return Html("<p>Not simulated data: the true effects are unknown.</p>")
+    # With a causal diagram each exposure has its own model (total effects); the true odds
+    # ratios are conditional on every other cause, as in the model of all exposures together.
     def shown(fit, name):
-        tidy = fit.tidy("adjusted")
+        tidy = fit.tidy("mutual" if fit.info.get("by_exposure") else "adjusted")
         table = fit.table
         kept = drawn_rows(report.release, table, name) if name else table
         gone = set(table["label"]) - set(kept["label"])
