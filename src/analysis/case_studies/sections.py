@@ -30,10 +30,11 @@ from analysis.models import (
 from analysis.report.sections import join
 from analysis.report.session import Html, ReportSession
 from analysis.report.tables import safe_counts
+from analysis.style import ci
 
 
 def _ci(est: float, low: float, high: float, digits: int = 2) -> str:
-    return f"{est:.{digits}f} ({low:.{digits}f} to {high:.{digits}f})"
+    return ci(est, low, high, decimals=digits)
 
 
 def about(report: ReportSession) -> Html:

@@ -14,6 +14,7 @@ import re
 
 import pandas as pd
 
+from analysis import style
 from analysis.plan import PlannedFit
 from analysis.report.methods import methods_text
 from analysis.report.session import Html, ReportSession, table_key
@@ -149,11 +150,11 @@ def model_sections(report: ReportSession) -> Html:
             continue
         result = fitted.result
         info = result.info
-        note = (f"{model.model[0].upper() + model.model[1:]} regression on {info.get('n')} "
-                f"respondents with complete data"
-                + (f" ({int(info['events']):,} {_events_word(model)})"
+        note = (f"{model.model[0].upper() + model.model[1:]} regression on "
+                f"{style.count(info.get('n'))} respondents with complete data"
+                + (f" ({style.count(info['events'])} {_events_word(model)})"
                    if isinstance(info.get("events"), int | float) else "")
-                + f"; {info.get('n_dropped', 0)} left out for a missing value. "
+                + f"; {style.count(info.get('n_dropped', 0))} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
         parts.append(report.table(safe_model_table(result.table, report.threshold), key,
                                   title=title[0].upper() + title[1:], note=note))
@@ -179,7 +180,7 @@ def _brant(report: ReportSession, model, result) -> Html:
         return Html("")
     shown = pd.DataFrame({"Term": ["All terms" if v == "overall" else report.survey.label(v)
                                    for v in tests["variable"]],
-                          "Chi-squared": tests["statistic"].map(lambda v: f"{v:.2f}"),
+                          "Chi-squared": tests["statistic"].map(lambda v: style.number(v, 2)),
                           "df": tests["df"].map(lambda v: f"{int(v)}"),
                           "p": tests["p_value"].map(format_p)})
     return report.table(shown, table_key("brant", model.key),
