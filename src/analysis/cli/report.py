@@ -64,7 +64,7 @@ def report(
     from analysis.load import check_dataset, is_dataset
     from analysis.report import render_reports
     from analysis.report.build import report_notebooks
-    from analysis.report.export import check_formats
+    from analysis.report.exports import check_formats
     from analysis.style import get_style
 
     # Bad input or an unwritable --out is said before any notebook kernel starts.

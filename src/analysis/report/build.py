@@ -38,7 +38,7 @@ from tqdm import tqdm
 from analysis.errors import BackpainError, ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
 from analysis.report.cache import SECRET_ENV, clear_cache, survey_key, write_cached_survey
-from analysis.report.export import check_formats, export_report
+from analysis.report.exports import check_formats, export_report
 from analysis.report.html import export_html, page, toc, write_text
 from analysis.report.run import (
     CELL_TIMEOUT,

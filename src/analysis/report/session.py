@@ -143,8 +143,6 @@ class ReportSession:
         frame.to_csv(tables / f"{self.name}_{key}.csv", index=False, lineterminator="\n")
         self.results[key] = {"title": title, "columns": [str(c) for c in frame.columns],
                              "rows": frame.to_numpy().tolist()}
-        if note:  # the exports (DOCX, XLSX, LaTeX) print it below the table
-            self.results[key]["note"] = note
         self.write_results()
         return Html(html_table(frame, title=title, note=note,
                                suppressed=suppressed_label(self.threshold)))
