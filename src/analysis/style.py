@@ -280,7 +280,7 @@ define_style("jama", ci_separator="-", thousands_separator=THIN_SPACE, thousands
              p_rule="two_three", p_largest=0.99, p_leading_zero=False)
 define_style("lancet", decimal_mark=MID_DOT, thousands_separator=THIN_SPACE,
              thousands_from=10_000, ci_separator=EN_DASH, minus=MINUS, p_rule="significant",
-             p_smallest=0.0001)
+             p_smallest=0.0001, p_largest=0.99)
 define_style("nejm", ci_separator=" to ", p_rule="two_three", p_largest=0.99)
 BUILT_IN = ("default", "jama", "lancet", "nejm")
 
