@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.errors import ReportError
-from analysis.report.exports.tables import INDENT, ExportTable
+from analysis.report.exports.tables import INDENT, ExportTable, fix_zip_times
 from analysis.style import NumberStyle, current_style
 
 SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -110,4 +110,4 @@ def tables_to_xlsx(tables: Sequence[ExportTable], path: str | Path, *,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(str(path))
-    return path
+    return fix_zip_times(path)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -39,3 +42,27 @@ def tables_from_results(results: Mapping) -> list[ExportTable]:
                                    rows=[[str(v) for v in row] for row in record["rows"]],
                                    note=str(record.get("note") or ""), key=str(key)))
     return out
+
+
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def fix_zip_times(path: str | Path) -> Path:
+    """Rewrite an Office file (a zip) with fixed times, so the same tables give the same bytes.
+
+    Word and Excel files carry the time they were saved, in each zip entry
+    and in ``docProps/core.xml``; both are set to 2000-01-01.
+    """
+    path = Path(path)
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = STAMP.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, data)
+    return path

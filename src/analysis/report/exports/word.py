@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.report.exports.page import report_blocks
-from analysis.report.exports.tables import INDENT, ExportTable
+from analysis.report.exports.tables import INDENT, ExportTable, fix_zip_times
 
 
 def _new_document():
@@ -93,7 +93,7 @@ def _save(doc, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
-    return path
+    return fix_zip_times(path)
 
 
 def report_to_docx(page: str, path: str | Path) -> Path:
