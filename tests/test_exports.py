@@ -136,6 +136,11 @@ def test_xlsx_has_a_sheet_per_table_with_numbers_stored_as_numbers(lancet, name)
         if sheet.cell(row=note_row, column=1).value is not None:
             assert sheet.cell(row=note_row, column=1).font.italic
     assert numbers > 20  # the counts and p-values of the tables
+    if name == "03_risk_factors":  # Lancet p-values ("0·043") are numbers too
+        sheet = next(s for s in book.worksheets if s["A1"].value.endswith(": odds ratios"))
+        column = [c.value for c in sheet[3]].index("p crude") + 1
+        values = [sheet.cell(row=r, column=column).value for r in range(4, sheet.max_row)]
+        assert sum(isinstance(v, float) for v in values) > 5
 
 
 def test_small_counts_stay_suppressed_text_in_every_export(lancet):

@@ -178,7 +178,8 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
         _validate_once(data, codebook, staging, paths, declared, parameters, secret)
         env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,
-                           threshold, timeout, progress, int(jobs), env, formats)
+                           threshold, timeout, progress, int(jobs), env,
+                           (formats, number_style))
         clear_cache(staging)
         _write_results(staging, [p.stem for p in paths])
         write_text(staging / "index.html", index_page(staging, summary))
@@ -386,7 +387,8 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
 
 
 def _run_all(paths, declared, parameters, data, codebook, staging, out, threshold, timeout,
-             progress, jobs, env, formats=("html",)) -> pd.DataFrame:
+             progress, jobs, env, exports=(("html",), None)) -> pd.DataFrame:
+    formats, number_style = exports
     kernels = KernelGroup()  # every kernel manager this run starts
 
     def one(path: Path) -> dict[str, Any]:
@@ -402,7 +404,7 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, threshol
         write_text(staging / f"{name}.html", reader)
         write_text(staging / "analyst" / f"{name}.html",
                    export_html(executed, reader=False, nav=_back_link("../index.html")))
-        export_report(staging, name, formats)
+        export_report(staging, name, formats, style=number_style)
         return {"notebook": name, "title": toc(reader)[0],
                 "seconds": time.perf_counter() - start}
 

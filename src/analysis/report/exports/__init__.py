@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import ReportError
+from analysis.style import NumberStyle
 from analysis.report.exports.excel import excel_cells, excel_format, tables_to_xlsx
 from analysis.report.exports.latex import latex_escape, latex_table, tables_to_latex
 from analysis.report.exports.page import report_blocks, report_tables
@@ -84,12 +85,15 @@ def check_formats(formats: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in given or f == "html")
 
 
-def export_report(out: str | Path, name: str, formats: Sequence[str]) -> list[Path]:
+def export_report(out: str | Path, name: str, formats: Sequence[str], *,
+                  style: NumberStyle | None = None) -> list[Path]:
     """Write ``exports/<name>.docx|.xlsx|.tex`` of the reader page ``<name>.html`` in ``out``.
 
     The DOCX is the whole page; XLSX and LaTeX hold every table of it. The
     page is what the reader sees, so the exports hold the released tables
     (those of ``tables/*.csv`` and ``results.json``) and nothing else.
+    ``style`` is the number style the page was written in (default: the
+    current one): XLSX reads its numbers back with it.
     """
     out = Path(out)
     page = (out / f"{name}.html").read_text(encoding="utf-8")
@@ -98,7 +102,8 @@ def export_report(out: str | Path, name: str, formats: Sequence[str]) -> list[Pa
     if "docx" in formats:
         written.append(report_to_docx(page, out / "exports" / f"{name}.docx"))
     if "xlsx" in formats and tables:
-        written.append(tables_to_xlsx(tables, out / "exports" / f"{name}.xlsx"))
+        written.append(tables_to_xlsx(tables, out / "exports" / f"{name}.xlsx",
+                                      style=style))
     if "tex" in formats and tables:
         written.append(tables_to_latex(tables, out / "exports" / f"{name}.tex"))
     return written
