@@ -27,12 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import ReportError
-from analysis.style import NumberStyle
 from analysis.report.exports.excel import excel_cells, excel_format, tables_to_xlsx
 from analysis.report.exports.latex import latex_escape, latex_table, tables_to_latex
 from analysis.report.exports.page import report_blocks, report_tables
 from analysis.report.exports.tables import ExportTable, table_from_frame, tables_from_results
 from analysis.report.exports.word import add_docx_table, report_to_docx, tables_to_docx
+from analysis.style import NumberStyle
 
 FORMATS = ("html", "docx", "xlsx", "tex")
 
