@@ -175,6 +175,9 @@ def test_prevalence_and_released_counts_read_in_the_chosen_style():
         shown = prevalence_display(table)
     assert shown.loc[0, ["n", "Events", "Prevalence, % (95% CI)"]].tolist() == [
         f"12{THIN}345", "4012", "32·5 (31·7–33·3)"]
+    define_style("whole_percent", percent_decimals=0)
+    with use_style("whole_percent"):
+        assert prevalence_display(table).loc[0, "Prevalence, % (95% CI)"] == "32 (32-33)"
     release = Release(threshold=5)
     key = release.add_cell(cell_key("analysed"), 12345.0, where="test")
     part = release.add_cell(cell_key("analysed", sex="Female"), 6172.0, where="test")

@@ -100,9 +100,12 @@ def _smd_text(value, why) -> str:
     return style.number(value, 3)
 
 
-def prevalence_display(table: pd.DataFrame, *, decimals: int = 1) -> pd.DataFrame:
-    """A :func:`prevalence` result as text: ``n, events, % (95% CI)`` per level."""
-    d = decimals
+def prevalence_display(table: pd.DataFrame, *, decimals: int | None = None) -> pd.DataFrame:
+    """A :func:`prevalence` result as text: ``n, events, % (95% CI)`` per level.
+
+    ``decimals`` of the percentages: default, the number style's (:mod:`analysis.style`).
+    """
+    d = style.current_style().percent_decimals if decimals is None else decimals
 
     def pct(p, low, high):
         if pd.isna(p):

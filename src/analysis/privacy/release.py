@@ -415,7 +415,7 @@ class Release:
             raise DisclosureError(f"Cell {key} is registered as unreleased: it has no label.")
         return style.count(self.value(key))
 
-    def percent(self, numerator: CellKey, denominator: CellKey, decimals: int = 1) -> str:
+    def percent(self, numerator: CellKey, denominator: CellKey, decimals: int | None = None) -> str:
         """``100 * numerator / denominator`` from the released (rounded) counts, as text.
 
         ``"suppressed"`` when either count is hidden; ``""`` for a zero denominator.

@@ -529,6 +529,7 @@ def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_l
 
     levels = [str(v) for v in outcome_levels]
     display = prevalence_display(table)
+    pct = style.current_style().percent_decimals
     base = cell_key(population)
     for idx, row in table.iterrows():
         cell = base if row["variable"] == "overall" else _level_key(base, row["variable"],
@@ -540,8 +541,8 @@ def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_l
         if release.rounding and n_r and ev_r is not None:
             low, high = wilson_interval(ev_r, n_r)
             display.loc[idx, "Prevalence, % (95% CI)"] = (
-                f"{style.percent(100 * ev_r / n_r, 1)} "
-                f"({style.interval(100 * float(low), 100 * float(high), 1)})")
+                f"{style.percent(100 * ev_r / n_r)} "
+                f"({style.interval(100 * float(low), 100 * float(high), pct)})")
     pct_cols = [c for c in display.columns if "%" in c or c == "Effective n"]
     display.loc[prevalence_withheld(release, table, where=where), pct_cols] = COMPLEMENT_LABEL
     return display
