@@ -112,7 +112,7 @@ def roc_plot(y, p=None, *, ax: Axes | None = None, auc: pd.DataFrame | float | N
         own = ax is None
         ax = new_axes(ax, SQUARE[1], SQUARE[0])
         ax.plot([0, 1], [0, 1], linestyle="--", color=COLOURS["reference"], linewidth=1.0,
-                label="no discrimination (AUC 0.5)", gid="diagonal")
+                label=f"no discrimination (AUC {style.number(0.5, 1)})", gid="diagonal")
         ax.plot(curve["fpr"], curve["tpr"], color=COLOURS["estimate"], label=text,
                 drawstyle="default", gid="roc-curve")
         ax.set_xlim(0, 1)
