@@ -28,6 +28,7 @@ from analysis.style import (
     get_style,
     set_style,
     style_from_text,
+    style_option,
     style_to_text,
     use_style,
 )
@@ -127,6 +128,19 @@ def test_set_style_is_process_wide_and_reaches_the_environment():
     set_style("nejm")
     assert current_style().name == "nejm" and os.environ[ENV] == "nejm"
     assert style_to_text(get_style("jama")) == "jama"
+
+
+def test_a_style_from_a_yaml_file(tmp_path):
+    path = tmp_path / "bmj.yml"
+    path.write_text('name: bmj_file\nbase: lancet\ndecimal_mark: "."\np_smallest: 0.001\n',
+                    encoding="utf-8")
+    bmj = style_option(str(path))
+    assert bmj.estimate_ci(1.934, 1.091, 3.437) == "1.93 (1.09–3.44)"
+    assert bmj.p_value(0.0004) == "<0.001" and get_style("bmj_file") == bmj
+    assert style_option("nejm") == get_style("nejm")
+    path.write_text("base: lancet\n", encoding="utf-8")
+    with pytest.raises(StyleError, match="give a mapping with a name"):
+        style_option(str(path))
 
 
 def test_bad_styles_say_what_to_do():

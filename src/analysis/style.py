@@ -36,6 +36,8 @@ new one from an existing one::
     >>> with use_style("bmj"):
     ...     ci(1.934, 1.091, 3.437)
     '1.93 (1.09–3.44)'
+
+or from a YAML file (:func:`load_style`; ``backpain report --style bmj.yml``).
 """
 
 from __future__ import annotations
@@ -283,6 +285,35 @@ define_style("lancet", decimal_mark=MID_DOT, thousands_separator=THIN_SPACE,
              p_smallest=0.0001, p_largest=0.99)
 define_style("nejm", ci_separator=" to ", p_rule="two_three", p_largest=0.99)
 BUILT_IN = ("default", "jama", "lancet", "nejm")
+
+
+def load_style(path: str | os.PathLike) -> NumberStyle:
+    """A style defined in a YAML file: ``name``, optional ``base`` and settings to change.
+
+    ``name: bmj``, ``base: lancet``, ``decimal_mark: "."`` defines and
+    registers ``bmj`` (see :func:`define_style`).
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            spec = yaml.safe_load(handle)
+    except OSError as exc:
+        raise StyleError(f"Style file {str(path)!r} cannot be read ({exc.strerror}).") from None
+    except yaml.YAMLError as exc:
+        raise StyleError(f"Style file {str(path)!r} is not valid YAML ({exc}).") from None
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise StyleError(f"Style file {str(path)!r}: give a mapping with a name, e.g. "
+                         "'name: bmj', 'base: lancet', 'decimal_mark: \".\"'.")
+    spec = dict(spec)
+    return define_style(spec.pop("name"), base=spec.pop("base", "default"), **spec)
+
+
+def style_option(text: str) -> NumberStyle:
+    """``--style``: a style's name, or a YAML file that defines one (:func:`load_style`)."""
+    if text.endswith((".yml", ".yaml")) or os.sep in text:
+        return load_style(text)
+    return get_style(text)
 
 
 def current_style() -> NumberStyle:

@@ -55,7 +55,8 @@ def report(
         "--formats", help="What to write: html (always), docx (each whole report), xlsx "
                           "(a sheet per table), tex (booktabs); comma-separated.")] = "html",
     style: Annotated[str, typer.Option(
-        "--style", help="Number style of every table and text: default, jama, lancet, nejm.",
+        "--style", help="Number style of every table and text: default, jama, lancet, nejm, "
+                        "or a YAML file defining one (name, base, settings).",
     )] = "default",
 ) -> None:
     """Run each report notebook and write reader and analyst HTML, tables and results.json."""
@@ -65,12 +66,12 @@ def report(
     from analysis.report import render_reports
     from analysis.report.build import report_notebooks
     from analysis.report.exports import check_formats
-    from analysis.style import get_style
+    from analysis.style import style_option
 
     # Bad input or an unwritable --out is said before any notebook kernel starts.
     report_target(out)
     chosen = check_formats(formats)
-    number_style = get_style(style)
+    number_style = style_option(style)
     load_codebook(codebook)
     if is_dataset(data):
         check_dataset(data)
