@@ -30,10 +30,11 @@ from analysis.models import (
 from analysis.report.sections import join
 from analysis.report.session import Html, ReportSession
 from analysis.report.tables import safe_counts
+from analysis.style import ci, number, significant
 
 
 def _ci(est: float, low: float, high: float, digits: int = 2) -> str:
-    return f"{est:.{digits}f} ({low:.{digits}f} to {high:.{digits}f})"
+    return ci(est, low, high, decimals=digits)
 
 
 def about(report: ReportSession) -> Html:
@@ -116,7 +117,7 @@ def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
         rows.append((f"{r.label}, adjusted for {', '.join(others)}", r.statistic, r.df,
                      r.p_value))
     table = pd.DataFrame({"Test": [r[0] for r in rows],
-                          "LR chi-square": [f"{r[1]:.2f}" for r in rows],
+                          "LR chi-square": [number(r[1], 2) for r in rows],
                           "df": [str(int(r[2])) for r in rows],
                           "p": [format_p(r[3]) for r in rows]})
     return report.table(table, "lr_tests", title="Likelihood-ratio tests",
@@ -147,7 +148,7 @@ def discordant_table(report: ReportSession, exposure: str) -> Html:
                      "exposed (c)", "Matched odds ratio b/c (95% CI)",
                      "McNemar chi-square (1 df)", "p (chi-square)", "p (exact binomial)"],
         "Value": [str(int(row.case_only_exposed)), str(int(row.control_only_exposed)),
-                  _ci(row.odds_ratio, row.ci_low, row.ci_high, 3), f"{row.chi2:.2f}",
+                  _ci(row.odds_ratio, row.ci_low, row.ci_high, 3), number(row.chi2, 2),
                   format_p(row.p_value), format_p(row.p_exact)]})
     second = report.table(stats_table, "mcnemar", title="Crude matched odds ratio from the "
                                                         "discordant pairs",
@@ -197,7 +198,7 @@ def published_comparison(entries: Sequence[dict]) -> pd.DataFrame:
         if isinstance(pub, str) and pub != "none":
             raise ReportError(f"published_comparison: published={pub!r}; give a number, "
                               "None (not verified) or 'none' (nothing published).")
-        shown = "" if ours is None else f"{float(ours):.{dec + 1}f}"
+        shown = "" if ours is None else number(float(ours), dec + 1)
         row = {"source": e["source"], "reports": e["reports"], "this analysis": shown,
                "published": "", "difference": "", "tolerance": ""}
         if isinstance(pub, str):
@@ -206,7 +207,7 @@ def published_comparison(entries: Sequence[dict]) -> pd.DataFrame:
             row.update(published="not verified", agreement="not verified")
         else:
             tol = float(e["tolerance"]) if e.get("tolerance") is not None else 0.5 * 10 ** -dec
-            row.update(published=f"{float(pub):.{dec}f}", tolerance=f"±{tol:g}")
+            row.update(published=number(float(pub), dec), tolerance=f"±{tol:g}")
             if ours is None:
                 row["agreement"] = "not comparable"
             else:
@@ -233,7 +234,7 @@ def numbers(report: ReportSession, frame: pd.DataFrame, key: str, *, title: str,
     shown.columns = [str(c).replace("_", " ").capitalize() for c in shown.columns]
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}g}")
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else significant(v, digits))
     return report.table(shown, key, title=title, note=note)
 
 
@@ -305,11 +306,12 @@ def dose_response(report: ReportSession, exposure: str, outcome: str,
     curve = figures.dose_response(report.survey, exposure, outcome,
                                   adjust_for=tuple(adjust_for), n_knots=n_knots)
     ax = figures.dose_response_plot(curve)
-    knots = ", ".join(f"{k:.3f}" for k in curve.attrs["knots"])
+    knots = ", ".join(number(k, 3) for k in curve.attrs["knots"])
     return report.figure(ax, f"dose_{exposure}",
                          caption=f"{report.survey.label(exposure)}: odds ratio against the "
-                                 f"median ({curve.attrs['reference']:.3f}), restricted cubic "
-                                 f"spline with {n_knots} knots ({knots}), 95% band; "
+                                 f"median ({number(curve.attrs['reference'], 3)}), "
+                                 f"restricted cubic spline with {n_knots} knots ({knots}), "
+                                 "95% band; "
                                  f"n = {curve.attrs['n']}, {curve.attrs['events']} events")
 
 
@@ -338,6 +340,6 @@ def two_of_three_table(report: ReportSession, outcome: str, total: str,
         "Model": table["model"].str.capitalize(), "Factor": table["label"],
         "OR (95% CI)": [_ci(*r, 3) for r in table[["estimate", "ci_low", "ci_high"]].to_numpy()],
         "p": table["p_value"].map(format_p),
-        "Log-likelihood": table["loglik"].map(lambda v: f"{v:.4f}")})
+        "Log-likelihood": table["loglik"].map(lambda v: number(v, 4))})
     return report.table(shown, "two_of_three", title="Two of the three angles at a time",
                         note="Each model mutually adjusted; Wald 95% intervals.")

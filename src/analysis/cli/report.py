@@ -56,6 +56,13 @@ def report(
         "--case-studies/--no-case-studies",
         help="Also render the case studies on public datasets whose files can be had.",
     )] = False,
+    formats: Annotated[str, typer.Option(
+        "--formats", help="What to write: html (always), docx (each whole report), xlsx "
+                          "(a sheet per table), tex (booktabs); comma-separated.")] = "html",
+    style: Annotated[str, typer.Option(
+        "--style", help="Number style of every table and text: default, jama, lancet, nejm, "
+                        "or a YAML file defining one (name, base, settings).",
+    )] = "default",
 ) -> None:
     """Run each report notebook and write reader and analyst HTML, tables and results.json."""
     from analysis.codebook import load_codebook
@@ -63,9 +70,13 @@ def report(
     from analysis.load import check_dataset, is_dataset
     from analysis.report import render_reports
     from analysis.report.build import report_notebooks
+    from analysis.report.exports import check_formats
+    from analysis.style import style_option
 
     # Bad input or an unwritable --out is said before any notebook kernel starts.
     report_target(out)
+    chosen = check_formats(formats)
+    number_style = style_option(style)
     load_codebook(codebook)
     if is_dataset(data):
         check_dataset(data)
@@ -90,10 +101,12 @@ def report(
         summary = render_reports(data, codebook, out, threshold=threshold or None,
                                  rounding=rounding, notebooks=notebooks,
                                  parameters=parameters, timeout=timeout,
-                                 jobs=jobs)
+                                 jobs=jobs, formats=chosen, style=number_style)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: kernels stopped, {out} left as it was", err=True)
         raise typer.Exit(130) from None
     for row in summary.itertuples():
         typer.echo(f"{out / (row.notebook + '.html')}  {row.title}  ({row.seconds:.1f} s)")
+    for path in sorted((out / "exports").glob("*.*")):
+        typer.echo(f"{path}")
     typer.echo(f"{out / 'index.html'}  links every report; total {summary['seconds'].sum():.1f} s")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import style
 from analysis.describe.comparisons import SMD_NO_SPREAD, SMD_ONE_GROUP
 
 INDENT = "    "
@@ -40,7 +41,7 @@ def table_one_display(table: pd.DataFrame) -> pd.DataFrame:
     for variable, rows in table.groupby("variable", sort=False):
         first = rows.iloc[0]
         stats = {
-            "Missing": str(int(first["missing"])) if first["missing"] else "",
+            "Missing": _count_text(first["missing"]),
             "Not asked": _count_text(first.get("not_asked", 0)),
             "p": format_p(first["p_value"]),
             "Test": first["test"] if isinstance(first["test"], str) else "",
@@ -90,29 +91,32 @@ def table_one_html(table: pd.DataFrame, *, title: str | None = None) -> str:
 def _count_text(value) -> str:
     if isinstance(value, str):
         return value  # already reader text (a suppressed count)
-    return "" if value is None or pd.isna(value) or not value else str(int(value))
+    return style.count(value, zero="")
 
 
 def _smd_text(value, why) -> str:
     if isinstance(why, str) and why:
         return NO_SMD + SMD_MARKERS.get(why, "")
-    return "" if pd.isna(value) else f"{value:.3f}"
+    return style.number(value, 3)
 
 
-def prevalence_display(table: pd.DataFrame, *, decimals: int = 1) -> pd.DataFrame:
-    """A :func:`prevalence` result as text: ``n, events, % (95% CI)`` per level."""
-    d = decimals
+def prevalence_display(table: pd.DataFrame, *, decimals: int | None = None) -> pd.DataFrame:
+    """A :func:`prevalence` result as text: ``n, events, % (95% CI)`` per level.
+
+    ``decimals`` of the percentages: default, the number style's (:mod:`analysis.style`).
+    """
+    d = style.current_style().percent_decimals if decimals is None else decimals
 
     def pct(p, low, high):
         if pd.isna(p):
             return ""
-        return f"{100 * p:.{d}f} ({100 * low:.{d}f}-{100 * high:.{d}f})"
+        return f"{style.percent(100 * p, d)} ({style.interval(100 * low, 100 * high, d)})"
 
     out = pd.DataFrame({
         "Variable": table["label"].where(~table["variable"].duplicated(), ""),
         "Level": table["level"],
-        "n": table["n"].astype(str),
-        "Events": table["events"].astype(str),
+        "n": table["n"].map(style.count),
+        "Events": table["events"].map(style.count),
         "Prevalence, % (95% CI)": [
             pct(*v) for v in table[["prevalence", "ci_low", "ci_high"]].to_numpy()
         ],
@@ -123,7 +127,7 @@ def prevalence_display(table: pd.DataFrame, *, decimals: int = 1) -> pd.DataFram
     elif "weighted_prevalence" in table:
         cols = ["weighted_prevalence", "weighted_ci_low", "weighted_ci_high"]
         out["Weighted, % (95% CI)"] = [pct(*v) for v in table[cols].to_numpy()]
-        out["Effective n"] = table["n_effective"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+        out["Effective n"] = table["n_effective"].map(lambda v: style.number(v, 1))
     return out
 
 
@@ -142,9 +146,8 @@ def write_html(text: str, path: str | Path) -> Path:
 
 
 def format_p(p: float) -> str:
-    if p is None or pd.isna(p):
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    """A p-value as the current number style writes it (:func:`analysis.style.p_value`)."""
+    return style.p_value(p)
 
 
 def _groups(table: pd.DataFrame) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from analysis import style
 from analysis.codebook import CODED_TYPES
 from analysis.describe import comparisons
 from analysis.describe.columns import coded_column, default_grouping, table_columns
@@ -229,7 +230,8 @@ def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, dec
         for col in show:
             n, total = int(counts[col][j]), int(counts[col].sum())
             percent = 100 * n / total if total else np.nan
-            row[col] = f"{n} ({percent:.{decimals}f})" if total else f"{n}"
+            row[col] = (f"{style.count(n)} ({style.percent(percent, decimals)})" if total
+                        else style.count(n))
             row |= {f"n:{col}": n, f"percent:{col}": percent, f"missing:{col}": missing[col],
                     f"not_asked:{col}": not_asked[col]}
         rows.append(row)
@@ -268,11 +270,12 @@ def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, 
         if s["n"] == 0:
             row[col] = ""
         elif skewed:
-            row[col] = f"{s['median']:.{d}f} [{s['q1']:.{d}f}, {s['q3']:.{d}f}]"
+            row[col] = (f"{style.number(s['median'], d)} [{style.number(s['q1'], d)}, "
+                        f"{style.number(s['q3'], d)}]")
         elif np.isnan(s["sd"]):  # a single value has no SD
-            row[col] = f"{s['mean']:.{d}f}"
+            row[col] = style.number(s["mean"], d)
         else:
-            row[col] = f"{s['mean']:.{d}f} ({s['sd']:.{d}f})"
+            row[col] = f"{style.number(s['mean'], d)} ({style.number(s['sd'], d)})"
         row |= {f"{stat}:{col}": s[stat] for stat in STATISTICS if stat != "percent"}
     return row
 

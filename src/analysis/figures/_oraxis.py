@@ -8,6 +8,7 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from analysis.figures.theme import COLOURS
+from analysis.style import significant
 
 # Odds ratios beyond these are drawn at the edge with an arrow (separation, tiny cells).
 CLIP = (1 / 64, 64.0)
@@ -18,7 +19,7 @@ DECADES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
 
 
 def _label(v: float, _pos=None) -> str:
-    return f"{v:g}" if v >= 0.01 else f"{v:.2g}"
+    return significant(v, 6) if v >= 0.01 else significant(v, 2)
 
 
 def log_axis(ax: Axes, values, axis: str = "x") -> tuple[float, float]:

@@ -25,6 +25,7 @@ from analysis.models.design import (
     rcs_basis,
     spline_term,
 )
+from analysis.style import count, significant
 
 Z95 = stats.norm.ppf(0.975)
 
@@ -159,7 +160,7 @@ def dose_response_plot(curve: pd.DataFrame, *, ax: Axes | None = None, xlabel: s
         log_axis(ax, curve[["estimate", "ci_low", "ci_high"]].to_numpy().ravel(), axis="y")
         reference_line(ax, axis="y")
         if reference is not None:
-            ref_text = f"{reference:.3g}{' ' + unit if unit else ''}"
+            ref_text = f"{significant(reference, 3)}{' ' + unit if unit else ''}"
             ax.plot([reference], [1.0], marker="o", markersize=7, markerfacecolor="white",
                     markeredgecolor=COLOURS["reference"], linestyle="none", zorder=4,
                     label=f"reference: {ref_text} (OR = 1)", gid="reference-value")
@@ -175,8 +176,8 @@ def dose_response_plot(curve: pd.DataFrame, *, ax: Axes | None = None, xlabel: s
         add_legend(ax, own_figure=own, ncol=2)
         if "n" in attrs:
             adj = attrs.get("adjust_for") or []
-            caption = (f"Restricted cubic spline logistic model, n = {attrs['n']:,} "
-                       f"({attrs['events']:,} events)"
+            caption = (f"Restricted cubic spline logistic model, n = {count(attrs['n'])} "
+                       f"({count(attrs['events'])} events)"
                        + (f", adjusted for {', '.join(_lower(a) for a in adj)}" if adj else ""))
             caption = wrap(caption, 100)
             # below the x-axis label; constrained layout makes room for it

@@ -9,6 +9,7 @@ from matplotlib.ticker import PercentFormatter
 
 from analysis.figures._rows import require
 from analysis.figures.theme import COLOURS, FONT, new_axes, set_title, themed, wrap
+from analysis.style import count, percent
 
 
 def missingness(survey) -> pd.DataFrame:
@@ -72,7 +73,7 @@ def missingness_plot(data_or_table, *, ax: Axes | None = None, labels: dict | No
         bars = ax.barh(y, shown["percent_missing"], color=COLOURS["observed"], height=0.7,
                        gid="missing-bars")
         for yy, pct, k in zip(y, shown["percent_missing"], shown["n_missing"], strict=True):
-            ax.annotate(f"{pct:.1f}% ({k:,})", (pct, yy), xytext=(4, 0),
+            ax.annotate(f"{percent(pct, 1)}% ({count(k)})", (pct, yy), xytext=(4, 0),
                         textcoords="offset points", va="center", fontsize=FONT["small"] - 1)
         ax.set_yticks(y, labels=texts)
         ax.set_ylim(len(shown) - 0.5, -0.6)

@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
+from analysis import style
 from analysis.diagnostics import Calibration, discrimination, outcome_arrays
 from analysis.errors import ReportError
 from analysis.figures._rows import require
@@ -46,8 +47,8 @@ def calibration_plot(calibration: Calibration | pd.DataFrame, *, ax: Axes | None
                 row = stats.loc[stats["statistic"] == name]
                 if len(row):
                     r = row.iloc[0]
-                    parts.append(f"calibration {name} {r['estimate']:.2f} "
-                                 f"({r['ci_low']:.2f} to {r['ci_high']:.2f})")
+                    parts.append(f"calibration {name} "
+                                 f"{style.ci(r['estimate'], r['ci_low'], r['ci_high'], 2)}")
             label = "\n".join([label, *parts])
         obs = bins["observed"].to_numpy(dtype=float)
         ax.errorbar(bins["predicted"], obs, yerr=[obs - bins["ci_low"], bins["ci_high"] - obs],
@@ -100,9 +101,10 @@ def roc_plot(y, p=None, *, ax: Axes | None = None, auc: pd.DataFrame | float | N
     if isinstance(auc, pd.DataFrame):
         require(auc, ["estimate", "ci_low", "ci_high"], "roc_plot auc")
         r = auc.iloc[0]
-        text = f"AUC {r['estimate']:.3f} (95% CI {r['ci_low']:.3f} to {r['ci_high']:.3f})"
+        text = (f"AUC {style.number(r['estimate'], 3)} "
+                f"(95% CI {style.interval(r['ci_low'], r['ci_high'], 3)})")
     elif isinstance(auc, (int, float)):
-        text = f"AUC {float(auc):.3f}"
+        text = f"AUC {style.number(float(auc), 3)}"
     else:
         raise ReportError(f"roc_plot: auc must be a discrimination() table or a number, not "
                           f"{type(auc).__name__}.")
@@ -110,7 +112,7 @@ def roc_plot(y, p=None, *, ax: Axes | None = None, auc: pd.DataFrame | float | N
         own = ax is None
         ax = new_axes(ax, SQUARE[1], SQUARE[0])
         ax.plot([0, 1], [0, 1], linestyle="--", color=COLOURS["reference"], linewidth=1.0,
-                label="no discrimination (AUC 0.5)", gid="diagonal")
+                label=f"no discrimination (AUC {style.number(0.5, 1)})", gid="diagonal")
         ax.plot(curve["fpr"], curve["tpr"], color=COLOURS["estimate"], label=text,
                 drawstyle="default", gid="roc-curve")
         ax.set_xlim(0, 1)

@@ -11,6 +11,7 @@ from analysis.figures._oraxis import intervals
 from analysis.figures._rows import draw_labels, figure_height, place, positions, require
 from analysis.figures.forest import count_columns
 from analysis.figures.theme import COLOURS, add_legend, new_axes, set_title, themed
+from analysis.style import percent
 
 
 def prevalence_plot(table: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None,
@@ -65,7 +66,7 @@ def prevalence_plot(table: pd.DataFrame, *, ax: Axes | None = None, title: str |
             ax.axvspan(100 * row["ci_low"], 100 * row["ci_high"], color=COLOURS["grid"],
                        alpha=0.6, zorder=0, linewidth=0)
             ax.axvline(p, color=COLOURS["reference"], linestyle="--", linewidth=1.0, zorder=1,
-                       label=f"overall {p:.1f}% (CI shaded)", gid="overall-line")
+                       label=f"overall {percent(p, 1)}% (CI shaded)", gid="overall-line")
         ax.set_xlim(0, min(100.0, max(top * 1.08, 5.0)))
         ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
         draw_labels(ax, rows)

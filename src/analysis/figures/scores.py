@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from analysis.errors import ReportError
 from analysis.figures.theme import COLOURS, FONT, OKABE_ITO, new_axes, set_title, themed, wrap
 from analysis.instruments import ODI_BANDS
+from analysis.style import count
 
 # Fairbank & Pynsent (2000) bands of the ODI percentage, as analysis.instruments.odi_band
 ODI_LIMITS = (0, 20, 40, 60, 80, 100)
@@ -71,8 +72,8 @@ def score_distribution(scores: pd.Series, *, ax: Axes | None = None,
         if band_list:
             ax.set_xlim(band_list[0][0], band_list[-1][1])
         missing = values.size - known.size
-        ax.set_xlabel(f"{name}\n(n = {known.size:,} with a score"
-                      + (f"; {missing:,} missing)" if missing else ")"))
+        ax.set_xlabel(f"{name}\n(n = {count(known.size)} with a score"
+                      + (f"; {count(missing)} missing)" if missing else ")"))
         ax.set_ylabel("Respondents")
         ax.grid(axis="y")
         set_title(ax, title or f"Distribution of {name}", own_figure=own)

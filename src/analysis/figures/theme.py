@@ -103,10 +103,12 @@ def wrap(text: str, width: int = WRAP) -> str:
 
 
 def thousands(n: float) -> str:
-    """A count with thousands separators ("12,345"); empty for a missing count."""
+    """A count with the number style's digit groups ("12,345"); empty for a missing count."""
+    from analysis.style import count
+
     if n is None or n != n:
         return ""
-    return f"{round(float(n)):,}"
+    return count(round(float(n)))
 
 
 def set_title(ax: Axes, text: str, *, own_figure: bool, pad: float = 6.0) -> None:

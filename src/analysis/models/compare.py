@@ -16,6 +16,7 @@ from analysis.errors import ModelError
 from analysis.ledger import Ledger
 from analysis.models.conditional import conditional_logistic
 from analysis.models.logistic import logistic
+from analysis.style import significant
 from analysis.survey import Survey
 
 
@@ -182,7 +183,7 @@ def rank_deficient_fit(survey, outcome: str, columns: Sequence[str]) -> pd.DataF
     messages = list(dict.fromkeys(str(w.message) for w in caught
                                   if issubclass(w.category, UserWarning)))
     table = result.table
-    estimates = "; ".join(f"{lab}: OR {v:.3g}" for lab, v in zip(table["label"],
+    estimates = "; ".join(f"{lab}: OR {significant(v, 3)}" for lab, v in zip(table["label"],
                                                                  table["or_adjusted"],
                                                                  strict=True))
     return pd.DataFrame({"outcome": ["warning"] * len(messages) + ["estimates"],

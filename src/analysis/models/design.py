@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ModelError
+from analysis.style import significant
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,11 @@ def numeric_step(values: np.ndarray, per, unit: str | None) -> tuple[float, str]
     finite = values[~np.isnan(values)]
     if per == "sd":
         step = float(np.std(finite, ddof=1)) if finite.size > 1 else 1.0
-        return step or 1.0, f"per standard deviation ({step:.3g}{suffix})"
+        return step or 1.0, f"per standard deviation ({significant(step, 3)}{suffix})"
     if per == "iqr":
         q1, q3 = np.percentile(finite, [25, 75]) if finite.size else (0.0, 1.0)
         step = float(q3 - q1) or 1.0
-        return step, f"per interquartile range ({step:.3g}{suffix})"
+        return step, f"per interquartile range ({significant(step, 3)}{suffix})"
     if per is None or float(per) == 1.0:
         return 1.0, f"per 1 {_singular(unit)}" if unit else "per unit"
     return float(per), f"per {float(per):g}{suffix}"

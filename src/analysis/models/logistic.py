@@ -25,6 +25,7 @@ from analysis.models.lr import model_tests, robust_model_tests
 from analysis.models.result import LogisticResult
 from analysis.models.rows import TABLE_COLUMNS, side_by_side, tidy_rows
 from analysis.models.variables import RULE_MISSING, model_variables
+from analysis.style import count, percent
 
 
 def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None = None,
@@ -267,17 +268,19 @@ def _notify_variables(result, adjust_default: bool, adjust_for: list[str],
         result.notify("adjustment set", message)
     n, n_read = info["n"], info["n_read"]
     if n < n_read:
-        per_column = ", ".join(f"{label(c)} {k:,}" for c, k in dropped.items())
+        per_column = ", ".join(f"{label(c)} {count(k)}" for c, k in dropped.items())
         result.notify("dropped rows",
-                      f"complete cases: {n:,} of {n_read:,} rows read used, {n_read - n:,} left "
+                      f"complete cases: {count(n)} of {count(n_read)} rows read used, "
+                      f"{count(n_read - n)} left "
                       f"out; rows missing each column: {per_column} (a row missing several "
                       "columns counts in each). Every model uses the same rows.")
     if n < n_read / 2:
         worst = sorted(dropped.items(), key=lambda kv: -kv[1])[:3]
         result.notify("dropped rows",
-                      f"only {n:,} of {n_read:,} rows read ({n / n_read:.0%}) are complete "
-                      "cases over the outcome, exposures and adjustment set (most missing: "
-                      + ", ".join(f"{label(c)} {k:,}" for c, k in worst)
+                      f"only {count(n)} of {count(n_read)} rows read "
+                      f"({percent(100 * n / n_read, 0)}%) are complete cases over the outcome, "
+                      "exposures and adjustment set (most missing: "
+                      + ", ".join(f"{label(c)} {count(k)}" for c, k in worst)
                       + "); consider impute='mice' or a smaller adjustment set.")
 
 

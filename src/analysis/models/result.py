@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import ModelError
+from analysis.style import significant
 
 TIDY_COLUMNS = ["term", "label", "estimate", "ci_low", "ci_high", "p_value", "n", "events"]
 COEFFICIENT_COLUMNS = ["model", "term", "estimate", "se", "statistic", "p_value", "ci_low",
@@ -157,7 +158,8 @@ class ModelResult:
 
         notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in self.notices)
         head = f"<p><strong>Notices</strong></p><ul>{notes}</ul>" if notes else ""
-        return head + self.table.to_html(index=False, na_rep="", float_format="{:.3g}".format)
+        return head + self.table.to_html(index=False, na_rep="",
+                                         float_format=lambda v: significant(v, 3))
 
     def __repr__(self) -> str:
         notes = f", {len(self.notices)} notice(s)" if self.notices else ""
@@ -223,7 +225,7 @@ def fit_statistics_row(name: str, fit) -> dict:
 
 
 def _text(frame: pd.DataFrame) -> str:
-    return frame.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return frame.to_string(index=False, float_format=lambda v: significant(v, 4))
 
 
 __all__ = ["COEFFICIENT_COLUMNS", "FIT_COLUMNS", "NOTICE_KINDS", "TIDY_COLUMNS", "LogisticResult",

@@ -11,6 +11,7 @@ import pandas as pd
 from analysis.models.design import numeric_step
 from analysis.plan.causal import adjustment_candidates, apply_diagram, plan_adjustment
 from analysis.plan.spec import AnalysisPlan, ModelPlan
+from analysis.style import number
 
 # Fewer events (or non-events) per estimated coefficient than this and maximum likelihood
 # is biased away from 1 (Peduzzi et al. 1996); Firth's penalised likelihood is then used.
@@ -320,13 +321,13 @@ def _binary_model(model: ModelPlan, survey, rows: pd.DataFrame, firth: str, use_
     elif use_firth:
         model.reasons.append(f"Firth's penalised likelihood: {min(events, nonevents)} "
                              f"{'events' if events <= nonevents else 'non-events'} for "
-                             f"{parameters} coefficients ({epp:.1f} per coefficient, fewer than "
-                             f"{EVENTS_PER_PARAMETER}).")
+                             f"{parameters} coefficients ({number(epp, 1)} per coefficient, "
+                             f"fewer than {EVENTS_PER_PARAMETER}).")
     model.measures = ["prevalence ratio", "prevalence difference"]
     share = events / max(events + nonevents, 1)
     model.reasons.append(
         f"Prevalence ratios and differences are reported beside the odds ratios: with "
-        f"{share:.0%} events " + ("an odds ratio overstates the prevalence ratio."
+        f"{number(100 * share, 0)}% events " + ("an odds ratio overstates the prevalence ratio."
                                   if share >= 0.1 else "the odds ratio is close to the "
                                   "prevalence ratio, and the difference gives the absolute "
                                   "scale."))
@@ -363,11 +364,11 @@ def _count_model(model: ModelPlan, rows: pd.DataFrame, time: str | None, survey)
     if mean > 0 and var > 1.5 * mean:
         model.model = "negative binomial"
         model.reasons.append(f"Negative binomial: the variance of the counts is "
-                             f"{var / mean:.1f} times their mean (Poisson assumes 1).")
+                             f"{number(var / mean, 1)} times their mean (Poisson assumes 1).")
     else:
         model.model = "Poisson"
         model.reasons.append("Poisson: the counts are not overdispersed (variance "
-                             f"{var / mean if mean else 0:.1f} times the mean).")
+                             f"{number(var / mean if mean else 0, 1)} times the mean).")
 
 
 def _scale_continuous(model: ModelPlan, survey, rows: pd.DataFrame,

@@ -96,6 +96,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import style
 from analysis.errors import DisclosureError
 from analysis.privacy._protect import (
     PRIMARY,
@@ -427,9 +428,9 @@ class Release:
             return COMPLEMENT_LABEL
         if status == UNRELEASED:
             raise DisclosureError(f"Cell {key} is registered as unreleased: it has no label.")
-        return str(self.value(key))
+        return style.count(self.value(key))
 
-    def percent(self, numerator: CellKey, denominator: CellKey, decimals: int = 1) -> str:
+    def percent(self, numerator: CellKey, denominator: CellKey, decimals: int | None = None) -> str:
         """``100 * numerator / denominator`` from the released (rounded) counts, as text.
 
         ``"suppressed"`` when either count is hidden; ``""`` for a zero denominator.
@@ -440,7 +441,7 @@ class Release:
         if num is None or den is None:
             raise DisclosureError("A released percentage needs released counts: register "
                                   f"{numerator} and {denominator} as released cells.")
-        return "" if den == 0 else f"{100 * num / den:.{decimals}f}"
+        return "" if den == 0 else style.percent(100 * num / den, decimals)
 
     def estimate_withheld(self, name: str) -> bool:
         """Whether the estimate ``name`` must not be shown.

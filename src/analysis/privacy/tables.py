@@ -46,6 +46,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis import style
 from analysis.codebook import Codebook
 
 DEFAULT_THRESHOLD = 5
@@ -167,5 +168,5 @@ def suppress_two_way(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD, *,
     mask = complementary_suppression(
         counts, two_way_lines(n_rows, n_cols, row_totals=row_totals, col_totals=col_totals),
         threshold, totals=totals)
-    shown = table.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    shown = table.map(style.count)
     return shown.mask(mask, suppressed_label(threshold))

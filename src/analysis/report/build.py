@@ -38,6 +38,7 @@ from tqdm import tqdm
 from analysis.errors import BackpainError, ReportError
 from analysis.privacy import DEFAULT_THRESHOLD
 from analysis.report.cache import SECRET_ENV, clear_cache, survey_key, write_cached_survey
+from analysis.report.exports import check_formats, export_report
 from analysis.report.html import export_html, page, toc, write_text
 from analysis.report.run import (
     CELL_TIMEOUT,
@@ -46,6 +47,8 @@ from analysis.report.run import (
     run_notebook,
     stop_kernels,
 )
+from analysis.style import ENV as STYLE_ENV
+from analysis.style import NumberStyle, current_style, get_style, style_to_text
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold", "rounding")
@@ -53,7 +56,7 @@ JOBS = 1  # notebooks of one run at a time; each kernel holds its own copy of th
 REPORT_MARKER = ".backpain-report"  # in every finished report: the folder may be replaced
 STAGING = ".backpain-"  # .<name>.backpain-<token>: a run under way, or a report set aside
 LAYOUT = {"index.html", "results.json", "analyst", "tables", "figures", "results", ".cache",
-          REPORT_MARKER}
+          "exports", REPORT_MARKER}
 
 log = logging.getLogger("analysis.report")
 
@@ -109,7 +112,8 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                    parameters: Mapping[str, Any] | None = None,
                    notebooks: Sequence[str | Path] | None = None,
                    timeout: int = CELL_TIMEOUT, progress: bool = True,
-                   jobs: int = JOBS) -> pd.DataFrame:
+                   jobs: int = JOBS, formats: Sequence[str] | str = ("html",),
+                   style: str | NumberStyle | None = None) -> pd.DataFrame:
     """Run every report notebook on ``data`` and write the reports into ``out``.
 
     Writes ``<name>.html`` (reader: no code, small counts suppressed),
@@ -119,6 +123,12 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     to the notebooks that declare them; a parameter no notebook declares is
     an error. ``jobs`` notebooks run at once (default 1: each kernel holds
     the survey). Returns one row per notebook: ``notebook, title, seconds``.
+
+    ``formats`` beyond ``html`` (``docx``, ``xlsx``, ``tex``) also write
+    ``exports/<name>.docx`` (the whole reader page), ``.xlsx`` (a sheet per
+    table) and ``.tex`` (booktabs), from the same released tables
+    (:mod:`analysis.report.export`). ``style`` is the number style of every
+    table and text (:mod:`analysis.style`; default: the current one).
 
     ``out`` is replaced as a whole, and only when the run has finished
     (see the module's docstring); it must be new, empty or a report folder.
@@ -135,6 +145,8 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     render at once on one machine, into the same folder or others.
     """
     data, codebook, out = Path(data).resolve(), Path(codebook).resolve(), Path(out).resolve()
+    formats = check_formats(formats)
+    number_style = current_style() if style is None else get_style(style)
     for what, path in (("Data file", data), ("Codebook", codebook)):
         if not path.is_file():
             raise ReportError(f"{what} {str(path)!r} does not exist.")
@@ -178,8 +190,9 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
         if validated is not None:
             _release_once(*validated, staging, parameters, threshold, rounding, secret)
         rule = {"threshold": threshold or 0, "rounding": rounding}
+        env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,
-                           rule, timeout, progress, int(jobs), {SECRET_ENV: secret})
+                           rule, timeout, progress, int(jobs), env, (formats, number_style))
         clear_cache(staging)
         _write_results(staging, [p.stem for p in paths])
         write_text(staging / "index.html", index_page(staging, summary))
@@ -431,7 +444,8 @@ def _release_once(survey, data_key: str, out: Path, parameters: Mapping[str, Any
 
 
 def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, timeout,
-             progress, jobs, env) -> pd.DataFrame:
+             progress, jobs, env, exports=(("html",), None)) -> pd.DataFrame:
+    formats, number_style = exports
     kernels = KernelGroup()  # every kernel manager this run starts
 
     def one(path: Path) -> dict[str, Any]:
@@ -450,6 +464,7 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, ti
         write_text(staging / f"{name}.html", reader)
         write_text(staging / "analyst" / f"{name}.html",
                    export_html(executed, reader=False, nav=_back_link("../index.html")))
+        export_report(staging, name, formats, style=number_style)
         return {"notebook": name, "title": toc(reader)[0],
                 "seconds": time.perf_counter() - start}
 
@@ -520,11 +535,15 @@ def index_page(out: Path, summary: pd.DataFrame) -> str:
         for r in summary.itertuples())
     tables = "".join(f'<li><a href="tables/{esc(p.name)}">{esc(p.name)}</a></li>'
                      for p in sorted((out / "tables").glob("*.csv")))
+    exports = "".join(f'<li><a href="exports/{esc(p.name)}">{esc(p.name)}</a></li>'
+                      for p in sorted((out / "exports").glob("*.*")))
     body = ('<h1 id="Reports">Reports</h1>\n'
             f'<h2 id="Contents-of-the-reports">Reports</h2><ol>{items}</ol>\n'
             '<h2 id="Tables">Tables (CSV, as shown in the reports)</h2>'
             f"<ul>{tables}</ul>\n"
-            '<h2 id="Results">Machine-readable results</h2>'
+            + (f'<h2 id="Exports">Word, Excel and LaTeX</h2><ul>{exports}</ul>\n'
+               if exports else "")
+            + '<h2 id="Results">Machine-readable results</h2>'
             '<p><a href="results.json">results.json</a>: every table of every report, '
             "keyed by notebook and table.</p>")
     return page(body, title="Reports")

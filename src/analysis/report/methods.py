@@ -6,6 +6,7 @@ decisions; nothing names the example survey.
 
 from __future__ import annotations
 
+from analysis import style
 from analysis.plan import AnalysisPlan, PlannedFit
 from analysis.report.provenance import package_versions
 
@@ -16,9 +17,10 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
     cb = survey.codebook
     n_read, n = survey.accounts.n_read, len(survey.data)
     source = cb.description or f"the survey {cb.name}"
-    paragraphs = [f"Data: {source.rstrip('.')}. {n_read:,} rows were read and {n:,} analysed"
-                  + (f"; {n_read - n:,} were excluded for breaking a codebook rule (see the "
-                     "participant flow)." if n_read > n else ".")]
+    paragraphs = [f"Data: {source.rstrip('.')}. {style.count(n_read)} rows were read and "
+                  f"{style.count(n)} analysed"
+                  + (f"; {style.count(n_read - n)} were excluded for breaking a codebook "
+                     "rule (see the participant flow)." if n_read > n else ".")]
     if plan.design:
         roles = ", ".join(f"{survey.label(name)} as {role}"
                           for role, name in plan.design.items() if name)

@@ -14,6 +14,7 @@ import re
 
 import pandas as pd
 
+from analysis import style
 from analysis.plan import PlannedFit
 from analysis.report.causal import additive_interactions as additive_parts
 from analysis.report.causal import causal_diagram as diagram_parts
@@ -229,7 +230,7 @@ def _brant(report: ReportSession, model, result) -> Html:
         return Html("")
     shown = pd.DataFrame({"Term": ["All terms" if v == "overall" else report.survey.label(v)
                                    for v in tests["variable"]],
-                          "Chi-squared": tests["statistic"].map(lambda v: f"{v:.2f}"),
+                          "Chi-squared": tests["statistic"].map(lambda v: style.number(v, 2)),
                           "df": tests["df"].map(lambda v: f"{int(v)}"),
                           "p": tests["p_value"].map(format_p)})
     return report.table(shown, table_key("brant", model.key),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis import style
 from analysis.describe import prevalence, table_one
 from analysis.describe.render import NOTE as TABLE_ONE_NOTE
 from analysis.models import logistic
@@ -353,7 +354,8 @@ def sample_rows(n: int, size: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> np.
 
 
 def _sample_note(n: int) -> str:
-    return (f"Computed on a simple random sample of {SAMPLE_ROWS:,} of the {n:,} rows "
+    return (f"Computed on a simple random sample of {style.count(SAMPLE_ROWS)} of the "
+            f"{style.count(n)} rows "
             f"(seed {SAMPLE_SEED}).")
 
 
@@ -405,9 +407,8 @@ def performance(report: ReportSession, result) -> Html:
              for r in cal.table.itertuples()]
     table = pd.DataFrame({"Statistic": [r[0] for r in rows],
                           "Estimate (95% CI)": [
-                              "{:.3f} ({:.3f} to {:.3f})".format(*(round(v, 3) + 0.0
-                                                                  for v in r[1:4]))
-                              for r in rows]})  # + 0.0: "0.000", never "-0.000"
+                              style.ci(*r[1:4], decimals=3)
+                              for r in rows]})
     out = report.table(table, "performance", title="Performance of the adjusted model",
                        note="AUC with DeLong's interval; calibration intercept (ideal 0) and "
                             "slope (ideal 1) by logistic recalibration, in the same data."
@@ -470,7 +471,7 @@ def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
         "Questionnaire": [INSTRUMENT_NAMES.get(k, k) for k in alphas["instrument"]],
         "Scale": alphas["scale"], "Items": alphas["n_items"].astype(int).astype(str),
         "Complete answers": [report.release.label(k) for k in keys],
-        "Alpha (95% CI)": [f"{a:.3f} ({lo:.3f}-{hi:.3f})" for a, lo, hi in
+        "Alpha (95% CI)": [style.ci(a, lo, hi, decimals=3) for a, lo, hi in
                            alphas[["alpha", "ci_low", "ci_high"]].to_numpy()]})
     return report.table(table, "reliability", title="Internal consistency (Cronbach's alpha)",
                         note=_suppression_note(report))

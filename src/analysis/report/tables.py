@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import style
 from analysis.describe import prevalence_display, table_one_display
 from analysis.describe.render import INDENT, format_p
 from analysis.privacy import (
@@ -104,8 +105,8 @@ def safe_design_table_one(table: pd.DataFrame, weighted: pd.DataFrame,
                 hidden = cells.at[index, g]
                 shown[f"{g}: n"] = hidden or _count(row[f"n:{g}"], zero="0")
                 shown[f"{g}: weighted (SE)"] = (HIDDEN if hidden else "" if pd.isna(estimate)
-                                               else f"{estimate:.{decimals}f} "
-                                                    f"({se:.{decimals}f})")
+                                               else f"{style.number(estimate, decimals)} "
+                                                    f"({style.number(se, decimals)})")
             out.append(shown)
     columns = ["Characteristic", *[f"{g}: {c}" for g in groups for c in ("n", "weighted (SE)")],
                "Missing", "Not asked"]
@@ -120,9 +121,7 @@ def safe_design_table_one(table: pd.DataFrame, weighted: pd.DataFrame,
 
 
 def _count(value, zero: str = "") -> str:
-    if value is None or pd.isna(value):
-        return ""
-    return str(int(value)) if value else zero
+    return style.count(value, zero)
 
 
 def _decimals(se: pd.Series) -> int:
@@ -254,21 +253,8 @@ def safe_prevalence(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> 
 
 
 def _ci(est: float, low: float, high: float) -> str:
-    """"1.43 (1.13-1.82)"; more decimals when two would show an interval as one number.
-
-    An odds ratio per second of plank hold is close to 1: "0.99 (0.99-0.99)"
-    hides a real interval that "0.992 (0.990-0.994)" shows.
-    """
-    if pd.isna(est):
-        return ""
-    if pd.isna(low):
-        return "1 (reference)"
-    if not (np.isfinite(est) and np.isfinite(low) and np.isfinite(high)):
-        return "not estimable"
-    decimals = 2
-    while decimals < 4 and round(low, decimals) == round(high, decimals):
-        decimals += 1
-    return f"{est:.{decimals}f} ({low:.{decimals}f}-{high:.{decimals}f})"
+    """"1.43 (1.13-1.82)" in the current number style (:func:`analysis.style.ci`)."""
+    return style.ci(est, low, high)
 
 
 ESTIMATE_NAMES = {"or": "OR", "irr": "IRR", "rrr": "RRR", "pr": "PR"}
@@ -298,8 +284,8 @@ def safe_model_table(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) ->
         f"{name} adjusted (95% CI)": [_ci(*v) for v in table[
             [f"{estimate}_adjusted", "ci_low_adjusted", "ci_high_adjusted"]].to_numpy()],
         "p adjusted": table["p_adjusted"].map(format_p),
-        "n": table["n"].map(lambda v: "" if pd.isna(v) else str(int(v))),
-        "Events": table["events"].map(lambda v: "" if pd.isna(v) else str(int(v))),
+        "n": table["n"].map(style.count),
+        "Events": table["events"].map(style.count),
     }, index=table.index)
     keys = ["outcome_level", "variable"] if columns else ["variable"]
     for _, rows in table.groupby(keys, sort=False):
@@ -339,10 +325,10 @@ def safe_counts(table: pd.DataFrame, count: str, threshold: int = DEFAULT_THRESH
     primary = primary_mask(values, threshold)[:, 0]
     out = table.copy()
     out[count] = [(suppressed_label(threshold) if small else HIDDEN) if m
-                  else ("" if pd.isna(v) else str(int(v)))
+                  else style.count(v)
                   for m, small, v in zip(mask, primary, values[:, 0], strict=True)]
     if percent is not None:
-        out[percent] = [HIDDEN if m else ("" if pd.isna(p) else f"{p:.1f}")
+        out[percent] = [HIDDEN if m else style.percent(p)
                         for m, p in zip(mask, table[percent], strict=True)]
     return out
 
@@ -584,6 +570,7 @@ def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_l
 
     levels = [str(v) for v in outcome_levels]
     display = prevalence_display(table)
+    pct = style.current_style().percent_decimals
     base = cell_key(population)
     for idx, row in table.iterrows():
         cell = base if row["variable"] == "overall" else _level_key(base, row["variable"],
@@ -595,7 +582,8 @@ def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_l
         if release.rounding and n_r and ev_r is not None:
             low, high = wilson_interval(ev_r, n_r)
             display.loc[idx, "Prevalence, % (95% CI)"] = (
-                f"{100 * ev_r / n_r:.1f} ({100 * float(low):.1f}-{100 * float(high):.1f})")
+                f"{style.percent(100 * ev_r / n_r)} "
+                f"({style.interval(100 * float(low), 100 * float(high), pct)})")
     pct_cols = [c for c in display.columns if "%" in c or c == "Effective n"]
     display.loc[prevalence_withheld(release, table, where=where), pct_cols] = COMPLEMENT_LABEL
     return display
@@ -748,7 +736,7 @@ def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: s
         n_text.append(release.label(cell))
         if rate:  # episodes, not respondents; a ratio on a small n is withheld with it
             ev_text.append("" if pd.isna(row["events"]) else
-                           COMPLEMENT_LABEL if withheld.loc[idx] else str(int(row["events"])))
+                           COMPLEMENT_LABEL if withheld.loc[idx] else style.count(row["events"]))
         else:
             ev_text.append(release.label(_event_key(release, cell, outcome, levels, row, mode)))
     if "outcome_level" in table.columns:
