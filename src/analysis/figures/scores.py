@@ -9,7 +9,16 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from analysis.errors import ReportError
-from analysis.figures.theme import COLOURS, FONT, OKABE_ITO, new_axes, set_title, themed, wrap
+from analysis.figures.theme import (
+    COLOURS,
+    FONT,
+    OKABE_ITO,
+    describe,
+    new_axes,
+    set_title,
+    themed,
+    wrap,
+)
 from analysis.instruments import ODI_BANDS
 
 # Fairbank & Pynsent (2000) bands of the ODI percentage, as analysis.instruments.odi_band
@@ -76,6 +85,9 @@ def score_distribution(scores: pd.Series, *, ax: Axes | None = None,
         ax.set_ylabel("Respondents")
         ax.grid(axis="y")
         set_title(ax, title or f"Distribution of {name}", own_figure=own)
+        describe(ax, f"Histogram of {name} in {known.size:,} respondents"
+                 + (f", over the shaded bands {', '.join(b for _, _, b in band_list)}."
+                    if band_list else "."))
     return ax
 
 
