@@ -66,7 +66,9 @@ table.backpain-table tfoot td { border-bottom: none; color: var(--muted); font-s
 /* a URL or a long variable name breaks rather than widening the page */
 main p, main li, main a, main figcaption, nav.toc a, .backpain-notice {
   overflow-wrap: anywhere; }
-figure.backpain-figure { margin: 12px 0 28px; }
+figure.backpain-figure { position: relative; margin: 12px 0 28px; }
+figure.backpain-figure input.zoom { position: absolute; opacity: 0; width: 1px; height: 1px; }
+figure.backpain-figure label { display: block; }
 main img, main svg { max-width: 100%; height: auto; }
 figure.backpain-figure figcaption { color: var(--muted); font-size: 13px; }
 .jp-InputArea, .input_area { margin: 8px 0; }
@@ -85,11 +87,19 @@ pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5p
   table.backpain-table td:first-child { min-width: 9.5em; }
   table.backpain-table th, table.backpain-table td { padding: 3px 7px; }
   table.backpain-table td.level { padding-left: 16px; }
+  /* a figure scaled to a phone has small text: a tap shows it at its drawn size */
+  figure.backpain-figure { overflow-x: auto; }
+  figure.backpain-figure label { cursor: zoom-in; }
+  figure.backpain-figure input.zoom:checked + label { cursor: zoom-out; }
+  figure.backpain-figure input.zoom:checked + label img { max-width: none; }
+  figure.backpain-figure input.zoom:focus-visible + label { outline: 2px solid var(--accent); }
+  figure.backpain-figure figcaption::after { content: " (tap the figure to enlarge it)"; }
 }
 @media print {
   @page { margin: 16mm 14mm; }
   body { font-size: 10.5pt; }
-  nav.toc { display: none; }
+  nav.toc, figure.backpain-figure input.zoom { display: none; }
+  figure.backpain-figure figcaption::after { content: none; }
   .layout { display: block; max-width: none; }
   main { padding: 0; }
   h2 { break-before: page; }

@@ -172,8 +172,9 @@ class ReportSession:
         The PNG is palette-quantised (:func:`analysis.figures.save.png_bytes`)
         and carries no software or time metadata, so its bytes depend only on
         the drawing; its ``alt`` says what it shows
-        (:func:`analysis.figures.save.alt_text`). The figure is closed, so
-        Jupyter does not show it a second time.
+        (:func:`analysis.figures.save.alt_text`). On a narrow screen a tap on
+        the figure shows it at full size in its own scrolling box. The figure
+        is closed, so Jupyter does not show it a second time.
         """
         import matplotlib.pyplot as plt
 
@@ -188,9 +189,14 @@ class ReportSession:
         figures.mkdir(parents=True, exist_ok=True)
         (figures / f"{self.name}_{key}.png").write_bytes(png)
         data = base64.b64encode(png).decode("ascii")
-        return Html(f'<figure class="backpain-figure"><img alt="{html.escape(alt)}" '
-                    f'src="data:image/png;base64,{data}"/><figcaption>{html.escape(caption)}'
-                    "</figcaption></figure>")
+        # On a phone the figure is scaled to the screen; tapping it (a checkbox, no script)
+        # shows it at its drawn size in a box that scrolls sideways (report/html.py CSS).
+        zoom = f"zoom-{key}"
+        return Html(f'<figure class="backpain-figure"><input type="checkbox" class="zoom" '
+                    f'id="{zoom}" aria-label="Show the figure at full size"/>'
+                    f'<label for="{zoom}"><img alt="{html.escape(alt)}" '
+                    f'src="data:image/png;base64,{data}"/></label>'
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
     def provenance(self) -> Html:
         """Data and codebook sha256, git commit, package versions and parameters, as a table."""
