@@ -94,3 +94,22 @@ def test_a_users_own_figure_gets_its_title_axes_and_description():
                                            "level 4; level 5; level 6; level 7; level 8; "
                                            "level 9; level 10; level 11; level 12; level 13; "
                                            "level 14 and 5 more.")
+
+
+def test_whole_number_scores_get_whole_number_bins_without_gaps():
+    # RMDQ-like: 0-24 in whole numbers; numpy's "auto" rule would give bins of ~0.6
+    scores = pd.Series(np.random.default_rng(3).binomial(24, 0.15, 4000), name="RMDQ")
+    ax = figures.score_distribution(scores)
+    drawn = next(c for c in ax.get_children() if c.get_gid() == "score-histogram").get_data()
+    edges, counts = np.asarray(drawn.edges), np.asarray(drawn.values)
+    assert np.allclose(np.diff(edges), 1.0) and edges[0] == scores.min() - 0.5
+    assert edges[-1] == scores.max() + 0.5
+    assert counts.tolist() == scores.value_counts().reindex(
+        range(scores.min(), scores.max() + 1), fill_value=0).tolist()
+    assert (counts > 0).all()  # no empty gap between two bars
+    # 0-100 in whole numbers: wider whole-number bins, every score counted
+    odi = pd.Series(np.random.default_rng(4).integers(0, 101, 3000))
+    drawn = next(c for c in figures.score_distribution(odi).get_children()
+                 if c.get_gid() == "score-histogram").get_data()
+    assert np.asarray(drawn.values).sum() == 3000 and drawn.edges[-1] >= 100.5
+    assert float(np.diff(drawn.edges)[0]).is_integer()

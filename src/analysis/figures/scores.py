@@ -43,7 +43,8 @@ def score_distribution(scores: pd.Series, *, ax: Axes | None = None,
     crippled, 81-100 bed-bound), a list of ``(low, high, name)`` or a mapping
     ``{name: (low, high)}``. ``label`` names the score on the x axis
     (defaults to the Series name). Bins: numpy's "auto" rule, or aligned on
-    the band limits when bands are given.
+    the band limits when bands are given; for whole-number scores, bins of
+    whole-number width centred on the values (no empty gaps between bars).
 
     Returns
     -------
@@ -62,6 +63,12 @@ def score_distribution(scores: pd.Series, *, ax: Axes | None = None,
             bins = np.arange(lo, hi + width / 2, width)
         else:
             bins = np.histogram_bin_edges(known, "auto")
+            if np.all(known == np.round(known)):
+                # whole-number scores (RMDQ 0-24, STarT 0-9): bins narrower than 1 leave empty
+                # gaps between the bars; edges halfway between the possible values do not
+                width = max(1.0, float(np.ceil(bins[1] - bins[0])) if len(bins) > 1 else 1.0)
+                n_bins = int(np.ceil((known.max() - known.min() + 1) / width))
+                bins = known.min() - 0.5 + width * np.arange(n_bins + 1)
     counts, edges = np.histogram(known, bins=bins)
     name = label or str(getattr(scores, "name", None) or "Score")
     with themed():
