@@ -196,23 +196,27 @@ def test_reports_fit_a_phone_and_print_without_the_contents(rendered, browser):
     assert alts[0].startswith("Crude and adjusted odds ratios (log scale). Odds ratios, crude "
                               "and adjusted. Each row's dot is the odds ratio")
     assert "Legend: crude OR (95% CI); adjusted OR (95% CI)." in alts[0]
-    # a tap on a figure shows it at its drawn size, in a box that scrolls sideways
+    # a tap on a figure shows it at twice the screen's width (at most its drawn size), in a
+    # box that scrolls sideways
     zoomed = json.loads(browser.evaluate(
         "(() => { const f = document.querySelector('figure.backpain-figure');"
         " f.querySelector('label').click(); const im = f.querySelector('img');"
         " return JSON.stringify([im.getBoundingClientRect().width, im.naturalWidth,"
-        " f.scrollWidth > f.clientWidth, document.documentElement.scrollWidth]); })()"))
-    assert zoomed[0] == zoomed[1] > 375 and zoomed[2] and zoomed[3] <= 375
+        " f.clientWidth, f.scrollWidth > f.clientWidth,"
+        " document.documentElement.scrollWidth]); })()"))
+    shown, natural, box, scrolls, page_width = zoomed
+    assert shown == min(natural, 2 * box) > 375 and scrolls and page_width <= 375
     browser.call("Emulation.setEmulatedMedia", media="print")
     try:
         printed = json.loads(browser.evaluate(
             "JSON.stringify([getComputedStyle(document.querySelector('nav.toc')).display, "
             "Array.from(document.querySelectorAll('h2')).map(h => getComputedStyle(h)"
-            ".breakBefore)])"))
+            ".breakBefore), getComputedStyle(document.querySelector('figure img')).maxHeight])"))
     finally:
         browser.call("Emulation.setEmulatedMedia", media="")
     assert printed[0] == "none"
-    assert set(printed[1]) == {"page"}
+    assert set(printed[1]) == {"page"}  # each section starts a page
+    assert printed[2].endswith("px") and float(printed[2][:-2]) < 1123  # a figure fits A4
 
 
 # ---- failures ------------------------------------------------------------------

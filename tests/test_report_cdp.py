@@ -185,7 +185,7 @@ class Browser:
 
     def evaluate(self, expression: str):
         return self.call("Runtime.evaluate", expression=expression,
-                         returnByValue=True)["result"]["value"]
+                         returnByValue=True)["result"].get("value")
 
     # ---- what a test asks ------------------------------------------------------
     def open(self, url: str, width: int = 1280, height: int = 900) -> dict:

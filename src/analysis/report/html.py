@@ -87,11 +87,12 @@ pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5p
   table.backpain-table td:first-child { min-width: 9.5em; }
   table.backpain-table th, table.backpain-table td { padding: 3px 7px; }
   table.backpain-table td.level { padding-left: 16px; }
-  /* a figure scaled to a phone has small text: a tap shows it at its drawn size */
+  /* a figure scaled to a phone has small text: a tap enlarges it in its own box */
   figure.backpain-figure { overflow-x: auto; }
   figure.backpain-figure label { cursor: zoom-in; }
   figure.backpain-figure input.zoom:checked + label { cursor: zoom-out; }
-  figure.backpain-figure input.zoom:checked + label img { max-width: none; }
+  /* twice the screen (text of about 13 px), never beyond the drawn size */
+  figure.backpain-figure input.zoom:checked + label img { max-width: 200%; }
   figure.backpain-figure input.zoom:focus-visible + label { outline: 2px solid var(--accent); }
   figure.backpain-figure figcaption::after { content: " (tap the figure to enlarge it)"; }
 }
@@ -105,6 +106,8 @@ pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5p
   h2 { break-before: page; }
   h2, h3, caption { break-after: avoid; }
   figure.backpain-figure, tr, .backpain-notice { break-inside: avoid; }
+  /* a tall figure (a long forest plot) shrinks to one page rather than splitting */
+  figure.backpain-figure img { max-height: 235mm; width: auto; }
   /* paper does not scroll: tables wrap to the page instead */
   main table { display: table; width: auto; max-width: 100%; overflow: visible; }
   table.backpain-table { font-size: 9pt; }
