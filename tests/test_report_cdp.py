@@ -110,7 +110,8 @@ class Browser:
     """One headless Chromium for many pages: open each at a window width, measure, screenshot.
 
     Starting Chromium costs about a second; one browser serves every page and
-    width of a test module. Use as a context manager.
+    width of a test run (the session fixture `browser` of tests/conftest.py). Use as a
+    context manager.
     """
 
     def __init__(self, chromium: str, timeout: float = 30):
@@ -210,14 +211,6 @@ class Browser:
         shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
-
-
-def inspect_page(chromium: str, url: str, timeout: float = 30) -> dict:
-    """Load ``url`` once at 1280 px; its console errors, images and script count."""
-    with Browser(chromium, timeout) as browser:
-        page = browser.open(url)
-    page["images"] = [[im["complete"], im["width"], im["height"]] for im in page["images"]]
-    return page
 
 
 # ---- the checks every report gets (tests/test_report.py, test_case_studies.py, own_data) ----
