@@ -26,3 +26,12 @@ threadpool_limits(limits=1, user_api="blas")
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the run (tests/test_report_cdp.py)."""
+    from tests.test_report_cdp import Browser, find_chromium
+
+    with Browser(find_chromium()) as opened:
+        yield opened

@@ -73,6 +73,20 @@ def test_each_case_study_notebook_executes_and_records_its_headline(executed):
     assert pages["pelvic_parameters"].count("data:image/png;base64") == 2
 
 
+@needs_data
+@pytest.mark.browser
+def test_case_study_pages_fit_a_phone_and_a_desktop(executed, browser):
+    from tests.test_report_cdp import page_problems
+
+    pages, out = executed
+    problems = []
+    for name, text in pages.items():
+        path = out / f"{name}.html"
+        path.write_text(text, encoding="utf-8")
+        problems += page_problems(browser, path, label="case_")
+    assert problems == []
+
+
 def test_a_missing_dataset_is_one_skip_line(monkeypatch, tmp_path):
     monkeypatch.setenv("BACKPAIN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BACKPAIN_CACHE_DIR", str(tmp_path / "cache"))

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -169,20 +167,58 @@ def test_two_runs_are_byte_identical(rendered):
 
 
 @pytest.mark.browser
-def test_reports_open_in_a_browser_without_errors(rendered):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI; .ci/run should install it")
-        pytest.skip("chromium is not installed")
-    from tests.test_report_cdp import inspect_page
+def test_reports_open_in_a_browser_without_errors(rendered, browser):
+    from tests.test_report_cdp import page_problems
 
+    problems = []
     for name in [*NAMES, "index"]:
-        page = inspect_page(chromium, (rendered["out"] / f"{name}.html").as_uri())
-        assert page["errors"] == [], name
+        path = rendered["out"] / f"{name}.html"
+        problems += page_problems(browser, path, label="example_")
+        page = browser.open(path.as_uri(), 1280)
         assert page["scripts"] == 0
         assert len(page["images"]) == FIGURES.get(name, 0)
-        assert all(done and width > 0 and height > 0 for done, width, height in page["images"])
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_reports_fit_a_phone_and_print_without_the_contents(rendered, browser):
+    path = rendered["out"] / "03_risk_factors.html"
+    page = browser.open(path.as_uri(), 390)
+    # the widest table (the model's) scrolls inside its own box, the page does not
+    assert page["scrollWidth"] <= page["clientWidth"] == 375  # 15 px of scroll bar
+    boxes = browser.evaluate("JSON.stringify(Array.from(document.querySelectorAll("
+                             "'table.backpain-table')).map(t => [t.scrollWidth, t.clientWidth,"
+                             " getComputedStyle(t).overflowX]))")
+    boxes = json.loads(boxes)
+    assert any(scroll > client for scroll, client, _ in boxes)  # wider than a phone ...
+    assert all(overflow == "auto" for *_, overflow in boxes)  # ... and scrolls in its box
+    images = [im["shown"] for im in page["images"]]
+    assert images and max(images) <= 375 - 2 * 16  # scaled into main's padding
+    alts = [im["alt"] for im in page["images"]]
+    assert alts[0].startswith("Crude and adjusted odds ratios (log scale). Odds ratios, crude "
+                              "and adjusted. Each row's dot is the odds ratio")
+    assert "Legend: crude OR (95% CI); adjusted OR (95% CI)." in alts[0]
+    # a tap on a figure shows it at twice the screen's width (at most its drawn size), in a
+    # box that scrolls sideways
+    zoomed = json.loads(browser.evaluate(
+        "(() => { const f = document.querySelector('figure.backpain-figure');"
+        " f.querySelector('label').click(); const im = f.querySelector('img');"
+        " return JSON.stringify([im.getBoundingClientRect().width, im.naturalWidth,"
+        " f.clientWidth, f.scrollWidth > f.clientWidth,"
+        " document.documentElement.scrollWidth]); })()"))
+    shown, natural, box, scrolls, page_width = zoomed
+    assert shown == min(natural, 2 * box) > 375 and scrolls and page_width <= 375
+    browser.call("Emulation.setEmulatedMedia", media="print")
+    try:
+        printed = json.loads(browser.evaluate(
+            "JSON.stringify([getComputedStyle(document.querySelector('nav.toc')).display, "
+            "Array.from(document.querySelectorAll('h2')).map(h => getComputedStyle(h)"
+            ".breakBefore), getComputedStyle(document.querySelector('figure img')).maxHeight])"))
+    finally:
+        browser.call("Emulation.setEmulatedMedia", media="")
+    assert printed[0] == "none"
+    assert set(printed[1]) == {"page"}  # each section starts a page
+    assert printed[2].endswith("px") and float(printed[2][:-2]) < 1123  # a figure fits A4
 
 
 # ---- failures ------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""A tiny Chrome DevTools Protocol client on the standard library, for the browser test.
+"""A tiny Chrome DevTools Protocol client on the standard library, for the browser tests.
 
-Opens a page in headless Chromium and reports what a reader's browser would
-see: console errors, uncaught exceptions, failed loads, and whether every
-image decoded.
+Opens pages in one headless Chromium at a phone's and a desktop's width and
+reports what a reader's browser would see: how wide the page is against the
+window, console errors, uncaught exceptions, failed loads, whether every image
+decoded and has alt text (:func:`page_problems`); takes screenshots.
+Chromium comes from Debian (``/usr/bin/chromium``; .ci/run installs it), not
+from a download.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -82,66 +86,179 @@ class WebSocket:
                 raise ConnectionError("DevTools closed the connection")
 
 
-def inspect_page(chromium: str, url: str, timeout: float = 30) -> dict:
-    """Load ``url``; return console errors, exceptions, failed loads and image sizes."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+# What the page reports after loading: its width against the window's, the elements that
+# stick out past the window (outside any box that scrolls on its own), and every image.
+MEASURE = """JSON.stringify((() => {
+  const win = window.innerWidth, doc = document.documentElement;
+  const scrolls = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if ((o === 'auto' || o === 'scroll' || o === 'hidden') && p !== doc
+          && p !== document.body) return true; } return false; };
+  const wide = Array.from(document.querySelectorAll('body *'))
+    .filter(el => el.getBoundingClientRect().right > win + 0.5 && !scrolls(el))
+    .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+      + ' ' + Math.round(el.getBoundingClientRect().right) + 'px');
+  return {scrollWidth: doc.scrollWidth, innerWidth: win, clientWidth: doc.clientWidth,
+    wide: wide, scripts: document.querySelectorAll('script').length,
+    images: Array.from(document.images).map(im => ({complete: im.complete,
+      width: im.naturalWidth, height: im.naturalHeight, alt: im.getAttribute('alt'),
+      shown: Math.round(im.getBoundingClientRect().width)}))};
+})())"""
+
+
+class Browser:
+    """One headless Chromium for many pages: open each at a window width, measure, screenshot.
+
+    Starting Chromium costs about a second; one browser serves every page and
+    width of a test run (the session fixture `browser` of tests/conftest.py). Use as a
+    context manager.
+    """
+
+    def __init__(self, chromium: str, timeout: float = 30):
+        self.timeout = timeout
+        self._profile = tempfile.TemporaryDirectory(prefix="chromium-")
+        self.proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={self._profile.name}",
+                                      "about:blank"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            port_file = Path(profile) / "DevToolsActivePort"
+            port_file = Path(self._profile.name) / "DevToolsActivePort"
             deadline = time.monotonic() + timeout
             while not port_file.exists() or not port_file.read_text().strip():
-                if time.monotonic() > deadline or proc.poll() is not None:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
                     raise RuntimeError("Chromium did not open its DevTools port")
                 time.sleep(0.1)
             port = port_file.read_text().split()[0]
             targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
-            page = next(t for t in targets if t["type"] == "page")
-            ws = WebSocket(page["webSocketDebuggerUrl"], timeout)
-            return _drive(ws, url, timeout)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            target = next(t for t in targets if t["type"] == "page")
+            self.ws = WebSocket(target["webSocketDebuggerUrl"], timeout)
+            self._ids = iter(range(1, 10**9))
+            self.errors: list[str] = []
+            for method in ("Page.enable", "Runtime.enable", "Log.enable"):
+                self.call(method)
+        except BaseException:
+            self.close()
+            raise
 
+    def __enter__(self) -> Browser:
+        return self
 
-def _drive(ws: WebSocket, url: str, timeout: float) -> dict:
-    ids = iter(range(1, 10**6))
-    errors: list[str] = []
+    def __exit__(self, *exc) -> None:
+        self.close()
 
-    def call(method: str, **params) -> int:
-        i = next(ids)
-        ws.send(json.dumps({"id": i, "method": method, "params": params}))
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._profile.cleanup()
+
+    # ---- the protocol ----------------------------------------------------------
+    def send(self, method: str, **params) -> int:
+        i = next(self._ids)
+        self.ws.send(json.dumps({"id": i, "method": method, "params": params}))
         return i
 
-    def until(predicate):
-        deadline = time.monotonic() + timeout
+    def until(self, predicate) -> dict:
+        deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            msg = json.loads(ws.recv())
-            method = msg.get("method")
-            if method == "Runtime.consoleAPICalled" and msg["params"]["type"] in ("error",
-                                                                                  "assert"):
-                errors.append(json.dumps(msg["params"]["args"])[:300])
+            msg = json.loads(self.ws.recv())
+            method, params = msg.get("method"), msg.get("params", {})
+            if method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
+                self.errors.append(json.dumps(params["args"])[:300])
             elif method == "Runtime.exceptionThrown":
-                errors.append(msg["params"]["exceptionDetails"].get("text", "exception"))
-            elif method == "Log.entryAdded" and msg["params"]["entry"]["level"] == "error":
-                errors.append(msg["params"]["entry"].get("text", "") + " "
-                              + msg["params"]["entry"].get("url", ""))
+                self.errors.append(params["exceptionDetails"].get("text", "exception"))
+            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+                self.errors.append(params["entry"].get("text", "") + " "
+                                   + params["entry"].get("url", ""))
             if predicate(msg):
                 return msg
-        raise TimeoutError("page did not finish loading")
+        raise TimeoutError("Chromium did not answer in time")
 
-    for method in ("Page.enable", "Runtime.enable", "Log.enable"):
-        i = call(method)
-        until(lambda m, i=i: m.get("id") == i)
-    call("Page.navigate", url=url)
-    until(lambda m: m.get("method") == "Page.loadEventFired")
-    i = call("Runtime.evaluate", returnByValue=True, expression=(
-        "JSON.stringify(Array.from(document.images).map(im => "
-        "[im.complete, im.naturalWidth, im.naturalHeight]))"))
-    result = until(lambda m: m.get("id") == i)
-    images = json.loads(result["result"]["result"]["value"])
-    i = call("Runtime.evaluate", returnByValue=True,
-             expression="document.querySelectorAll('script').length")
-    scripts = until(lambda m: m.get("id") == i)["result"]["result"]["value"]
-    time.sleep(0.3)  # late console messages
-    return {"errors": errors, "images": images, "scripts": scripts}
+    def call(self, method: str, **params) -> dict:
+        i = self.send(method, **params)
+        reply = self.until(lambda m: m.get("id") == i)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def evaluate(self, expression: str):
+        return self.call("Runtime.evaluate", expression=expression,
+                         returnByValue=True)["result"].get("value")
+
+    # ---- what a test asks ------------------------------------------------------
+    def open(self, url: str, width: int = 1280, height: int = 900) -> dict:
+        """Load ``url`` in a window ``width`` px wide; measure it (see :data:`MEASURE`).
+
+        The window is a desktop one (no mobile zoom-out), so a page wider than
+        the window is a page the reader scrolls sideways.
+        """
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=1, mobile=False)
+        self.errors = []
+        self.send("Page.navigate", url=url)
+        self.until(lambda m: m.get("method") == "Page.loadEventFired")
+        page = json.loads(self.evaluate(MEASURE))
+        time.sleep(0.1)  # late console messages
+        self.evaluate("1")
+        page["errors"] = list(self.errors)
+        return page
+
+    def screenshot(self, path: Path) -> Path:
+        """The whole page of the last :meth:`open` as a PNG at ``path``."""
+        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+
+# ---- the checks every report gets (tests/test_report.py, test_case_studies.py, own_data) ----
+WIDTHS = (390, 1280)  # a phone (iPhone 12-15) and a desktop window, in CSS px
+MAX_BYTES = 1_000_000  # a report a reader can open on a phone's data plan
+SCREENSHOTS = "BACKPAIN_SCREENSHOTS"  # a folder: every checked page is photographed into it
+
+
+def find_chromium() -> str:
+    """Debian's ``chromium`` (what .ci/run installs); the test fails without it, never skips."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and Path("/usr/bin/chromium").is_file():
+        found = "/usr/bin/chromium"
+    if found is None:
+        raise RuntimeError("chromium is missing: install it (apt-get install chromium; "
+                           ".ci/run does) to run the browser tests")
+    return found
+
+
+def page_problems(browser: Browser, path: Path, widths=WIDTHS, *, label: str = "") -> list[str]:
+    """What a reader would stumble on in ``path`` at each width, as sentences (none: fine).
+
+    At each width: the page no wider than the window (a wide table scrolls in
+    its own box), every image decoded, with a non-empty ``alt``, and no
+    console error; the file under :data:`MAX_BYTES`. With the environment
+    variable ``BACKPAIN_SCREENSHOTS`` set to a folder, each page is saved there
+    as ``<label><name>_<width>.png`` for a person to look at.
+    """
+    problems = []
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        problems.append(f"{path.name}: {size:,} bytes, more than {MAX_BYTES:,}")
+    shots = os.environ.get(SCREENSHOTS)
+    for width in widths:
+        page = browser.open(path.as_uri(), width)
+        where = f"{path.name} at {width} px"
+        if page["scrollWidth"] > min(page["clientWidth"], page["innerWidth"]):
+            problems.append(f"{where}: the page is {page['scrollWidth']} px wide in a "
+                            f"{page['clientWidth']} px window; too wide: {page['wide']}")
+        for k, image in enumerate(page["images"], 1):
+            if not (image["complete"] and image["width"] > 0 and image["height"] > 0):
+                problems.append(f"{where}: image {k} did not load")
+            if not (image["alt"] or "").strip():
+                problems.append(f"{where}: image {k} has no alt text")
+            if image["shown"] > width:
+                problems.append(f"{where}: image {k} is {image['shown']} px wide")
+        problems += [f"{where}: console: {e}" for e in page["errors"]]
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            browser.screenshot(Path(shots) / f"{label}{path.stem}_{width}.png")
+    return problems

@@ -135,6 +135,18 @@ def test_no_traceback_no_example_wording_no_empty_section(rendered):
         assert not empty, f"{page}: headings with nothing under them: {empty}"
 
 
+
+@pytest.mark.browser
+def test_reader_pages_fit_a_phone_and_a_desktop(rendered, browser):
+    """Own data are not the example: other labels and table widths (issue 18)."""
+    from tests.test_report_cdp import page_problems
+
+    shape, _, out, _ = rendered
+    problems = []
+    for page in sorted(out.glob("*.html")):
+        problems += page_problems(browser, page, label=f"{shape.name}_")
+    assert problems == []
+
 def _parse_ci(text: str) -> tuple[float, float, float]:
     match = re.fullmatch(r"([\d.e+]+) \(([\d.e+]+)-([\d.e+]+)\)", text.strip())
     assert match, f"not an estimate with its interval: {text!r}"

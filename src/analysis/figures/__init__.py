@@ -5,8 +5,10 @@ Okabe-Ito colours, fonts sized for an 8-inch figure at 100 dpi, applied to
 the figure being drawn only; :func:`set_theme` applies it everywhere), takes
 ``ax=`` to draw into an existing Axes, labels rows and axes from the tidy
 table's codebook labels, and returns the Axes it drew on (its ``.figure``
-is the figure). :func:`save_figure` writes PNG and SVG files without
-timestamps.
+is the figure). :func:`save_figure` writes PNG (palette-quantised, light)
+and SVG files without timestamps; :func:`alt_text` says in words what a
+figure shows, from its title, axes and what the function recorded with
+:func:`describe`.
 
 ========================  ==============================================
 ``forest_plot``           LogisticResult.table: crude and adjusted ORs
@@ -31,15 +33,17 @@ from analysis.figures.forest import estimate_vs_truth, forest_plot, ratio_forest
 from analysis.figures.missingness import missingness, missingness_plot
 from analysis.figures.model_checks import calibration_plot, roc_curve, roc_plot
 from analysis.figures.prevalence import prevalence_plot
-from analysis.figures.save import save_figure
+from analysis.figures.save import alt_text, png_bytes, save_figure
 from analysis.figures.scores import score_distribution
-from analysis.figures.theme import COLOURS, OKABE_ITO, set_theme
+from analysis.figures.theme import COLOURS, OKABE_ITO, describe, set_theme
 
 __all__ = [
     "COLOURS",
     "OKABE_ITO",
+    "alt_text",
     "calibration_plot",
     "dag_plot",
+    "describe",
     "dose_response",
     "dose_response_plot",
     "estimate_vs_truth",
@@ -47,6 +51,7 @@ __all__ = [
     "missingness",
     "missingness_plot",
     "participant_flow",
+    "png_bytes",
     "prevalence_plot",
     "ratio_forest_plot",
     "roc_curve",

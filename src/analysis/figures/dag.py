@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
-from analysis.figures.theme import OKABE_ITO, new_axes, themed, wrap
+from analysis.figures.theme import OKABE_ITO, describe, new_axes, themed, wrap
 
 ROLE_COLOURS = {"exposure": OKABE_ITO["orange"], "outcome": OKABE_ITO["bluish_green"],
                 "adjusted": OKABE_ITO["sky_blue"], "unmeasured": "#FFFFFF", "other": "#EEEEEE"}
@@ -79,6 +79,14 @@ def dag_plot(edges: pd.DataFrame, *, exposure: str | list[str] | None = None,
         ax.set_facecolor("white")
         ax.grid(False)
         ax.figure.patch.set_facecolor("white")
+        name = labels.get
+        arrows = "; ".join(f"{name(c, c)} to {name(e, e)}" for c, e in graph.edges)
+        describe(ax, f"Causal diagram of {graph.number_of_nodes()} variables and "
+                     f"{graph.number_of_edges()} arrows ({arrows})"
+                 + (f"; exposure {', '.join(name(x, x) for x in exposures)}" if exposures else "")
+                 + (f"; outcome {name(outcome, outcome)}" if outcome else "")
+                 + (f"; adjusted for {', '.join(name(a, a) for a in adjusted)}"
+                    if adjusted else "; no adjustment needed") + ".")
     return ax
 
 

@@ -16,7 +16,7 @@ from analysis.aggregate import event_indicator
 from analysis.errors import ModelError
 from analysis.figures._oraxis import log_axis, reference_line
 from analysis.figures._rows import require
-from analysis.figures.theme import COLOURS, add_legend, new_axes, set_title, themed, wrap
+from analysis.figures.theme import COLOURS, add_legend, describe, new_axes, set_title, themed, wrap
 from analysis.models.design import (
     build_design,
     encode,
@@ -185,6 +185,9 @@ def dose_response_plot(curve: pd.DataFrame, *, ax: Axes | None = None, xlabel: s
                         textcoords="offset points", fontsize=9, color=COLOURS["reference"],
                         va="top", annotation_clip=False)
         set_title(ax, title or f"Odds of {_lower(outcome)} by {_lower(label)}", own_figure=own)
+        describe(ax, f"The curve is the odds ratio of {_lower(outcome)} at each value of "
+                 f"{_lower(label)} against the reference value, with its 95% confidence band, "
+                 "on a log scale; the horizontal line at 1 is the reference's odds.")
     return ax
 
 

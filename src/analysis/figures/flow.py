@@ -8,7 +8,16 @@ from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from analysis.figures._rows import require
-from analysis.figures.theme import COLOURS, FIG_WIDTH, FONT, new_axes, themed, thousands, wrap
+from analysis.figures.theme import (
+    COLOURS,
+    FIG_WIDTH,
+    FONT,
+    describe,
+    new_axes,
+    themed,
+    thousands,
+    wrap,
+)
 
 LINE = 0.21  # inches per line of 10-11 pt text
 MAIN = (0.3, 3.9)  # x extent of the main column, inches
@@ -99,6 +108,9 @@ def participant_flow(flow, *, ax: Axes | None = None, title: str | None = "Parti
                                    fontweight="bold")
             else:
                 ax.set_title(title)
+        describe(ax, f"Boxes from top to bottom: {thousands(read.iloc[0])} rows read, "
+                 f"{len(steps)} step{'s' if len(steps) != 1 else ''} that excluded rows (side "
+                 f"boxes with the reasons), {thousands(analysed.iloc[0])} rows analysed.")
     return ax
 
 

@@ -21,7 +21,16 @@ from analysis.figures._rows import (
     require,
     split_label,
 )
-from analysis.figures.theme import COLOURS, FONT, add_legend, new_axes, set_title, themed, thousands
+from analysis.figures.theme import (
+    COLOURS,
+    FONT,
+    add_legend,
+    describe,
+    new_axes,
+    set_title,
+    themed,
+    thousands,
+)
 
 NAMES = {"crude": "crude", "adjusted": "adjusted"}
 # Column prefix of the estimate -> (its name in titles, its abbreviation in the legend).
@@ -84,6 +93,11 @@ def forest_plot(table: pd.DataFrame, *, ax: Axes | None = None,
         ax.grid(axis="x", which="major")
         add_legend(ax, own_figure=own, ncol=len(columns))
         set_title(ax, title or _default_title(columns, name), own_figure=own, pad=20)
+        describe(ax, f"Each row's dot is the {name} and its line the 95% confidence interval, "
+                 "on a log scale; the vertical line at 1 is no association; a hollow mark at 1 "
+                 "is a reference level."
+                 + (" The number of respondents and events of each row is printed at the right."
+                    if show_counts else ""))
     return ax
 
 
@@ -139,6 +153,10 @@ def ratio_forest_plot(odds: pd.DataFrame, ratios: pd.DataFrame, *, which: str = 
         add_legend(ax, own_figure=own, ncol=2)
         set_title(ax, title or f"Odds ratios and prevalence ratios, {NAMES[which]}",
                   own_figure=own, pad=20)
+        describe(ax, f"For each of {len(table)} levels, two dots with their 95% confidence "
+                     f"intervals: the {NAMES[which]} odds ratio and the standardised prevalence "
+                     "ratio, on a log scale with a reference line at 1 (no association); "
+                     "reference levels are a hollow mark at 1.")
     return ax
 
 
@@ -251,6 +269,10 @@ def estimate_vs_truth(estimates: pd.DataFrame, truth: pd.DataFrame, *, ax: Axes 
         add_legend(ax, own_figure=own, order=["estimate (95% CI)"])
         set_title(ax, title or "Estimated versus true odds ratios (simulated survey)",
                   own_figure=own)
+        describe(ax, f"For each of {len(matched)} terms, the estimated odds ratio with its 95% "
+                 "confidence interval (dot and line) beside the true odds ratio the survey was "
+                 "simulated with (diamond), on a log scale; an interval that covers its diamond "
+                 "recovered the truth.")
     return ax
 
 

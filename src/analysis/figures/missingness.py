@@ -8,7 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
 from analysis.figures._rows import require
-from analysis.figures.theme import COLOURS, FONT, new_axes, set_title, themed, wrap
+from analysis.figures.theme import COLOURS, FONT, describe, new_axes, set_title, themed, wrap
 from analysis.style import count, percent
 
 
@@ -92,5 +92,8 @@ def missingness_plot(data_or_table, *, ax: Axes | None = None, labels: dict | No
         if not len(shown):
             ax.text(0.5, 0.5, "No missing values", transform=ax.transAxes, ha="center")
         set_title(ax, title or "Missing values by variable", own_figure=own)
+        describe(ax, f"Bars: the percentage of respondents with a missing value, for {len(shown)} "
+                 "variables, most missing first." if len(shown) else "No variable has a "
+                 "missing value.")
     bars.set_label("missing")
     return ax

@@ -11,7 +11,7 @@ from analysis import style
 from analysis.diagnostics import Calibration, discrimination, outcome_arrays
 from analysis.errors import ReportError
 from analysis.figures._rows import require
-from analysis.figures.theme import COLOURS, new_axes, set_title, themed
+from analysis.figures.theme import COLOURS, describe, new_axes, set_title, themed
 
 SQUARE = (6.0, 5.6)  # inches: a square plotting area with room for labels
 
@@ -64,6 +64,9 @@ def calibration_plot(calibration: Calibration | pd.DataFrame, *, ax: Axes | None
         ax.grid(True)
         ax.legend(loc="upper left")
         set_title(ax, title or "Calibration of the adjusted model", own_figure=own)
+        describe(ax, f"Dots: the observed proportion with the outcome against the mean "
+                 f"predicted risk in each of {len(bins)} groups of respondents, with 95% "
+                 "confidence intervals; dots on the dashed diagonal are perfectly calibrated.")
     return ax
 
 
@@ -125,4 +128,7 @@ def roc_plot(y, p=None, *, ax: Axes | None = None, auc: pd.DataFrame | float | N
         ax.grid(True)
         ax.legend(loc="lower right")
         set_title(ax, title or "Discrimination: ROC curve", own_figure=own)
+        describe(ax, f"The curve is the true-positive rate against the false-positive rate at "
+                 f"every threshold of the predicted risk ({text}); the dashed diagonal is a "
+                 "model that does not discriminate.")
     return ax

@@ -10,7 +10,7 @@ from matplotlib.ticker import PercentFormatter
 from analysis.figures._oraxis import intervals
 from analysis.figures._rows import draw_labels, figure_height, place, positions, require
 from analysis.figures.forest import count_columns
-from analysis.figures.theme import COLOURS, add_legend, new_axes, set_title, themed
+from analysis.figures.theme import COLOURS, add_legend, describe, new_axes, set_title, themed
 from analysis.style import percent
 
 
@@ -77,4 +77,8 @@ def prevalence_plot(table: pd.DataFrame, *, ax: Axes | None = None, title: str |
         ax.grid(axis="x")
         add_legend(ax, own_figure=own, ncol=len(series) + 1)
         set_title(ax, title or "Prevalence by factor level", own_figure=own, pad=20)
+        describe(ax, "Each row's dot is the percentage of respondents with the outcome in one "
+                 "level of a factor, its line the 95% confidence interval"
+                 + ("; the dashed line and shaded band are the overall prevalence and its "
+                    "interval." if len(overall) else "."))
     return ax

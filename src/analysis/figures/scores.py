@@ -9,7 +9,16 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from analysis.errors import ReportError
-from analysis.figures.theme import COLOURS, FONT, OKABE_ITO, new_axes, set_title, themed, wrap
+from analysis.figures.theme import (
+    COLOURS,
+    FONT,
+    OKABE_ITO,
+    describe,
+    new_axes,
+    set_title,
+    themed,
+    wrap,
+)
 from analysis.instruments import ODI_BANDS
 from analysis.style import count
 
@@ -35,7 +44,8 @@ def score_distribution(scores: pd.Series, *, ax: Axes | None = None,
     crippled, 81-100 bed-bound), a list of ``(low, high, name)`` or a mapping
     ``{name: (low, high)}``. ``label`` names the score on the x axis
     (defaults to the Series name). Bins: numpy's "auto" rule, or aligned on
-    the band limits when bands are given.
+    the band limits when bands are given; for whole-number scores, bins of
+    whole-number width centred on the values (no empty gaps between bars).
 
     Returns
     -------
@@ -54,6 +64,12 @@ def score_distribution(scores: pd.Series, *, ax: Axes | None = None,
             bins = np.arange(lo, hi + width / 2, width)
         else:
             bins = np.histogram_bin_edges(known, "auto")
+            if np.all(known == np.round(known)):
+                # whole-number scores (RMDQ 0-24, STarT 0-9): bins narrower than 1 leave empty
+                # gaps between the bars; edges halfway between the possible values do not
+                width = max(1.0, float(np.ceil(bins[1] - bins[0])) if len(bins) > 1 else 1.0)
+                n_bins = int(np.ceil((known.max() - known.min() + 1) / width))
+                bins = known.min() - 0.5 + width * np.arange(n_bins + 1)
     counts, edges = np.histogram(known, bins=bins)
     name = label or str(getattr(scores, "name", None) or "Score")
     with themed():
@@ -77,6 +93,9 @@ def score_distribution(scores: pd.Series, *, ax: Axes | None = None,
         ax.set_ylabel("Respondents")
         ax.grid(axis="y")
         set_title(ax, title or f"Distribution of {name}", own_figure=own)
+        describe(ax, f"Histogram of {name} in {known.size:,} respondents"
+                 + (f", over the shaded bands {', '.join(b for _, _, b in band_list)}."
+                    if band_list else "."))
     return ax
 
 

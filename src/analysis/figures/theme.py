@@ -1,5 +1,7 @@
 """One theme for every figure: Okabe-Ito colours, font sizes for an 8-inch report figure.
 
+It also keeps what each figure shows in words (:func:`describe`), for its alt text.
+
 The figures are drawn for an HTML report that shows them at 100% zoom, about
 8 inches wide at 100 dpi (800 px): body text 11 pt, ticks 10 pt, titles 13 pt.
 Colours are the Okabe-Ito palette (Okabe & Ito 2008, *Color Universal
@@ -9,12 +11,14 @@ Design*), distinguishable with the common colour-vision deficiencies.
 from __future__ import annotations
 
 import textwrap
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 OKABE_ITO: dict[str, str] = {
     "black": "#000000",
@@ -140,3 +144,25 @@ def add_legend(ax: Axes, *, own_figure: bool, ncol: int = 2, order: list[str] | 
         ax.figure.legend(handles, labels, loc="outside lower center", ncol=ncol)
     else:
         ax.legend(handles, labels, loc=loc)
+
+
+# What each figure shows, in words, for the alt text of a report (figures.save.alt_text).
+# Held beside the figure rather than on it: matplotlib has no field for it.
+_DESCRIPTIONS: weakref.WeakKeyDictionary[Figure, str] = weakref.WeakKeyDictionary()
+
+
+def describe(ax_or_fig: Axes | Figure, text: str) -> None:
+    """Say in words what a figure shows (read by screen readers as part of its alt text).
+
+    A figure function calls this with what its data say, e.g. "12 rows; the
+    reference line at 1 is no association"; :func:`analysis.figures.alt_text`
+    puts it after the figure's title.
+    """
+    fig = ax_or_fig.figure if isinstance(ax_or_fig, Axes) else ax_or_fig
+    fig = getattr(fig, "figure", fig)  # a SubFigure's parent
+    _DESCRIPTIONS[fig] = " ".join(str(text).split())
+
+
+def description(fig: Figure) -> str:
+    """What :func:`describe` recorded for ``fig`` (empty when nothing was)."""
+    return _DESCRIPTIONS.get(fig, "")

@@ -49,6 +49,8 @@ a.anchor-link { display: none; }
   margin: 12px 0 8px; font-size: 14px; max-width: 60em; }
 .backpain-notice p { margin: 4px 0; font-weight: 600; }
 .backpain-notice ul { margin: 4px 0 6px; padding-left: 20px; }
+/* a wide table scrolls inside its own box, never the page */
+main table { display: block; width: fit-content; max-width: 100%; overflow-x: auto; }
 table.backpain-table { border-collapse: collapse; margin: 12px 0 24px; font-size: 13.5px;
   font-variant-numeric: tabular-nums; }
 table.backpain-table caption { caption-side: top; text-align: left; font-weight: 600;
@@ -61,8 +63,13 @@ table.backpain-table td.level { padding-left: 26px; }
 table.backpain-table td.suppressed { color: var(--muted); font-style: italic; }
 table.backpain-table tfoot td { border-bottom: none; color: var(--muted); font-size: 12.5px;
   padding-top: 8px; max-width: 60em; }
-figure.backpain-figure { margin: 12px 0 28px; }
-figure.backpain-figure img { max-width: 100%; height: auto; }
+/* a URL or a long variable name breaks rather than widening the page */
+main p, main li, main a, main figcaption, nav.toc a, .backpain-notice {
+  overflow-wrap: anywhere; }
+figure.backpain-figure { position: relative; margin: 12px 0 28px; }
+figure.backpain-figure input.zoom { position: absolute; opacity: 0; width: 1px; height: 1px; }
+figure.backpain-figure label { display: block; }
+main img, main svg { max-width: 100%; height: auto; }
 figure.backpain-figure figcaption { color: var(--muted); font-size: 13px; }
 .jp-InputArea, .input_area { margin: 8px 0; }
 pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5px;
@@ -75,7 +82,38 @@ pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5p
   main { padding: 12px 16px 48px; }
   h1 { font-size: 23px; }
   h2 { font-size: 19px; }
-  table.backpain-table { display: block; max-width: 100%; overflow-x: auto; }
+  table.backpain-table { font-size: 13px; }
+  /* row labels keep a readable width; the numbers scroll beside them */
+  table.backpain-table td:first-child { min-width: 9.5em; }
+  table.backpain-table th, table.backpain-table td { padding: 3px 7px; }
+  table.backpain-table td.level { padding-left: 16px; }
+  /* a figure scaled to a phone has small text: a tap enlarges it in its own box */
+  figure.backpain-figure { overflow-x: auto; }
+  figure.backpain-figure label { cursor: zoom-in; }
+  figure.backpain-figure input.zoom:checked + label { cursor: zoom-out; }
+  /* twice the screen (text of about 13 px), never beyond the drawn size */
+  figure.backpain-figure input.zoom:checked + label img { max-width: 200%; }
+  figure.backpain-figure input.zoom:focus-visible + label { outline: 2px solid var(--accent); }
+  figure.backpain-figure figcaption::after { content: " (tap the figure to enlarge it)"; }
+}
+@media print {
+  @page { margin: 16mm 14mm; }
+  body { font-size: 10.5pt; }
+  nav.toc, figure.backpain-figure input.zoom { display: none; }
+  figure.backpain-figure figcaption::after { content: none; }
+  .layout { display: block; max-width: none; }
+  main { padding: 0; }
+  h2 { break-before: page; }
+  h2, h3, caption { break-after: avoid; }
+  figure.backpain-figure, tr, .backpain-notice { break-inside: avoid; }
+  /* a tall figure (a long forest plot) shrinks to one page rather than splitting */
+  figure.backpain-figure img { max-height: 235mm; width: auto; }
+  /* paper does not scroll: tables wrap to the page instead */
+  main table { display: table; width: auto; max-width: 100%; overflow: visible; }
+  table.backpain-table { font-size: 9pt; }
+  table.backpain-table td, table.backpain-table th { overflow-wrap: break-word; }
+  a { color: inherit; text-decoration: none; }
+  .backpain-banner { border-color: #000; }
 }
 """
 

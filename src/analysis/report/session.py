@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -253,26 +252,34 @@ class ReportSession:
     def figure(self, figure_or_axes, key: str, *, caption: str) -> Html:
         """Embed a matplotlib figure as a PNG data URI and write ``figures/<name>_<key>.png``.
 
-        The PNG carries no software or time metadata, so its bytes depend
-        only on the drawing. The figure is closed, so Jupyter does not show
-        it a second time.
+        The PNG is palette-quantised (:func:`analysis.figures.save.png_bytes`)
+        and carries no software or time metadata, so its bytes depend only on
+        the drawing; its ``alt`` says what it shows
+        (:func:`analysis.figures.save.alt_text`). On a narrow screen a tap on
+        the figure shows it at full size in its own scrolling box. The figure
+        is closed, so Jupyter does not show it a second time.
         """
         import matplotlib.pyplot as plt
 
+        from analysis.figures.save import alt_text, png_bytes
+
         fig = figure_or_axes.figure if hasattr(figure_or_axes, "figure") else figure_or_axes
         fig = getattr(fig, "figure", fig)  # a SubFigure's parent
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight",
-                    metadata={"Software": None})
+        alt = alt_text(fig, caption)
+        png = png_bytes(fig, dpi=DPI, bbox_inches="tight")
         plt.close(fig)
-        png = buffer.getvalue()
         figures = self.out_dir / "figures"
         figures.mkdir(parents=True, exist_ok=True)
         (figures / f"{self.name}_{key}.png").write_bytes(png)
         data = base64.b64encode(png).decode("ascii")
-        cap = html.escape(caption)
-        return Html(f'<figure class="backpain-figure"><img alt="{cap}" '
-                    f'src="data:image/png;base64,{data}"/><figcaption>{cap}</figcaption></figure>')
+        # On a phone the figure is scaled to the screen; tapping it (a checkbox, no script)
+        # shows it at its drawn size in a box that scrolls sideways (report/html.py CSS).
+        zoom = f"zoom-{key}"
+        return Html(f'<figure class="backpain-figure"><input type="checkbox" class="zoom" '
+                    f'id="{zoom}" aria-label="Show the figure at full size"/>'
+                    f'<label for="{zoom}"><img alt="{html.escape(alt)}" '
+                    f'src="data:image/png;base64,{data}"/></label>'
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
     def provenance(self) -> Html:
         """Data and codebook sha256, git commit, package versions and parameters, as a table."""
