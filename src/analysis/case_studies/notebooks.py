@@ -67,17 +67,18 @@ def case_study_notebooks(folder: str | Path | None = None) -> tuple[list[Path], 
     return runnable, skipped
 
 
-def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../reports",
+def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = None,
                     threshold: int = 5, **parameters: Any):
     """Load ``dataset`` and start the report record of case study ``name``.
 
     Like :func:`analysis.report.open_report`, but the survey comes from
     :func:`analysis.datasets.load` (checksum-verified file, the dataset's
-    own codebook), and the provenance names that file and codebook.
+    own codebook), and the provenance names that file and codebook; ``out_dir`` None (run
+    by hand) writes into :func:`analysis.report.session.scratch_folder`.
     """
     from analysis import datasets
     from analysis.datasets.registry import CODEBOOK_DIR
-    from analysis.report.session import ReportSession
+    from analysis.report.session import ReportSession, scratch_folder
 
     if int(threshold) < 1:
         raise ReportError(f"Small-cell threshold must be a positive whole number, not {threshold}.")
@@ -91,5 +92,5 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../rep
     survey = datasets.load(dataset)
     return ReportSession(name=name, survey=survey, data=datasets.fetch(dataset),
                          codebook=CODEBOOK_DIR / datasets.get(dataset).codebook_file,
-                         out_dir=Path(out_dir), threshold=int(threshold),
+                         out_dir=scratch_folder(out_dir), threshold=int(threshold),
                          parameters={"dataset": dataset, **parameters})
