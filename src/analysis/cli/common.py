@@ -15,6 +15,13 @@ import typer
 
 from analysis.errors import BackpainError
 
+#: Every command reads invalid rows the same way: set aside in the ledger (``exclude``), as
+#: ``backpain report`` and the report notebooks do; ``--on-invalid raise`` stops instead.
+ON_INVALID = "exclude"
+OnInvalidOption = Annotated[str, typer.Option(
+    "--on-invalid", help="exclude: set rows that break a rule aside (counted, in the ledger); "
+    "raise: stop and list every broken rule.")]
+
 SheetOption = Annotated[str | None, typer.Option(
     "--sheet", help="Excel sheet: its NAME, or its position INDEX counted from 1 "
     "(default: the first sheet that holds data, named in the output).")]
@@ -33,7 +40,8 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
     from analysis.load import load_survey
     from analysis.scale.lazy import LazySurvey
 
-    survey = load_survey(data, codebook, on_invalid=on_invalid, **read_options(sheet))
+    survey = load_survey(survey_source(data), codebook, on_invalid=on_invalid,
+                         **read_options(sheet))
     if isinstance(survey, LazySurvey):
         with survey:
             survey = survey.to_survey()
@@ -41,7 +49,54 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
     for line in read_lines(survey.accounts):
         if not line.startswith(("encoding: utf-8", "encoding: ascii")):
             typer.echo(line)
+    excluded = survey.accounts.n_read - survey.n
+    if excluded:
+        typer.echo(f"{excluded:,} of {survey.accounts.n_read:,} rows set aside for broken rules "
+                   "(`backpain validate` lists them; --on-invalid raise stops instead)")
     return survey
+
+
+def console(**options):
+    """A rich console as wide as the terminal (80 columns when output is not a terminal)."""
+    from rich.console import Console
+
+    return Console(**options)
+
+
+def print_table(display, title: str | None = None) -> None:
+    """A text DataFrame as a rich table that wraps its cells to the terminal's width."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False, pad_edge=False)
+    for i, column in enumerate(display.columns):
+        table.add_column(str(column), justify="left" if i == 0 else "right",
+                         overflow="fold", ratio=3 if i == 0 else None)
+    for row in display.itertuples(index=False):
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console().print(table)
+
+
+def survey_source(data: Path):
+    """``data``, or the parsed frame when it names a public dataset or its file (``.rda``, ...).
+
+    Files the readers know (CSV, Excel, ...) are read as they are; a registered
+    dataset's other files go through the dataset's own parser, as in ``backpain init``.
+    """
+    from analysis.io import FORMATS
+
+    if data.suffix.lower() in FORMATS or data.is_dir() or "*" in str(data):
+        return data
+    from analysis import datasets
+
+    by_file = {datasets.get(n).file_name: n for n in datasets.names()}
+    if data.name in by_file and data.is_file():
+        frame = datasets.get(by_file[data.name]).parser(data)
+    elif not data.exists() and str(data) in datasets.names():
+        frame = datasets.get(str(data)).parser(datasets.fetch(str(data)))
+    else:
+        return data
+    frame.attrs["source"] = str(data)
+    return frame
 
 
 def read_lines(ledger) -> list[str]:
