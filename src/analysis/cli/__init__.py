@@ -42,7 +42,31 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
               file=sys.stderr, end="")
 
 
+def _help_only(argv: list[str]) -> bool:
+    """Print the help of ``backpain [COMMAND ...] --help`` without parsing any option.
+
+    Typer builds a pydantic adapter for each option it parses, ``--help`` included
+    (about half of a subcommand's help time); the help text needs none of them.
+    """
+    if not argv or argv[-1] != "--help" or any(a.startswith("-") for a in argv[:-1]):
+        return False
+    import typer.main
+    from typer._click import Context
+
+    command = typer.main.get_command(app)
+    ctx = Context(command, info_name="backpain")
+    for name in argv[:-1]:
+        sub = command.get_command(ctx, name) if hasattr(command, "get_command") else None
+        if sub is None:
+            return False  # typer says what is wrong with the name
+        command, ctx = sub, Context(sub, info_name=name, parent=ctx)
+    print(command.get_help(ctx))
+    return True
+
+
 def _run(argv: list[str] | None) -> int:
+    if _help_only(sys.argv[1:] if argv is None else list(argv)):
+        return 0
     try:
         # In standalone mode click prints usage errors and exits 2 by itself;
         # our own errors pass through to be printed without a traceback.
