@@ -83,3 +83,20 @@ def test_fit_turns_library_warnings_into_short_lines():
         "a model's estimates diverge (separation?): try --firth",
         "Model 'adjusted': separation in posture",
     ]
+
+
+def test_progress_shows_only_for_large_files_on_a_terminal(tmp_path, monkeypatch):
+    import contextlib
+
+    from analysis.cli import common
+
+    small = tmp_path / "s.csv"
+    small.write_text("a\n1\n")
+    assert isinstance(common.working(small, "validating"), contextlib.nullcontext)
+    monkeypatch.setattr(common, "LARGE_FILE", 1)
+    # Not a terminal (pytest captures): still nothing, so logs hold no spinner frames.
+    assert isinstance(common.working(small, "validating"), contextlib.nullcontext)
+    monkeypatch.setattr(common, "console", lambda **o: __import__("rich.console").console
+                        .Console(force_terminal=True, **o))
+    progress = common.working(small, "validating")
+    assert type(progress).__name__ == "Progress"

@@ -40,8 +40,9 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
     from analysis.load import load_survey
     from analysis.scale.lazy import LazySurvey
 
-    survey = load_survey(survey_source(data), codebook, on_invalid=on_invalid,
-                         **read_options(sheet))
+    with working(data, "validating"):
+        survey = load_survey(survey_source(data), codebook, on_invalid=on_invalid,
+                             **read_options(sheet))
     if isinstance(survey, LazySurvey):
         with survey:
             survey = survey.to_survey()
@@ -54,6 +55,34 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
         typer.echo(f"{excluded:,} of {survey.accounts.n_read:,} rows set aside for broken rules "
                    "(`backpain validate` lists them; --on-invalid raise stops instead)")
     return survey
+
+
+#: Files from this size on show a progress line while they are read and validated.
+LARGE_FILE = 20 * 2**20
+
+
+def working(data: Path, what: str):
+    """A spinner with elapsed time on standard error while a large file is worked on.
+
+    Shown only on a terminal (never in logs, pipes or tests) and for files of at
+    least :data:`LARGE_FILE` bytes; otherwise a context that does nothing.
+    """
+    import contextlib
+
+    try:
+        size = data.stat().st_size if data.is_file() else sum(
+            p.stat().st_size for p in data.rglob("*.parquet"))
+    except OSError:
+        size = 0
+    err = console(stderr=True)
+    if size < LARGE_FILE or not err.is_terminal:
+        return contextlib.nullcontext()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(SpinnerColumn(), TextColumn(f"{what} {data} ({size / 2**20:,.0f} MiB)"),
+                        TimeElapsedColumn(), console=err, transient=True)
+    progress.add_task(what, total=None)
+    return progress
 
 
 def console(**options):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from analysis.cli.app import app
-from analysis.cli.common import SheetOption, output_file
+from analysis.cli.common import SheetOption, output_file, working
 
 
 @app.command()
@@ -31,9 +31,10 @@ def init(
     if out.exists() and not force:
         raise OutputError(f"--out {out}: the file exists; a draft never overwrites a codebook. "
                           "To fix: give another --out, or add --force.")
-    draft = draft_codebook(str(data), sheet=sheet)
-    draft.write(out)
-    survey = validate_survey(draft.raw, draft.codebook, on_invalid="exclude")
+    with working(data, "drafting from"):
+        draft = draft_codebook(str(data), sheet=sheet)
+        draft.write(out)
+        survey = validate_survey(draft.raw, draft.codebook, on_invalid="exclude")
     types: dict[str, int] = {}
     for variable in draft.codebook:
         types[variable.type] = types.get(variable.type, 0) + 1

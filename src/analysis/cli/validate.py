@@ -16,6 +16,7 @@ from analysis.cli.common import (
     read_lines,
     read_options,
     survey_source,
+    working,
 )
 
 
@@ -36,8 +37,9 @@ def validate(
     from analysis.scale.lazy import LazySurvey
 
     output_file(ledger, "--ledger")
-    survey = load_survey(survey_source(data), codebook, on_invalid=on_invalid,
-                         **read_options(sheet))
+    with working(data, "validating"):
+        survey = load_survey(survey_source(data), codebook, on_invalid=on_invalid,
+                             **read_options(sheet))
     if isinstance(survey, LazySurvey):
         with survey:
             typer.echo(validation_summary(survey))
