@@ -93,16 +93,39 @@ def console(**options):
 
 
 def print_table(display, title: str | None = None) -> None:
-    """A text DataFrame as a rich table that wraps its cells to the terminal's width."""
+    """A text DataFrame as a rich table at the terminal's width.
+
+    Cells wrap within their columns; a table that cannot fit even so (many columns
+    on a narrow terminal) is printed one row per block instead, each value named by
+    its column, so nothing is cut off.
+    """
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=False, pad_edge=False)
+    out = console()
+    table = Table(title=title, title_justify="left", show_lines=False, pad_edge=False,
+                  box=box.SIMPLE_HEAD)
     for i, column in enumerate(display.columns):
-        table.add_column(str(column), justify="left" if i == 0 else "right",
-                         overflow="fold", ratio=3 if i == 0 else None)
-    for row in display.itertuples(index=False):
-        table.add_row(*("" if value is None else str(value) for value in row))
-    console().print(table)
+        table.add_column(str(column), justify="left" if i == 0 else "right", overflow="fold",
+                         min_width=12 if i == 0 else None)
+    rows = [["" if value is None else str(value) for value in row]
+            for row in display.itertuples(index=False)]
+    for row in rows:
+        table.add_row(*row)
+    if table.__rich_measure__(out, out.options).minimum <= out.width:
+        out.print(table)
+        return
+    from rich.text import Text
+
+    if title:
+        out.print(Text(title, style="bold"))
+    names = [str(c).strip() for c in display.columns]
+    for row in rows:
+        out.print(Text(row[0] or " ", style="bold"))
+        pairs = [f"{name}: {value}" for name, value in zip(names[1:], row[1:], strict=True)
+                 if value]
+        if pairs:
+            out.print(Text("    " + "   ".join(pairs)))
 
 
 def survey_source(data: Path):
