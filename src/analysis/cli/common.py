@@ -112,6 +112,10 @@ def print_table(display, title: str | None = None) -> None:
             for row in display.itertuples(index=False)]
     for row in rows:
         table.add_row(*row)
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        # Into a file or a pipe: one line per row, as wide as the table needs, so the
+        # output can be searched; a terminal's width is kept when there is one.
+        out = console(width=min(max(table.__rich_measure__(out, out.options).maximum, 80), 250))
     if table.__rich_measure__(out, out.options).minimum <= out.width:
         out.print(table)
         return
