@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.11 and make:
 #   make report   create .venv, install, render the reports of the example survey into reports/
 #   make test     the same set-up, then the whole test suite
+#   make lab      the same set-up, then JupyterLab on the notebooks (outputs go to ./scratch)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -13,21 +14,29 @@ export PYTHONHASHSEED := 0
 EXAMPLE  := data/example/survey.csv
 CODEBOOK := data/codebooks/backpain_survey.yml
 
-.PHONY: venv test report lint bench clean fixtures
+.PHONY: venv test report lint bench clean fixtures lab
 
 venv: $(STAMP)
 
+# pip shows what it downloads and installs (about 2 minutes on a fresh machine).
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@echo "==> [2/3] upgrading pip"
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	@echo "==> [3/3] installing backpain and its dependencies (pyproject.toml)"
+	$(BIN)/python -m pip install --progress-bar on -e ".[test]"
 	touch $(STAMP)
+	@echo "==> installed: $(BIN)/backpain, $(BIN)/jupyter"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 report: $(STAMP)
 	$(BIN)/backpain report $(EXAMPLE) --codebook $(CODEBOOK) --out reports --case-studies

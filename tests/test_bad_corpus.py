@@ -94,7 +94,8 @@ def test_quoted_newline_and_blank_line_keep_file_lines(reference, capsys):
 def test_a_broken_value_after_a_quoted_newline_is_named_by_its_file_line(tmp_path, capsys):
     text = (BAD / "quoted_newline_blank_line.csv").read_text().replace("61", "610")
     (tmp_path / "s.csv").write_text(text)
-    assert main(["validate", str(tmp_path / "s.csv"), "-c", str(CODEBOOK)]) == 2
+    assert main(["validate", str(tmp_path / "s.csv"), "-c", str(CODEBOOK),
+                 "--on-invalid", "raise"]) == 2
     assert "column 'age': out of range, 1 row (first: line 7: 610)" in capsys.readouterr().err
 
 
@@ -135,7 +136,8 @@ REFUSED = [
                          ids=[f"{r[0]}-{r[1]}" for r in REFUSED])
 def test_refused_with_a_message(name, codebook, words, capsys):
     codebook, *options = codebook.split()
-    assert main(["validate", str(BAD / name), "-c", str(BAD / codebook), *options]) == 2
+    assert main(["validate", str(BAD / name), "-c", str(BAD / codebook), *options,
+                 "--on-invalid", "raise"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
     for word in words:

@@ -36,11 +36,23 @@ def test_exclude_mode_writes_the_ledger(tmp_path, capsys):
 
 def test_bad_input_exits_2_with_the_message_and_no_traceback(tmp_path):
     data, cb = _files(tmp_path, sex=[1, 2, 3, 1])
-    run = subprocess.run([sys.executable, "-m", "analysis.cli", "validate", data, "-c", cb],
-                         capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "analysis.cli", "validate", data, "-c", cb,
+                          "--on-invalid", "raise"], capture_output=True, text=True)
     assert run.returncode == 2
     assert "column 'sex': unknown code, 1 row (first: line 4: 3)" in run.stderr
+    # The hint names the flag, not the Python argument.
+    assert "Or run with --on-invalid exclude to set these rows aside" in run.stderr
+    assert "on_invalid=" not in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_default_sets_invalid_rows_aside_and_says_so(tmp_path, capsys):
+    data, cb = _files(tmp_path, sex=[1, 2, 3, 1])
+    assert main(["validate", data, "-c", cb]) == 0
+    out = capsys.readouterr().out
+    assert "    sex: unknown code" in out
+    analysed = next(line for line in out.splitlines() if line.startswith("rows analysed"))
+    assert analysed.split() == ["rows", "analysed", "3"]
 
 
 def test_missing_file_and_bad_codebook_exit_2(tmp_path, capsys):

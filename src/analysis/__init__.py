@@ -8,10 +8,7 @@ codebook, with a ledger of every row excluded or value changed.
 ...                      on_invalid="exclude")  # doctest: +SKIP
 """
 
-from analysis.codebook import Codebook, load_codebook
 from analysis.errors import BackpainError, BackpainWarning
-from analysis.load import load_survey
-from analysis.survey import Survey
 
 __all__ = [
     "BackpainError",
@@ -22,3 +19,18 @@ __all__ = [
     "load_survey",
 ]
 __version__ = "0.1.0"
+
+# The rest is imported when first used, so `backpain --help` does not pay for pandas,
+# DuckDB and statsmodels (benchmarks/bench_cli_help.py).
+_LAZY = {"Codebook": "analysis.codebook", "load_codebook": "analysis.codebook",
+         "load_survey": "analysis.load", "Survey": "analysis.survey"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")

@@ -131,6 +131,18 @@ class Ledger:
         flow["n"] = flow["n"].astype("int64")
         return flow
 
+    def __repr__(self) -> str:
+        return (f"Ledger({self.source or 'data'}: {self.n_read:,} rows read, "
+                f"{sum(b.lines.size for b in self._blocks):,} entries)")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the counts by step, rule and action, then the first entries."""
+        from analysis.display import html_block
+
+        facts = [f"{self.n_read:,} rows read", *self.notes]
+        return html_block(f"Ledger: {self.source or 'data'}", facts,
+                          [("Counts", self.counts()), ("Entries", self.to_frame())])
+
     def step(self, step: str) -> pd.DataFrame:
         """The entries of one step (e.g. ``read``), as :meth:`to_frame` gives them."""
         return Ledger(self.n_read, self.source,

@@ -123,3 +123,22 @@ class Survey:
             f"Survey({self.source or 'data'}: {len(self.data)} rows analysed of "
             f"{self.accounts.n_read} read, {self.data.shape[1]} columns)"
         )
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the row flow and each column's type, label and missing count."""
+        from analysis.display import html_block
+
+        columns = pd.DataFrame({
+            "column": list(self.data.columns),
+            "label": [self.label(c) for c in self.data.columns],
+            "type": [self.codebook[c].type if c in self.codebook else "" for c in self.data],
+            "role": [(self.codebook[c].role or "") if c in self.codebook else ""
+                     for c in self.data],
+            "missing": [int(self.data[c].isna().sum()) for c in self.data.columns],
+        })
+        flow = self.flow[["label", "n"]].rename(columns={"label": "rows"})
+        facts = [f"{self.n:,} rows analysed of {self.accounts.n_read:,} read",
+                 f"{self.data.shape[1]} columns", f"{len(self.accounts.to_frame()):,} ledger "
+                 "entries (.ledger)"]
+        return html_block(f"Survey: {self.source or 'data'}", facts,
+                          [("Flow of rows", flow), ("Columns", columns)])

@@ -67,18 +67,19 @@ def case_study_notebooks(folder: str | Path | None = None) -> tuple[list[Path], 
     return runnable, skipped
 
 
-def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../reports",
+def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = None,
                     threshold: int | None = 5, rounding: int | None = None,
                     **parameters: Any):
     """Load ``dataset`` and start the report record of case study ``name``.
 
     Like :func:`analysis.report.open_report`, but the survey comes from
     :func:`analysis.datasets.load` (checksum-verified file, the dataset's
-    own codebook), and the provenance names that file and codebook.
+    own codebook), and the provenance names that file and codebook; ``out_dir`` None (run
+    by hand) writes into :func:`analysis.report.session.scratch_folder`.
     """
     from analysis import datasets
     from analysis.datasets.registry import CODEBOOK_DIR
-    from analysis.report.session import ReportSession, check_rule
+    from analysis.report.session import ReportSession, check_rule, scratch_folder
 
     threshold, rounding = check_rule(threshold, rounding)
     matplotlib.rcParams["svg.hashsalt"] = "backpain"
@@ -91,5 +92,5 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path = "../../rep
     survey = datasets.load(dataset)
     return ReportSession(name=name, survey=survey, data=datasets.fetch(dataset),
                          codebook=CODEBOOK_DIR / datasets.get(dataset).codebook_file,
-                         out_dir=Path(out_dir), threshold=threshold, rounding=rounding,
+                         out_dir=scratch_folder(out_dir), threshold=threshold, rounding=rounding,
                          parameters={"dataset": dataset, **parameters})

@@ -15,6 +15,13 @@ import typer
 
 from analysis.errors import BackpainError
 
+#: Every command reads invalid rows the same way: set aside in the ledger (``exclude``), as
+#: ``backpain report`` and the report notebooks do; ``--on-invalid raise`` stops instead.
+ON_INVALID = "exclude"
+OnInvalidOption = Annotated[str, typer.Option(
+    "--on-invalid", help="exclude: set rows that break a rule aside (counted, in the ledger); "
+    "raise: stop and list every broken rule.")]
+
 SheetOption = Annotated[str | None, typer.Option(
     "--sheet", help="Excel sheet: its NAME, or its position INDEX counted from 1 "
     "(default: the first sheet that holds data, named in the output).")]
@@ -33,7 +40,9 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
     from analysis.load import load_survey
     from analysis.scale.lazy import LazySurvey
 
-    survey = load_survey(data, codebook, on_invalid=on_invalid, **read_options(sheet))
+    with working(data, "validating"):
+        survey = load_survey(survey_source(data), codebook, on_invalid=on_invalid,
+                             **read_options(sheet))
     if isinstance(survey, LazySurvey):
         with survey:
             survey = survey.to_survey()
@@ -41,7 +50,109 @@ def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | Non
     for line in read_lines(survey.accounts):
         if not line.startswith(("encoding: utf-8", "encoding: ascii")):
             typer.echo(line)
+    excluded = survey.accounts.n_read - survey.n
+    if excluded:
+        typer.echo(f"{excluded:,} of {survey.accounts.n_read:,} rows set aside for broken rules "
+                   "(`backpain validate` lists them; --on-invalid raise stops instead)")
     return survey
+
+
+#: Files from this size on show a progress line while they are read and validated.
+LARGE_FILE = 20 * 2**20
+
+
+def working(data: Path, what: str):
+    """A spinner with elapsed time on standard error while a large file is worked on.
+
+    Shown only on a terminal (never in logs, pipes or tests) and for files of at
+    least :data:`LARGE_FILE` bytes; otherwise a context that does nothing.
+    """
+    import contextlib
+
+    try:
+        size = data.stat().st_size if data.is_file() else sum(
+            p.stat().st_size for p in data.rglob("*.parquet"))
+    except OSError:
+        size = 0
+    err = console(stderr=True)
+    if size < LARGE_FILE or not err.is_terminal:
+        return contextlib.nullcontext()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(SpinnerColumn(), TextColumn(f"{what} {data} ({size / 2**20:,.0f} MiB)"),
+                        TimeElapsedColumn(), console=err, transient=True)
+    progress.add_task(what, total=None)
+    return progress
+
+
+def console(**options):
+    """A rich console as wide as the terminal (80 columns when output is not a terminal)."""
+    from rich.console import Console
+
+    return Console(**options)
+
+
+def print_table(display, title: str | None = None) -> None:
+    """A text DataFrame as a rich table at the terminal's width.
+
+    Cells wrap within their columns; a table that cannot fit even so (many columns
+    on a narrow terminal) is printed one row per block instead, each value named by
+    its column, so nothing is cut off.
+    """
+    from rich import box
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=title, title_justify="left", show_lines=False, pad_edge=False,
+                  box=box.SIMPLE_HEAD)
+    for i, column in enumerate(display.columns):
+        table.add_column(str(column), justify="left" if i == 0 else "right", overflow="fold",
+                         min_width=12 if i == 0 else None)
+    rows = [["" if value is None else str(value) for value in row]
+            for row in display.itertuples(index=False)]
+    for row in rows:
+        table.add_row(*row)
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        # Into a file or a pipe: one line per row, as wide as the table needs, so the
+        # output can be searched; a terminal's width is kept when there is one.
+        out = console(width=min(max(table.__rich_measure__(out, out.options).maximum, 80), 250))
+    if table.__rich_measure__(out, out.options).minimum <= out.width:
+        out.print(table)
+        return
+    from rich.text import Text
+
+    if title:
+        out.print(Text(title, style="bold"))
+    names = [str(c).strip() for c in display.columns]
+    for row in rows:
+        out.print(Text(row[0] or " ", style="bold"))
+        pairs = [f"{name}: {value}" for name, value in zip(names[1:], row[1:], strict=True)
+                 if value]
+        if pairs:
+            out.print(Text("    " + "   ".join(pairs)))
+
+
+def survey_source(data: Path):
+    """``data``, or the parsed frame when it names a public dataset or its file (``.rda``, ...).
+
+    Files the readers know (CSV, Excel, ...) are read as they are; a registered
+    dataset's other files go through the dataset's own parser, as in ``backpain init``.
+    """
+    from analysis.io import FORMATS
+
+    if data.suffix.lower() in FORMATS or data.is_dir() or "*" in str(data):
+        return data
+    from analysis import datasets
+
+    by_file = {datasets.get(n).file_name: n for n in datasets.names()}
+    if data.name in by_file and data.is_file():
+        frame = datasets.get(by_file[data.name]).parser(data)
+    elif not data.exists() and str(data) in datasets.names():
+        frame = datasets.get(str(data)).parser(datasets.fetch(str(data)))
+    else:
+        return data
+    frame.attrs["source"] = str(data)
+    return frame
 
 
 def read_lines(ledger) -> list[str]:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from analysis import datasets
 from analysis.cli.app import app
-from analysis.datasets.fetch import data_dir
-from analysis.errors import DatasetError
 
 datasets_app = typer.Typer(
     help="Public datasets: list them, fetch (download and check) one, describe one.",
@@ -21,6 +18,8 @@ NAME = typer.Argument(..., help="Dataset name, see `backpain datasets list`.")
 @datasets_app.command("list")
 def list_datasets() -> None:
     """A table of the registered datasets: name, title, licence, local availability."""
+    from analysis import datasets
+
     rows = [("name", "title", "licence", "local")]
     for name in datasets.names():
         entry = datasets.get(name)
@@ -34,12 +33,16 @@ def list_datasets() -> None:
 @datasets_app.command("fetch")
 def fetch_dataset(name: str = NAME) -> None:
     """Find or download the file of NAME, check its sha256, and print its path."""
+    from analysis import datasets
+
     typer.echo(str(datasets.fetch(name)))
 
 
 @datasets_app.command("info")
 def info_dataset(name: str = NAME) -> None:
     """Provenance, licence, citation and columns of NAME (no download)."""
+    from analysis import datasets
+
     facts = datasets.info(name)
     codebook = datasets.get(name).codebook
     local = facts["local_path"]
@@ -57,6 +60,10 @@ def info_dataset(name: str = NAME) -> None:
 
 
 def _availability(name: str) -> str:
+    from analysis import datasets
+    from analysis.datasets.fetch import data_dir
+    from analysis.errors import DatasetError
+
     try:
         path = datasets.local_path(name)
     except DatasetError:

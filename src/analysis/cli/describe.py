@@ -5,22 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from analysis.cli.app import app
-from analysis.cli.common import SheetOption, open_survey, output_file
-from analysis.codebook import CODED_TYPES
-from analysis.describe import (
-    prevalence,
-    prevalence_display,
-    prevalence_html,
-    table_one,
-    table_one_display,
-    table_one_html,
+from analysis.cli.common import (
+    ON_INVALID,
+    OnInvalidOption,
+    SheetOption,
+    open_survey,
+    output_file,
+    print_table,
 )
-from analysis.describe.columns import coded_column
-from analysis.errors import ValidationError
 
 
 @app.command()
@@ -37,11 +32,19 @@ def describe(
     )] = None,
     html: Annotated[Path | None, typer.Option(
         "--html", help="Also write both tables to this HTML file.")] = None,
-    on_invalid: Annotated[str, typer.Option(
-        "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
+    on_invalid: OnInvalidOption = ON_INVALID,
     sheet: SheetOption = None,
 ) -> None:
     """Write Table 1 and the outcome's prevalence by each exposure as CSV, and print them."""
+    from analysis.describe import (
+        prevalence_display,
+        prevalence_html,
+        table_one,
+        table_one_display,
+        table_one_html,
+    )
+    from analysis.describe.columns import coded_column
+
     prevalence_out = prevalence_out or out.with_name("prevalence.csv")
     for path, option in ((out, "--out"), (prevalence_out, "--prevalence-out"), (html, "--html")):
         output_file(path, option)
@@ -67,8 +70,12 @@ def describe(
         typer.echo(f"HTML written to {html}")
 
 
-def _prevalence(survey) -> pd.DataFrame | None:
+def _prevalence(survey):
     """Prevalence by each coded exposure, or None (with a note) without a binary outcome."""
+    from analysis.codebook import CODED_TYPES
+    from analysis.describe import prevalence
+    from analysis.errors import ValidationError
+
     outcomes = [n for n in survey.variables("outcome") if survey.codebook[n].type == "binary"]
     if not outcomes:
         typer.echo("No binary outcome in the codebook: prevalence not computed.")
@@ -85,24 +92,8 @@ def _prevalence(survey) -> pd.DataFrame | None:
         return None
 
 
-def _print(display: pd.DataFrame, title: str) -> None:
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:  # rich is optional; pandas prints a plain table
-        typer.echo(f"\n{title}\n{display.to_string(index=False)}\n")
-        return
-    table = Table(title=title, show_lines=False)
-    for i, column in enumerate(display.columns):
-        table.add_column(str(column), justify="left" if i == 0 else "right")
-    for row in display.itertuples(index=False):
-        table.add_row(*(str(value) for value in row))
-    Console(width=max(100, _width(display))).print(table)
-
-
-def _width(display: pd.DataFrame) -> int:
-    widths = [max([len(str(c)), *display[c].astype(str).str.len()]) for c in display.columns]
-    return sum(widths) + 3 * len(widths) + 4
+def _print(display, title: str) -> None:
+    print_table(display, title)
 
 
 def _page(parts: list[str]) -> str:

@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from analysis.cli.app import app
-from analysis.cli.common import SheetOption, open_survey, output_file
+from analysis.cli.common import (
+    ON_INVALID,
+    OnInvalidOption,
+    SheetOption,
+    open_survey,
+    output_file,
+    print_table,
+)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -17,6 +23,8 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _fmt_or(est: float, low: float, high: float) -> str:
+    import pandas as pd
+
     if pd.isna(est):
         return ""
     if pd.isna(low):
@@ -25,11 +33,15 @@ def _fmt_or(est: float, low: float, high: float) -> str:
 
 
 def _fmt_p(p: float) -> str:
+    import pandas as pd
+
     return "" if pd.isna(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def display_table(table: pd.DataFrame) -> pd.DataFrame:
+def display_table(table):
     """The odds-ratio table as text columns: OR (95% CI) and p, crude and adjusted."""
+    import pandas as pd
+
     return pd.DataFrame({
         "": table["label"],
         "n": table["n"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
@@ -60,17 +72,21 @@ def fit(
     method: Annotated[str, typer.Option(
         "--method", help="'auto', 'rows' or 'patterns'.")] = "auto",
     firth: Annotated[bool, typer.Option("--firth", help="Firth's penalised likelihood.")] = False,
-    on_invalid: Annotated[str, typer.Option(
-        "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
+    on_invalid: OnInvalidOption = ON_INVALID,
     sheet: SheetOption = None,
 ) -> None:
     """Fit crude and adjusted logistic models; write the odds-ratio table as CSV and print it."""
+    import warnings
+
     from analysis.models import logistic
 
     output_file(out, "--out")
     survey = open_survey(data, codebook, on_invalid=on_invalid, sheet=sheet)
-    result = logistic(survey, outcome, _names(exposures), _names(adjust), method=method,
-                      firth=firth)
+    with warnings.catch_warnings(record=True) as caught:
+        # Library warnings (statsmodels, numpy) become one short line each, after the table.
+        warnings.simplefilter("always")
+        result = logistic(survey, outcome, _names(exposures), _names(adjust), method=method,
+                          firth=firth)
     result.table.to_csv(out, index=False)
     info = result.info
     typer.echo(f"Outcome: {survey.label(info['outcome'])} = {info['event']}; "
@@ -78,7 +94,44 @@ def fit(
                f"missing value not in the model; method: {info['method']}")
     adjusted_for = ", ".join(survey.label(c) for c in info["adjust_for"]) or "nothing"
     typer.echo(f"Adjusted for: {adjusted_for}")
-    with pd.option_context("display.width", 200, "display.max_colwidth", 60,
-                           "display.max_rows", 500):
-        typer.echo(display_table(result.table).to_string(index=False))
+    print_table(display_table(result.table))
     typer.echo(f"Odds ratios written to {out}")
+    for line in short_warnings(caught):
+        typer.echo(f"warning: {line}", err=True)
+
+
+def short_warnings(caught) -> list[str]:
+    """Each distinct warning once, as one short line; the package's own ones as written."""
+    from analysis.errors import BackpainWarning
+
+    lines: list[str] = []
+    for item in caught:
+        text = str(item.message).strip()
+        if not issubclass(item.category, BackpainWarning):
+            first = text.splitlines()[0] if text else item.category.__name__
+            text = _PLAIN.get(_key(first), first)
+            if len(text) > 160:
+                text = text[:157] + "..."
+        if text not in lines:
+            lines.append(text)
+    return lines
+
+
+def _key(text: str) -> str:
+    for key in _PLAIN:
+        if key in text:
+            return key
+    return text
+
+
+# What the usual library warnings mean for an odds-ratio table.
+_PLAIN = {
+    "Maximum Likelihood optimization failed to converge":
+        "a model did not converge: its odds ratios are unreliable (try --firth)",
+    "Perfect separation": "a level separates the outcome perfectly: try --firth",
+    "overflow encountered": "a model's estimates diverge (separation?): try --firth",
+    "divide by zero": "a model's estimates diverge (separation?): try --firth",
+    "Inverting hessian failed": "a model's standard errors could not be computed: its "
+                                "intervals are unreliable (try --firth)",
+    "HessianInversionWarning": "a model's standard errors could not be computed (try --firth)",
+}

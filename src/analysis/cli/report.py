@@ -6,18 +6,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from analysis.cli.app import app
-from analysis.cli.common import SheetOption, read_options, report_target
+from analysis.cli.common import (
+    ON_INVALID,
+    OnInvalidOption,
+    SheetOption,
+    read_options,
+    report_target,
+)
 from analysis.errors import ReportError
-from analysis.privacy import DEFAULT_THRESHOLD
-from analysis.report.build import JOBS
-from analysis.report.run import CELL_TIMEOUT
+
+# The library's defaults, repeated so `--help` need not import the report machinery
+# (tests/test_cli_help.py checks that they agree): analysis.privacy.DEFAULT_THRESHOLD,
+# analysis.report.build.JOBS, analysis.report.run.CELL_TIMEOUT.
+DEFAULT_THRESHOLD = 5
+JOBS = 1
+CELL_TIMEOUT = 600
 
 
 def parse_parameters(pairs: list[str]) -> dict[str, Any]:
     """``["k=v", ...]`` → ``{k: v}``, each value read as YAML (``5``, ``[a, b]``, ``null``)."""
+    import yaml
+
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -51,6 +62,7 @@ def report(
         "--timeout", min=1, help="Seconds any one notebook cell may run.")] = CELL_TIMEOUT,
     jobs: Annotated[int, typer.Option(
         "--jobs", min=1, help="Notebooks run at once (each kernel holds the survey).")] = JOBS,
+    on_invalid: OnInvalidOption = ON_INVALID,
     sheet: SheetOption = None,
     case_studies: Annotated[bool, typer.Option(
         "--case-studies/--no-case-studies",
@@ -85,7 +97,9 @@ def report(
     if not threshold and rounding is None:
         raise ReportError("--threshold 0 turns suppression off: give --rounding too, so "
                           "that small counts are still protected.")
-    parameters = parse_parameters(param or [])
+    if on_invalid not in ("raise", "exclude"):
+        raise ReportError(f"--on-invalid must be 'raise' or 'exclude', not {on_invalid!r}.")
+    parameters = {"on_invalid": on_invalid, **parse_parameters(param or [])}
     if sheet is not None:
         parameters["sheet"] = sheet
 

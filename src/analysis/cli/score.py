@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from analysis.cli.app import app
-from analysis.cli.common import SheetOption, open_survey, output_file
+from analysis.cli.common import ON_INVALID, OnInvalidOption, SheetOption, open_survey, output_file
 from analysis.errors import ScoringError
 
 
@@ -18,8 +18,7 @@ def score(
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="Codebook YAML.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file for the scored data.")
                    ] = Path("scored.parquet"),
-    on_invalid: Annotated[str, typer.Option(
-        "--on-invalid", help="'raise' on invalid rows, or 'exclude' them (ledger).")] = "raise",
+    on_invalid: OnInvalidOption = ON_INVALID,
     alpha_out: Annotated[Path | None, typer.Option(
         "--alpha-out", help="Also write Cronbach's alpha of each scale to this CSV.")] = None,
     codebook_out: Annotated[Path | None, typer.Option(

@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from analysis.cli.app import app
-from analysis.simulate import EXAMPLE_SEED, simulate_survey, write_survey
+
+#: ``analysis.simulate.EXAMPLE_SEED``, repeated so ``--help`` need not import the simulator
+#: (tests/test_cli_help.py checks that they agree).
+EXAMPLE_SEED = 20240501
 
 
 @app.command()
@@ -26,6 +29,8 @@ def simulate(
     ] = True,
 ) -> None:
     """Simulate the example back-pain survey: SIMULATED data with known true effects."""
+    from analysis.simulate import simulate_survey, write_survey
+
     frame = simulate_survey(n, seed, errors=errors, missing=missing)
     path = write_survey(frame, out)
     typer.echo(f"wrote {len(frame):,} SIMULATED respondents to {path} (seed {seed})")

@@ -8,10 +8,16 @@ from typing import Annotated
 import typer
 
 from analysis.cli.app import app
-from analysis.cli.common import SheetOption, output_file, read_lines, read_options
-from analysis.load import load_survey
-from analysis.scale.lazy import LazySurvey
-from analysis.survey import Survey
+from analysis.cli.common import (
+    ON_INVALID,
+    OnInvalidOption,
+    SheetOption,
+    output_file,
+    read_lines,
+    read_options,
+    survey_source,
+    working,
+)
 
 
 @app.command()
@@ -20,20 +26,20 @@ def validate(
         help="Survey export (CSV, Excel, Parquet, SPSS, Stata), or a folder or glob of "
         "Parquet files.")],
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="Codebook YAML.")],
-    on_invalid: Annotated[
-        str,
-        typer.Option(
-            "--on-invalid", help="raise: stop on any broken rule; exclude: set rows aside."
-        ),
-    ] = "raise",
+    on_invalid: OnInvalidOption = ON_INVALID,
     ledger: Annotated[
         Path | None, typer.Option("--ledger", help="Write the ledger (one row per entry) as CSV.")
     ] = None,
     sheet: SheetOption = None,
 ) -> None:
     """Check DATA against CODEBOOK and print rows read, excluded by reason, and analysed."""
+    from analysis.load import load_survey
+    from analysis.scale.lazy import LazySurvey
+
     output_file(ledger, "--ledger")
-    survey = load_survey(data, codebook, on_invalid=on_invalid, **read_options(sheet))
+    with working(data, "validating"):
+        survey = load_survey(survey_source(data), codebook, on_invalid=on_invalid,
+                             **read_options(sheet))
     if isinstance(survey, LazySurvey):
         with survey:
             typer.echo(validation_summary(survey))
@@ -44,14 +50,23 @@ def validate(
                 typer.echo(f"ledger: {len(entries):,} exclusions written to {ledger} (counts of "
                            "values set missing are in the summary above)")
         return
+    if survey.source == "DataFrame":  # a public dataset's file, read by its parser
+        from dataclasses import replace
+
+        survey = replace(survey, source=str(data))
     typer.echo(validation_summary(survey))
     if ledger is not None:
         survey.ledger.to_csv(ledger, index=False)
         typer.echo(f"ledger: {len(survey.ledger):,} entries written to {ledger}")
 
 
-def validation_summary(survey: Survey | LazySurvey) -> str:
-    """Rows read, excluded by reason, analysed, and values recoded, as plain text."""
+def validation_summary(survey) -> str:
+    """Rows read, excluded by reason, analysed, and values recoded, as plain text.
+
+    ``survey``: a :class:`~analysis.survey.Survey` or a :class:`~analysis.scale.LazySurvey`.
+    """
+    from analysis.scale.lazy import LazySurvey
+
     lazy = isinstance(survey, LazySurvey)
     rows: list[tuple[str, int]] = []
     for row in survey.flow.itertuples():

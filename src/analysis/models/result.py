@@ -154,12 +154,14 @@ class ModelResult:
 
     def _repr_html_(self) -> str:
         """Jupyter shows the notices above the table, so a failed fit is never read as a result."""
-        import html
+        from analysis.display import html_block
 
-        notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in self.notices)
-        head = f"<p><strong>Notices</strong></p><ul>{notes}</ul>" if notes else ""
-        return head + self.table.to_html(index=False, na_rep="",
-                                         float_format=lambda v: significant(v, 3))
+        notes = pd.DataFrame({"notice": [str(n) for n in self.notices]})
+        facts = [f"{k}: {self.info[k]}" for k in ("outcome", "n", "events", "method")
+                 if self.info.get(k) is not None]
+        tables = [("Notices", notes)] if len(notes) else []
+        return html_block(type(self).__name__, facts, [*tables, (None, self.table)],
+                          max_rows=max(len(self.table), len(notes)))
 
     def __repr__(self) -> str:
         notes = f", {len(self.notices)} notice(s)" if self.notices else ""

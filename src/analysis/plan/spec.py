@@ -132,5 +132,12 @@ class AnalysisPlan:
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the same lines as ``print(plan)``, indented, in the reports' style."""
+        from analysis.display import html_lines
+
+        title, *lines = str(self).splitlines()
+        return html_lines(title, lines)
+
 
 __all__ = ["MODELS", "AnalysisPlan", "ModelPlan"]

@@ -315,12 +315,28 @@ def release_options(parameters: dict[str, Any]) -> dict[str, Any]:
             if (k in PLAN_PARAMETERS or k in ("factors", "scores")) and v is not None}
 
 
+def scratch_folder(out_dir: str | Path | None = None) -> Path:
+    """Where a notebook writes its tables and figures: ``out_dir``, else a scratch folder.
+
+    A notebook run by hand in JupyterLab has ``out_dir = None`` and writes into
+    ``$BACKPAIN_SCRATCH`` or ``./scratch`` (beside the notebook, git-ignored),
+    never into ``reports/``: only ``backpain report`` (``make report``) passes
+    an ``out_dir``, the hidden staging folder that it swaps in whole.
+    """
+    if out_dir is not None:
+        return Path(out_dir)
+    import os
+
+    return Path(os.environ.get("BACKPAIN_SCRATCH") or "scratch")
+
+
 def open_report(name: str, data: str | Path, codebook: str | Path, *,
-                out_dir: str | Path = "../reports", threshold: int | None = DEFAULT_THRESHOLD,
+                out_dir: str | Path | None = None, threshold: int | None = DEFAULT_THRESHOLD,
                 on_invalid: str = "exclude", sheet: str | int | None = None,
                 rounding: int | None = None, **parameters: Any) -> ReportSession:
     """Load the survey of a report notebook and start its record.
 
+    ``out_dir`` None (a notebook run by hand) writes into :func:`scratch_folder`.
     Identifier columns are never loaded (``keep_identifiers=False``). Other
     ``parameters`` are kept for the provenance section. When
     :func:`~analysis.report.render_reports` has validated this data file with
@@ -331,7 +347,7 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     from analysis.load import load_survey
 
     threshold, rounding = check_rule(threshold, rounding)
-    data, codebook, out_dir = Path(data), Path(codebook), Path(out_dir)
+    data, codebook, out_dir = Path(data), Path(codebook), scratch_folder(out_dir)
     for what, path in (("data file", data), ("codebook", codebook)):
         if not path.is_file():
             raise ReportError(f"Report {name}: {what} {str(path)!r} does not exist.")
