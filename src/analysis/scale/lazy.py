@@ -194,8 +194,8 @@ class LazySurvey:
                          "WHERE __reason = 0")
 
     def _validate(self) -> None:
-        sums = [f"sum(__rule{i}::BIGINT)" for i in range(len(self.rules))]
-        sums += [f"sum(__miss{j}::BIGINT)" for j in range(len(self.missing))]
+        sums = [f"coalesce(sum(__rule{i}::BIGINT), 0)" for i in range(len(self.rules))]
+        sums += [f"coalesce(sum(__miss{j}::BIGINT), 0)" for j in range(len(self.missing))]
         rows = self.con.execute(
             f"SELECT __reason, count(*){''.join(', ' + s for s in sums)} FROM __flagged "
             "GROUP BY __reason ORDER BY __reason").fetchall()
