@@ -34,7 +34,7 @@ def join(*parts: Html | str) -> Html:
 def methods(report: ReportSession) -> Html:
     """The methods paragraph: data, flow, models, adjustment, design, missing data, software."""
     fits = report.fits if report.has_fits else None
-    paragraphs = methods_text(report.survey, report.plan, fits)
+    paragraphs = methods_text(report.survey, report.plan, fits, counts=(report.n_read, report.n))
     report.results["methods"] = {"title": "Methods", "columns": ["paragraph"],
                                  "rows": [[p] for p in paragraphs]}
     report.results["analysis_plan"] = {"title": "Analysis plan", "columns": ["plan"],
@@ -54,7 +54,7 @@ def characteristics(report: ReportSession) -> Html:
     Respondents not asked a question (skip logic) are counted apart from
     those missing it; an SMD that is not defined is a dash with the reason.
     """
-    from analysis.describe import table_one, table_one_note
+    from analysis.describe import table_one_note
     from analysis.describe.columns import default_grouping
     from analysis.errors import BackpainError
     from analysis.report.tables import safe_design_table_one, safe_table_one
@@ -63,7 +63,7 @@ def characteristics(report: ReportSession) -> Html:
     by = next((m.outcome for m in report.plan.models
                if m.kind in ("binary", "ordinal", "nominal") and not m.subsample), None)
     by = by if by is not None else default_grouping(survey)
-    t1 = table_one(survey, by=by)
+    t1 = report.table_one(by)
     title = "Characteristics of respondents"
     if by is not None:
         label = survey.label(by)

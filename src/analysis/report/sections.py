@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.describe import prevalence, table_one
+from analysis.describe import table_one
 from analysis.describe.render import NOTE as TABLE_ONE_NOTE
 from analysis.models import logistic
 from analysis.privacy import complementary_suppression, suppressed_label
@@ -63,7 +63,7 @@ def participant_flow(report: ReportSession) -> Html:
     """
     from analysis import figures
 
-    flow = report.survey.flow.reset_index(drop=True)
+    flow = report.flow.reset_index(drop=True)
     t = report.threshold
     counts = flow["n"].to_numpy(dtype=float)[:, None]
     read = flow.index[flow["stage"] == "read"].tolist()
@@ -102,7 +102,7 @@ def pool_small_reasons(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
 def changes_by_rule(report: ReportSession) -> Html:
     """Values set missing and rows excluded, by column and rule."""
     # counted from the ledger's blocks: a row per changed value would be millions of rows
-    blocks = report.survey.accounts.counts()
+    blocks = report.change_counts()
     blocks = blocks[blocks["action"] != "dropped column"]
     blocks = blocks.assign(column=blocks["column"].fillna("").astype(str))
     counts = (blocks.groupby(["column", "rule", "action"], dropna=False, sort=True)["n"].sum()
@@ -124,20 +124,20 @@ def missing_values(report: ReportSession) -> Html:
 
     survey = report.survey
     items = {v.name for v in survey.codebook.variables.values() if v.instrument}
-    counts = figures.missingness(survey)
-    counts = counts[~counts["variable"].isin(items)]
+    every = report.missingness()
+    counts = every[~every["variable"].isin(items)]
     table = pd.DataFrame({"Variable": counts["label"].to_numpy(),
                           "Asked": counts["n_asked"].to_numpy(),
                           "Missing": counts["n_missing"].to_numpy(),
                           "Missing, %": counts["percent_missing"].to_numpy()})
     shown = safe_counts(table, "Missing", report.threshold, percent="Missing, %")
     out = report.table(shown, "missing",
-                       title=f"Missing values among {len(survey.data)} respondents analysed",
+                       title=f"Missing values among {report.n} respondents analysed",
                        note="Percent of the respondents asked: a question put only to some (an "
                             "examination of a sub-sample, a follow-up after 'No') is not "
                             "missing for the others. Questionnaire items are summarised in the "
                             "questionnaire report. " + _suppression_note(report))
-    ax = figures.missingness_plot(survey)
+    ax = figures.missingness_plot(every)
     return join(out, report.figure(ax, "missing", caption="Share of missing values by variable"))
 
 
@@ -168,7 +168,7 @@ def prevalence_by(report: ReportSession, outcome: str | None,
 
     factors = list(factors) if factors else report.survey.variables("exposure")
     coded = [f for f in factors if report.survey.data[f].dtype == "category"]
-    table = prevalence(report.survey, outcome, by=coded, weighted=False, design=design)
+    table = report.prevalence(outcome, coded, design)
     shown = safe_prevalence(table, report.threshold)
     if design:
         shown = shown.rename(columns={"Prevalence, % (95% CI)": "Unweighted, % (95% CI)"})

@@ -286,3 +286,33 @@ def _rank_test(con, name: str, group_sql: str) -> tuple[float, str]:
         return np.nan, NOT_TESTED
     p = float(stats.chi2.sf(h / correction, len(rows) - 1))
     return p, MANN_WHITNEY if len(rows) == 2 else KRUSKAL
+
+
+def lazy_missingness(lazy) -> pd.DataFrame:
+    """:func:`analysis.figures.missingness` of a :class:`LazySurvey`, counted in one scan.
+
+    ``variable, label, n, n_asked, n_not_asked, n_missing, percent_missing``
+    for each codebook variable in the data, in codebook order; respondents
+    not asked a question (``asked_if``) are not missing it.
+    """
+    cb = lazy.codebook
+    present = {c.name for c in lazy.columns}
+    # identifier columns are dropped on loading unless kept, as in memory
+    names = [n for n in cb.variables if n in present
+             and (lazy.keep_identifiers or not cb[n].is_identifier)]
+    exprs = []
+    for name in names:
+        asked = asked_sql(cb, name, present) or "TRUE"
+        exprs += [f"count(*) FILTER (WHERE {asked})",
+                  f"count(*) FILTER (WHERE ({asked}) AND {quote(name)} IS NULL)"]
+    row = lazy.con.sql(f"SELECT count(*){''.join(', ' + e for e in exprs)} FROM __valid"
+                       ).fetchall()[0]
+    n = int(row[0])
+    n_asked = np.array(row[1::2], dtype=np.int64)
+    missing = np.array(row[2::2], dtype=np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percent = 100 * missing / n_asked
+    return pd.DataFrame({
+        "variable": names, "label": [cb.label(v) for v in names], "n": n,
+        "n_asked": n_asked, "n_not_asked": n - n_asked, "n_missing": missing,
+        "percent_missing": percent})

@@ -1,0 +1,51 @@
+"""The models of an analysis plan fitted on a :class:`~analysis.scale.lazy.LazySurvey`.
+
+A logistic model without a survey design, interactions or imputation is
+fitted exactly on all rows through DuckDB aggregates: on covariate patterns
+when its variables are all coded, by Newton-Raphson with one aggregate scan
+per iteration (:mod:`analysis.scale.irls`) when it has continuous ones. Any
+other model (design-based, with interactions, multiply imputed, counts,
+ordinal) has no aggregate form here: it is fitted in memory on the report's
+stated random sample, and its result carries a notice that says so.
+"""
+
+from __future__ import annotations
+
+from analysis.plan import ModelPlan, fit_in_memory
+from analysis.scale.sql import CODED
+
+
+def aggregate_form(model: ModelPlan, impute: str | None) -> bool:
+    """Whether the planned model is fitted on DuckDB aggregates (else on the sample)."""
+    # Firth's profile intervals and penalised LR tests need the rows; Firth is for
+    # small samples anyway
+    return (model.model == "logistic" and not model.design
+            and not model.interactions and impute is None)
+
+
+def lazy_fitter(lazy, sample_size: int):
+    """A ``fitter`` for :func:`analysis.plan.fit_plan`: aggregates where they exist, else a sample.
+
+    ``survey`` given to the fitter is the report's sample, with the plan's
+    ``per`` steps in its codebook, which the aggregate fits use too.
+    """
+
+    def fit(survey, model: ModelPlan, impute: str | None = None):
+        if not aggregate_form(model, impute):
+            result = fit_in_memory(survey, model, impute)
+            if lazy.n_analysed > len(survey.data):
+                result.notify("method", f"Fitted on a random sample of {len(survey.data):,} of "
+                              f"the {lazy.n_analysed:,} respondents analysed: this model has "
+                              "no aggregate form in the out-of-core report.")
+            return result
+        variables = [*model.exposures, *model.adjust_for]
+        continuous = [v for v in variables if survey.codebook[v].type not in CODED]
+        if continuous and lazy.n_analysed > sample_size:
+            from analysis.scale.irls import logistic_irls
+
+            return logistic_irls(lazy, survey.codebook, model.outcome, model.exposures,
+                                 model.adjust_for)
+        return lazy.logistic(model.outcome, model.exposures, model.adjust_for,
+                             codebook=survey.codebook)
+
+    return fit
