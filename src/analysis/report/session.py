@@ -177,7 +177,7 @@ class ReportSession:
             out = ('<div class="backpain-banner" role="note"><strong>SIMULATED DATA.</strong> '
                    "The codebook declares these data simulated: they describe no real person, "
                    "and their results say nothing about real people.</div>")
-        if self.lazy is not None and self.lazy.n_read > len(self.survey.data):
+        if self.lazy is not None and self.lazy.n_analysed > len(self.survey.data):
             out += ('<div class="backpain-notice" role="note"><p>Computed out of core</p><p>'
                     f"{html.escape(out_of_core_words(self))}</p></div>")
         return Html(out)

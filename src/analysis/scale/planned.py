@@ -31,21 +31,18 @@ def lazy_fitter(lazy, sample_size: int):
     """
 
     def fit(survey, model: ModelPlan, impute: str | None = None):
-        if not aggregate_form(model, impute):
-            result = fit_in_memory(survey, model, impute)
-            if lazy.n_analysed > len(survey.data):
-                result.notify("method", f"Fitted on a random sample of {len(survey.data):,} of "
-                              f"the {lazy.n_analysed:,} respondents analysed: this model has "
-                              "no aggregate form in the out-of-core report.")
-            return result
         variables = [*model.exposures, *model.adjust_for]
         continuous = [v for v in variables if survey.codebook[v].type not in CODED]
-        if continuous and lazy.n_analysed > sample_size:
-            from analysis.scale.irls import logistic_irls
-
-            return logistic_irls(lazy, survey.codebook, model.outcome, model.exposures,
-                                 model.adjust_for)
-        return lazy.logistic(model.outcome, model.exposures, model.adjust_for,
-                             codebook=survey.codebook)
+        # With a continuous covariate nearly every row is its own pattern: past the
+        # sample's size the pattern table would not fit in memory.
+        if aggregate_form(model, impute) and not (continuous and lazy.n_analysed > sample_size):
+            return lazy.logistic(model.outcome, model.exposures, model.adjust_for,
+                                 codebook=survey.codebook)
+        result = fit_in_memory(survey, model, impute)
+        if lazy.n_analysed > len(survey.data):
+            result.notify("method", f"Fitted on a random sample of {len(survey.data):,} of "
+                          f"the {lazy.n_analysed:,} respondents analysed: this model has no "
+                          "aggregate form in the out-of-core report.")
+        return result
 
     return fit
