@@ -13,6 +13,7 @@ aggregate form and would be fitted on the sample).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ def reports(tmp_path_factory):
     folder.mkdir()
     for k, part in enumerate(np.array_split(np.arange(N), FILES)):
         frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
-    cb = yaml.safe_load(open("data/codebooks/backpain_survey.yml", encoding="utf-8"))
+    cb = yaml.safe_load(Path("data/codebooks/backpain_survey.yml").read_text(encoding="utf-8"))
     cb["analysis"].pop("interactions", None)
     for var in cb["variables"].values():
         if var.get("role") in ("weight", "stratum", "cluster"):
@@ -90,3 +91,33 @@ def test_out_of_core_report_says_so_only_past_its_sample(reports):
     _, lazy = reports
     page = (lazy / "02_descriptives.html").read_text(encoding="utf-8")
     assert "Computed out of core" not in page  # 2,000 rows: the sample is every row
+
+
+def test_past_its_sample_a_report_says_what_rests_on_the_sample(tmp_path, monkeypatch):
+    # In process, with a sample of 400 lines of 2,000: the banner says so, aggregates use
+    # every row, and a design-based model (no aggregate form) carries a notice.
+    from analysis.report import session
+
+    whole = write_survey(simulate_survey(N, seed=5), tmp_path / "whole.parquet")
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    frame = pd.read_parquet(whole)
+    for k, part in enumerate(np.array_split(np.arange(N), 2)):
+        frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
+    monkeypatch.setattr(session, "SAMPLE_ROWS", 400)
+    report = session.open_report("03_risk_factors", folder, "data/codebooks/backpain_survey.yml",
+                                 out_dir=tmp_path / "out")
+    n = report.lazy.n_analysed
+    assert len(report.survey.data) < 400 < n == report.n
+    banner = report.banner().text
+    assert "SIMULATED DATA" in banner and "Computed out of core" in banner
+    assert f"random sample of {len(report.survey.data):,} respondents" in banner
+    assert int(report.flow["n"].iloc[0]) == N
+    from analysis.scale.planned import aggregate_form
+
+    main = report.fits[0]
+    # design-based (or Firth, on so small a sample): no aggregate form, fitted on the sample
+    assert main.plan.model and not aggregate_form(main.plan, None)
+    assert any("random sample" in x.message for x in main.result.notices)
+    t1 = report.table_one("spasm_12m")
+    assert int(t1.loc[0, "n:Overall"]) == n
