@@ -1,12 +1,13 @@
 """The models of an analysis plan fitted on a :class:`~analysis.scale.lazy.LazySurvey`.
 
-A logistic model without a survey design, interactions or imputation is
-fitted exactly on all rows through DuckDB aggregates: on covariate patterns
-when its variables are all coded, by Newton-Raphson with one aggregate scan
-per iteration (:mod:`analysis.scale.irls`) when it has continuous ones. Any
-other model (design-based, with interactions, multiply imputed, counts,
-ordinal) has no aggregate form here: it is fitted in memory on the report's
-stated random sample, and its result carries a notice that says so.
+A logistic model without a survey design, interactions, imputation or
+Firth's penalty is fitted exactly on all rows on DuckDB covariate patterns,
+when its variables are all coded or the data are no larger than the
+report's sample (a continuous covariate makes nearly every row a pattern).
+Any other model (design-based, Firth, with interactions, multiply imputed,
+counts, ordinal; a logistic model with continuous covariates past the
+sample's size) is fitted in memory on the report's stated random sample, and
+its result carries a notice that says so.
 """
 
 from __future__ import annotations
