@@ -178,8 +178,8 @@ class ReportSession:
                    "The codebook declares these data simulated: they describe no real person, "
                    "and their results say nothing about real people.</div>")
         if self.lazy is not None and self.lazy.n_analysed > len(self.survey.data):
-            out += ('<div class="backpain-notice" role="note"><p>Computed out of core</p><p>'
-                    f"{html.escape(out_of_core_words(self))}</p></div>")
+            out += ('<div class="backpain-notice" role="note"><p>Computed out of core</p><ul>'
+                    f"<li>{html.escape(out_of_core_words(self))}</li></ul></div>")
         return Html(out)
 
     def table(self, frame: pd.DataFrame, key: str, *, title: str, note: str | None = None) -> Html:
