@@ -169,6 +169,95 @@ def timed_run(folder: Path, memory_limit: str, threads: int, duplicate_ids: bool
     }
 
 
+def generate_example(folder: Path, rows: int, per_file: int, seed: int = 20240501) -> None:
+    """The example survey (every column, planted errors) as one Parquet file per chunk.
+
+    :func:`analysis.simulate.write_survey_chunked` writes one file with a row
+    group per chunk; each row group is then copied to a file of its own, so
+    the folder is a partitioned dataset and no step holds more than a chunk.
+    """
+    import pyarrow.parquet as pq
+
+    from analysis.simulate.chunked import write_survey_chunked
+
+    folder.mkdir(parents=True, exist_ok=True)
+    whole = folder.parent / f"{folder.name}.whole.parquet"
+    write_survey_chunked(rows, seed, whole, chunk=per_file)
+    source = pq.ParquetFile(whole)
+    for k in range(source.num_row_groups):
+        pq.write_table(source.read_row_group(k), folder / f"part-{k:05d}.parquet",
+                       compression="zstd")
+    whole.unlink()
+
+
+def report_run(folder: Path, out: Path) -> dict:
+    """The plan-driven report of the Parquet folder (``backpain report folder/``), timed."""
+    from analysis.report import render_reports
+
+    codebook = Path(__file__).resolve().parents[1] / "data" / "codebooks" / "backpain_survey.yml"
+    start = time.perf_counter()
+    summary = render_reports(folder, codebook, out, progress=False)
+    total = time.perf_counter() - start
+    return {"times": {**{row.notebook: row.seconds for row in summary.itertuples()},
+                      "total": total}}
+
+
+def tree_peak(process: subprocess.Popen, interval: float = 0.25) -> tuple[str, float]:
+    """Wait for ``process``; its output and the peak summed RSS (GiB) of it and its children."""
+    import psutil
+
+    root = psutil.Process(process.pid)
+    peak = 0.0
+    while process.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()) / 2**30)
+        except psutil.Error:
+            pass
+        time.sleep(interval)
+    out = process.stdout.read()
+    if process.returncode:
+        raise SystemExit(f"report run failed ({process.returncode}): {out[-2000:]}")
+    return out, peak
+
+
+def report_benchmark(args) -> None:
+    """``--report``: the example survey as a Parquet folder, and its whole report, timed."""
+    scratch = Path(tempfile.mkdtemp(prefix="backpain-report-ooc-"))
+    folder = args.dir or scratch / "survey"
+    try:
+        if not folder.exists():
+            t = time.perf_counter()
+            subprocess.run([sys.executable, __file__, "--dir", str(folder), "--rows",
+                            str(args.rows), "--rows-per-file", str(args.rows_per_file),
+                            "--child", "generate-example"], check=True)
+            size = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 1e6
+            print(f"generated {args.rows:,} rows (example survey) in "
+                  f"{time.perf_counter() - t:.1f} s, {size:,.0f} MB on disk", flush=True)
+        runs = []
+        for k in range(args.repeat):
+            load = os.getloadavg()[0]
+            child = subprocess.Popen(
+                [sys.executable, __file__, "--dir", str(folder), "--out",
+                 str(scratch / f"report-{k}"), "--child", "report"],
+                stdout=subprocess.PIPE, text=True)
+            out, peak = tree_peak(child)
+            run = json.loads(out.strip().splitlines()[-1])
+            run |= {"peak_tree_gib": peak, "load_before": load, "load_after": os.getloadavg()[0]}
+            runs.append(run)
+            print(f"run {k + 1}: total {run['times']['total']:.1f} s, peak RSS (all processes) "
+                  f"{peak:.2f} GiB, load average {load:.1f} -> {run['load_after']:.1f}",
+                  flush=True)
+        print(f"\n{args.rows:,} rows in {len(list(folder.glob('*.parquet')))} files; the "
+              f"report's notebooks one at a time; medians of {len(runs)} runs")
+        for step in runs[0]["times"]:
+            median = statistics.median(r["times"][step] for r in runs)
+            print(f"  {step:<30} {median:8.1f} s")
+        print(f"  {'peak RSS (max of runs)':<30} {max(r['peak_tree_gib'] for r in runs):8.2f} GiB")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def environment() -> dict:
     import duckdb
     import pandas
@@ -192,8 +281,23 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-duplicate-ids", action="store_true")
-    parser.add_argument("--child", choices=["generate", "run"], help=argparse.SUPPRESS)
+    parser.add_argument("--report", action="store_true",
+                        help="time the whole report of the example survey as a Parquet folder")
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["generate", "run", "generate-example", "report"],
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.child == "generate-example":
+        generate_example(args.dir, args.rows, args.rows_per_file)
+        return
+    if args.child == "report":
+        print(json.dumps(report_run(args.dir, args.out)))
+        return
+    if args.report:
+        print(json.dumps(environment(), indent=1))
+        report_benchmark(args)
+        return
 
     if args.child == "generate":
         generate(args.dir, args.rows, args.rows_per_file)

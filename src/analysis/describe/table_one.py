@@ -7,17 +7,23 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from analysis import style
 from analysis.codebook import CODED_TYPES
 from analysis.describe import comparisons
 from analysis.describe.columns import coded_column, default_grouping, table_columns
+from analysis.describe.table_rows import (
+    BACK,
+    FRONT,
+    OVERALL,
+    STATISTICS,
+    assemble,
+    blank_counts,
+    coded_rows,
+    count_row,
+    numeric_row,
+)
 from analysis.errors import ValidationError
 from analysis.survey import Survey
 
-OVERALL = "Overall"
-STATISTICS = ("n", "percent", "mean", "sd", "median", "q1", "q3", "missing", "not_asked")
-FRONT = ["variable", "label", "level", "summary"]
-BACK = ["missing", "not_asked", "p_value", "test", "smd", "smd_note"]
 SKEWNESS_LIMIT = 1.0
 
 
@@ -123,26 +129,30 @@ def table_one(
     skewed = _skewed(data, numeric, nonnormal)
     summaries = _numeric_summaries(data, numeric, codes, groups)
 
-    rows = [_count_row(codes, len(groups), show, groups)]
+    g = len(groups)
+    per_group = np.bincount(codes[codes >= 0], minlength=g)[:g]
+    rows = [count_row(per_group, len(codes), int((codes < 0).sum()), show, groups)]
     for name in names:
         var = survey.codebook[name]
-        blank = _not_asked(survey, name, codes, len(groups))
+        blank = _not_asked(survey, name, codes, g)
+        not_asked = blank_counts(None if blank is None else blank[1:], groups)
         if var.type in CODED_TYPES:
             rows += _coded_rows(name, var.label, data[name], codes, groups, show, pvalues, smd,
-                                decimals, blank)
+                                decimals, not_asked)
         else:
-            rows.append(_numeric_row(name, var.label, data[name].to_numpy(dtype=float), codes,
-                                     summaries[name], name in skewed, groups, show, pvalues,
-                                     smd, decimals, blank))
-    table = pd.DataFrame(rows)
-    numbers = [f"{stat}:{col}" for col in show for stat in STATISTICS]
-    table = table.reindex(columns=[*FRONT, *show, *BACK, *numbers])
-    table[numbers] = table[numbers].astype(float)
-    table[["missing", "not_asked", "p_value", "smd"]] = table[
-        ["missing", "not_asked", "p_value", "smd"]].astype(float)
-    table[["missing", "not_asked"]] = table[["missing", "not_asked"]].astype("int64")
-    table["smd_note"] = table["smd_note"].fillna("")
-    return table
+            x = data[name].to_numpy(dtype=float)
+
+            def rank_test(x=x, name=name):
+                arrays = [x[(codes == j) & ~np.isnan(x)] for j in range(g)]
+                s = summaries[name].loc[groups]
+                return comparisons.continuous_test(arrays, s["n"].to_numpy(),
+                                                   s["mean"].to_numpy(), s["sd"].to_numpy(),
+                                                   normal=False)
+
+            rows.append(numeric_row(name, var.label, summaries[name], name in skewed, groups,
+                                    show, rank_test, pvalues, smd, decimals, not_asked,
+                                    int(np.isnan(x).sum())))
+    return assemble(rows, show)
 
 
 def table_one_numbers(table: pd.DataFrame) -> pd.DataFrame:
@@ -163,18 +173,6 @@ def table_one_numbers(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---- rows -------------------------------------------------------------
-def _count_row(codes: np.ndarray, n_groups: int, show: list[str], groups: list[str]) -> dict:
-    per_group = np.bincount(codes[codes >= 0], minlength=n_groups)[:n_groups]
-    counts = dict(zip(groups, per_group.tolist(), strict=True)) | {OVERALL: len(codes)}
-    row = {"variable": "n", "label": "n", "level": "", "summary": "n",
-           "missing": int((codes < 0).sum()) if groups else 0, "not_asked": 0, "test": "",
-           "smd_note": ""}
-    for col in show:
-        row[col] = str(counts[col])
-        row[f"n:{col}"] = counts[col]
-    return row
-
-
 def _not_asked(survey: Survey, name: str, codes: np.ndarray, n_groups: int):
     """(per-row mask of the respondents not asked ``name``, counts by group, overall count).
 
@@ -190,15 +188,8 @@ def _not_asked(survey: Survey, name: str, codes: np.ndarray, n_groups: int):
     return mask, np.bincount(codes[in_group], minlength=n_groups)[:n_groups], int(mask.sum())
 
 
-def _blank_counts(blank, groups: list[str]) -> dict:
-    """Not asked by display column (group labels and Overall)."""
-    if blank is None:
-        return dict.fromkeys([*groups, OVERALL], 0)
-    _, by_group, overall = blank
-    return dict(zip(groups, by_group.tolist(), strict=True)) | {OVERALL: overall}
-
-
-def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, decimals, blank):
+def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, decimals,
+                not_asked):
     levels = list(series.cat.categories)
     values = series.cat.codes.to_numpy()
     k, g = len(levels), len(groups)
@@ -207,77 +198,10 @@ def _coded_rows(name, label, series, codes, groups, show, pvalues, want_smd, dec
     in_group = seen & (codes >= 0)
     by_group = np.bincount(codes[in_group].astype(np.int64) * k + values[in_group],
                            minlength=g * k).reshape(g, k)
-    not_asked = _blank_counts(blank, groups)
     unseen = ~seen & (codes >= 0)
     missing_by_group = np.bincount(codes[unseen], minlength=g)[:g]
-    counts = dict(zip(groups, by_group, strict=True)) | {OVERALL: overall}
-    missing = {col: int(m) - not_asked[col] for col, m in
-               (dict(zip(groups, missing_by_group, strict=True))
-                | {OVERALL: int((~seen).sum())}).items()}
-
-    p_value, test = comparisons.categorical_test(by_group) if pvalues and g > 1 else (np.nan, "")
-    effect, why = np.nan, ""
-    if want_smd and g > 0:
-        totals = by_group.sum(axis=1, keepdims=True)
-        filled = totals[:, 0] > 0
-        effect, why = comparisons.categorical_smd_checked(by_group[filled] / totals[filled])
-
-    rows = []
-    for j, level in enumerate(levels):
-        row = {"variable": name, "label": label, "level": str(level), "summary": "n (%)",
-               "missing": missing[OVERALL], "not_asked": not_asked[OVERALL],
-               "p_value": p_value, "test": test, "smd": effect, "smd_note": why}
-        for col in show:
-            n, total = int(counts[col][j]), int(counts[col].sum())
-            percent = 100 * n / total if total else np.nan
-            row[col] = (f"{style.count(n)} ({style.percent(percent, decimals)})" if total
-                        else style.count(n))
-            row |= {f"n:{col}": n, f"percent:{col}": percent, f"missing:{col}": missing[col],
-                    f"not_asked:{col}": not_asked[col]}
-        rows.append(row)
-    return rows
-
-
-def _numeric_row(name, label, x, codes, summary, skewed, groups, show, pvalues, want_smd,
-                 decimals, blank):
-    summary = summary.reindex(show).copy()
-    not_asked = _blank_counts(blank, groups)
-    summary["not_asked"] = [not_asked[col] for col in show]
-    summary["missing"] -= summary["not_asked"]
-    p_value, test, effect, why = np.nan, "", np.nan, ""
-    if groups:
-        g = summary.loc[groups]
-        if pvalues and len(groups) > 1:
-            arrays = ([x[(codes == j) & ~np.isnan(x)] for j in range(len(groups))]
-                      if skewed else [np.empty(0)] * len(groups))
-            p_value, test = comparisons.continuous_test(
-                arrays, g["n"].to_numpy(), g["mean"].to_numpy(), g["sd"].to_numpy(),
-                normal=not skewed,
-            )
-        if want_smd:
-            # an SD needs two values; a group with fewer is not compared
-            filled = g["n"].to_numpy() > 1
-            effect, why = comparisons.continuous_smd_checked(g["mean"].to_numpy()[filled],
-                                                             g["sd"].to_numpy()[filled])
-    row = {"variable": name, "label": label, "level": "",
-           "summary": "median [Q1, Q3]" if skewed else "mean (SD)",
-           "missing": int(np.isnan(x).sum()) - not_asked[OVERALL],
-           "not_asked": not_asked[OVERALL],
-           "p_value": p_value, "test": test, "smd": effect, "smd_note": why}
-    d = _decimals_for(summary, decimals)
-    for col in show:
-        s = summary.loc[col]
-        if s["n"] == 0:
-            row[col] = ""
-        elif skewed:
-            row[col] = (f"{style.number(s['median'], d)} [{style.number(s['q1'], d)}, "
-                        f"{style.number(s['q3'], d)}]")
-        elif np.isnan(s["sd"]):  # a single value has no SD
-            row[col] = style.number(s["mean"], d)
-        else:
-            row[col] = f"{style.number(s['mean'], d)} ({style.number(s['sd'], d)})"
-        row |= {f"{stat}:{col}": s[stat] for stat in STATISTICS if stat != "percent"}
-    return row
+    return coded_rows(name, label, levels, by_group, overall, missing_by_group,
+                      int((~seen).sum()), not_asked, groups, show, pvalues, want_smd, decimals)
 
 
 # ---- numbers ------------------------------------------------------------
@@ -340,17 +264,3 @@ def _check_group_labels(by: str | None, groups: list[str]) -> None:
             f"grouping variable {by!r}: level label {clash[0]!r} clashes with a Table 1 column "
             f"name or contains ':'; relabel the level in the codebook."
         )
-
-
-def _decimals_for(summary: pd.DataFrame, decimals: int) -> int:
-    """At least ``decimals``, more when the spread would otherwise print as 0.0.
-
-    A load ratio with SD 0.04 prints as "0.08 (0.04)" rather than "0.1 (0.0)":
-    the spread (SD, else the IQR) keeps two significant digits, up to 4 decimals.
-    """
-    spread = summary["sd"].where(summary["sd"] > 0, summary["q3"] - summary["q1"])
-    spread = spread[np.isfinite(spread) & (spread > 0)]
-    if spread.empty:
-        return decimals
-    needed = 1 - int(np.floor(np.log10(spread.min())))
-    return int(min(max(decimals, needed), 4))

@@ -284,6 +284,11 @@ def _notify_variables(result, adjust_default: bool, adjust_for: list[str],
                       + "); consider impute='mice' or a smaller adjustment set.")
 
 
+def notify_complete_cases(result, dropped: dict[str, int], label=str) -> None:
+    """The complete-case notices of a result fitted elsewhere (on DuckDB aggregates)."""
+    _notify_variables(result, False, [], dropped, label)
+
+
 def _notify_separation(result, cells: pd.DataFrame, warn: bool) -> None:
     """A ``separation`` notice for each fit whose ML estimates are infinite.
 

@@ -7,7 +7,8 @@
 """
 
 from analysis.plan.build import plan
-from analysis.plan.fit import PlannedFit, fit_model, fit_plan
+from analysis.plan.fit import PlannedFit, fit_in_memory, fit_model, fit_plan
 from analysis.plan.spec import MODELS, AnalysisPlan, ModelPlan
 
-__all__ = ["MODELS", "AnalysisPlan", "ModelPlan", "PlannedFit", "fit_model", "fit_plan", "plan"]
+__all__ = ["MODELS", "AnalysisPlan", "ModelPlan", "PlannedFit", "fit_in_memory", "fit_model",
+           "fit_plan", "plan"]

@@ -35,8 +35,11 @@ class PlannedFit:
         return bool(adjusted["converged"].all()) if len(adjusted) else True
 
 
-def fit_model(survey, model: ModelPlan) -> PlannedFit:
+def fit_model(survey, model: ModelPlan, fitter=None) -> PlannedFit:
     """Fit one planned model; our errors become :attr:`PlannedFit.failure`.
+
+    ``fitter(survey, model, impute)`` replaces the in-memory fit (the
+    out-of-core report fits on DuckDB aggregates, :mod:`analysis.scale.planned`).
 
     The survey's codebook is given the plan's ``per`` steps, so each
     continuous exposure is reported per its stated step. Warnings of the fit
@@ -50,7 +53,7 @@ def fit_model(survey, model: ModelPlan) -> PlannedFit:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = _fit(scaled, model, impute)
+            result = (fitter or _fit)(scaled, model, impute)
     except BackpainError as exc:
         return PlannedFit(model, None, str(exc))
     for w in caught:
@@ -106,9 +109,14 @@ def _notice_kind(message: str) -> str:
     return "method"
 
 
-def fit_plan(survey, plan: AnalysisPlan) -> list[PlannedFit]:
-    """Every model of ``plan``, each fitted or failed on its own."""
-    return [fit_model(survey, m) for m in plan.models]
+def fit_plan(survey, plan: AnalysisPlan, fitter=None) -> list[PlannedFit]:
+    """Every model of ``plan``, each fitted or failed on its own (``fitter``: see fit_model)."""
+    return [fit_model(survey, m, fitter) for m in plan.models]
+
+
+def fit_in_memory(survey, model: ModelPlan, impute: str | None = None) -> ModelResult:
+    """The in-memory fit of one planned model (what :func:`fit_model` uses by default)."""
+    return _fit(survey, model, impute)
 
 
 def _fit(survey, model: ModelPlan, impute: str | None) -> ModelResult:
@@ -140,4 +148,4 @@ def _with_steps(survey, per: dict[str, float]):
     return dataclasses.replace(survey, codebook=cb.with_variables(changed))
 
 
-__all__ = ["PlannedFit", "fit_model", "fit_plan"]
+__all__ = ["PlannedFit", "fit_in_memory", "fit_model", "fit_plan"]

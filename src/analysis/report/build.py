@@ -144,11 +144,14 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     deleted before the report is put in place. Any number of runs may
     render at once on one machine, into the same folder or others.
     """
+    from analysis.load import is_dataset
+
+    dataset = is_dataset(data)  # a folder or glob of Parquet files: the out-of-core report
     data, codebook, out = Path(data).resolve(), Path(codebook).resolve(), Path(out).resolve()
     formats = check_formats(formats)
     number_style = current_style() if style is None else get_style(style)
     for what, path in (("Data file", data), ("Codebook", codebook)):
-        if not path.is_file():
+        if not (path.is_file() or (dataset and path == data)):
             raise ReportError(f"{what} {str(path)!r} does not exist.")
     try:  # before any notebook runs: a place that cannot be written is said at once
         # The run renders beside ``out`` and swaps it in, so it is ``out``'s parent that
@@ -186,9 +189,11 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     staging, owner = _stage(out)
     try:
         secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
-        validated = _validate_once(data, codebook, staging, paths, declared, parameters, secret)
-        if validated is not None:
-            _release_once(*validated, staging, parameters, threshold, rounding, secret)
+        if not dataset:  # each notebook opens a dataset in DuckDB, which loads no rows
+            validated = _validate_once(data, codebook, staging, paths, declared, parameters,
+                                       secret)
+            if validated is not None:
+                _release_once(*validated, staging, parameters, threshold, rounding, secret)
         rule = {"threshold": threshold or 0, "rounding": rounding}
         env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,

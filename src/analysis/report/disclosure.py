@@ -149,10 +149,12 @@ def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
 def change_counts(survey) -> pd.DataFrame:
     """Values set missing and rows excluded, by step, column, rule and action.
 
-    Not the rows a model leaves out (the ledger holds those once a model is
-    fitted): the table is the same before and after fitting.
+    ``survey`` is a survey, or its ledger counts already taken (a Parquet
+    dataset's, from DuckDB). Not the rows a model leaves out (the ledger
+    holds those once a model is fitted): the table is the same before and
+    after fitting.
     """
-    blocks = survey.accounts.counts()
+    blocks = survey if isinstance(survey, pd.DataFrame) else survey.accounts.counts()
     blocks = blocks[~blocks["action"].isin(["dropped column", "not in model"])]
     blocks = blocks.assign(column=blocks["column"].fillna("").astype(str))
     return (blocks.groupby(["step", "column", "rule", "action"], dropna=False, sort=True)["n"]
@@ -274,32 +276,36 @@ def register_model(release: Release, survey, fitted) -> None:
 
 
 def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
-                   rounding: int | None = None, factors=None, scores=None) -> Release:
+                   rounding: int | None = None, factors=None, scores=None,
+                   source=None) -> Release:
     """Register every count the report notebooks show on ``survey`` (see the module docstring).
 
     ``plan`` and ``fits`` are :func:`analysis.plan.plan` and
     :func:`analysis.plan.fit_plan` of the survey (``fits`` may be a callable
     returning them, called only when the plan has models); ``factors`` and
     ``scores`` are the descriptive and questionnaire notebooks' parameters.
+    ``source`` gives the counts when they do not come from ``survey`` itself
+    (a report session on a Parquet dataset counts every row in DuckDB, while
+    ``survey`` is its sample): anything with the
+    :class:`~analysis.report.session.ReportSession` methods ``flow``,
+    ``change_counts``, ``table_one``, ``missingness`` and ``prevalence``.
     """
-    from analysis.describe import prevalence, table_one
-    from analysis.figures import missingness
     from analysis.report.tables import register_prevalence, register_table_one
 
+    source = source if source is not None else _SurveyCounts(survey)
     release = Release(threshold, rounding=rounding)
-    register_flow(release, survey.flow)
-    counts = change_counts(survey)
-    for key, n in zip(change_keys(counts, survey.flow), counts["n"], strict=True):
+    register_flow(release, source.flow)
+    counts = change_counts(source.change_counts())
+    for key, n in zip(change_keys(counts, source.flow), counts["n"], strict=True):
         release.add_cell(key, float(n), where="values changed by rule")
     by = characteristics_grouping(survey, plan)
-    register_table_one(release, table_one(survey, by=by), by=by,
+    register_table_one(release, source.table_one(by), by=by,
                        numeric_n=plan.design is not None)
     items = {v.name for v in survey.codebook.variables.values() if v.instrument}
-    miss = missingness(survey)
+    miss = source.missingness()
     register_missing(release, miss[~miss["variable"].isin(items)])
     for model, coded, key in prevalence_models(survey, plan, factors):
-        table = prevalence(survey, model.outcome, by=coded, weighted=False,
-                           design=plan.design is not None)
+        table = source.prevalence(model.outcome, coded, plan.design is not None)
         register_prevalence(release, table, outcome=model.outcome,
                             outcome_levels=outcome_levels(survey, model.outcome), where=key)
     fitted_all = fits() if callable(fits) else fits
@@ -315,6 +321,32 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
             if scored.data[name].dtype == "category":
                 register_bands(release, name, scored.data[name])
     return release
+
+
+class _SurveyCounts:
+    """The counts of an in-memory survey, under the names a report session gives them."""
+
+    def __init__(self, survey) -> None:
+        self.survey = survey
+        self.flow = survey.flow
+
+    def change_counts(self) -> pd.DataFrame:
+        return self.survey.accounts.counts()
+
+    def table_one(self, by: str | None = None) -> pd.DataFrame:
+        from analysis.describe import table_one
+
+        return table_one(self.survey, by=by)
+
+    def missingness(self) -> pd.DataFrame:
+        from analysis.figures import missingness
+
+        return missingness(self.survey)
+
+    def prevalence(self, outcome: str, by: list[str], design: bool) -> pd.DataFrame:
+        from analysis.describe import prevalence
+
+        return prevalence(self.survey, outcome, by=by, weighted=False, design=design)
 
 
 # ---- sharing it with the notebooks ----------------------------------------------------

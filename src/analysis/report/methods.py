@@ -11,11 +11,14 @@ from analysis.plan import AnalysisPlan, PlannedFit
 from analysis.report.provenance import package_versions
 
 
-def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = None
-                 ) -> list[str]:
-    """Sentences (one paragraph each) saying what was analysed and how."""
+def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = None,
+                 counts: tuple[int, int] | None = None) -> list[str]:
+    """Sentences (one paragraph each) saying what was analysed and how.
+
+    ``counts``: (rows read, rows analysed) when ``survey`` is a sample of them.
+    """
     cb = survey.codebook
-    n_read, n = survey.accounts.n_read, len(survey.data)
+    n_read, n = counts or (survey.accounts.n_read, len(survey.data))
     source = cb.description or f"the survey {cb.name}"
     paragraphs = [f"Data: {source.rstrip('.')}. {style.count(n_read)} rows were read and "
                   f"{style.count(n)} analysed"

@@ -39,7 +39,7 @@ def join(*parts: Html | str) -> Html:
 def methods(report: ReportSession) -> Html:
     """The methods paragraph: data, flow, models, adjustment, design, missing data, software."""
     fits = report.fits if report.has_fits else None
-    paragraphs = methods_text(report.survey, report.plan, fits)
+    paragraphs = methods_text(report.survey, report.plan, fits, counts=(report.n_read, report.n))
     report.results["methods"] = {"title": "Methods", "columns": ["paragraph"],
                                  "rows": [[p] for p in paragraphs]}
     report.results["analysis_plan"] = {"title": "Analysis plan", "columns": ["plan"],
@@ -59,7 +59,7 @@ def characteristics(report: ReportSession) -> Html:
     Respondents not asked a question (skip logic) are counted apart from
     those missing it; an SMD that is not defined is a dash with the reason.
     """
-    from analysis.describe import table_one, table_one_note
+    from analysis.describe import table_one_note
     from analysis.errors import BackpainError
     from analysis.report.disclosure import characteristics_grouping
     from analysis.report.tables import (
@@ -70,7 +70,7 @@ def characteristics(report: ReportSession) -> Html:
 
     survey, release = report.survey, report.release
     by = characteristics_grouping(survey, report.plan)
-    t1 = table_one(survey, by=by)
+    t1 = report.table_one(by)
     title = "Characteristics of respondents"
     if by is not None:
         label = survey.label(by)

@@ -23,8 +23,25 @@ def sha256(path: str | Path) -> str:
     report that hashes its data file for the cache key and again for the
     provenance reads a large file once.
     """
+    if not Path(path).is_file():  # a Parquet dataset: a folder or a glob
+        return dataset_sha256(path)
     stat = Path(path).stat()
     return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def dataset_sha256(source: str | Path) -> str:
+    """The sha256 of a Parquet dataset: of each file's path (relative) and sha256, in order."""
+    import glob
+
+    root = Path(source)
+    files = (sorted(root.rglob("*.parquet")) if root.is_dir()
+             else sorted(Path(p) for p in glob.glob(str(source), recursive=True)))
+    base = root if root.is_dir() else Path(glob.escape(str(source))).parent
+    digest = hashlib.sha256()
+    for file in files:
+        name = file.relative_to(base) if file.is_relative_to(base) else file.name
+        digest.update(f"{name}\0{sha256(file)}\n".encode())
+    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=64)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import style
-from analysis.describe import prevalence, table_one
+from analysis.describe import table_one
 from analysis.describe.render import NOTE as TABLE_ONE_NOTE
 from analysis.models import logistic
 from analysis.report.session import Html, ReportSession, table_key
@@ -56,7 +56,7 @@ def participant_flow(report: ReportSession) -> Html:
     from analysis import figures
     from analysis.report.disclosure import diagram_flow, flow_keys, register_flow
 
-    flow = report.survey.flow.reset_index(drop=True)
+    flow = report.flow.reset_index(drop=True)
     release = report.release
     register_flow(release, flow)
     shown = pd.DataFrame({
@@ -85,8 +85,8 @@ def changes_by_rule(report: ReportSession) -> Html:
     from analysis.report.disclosure import change_counts, change_keys
 
     # counted from the ledger's blocks: a row per changed value would be millions of rows
-    counts = change_counts(report.survey)
-    keys = change_keys(counts, report.survey.flow)
+    counts = change_counts(report.change_counts())
+    keys = change_keys(counts, report.flow)
     for key, n in zip(keys, counts["n"], strict=True):
         report.release.add_cell(key, float(n), where="values changed by rule")
     cb = report.survey.codebook
@@ -112,7 +112,7 @@ def missing_values(report: ReportSession) -> Html:
 
     survey, release = report.survey, report.release
     items = {v.name for v in survey.codebook.variables.values() if v.instrument}
-    counts = figures.missingness(survey)
+    counts = report.missingness()
     counts = counts[~counts["variable"].isin(items)].reset_index(drop=True)
     missing, asked = register_missing(release, counts)
     table = pd.DataFrame({"Variable": counts["label"].to_numpy(),
@@ -191,7 +191,7 @@ def prevalence_by(report: ReportSession, outcome: str | None,
     outcome = outcome or report.survey.variables("outcome")[0]
     factors = list(factors) if factors else report.survey.variables("exposure")
     coded = [f for f in factors if report.survey.data[f].dtype == "category"]
-    table = prevalence(report.survey, outcome, by=coded, weighted=False, design=design)
+    table = report.prevalence(outcome, coded, design)
     release, where = report.release, where or key
     levels = [str(v) for v in report.survey.data[outcome].cat.categories]
     register_prevalence(release, table, outcome=outcome, outcome_levels=levels, where=where)

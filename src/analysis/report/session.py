@@ -124,7 +124,7 @@ class ReportSession:
         saved = read_release(self.out_dir, key)
         if saved is not None:
             return saved
-        built = report_release(self.survey, self.plan, lambda: self.fits,
+        built = report_release(self.survey, self.plan, lambda: self.fits, source=self,
                                threshold=self.threshold, rounding=self.rounding,
                                factors=self.parameters.get("factors"),
                                scores=self.parameters.get("scores"))
@@ -150,6 +150,9 @@ class ReportSession:
 
             write_log(self.release, self.out_dir, f"suppression_log_{self.name}.csv")
             self._log_written = True
+    # A Parquet dataset: the LazySurvey every aggregate comes from; ``survey`` is then
+    # its random sample of SAMPLE_ROWS, for what has no aggregate form.
+    lazy: Any = None
 
     # ---- the analysis ------------------------------------------------------
     @cached_property
@@ -164,7 +167,58 @@ class ReportSession:
         """Every planned model, fitted (or failed with its reason); computed on first use."""
         from analysis.plan import fit_plan
 
+        if self.lazy is not None:
+            from analysis.scale.planned import lazy_fitter
+
+            return fit_plan(self.survey, self.plan, lazy_fitter(self.lazy, SAMPLE_ROWS))
         return fit_plan(self.survey, self.plan)
+
+    # ---- aggregates: from DuckDB for a Parquet dataset, else from the survey ----------
+    @property
+    def flow(self) -> pd.DataFrame:
+        """The participant flow of every row read."""
+        return self.lazy.flow if self.lazy is not None else self.survey.flow
+
+    @property
+    def n_read(self) -> int:
+        return self.lazy.n_read if self.lazy is not None else self.survey.accounts.n_read
+
+    @property
+    def n(self) -> int:
+        """Respondents analysed (all of them, not the sample)."""
+        return self.lazy.n_analysed if self.lazy is not None else len(self.survey.data)
+
+    def change_counts(self) -> pd.DataFrame:
+        """Ledger counts: ``step, column, rule, action, n``."""
+        return self.lazy.ledger_counts if self.lazy is not None else self.survey.accounts.counts()
+
+    def missingness(self) -> pd.DataFrame:
+        """Missing values per variable (:func:`analysis.figures.missingness`)."""
+        if self.lazy is not None:
+            from analysis.scale.describe import lazy_missingness
+
+            return lazy_missingness(self.lazy)
+        from analysis.figures import missingness
+
+        return missingness(self.survey)
+
+    def table_one(self, by: str | None = None, columns=None) -> pd.DataFrame:
+        """Table 1 (:func:`analysis.describe.table_one`), in DuckDB for a Parquet dataset."""
+        if self.lazy is not None:
+            from analysis.scale.describe import lazy_table_one
+
+            return lazy_table_one(self.lazy, by=by, columns=columns)
+        from analysis.describe import table_one
+
+        return table_one(self.survey, by=by, columns=columns)
+
+    def prevalence(self, outcome: str | None, by: list[str], design: bool) -> pd.DataFrame:
+        """Prevalence overall and by factor (:func:`analysis.describe.prevalence`)."""
+        if self.lazy is not None and not design:
+            return self.lazy.prevalence(outcome, by=by, weighted=False)
+        from analysis.describe import prevalence
+
+        return prevalence(self.survey, outcome, by=by, weighted=False, design=design)
 
     @property
     def has_fits(self) -> bool:
@@ -173,11 +227,15 @@ class ReportSession:
     # ---- what the reader sees -------------------------------------------
     def banner(self) -> Html:
         """A banner saying the data are SIMULATED when the codebook says so (else nothing)."""
-        if not self.survey.codebook.simulated:
-            return Html("")
-        return Html('<div class="backpain-banner" role="note"><strong>SIMULATED DATA.</strong> '
-                    "The codebook declares these data simulated: they describe no real person, "
-                    "and their results say nothing about real people.</div>")
+        out = ""
+        if self.survey.codebook.simulated:
+            out = ('<div class="backpain-banner" role="note"><strong>SIMULATED DATA.</strong> '
+                   "The codebook declares these data simulated: they describe no real person, "
+                   "and their results say nothing about real people.</div>")
+        if self.lazy is not None and self.lazy.n_analysed > len(self.survey.data):
+            out += ('<div class="backpain-notice" role="note"><p>Computed out of core</p><ul>'
+                    f"<li>{html.escape(out_of_core_words(self))}</li></ul></div>")
+        return Html(out)
 
     def table(self, frame: pd.DataFrame, key: str, *, title: str, note: str | None = None) -> Html:
         """Show a reader-safe text table; write it to CSV and to the results record.
@@ -303,6 +361,20 @@ PLAN_PARAMETERS = {"outcome": "outcomes", "exposures": "exposures",
                    "continuous": "continuous", "missing": "missing", "firth": "firth"}
 
 
+SAMPLE_ROWS = 1_000_000  # the sample of a Parquet dataset, as the in-memory report's
+
+
+def out_of_core_words(report: ReportSession) -> str:
+    """What a report of a Parquet dataset computed on all rows, and what on its sample."""
+    return (f"The data are a Parquet dataset of {report.lazy.n_read:,} rows, read by DuckDB "
+            "without loading them: the participant flow, changes by rule, missing values, "
+            "Table 1, prevalence and the logistic models without a survey design, "
+            f"interactions or imputation use all {report.lazy.n_analysed:,} respondents "
+            "analysed. The analysis plan, dose-response curves, model performance "
+            "(discrimination, calibration), questionnaire scores and any other model use a "
+            f"random sample of {len(report.survey.data):,} respondents, and say so.")
+
+
 def plan_options(parameters: dict[str, Any]) -> dict[str, Any]:
     """Notebook parameters that override the plan (None: leave it to the codebook)."""
     return {PLAN_PARAMETERS[k]: v for k, v in parameters.items()
@@ -348,13 +420,21 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
 
     threshold, rounding = check_rule(threshold, rounding)
     data, codebook, out_dir = Path(data), Path(codebook), scratch_folder(out_dir)
+    from analysis.load import is_dataset
+
+    dataset = is_dataset(data)
     for what, path in (("data file", data), ("codebook", codebook)):
-        if not path.is_file():
+        if not (path.is_file() or (dataset and path == data)):
             raise ReportError(f"Report {name}: {what} {str(path)!r} does not exist.")
     matplotlib.rcParams["svg.hashsalt"] = "backpain"  # stable ids should anyone save SVG
     _theme()
-    survey, shared_plan = _cached_survey(data, codebook, out_dir, on_invalid, sheet,
-                                         plan_options(parameters))
+    lazy, shared_plan = None, None
+    if dataset:  # a folder or glob of Parquet files: counted in DuckDB, sampled for the rest
+        lazy = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
+        survey = lazy.sample(SAMPLE_ROWS)
+    else:
+        survey, shared_plan = _cached_survey(data, codebook, out_dir, on_invalid, sheet,
+                                             plan_options(parameters))
     if survey is None:
         options = {} if sheet is None else {"sheet": sheet}
         survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False,
@@ -362,7 +442,7 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     given = {"on_invalid": on_invalid, **({"sheet": sheet} if sheet is not None else {})}
     session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
                             out_dir=out_dir, threshold=threshold, rounding=rounding,
-                            parameters={**given, **parameters})
+                            parameters={**given, **parameters}, lazy=lazy)
     if shared_plan is not None:  # planned once by the run, with this notebook's options
         session.__dict__["plan"] = shared_plan
     session.write_results()

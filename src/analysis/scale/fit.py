@@ -22,6 +22,7 @@ from analysis.aggregate import events_trials, pattern_index
 from analysis.errors import ModelError
 from analysis.models.design import Encoded, Term, build_design, encode, factor_term, numeric_term
 from analysis.models.fitting import Fit, fit_arrays
+from analysis.models.logistic import notify_complete_cases
 from analysis.models.result import LogisticResult
 from analysis.models.rows import estimate_row, factor_rows, side_by_side
 
@@ -99,6 +100,7 @@ def logistic_from_patterns(patterns: pd.DataFrame, codebook, outcome: str,
     result = LogisticResult(table, fits, info, "or", {"crude": tidy_crude, "adjusted": tidy_adj})
     result._fits = {"adjusted": adjusted, **{f"crude: {v}": f for v, f in crude.items()}}
     result._tests = lambda: lr.model_tests(crude, adjusted, terms, [], enc)
+    notify_complete_cases(result, dropped, codebook.label)
     return result
 
 

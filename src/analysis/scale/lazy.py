@@ -194,8 +194,8 @@ class LazySurvey:
                          "WHERE __reason = 0")
 
     def _validate(self) -> None:
-        sums = [f"sum(__rule{i}::BIGINT)" for i in range(len(self.rules))]
-        sums += [f"sum(__miss{j}::BIGINT)" for j in range(len(self.missing))]
+        sums = [f"coalesce(sum(__rule{i}::BIGINT), 0)" for i in range(len(self.rules))]
+        sums += [f"coalesce(sum(__miss{j}::BIGINT), 0)" for j in range(len(self.missing))]
         rows = self.con.execute(
             f"SELECT __reason, count(*){''.join(', ' + s for s in sums)} FROM __flagged "
             "GROUP BY __reason ORDER BY __reason").fetchall()
@@ -319,7 +319,7 @@ class LazySurvey:
 
     def logistic(self, outcome: str | None = None, exposures: Sequence[str] | None = None,
                  adjust_for: Sequence[str] = (), *, reference: dict | None = None,
-                 firth: bool = False):
+                 firth: bool = False, codebook: Codebook | None = None):
         """Crude and adjusted odds ratios fitted on covariate patterns (exact).
 
         Returns the :class:`~analysis.models.LogisticResult` of
@@ -336,12 +336,26 @@ class LazySurvey:
             self._column(name, (*CODED, "numeric", "count"), "model variable")
         sql = patterns_query(variables, outcome, complete=False)
         patterns = patterns_table(self.con, self.codebook, sql, variables, outcome=outcome)
-        return logistic_from_patterns(patterns, self.codebook, outcome, exposures,
+        # ``codebook``: this one with other ``per`` steps (a plan's), same variables
+        return logistic_from_patterns(patterns, codebook or self.codebook, outcome, exposures,
                                       list(adjust_for), reference=reference, firth=firth,
                                       n_read=self.n_analysed)
 
-    def to_survey(self, columns: Sequence[str] | None = None, limit: int | None = None
-                  ) -> Survey:
+    def sample(self, size: int, seed: int = 20240501) -> Survey:
+        """A random sample of ``size`` lines (every line when there are fewer) as a :class:`Survey`.
+
+        The sample is the ``size`` lines of smallest ``hash(line + seed)``, a
+        top-``size`` heap in DuckDB (bounded memory, the same lines on every
+        run and every thread count), validated in memory as :meth:`to_survey`.
+        For what has no aggregate form (per-row calibration, questionnaire
+        scores): reports say when a section rests on it.
+        """
+        if self.n_read <= size:
+            return self.to_survey()
+        return self.to_survey(limit=int(size), order=f"hash(__line + {int(seed)})")
+
+    def to_survey(self, columns: Sequence[str] | None = None, limit: int | None = None,
+                  *, order: str = "__line") -> Survey:
         """The first ``limit`` lines (all if None) of ``columns`` as an ordinary :class:`Survey`.
 
         The subset is validated in memory by :func:`analysis.load_survey`'s
@@ -356,7 +370,7 @@ class LazySurvey:
             raise ValidationError(f"{self.source}: no column(s) {absent} in the files.")
         cols = ", ".join(quote(c) for c in names)
         top = f" LIMIT {int(limit)}" if limit is not None else ""
-        raw = self.con.sql(f"SELECT __line, {cols} FROM __decoded ORDER BY __line{top}"
+        raw = self.con.sql(f"SELECT __line, {cols} FROM __decoded ORDER BY {order}{top}"
                            ).to_arrow_table().to_pandas()
         # DuckDB may hand sorted rows back out of order when insertion order is not
         # preserved (set for memory), so the order is made sure of here.

@@ -1,0 +1,123 @@
+"""The report of a folder of Parquet files (out of core, DuckDB) equals the in-memory report.
+
+2,000 simulated respondents written as one Parquet file (the in-memory
+report) and as 4 Parquet files in a folder (the out-of-core report, every
+aggregate from DuckDB). Below the report's sample size the sample is every
+row, so the sections that rest on the sample are equal by construction, and
+those computed from aggregates (flow, changes, missing values, Table 1,
+prevalence, logistic models) are compared for real. The codebook is the
+example's without survey-design roles and interactions (those models have no
+aggregate form and would be fitted on the sample).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.report import render_reports
+from analysis.report.build import report_notebooks
+from analysis.simulate import simulate_survey, write_survey
+
+N, FILES = 2_000, 4
+DIFFERENT = ("Data file", "Data sha256", "Parameter data")  # the two inputs' names
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ooc")
+    whole = write_survey(simulate_survey(N, seed=3), tmp / "whole.parquet")
+    frame = pd.read_parquet(whole)
+    folder = tmp / "cohort"
+    folder.mkdir()
+    for k, part in enumerate(np.array_split(np.arange(N), FILES)):
+        frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
+    cb = yaml.safe_load(Path("data/codebooks/backpain_survey.yml").read_text(encoding="utf-8"))
+    cb["analysis"].pop("interactions", None)
+    for var in cb["variables"].values():
+        if var.get("role") in ("weight", "stratum", "cluster"):
+            var.pop("role")
+    codebook = tmp / "codebook.yml"
+    codebook.write_text(yaml.safe_dump(cb, sort_keys=False, allow_unicode=True),
+                        encoding="utf-8")
+    notebooks = report_notebooks()[:3]
+    render_reports(whole, codebook, tmp / "memory", notebooks=notebooks, progress=False)
+    render_reports(folder, codebook, tmp / "lazy", notebooks=notebooks, progress=False)
+    return tmp / "memory", tmp / "lazy"
+
+
+def _without_inputs(record: dict) -> dict:
+    for notebook in record.values():
+        rows = notebook["provenance"]["rows"]
+        notebook["provenance"]["rows"] = [r for r in rows if r[0] not in DIFFERENT]
+    return record
+
+
+def test_every_number_of_results_json_is_the_in_memory_one(reports):
+    memory, lazy = (json.loads((d / "results.json").read_text(encoding="utf-8"))
+                    for d in reports)
+    assert set(memory) == {"01_data_quality", "02_descriptives", "03_risk_factors"}
+    data = {nb: lazy[nb]["provenance"]["rows"][0][1] for nb in lazy}
+    assert set(data.values()) == {"cohort"}
+    memory, lazy = _without_inputs(memory), _without_inputs(lazy)
+    for notebook in memory:
+        assert sorted(lazy[notebook]) == sorted(memory[notebook]), notebook
+        for key in memory[notebook]:
+            assert lazy[notebook][key] == memory[notebook][key], (notebook, key)
+    # the numbers compared are the aggregates: Table 1, prevalence, flow, models
+    d = memory["02_descriptives"]
+    assert len(d["characteristics"]["rows"]) > 40 and len(d["prevalence"]["rows"]) > 10
+    assert any(k.startswith("model_") for k in memory["03_risk_factors"])
+
+
+def test_rendered_tables_are_the_in_memory_ones(reports):
+    memory, lazy = reports
+    names = sorted(p.name for p in (memory / "tables").glob("*.csv"))
+    assert names == sorted(p.name for p in (lazy / "tables").glob("*.csv")) and len(names) > 10
+    for name in names:
+        a = pd.read_csv(memory / "tables" / name, dtype=str, keep_default_na=False)
+        b = pd.read_csv(lazy / "tables" / name, dtype=str, keep_default_na=False)
+        if name.endswith("_provenance.csv"):
+            a, b = (t[~t["Item"].isin(DIFFERENT)].reset_index(drop=True) for t in (a, b))
+        pd.testing.assert_frame_equal(a, b, obj=name)
+
+
+def test_out_of_core_report_says_so_only_past_its_sample(reports):
+    _, lazy = reports
+    page = (lazy / "02_descriptives.html").read_text(encoding="utf-8")
+    assert "Computed out of core" not in page  # 2,000 rows: the sample is every row
+
+
+def test_past_its_sample_a_report_says_what_rests_on_the_sample(tmp_path, monkeypatch):
+    # In process, with a sample of 400 lines of 2,000: the banner says so, aggregates use
+    # every row, and a design-based model (no aggregate form) carries a notice.
+    from analysis.report import session
+
+    whole = write_survey(simulate_survey(N, seed=5), tmp_path / "whole.parquet")
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    frame = pd.read_parquet(whole)
+    for k, part in enumerate(np.array_split(np.arange(N), 2)):
+        frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
+    monkeypatch.setattr(session, "SAMPLE_ROWS", 400)
+    report = session.open_report("03_risk_factors", folder, "data/codebooks/backpain_survey.yml",
+                                 out_dir=tmp_path / "out")
+    n = report.lazy.n_analysed
+    assert len(report.survey.data) < 400 < n == report.n
+    banner = report.banner().text
+    assert "SIMULATED DATA" in banner and "Computed out of core" in banner
+    assert f"random sample of {len(report.survey.data):,} respondents" in banner
+    assert int(report.flow["n"].iloc[0]) == N
+    from analysis.scale.planned import aggregate_form
+
+    main = report.fits[0]
+    # design-based (or Firth, on so small a sample): no aggregate form, fitted on the sample
+    assert main.plan.model and not aggregate_form(main.plan, None)
+    assert any("random sample" in x.message for x in main.result.notices)
+    t1 = report.table_one("spasm_12m")
+    assert int(t1.loc[0, "n:Overall"]) == n
