@@ -62,6 +62,7 @@ def test_library_hints_name_flags():
     assert as_flags("remove the repeated rows, or use on_invalid='exclude' to keep the first") \
         == "remove the repeated rows, or run with --on-invalid exclude to keep the first"
     assert as_flags("sheet= (--sheet) applies to Excel") == "sheet= (--sheet) applies to Excel"
+    assert as_flags("refit with firth=True or merge levels") == "refit with --firth or merge levels"
 
 
 def test_fit_turns_library_warnings_into_short_lines():

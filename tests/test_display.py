@@ -74,3 +74,24 @@ def test_notebooks_run_by_hand_write_into_scratch_not_reports(monkeypatch, tmp_p
                                     if "parameters" in c["metadata"].get("tags", []))]["source"])
         assert "out_dir = None" in source, notebook.name
         assert "reports" not in source.split("out_dir = None")[0].splitlines()[-1]
+
+
+def test_figures_shown_inline_have_an_opaque_white_background():
+    # JupyterLab's dark theme shows a transparent PNG on black: dark ink would vanish.
+    import io
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from IPython.core.pylabtools import print_figure
+    from PIL import Image
+
+    from analysis.figures import set_theme
+
+    set_theme()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    png = print_figure(fig, "png")
+    plt.close(fig)
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    corners = pixels[[0, 0, -1, -1], [0, -1, 0, -1]]
+    assert (corners == [255, 255, 255, 255]).all()

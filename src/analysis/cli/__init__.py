@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     if issubclass(category, BackpainWarning):
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {as_flags(str(message))}", file=sys.stderr)
     else:
         print(warnings.formatwarning(message, category, filename, lineno, line),
               file=sys.stderr, end="")
@@ -94,7 +94,7 @@ def as_flags(message: str) -> str:
         lead = "run with " if match.group(1) else ""
         return f"{lead}{_FLAGS[match.group(2)]} {match.group(4)}"
 
-    return _ARGUMENT.sub(flag, message)
+    return _ARGUMENT.sub(flag, message).replace("firth=True", "--firth")
 
 
 def entry() -> None:

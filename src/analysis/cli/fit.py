@@ -102,6 +102,7 @@ def fit(
 
 def short_warnings(caught) -> list[str]:
     """Each distinct warning once, as one short line; the package's own ones as written."""
+    from analysis.cli import as_flags
     from analysis.errors import BackpainWarning
 
     lines: list[str] = []
@@ -112,6 +113,7 @@ def short_warnings(caught) -> list[str]:
             text = _PLAIN.get(_key(first), first)
             if len(text) > 160:
                 text = text[:157] + "..."
+        text = as_flags(text)
         if text not in lines:
             lines.append(text)
     return lines
