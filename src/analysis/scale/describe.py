@@ -77,12 +77,41 @@ def lazy_table_one(lazy, by: str | None = None, *, columns: Iterable[str] | None
     if quantiles == "auto":
         quantiles = "exact" if lazy.n_analysed <= EXACT_LIMIT else "approximate"
     groups = [str(v) for v in cb[by].level_labels.values()] if by else []
-    g = len(groups)
     show = [*groups, OVERALL] if overall or not groups else groups
     group_sql = f"coalesce({quote(by)}, -1)" if by else "-1"
+    # ``__valid`` re-applies every rule on each scan; the table's columns are read once
+    # into a narrow temporary table (spilled to disk beyond memory_limit) that each of
+    # the table's queries then scans.
+    src = _narrow(lazy, [*([by] if by else []), *names])
+    try:
+        table = _table(lazy, src, by, names, groups, show, group_sql, nonnormal, pvalues, smd,
+                       decimals, quantiles)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {src}")
+    table.attrs["quantiles"] = quantiles
+    return table
 
+
+def _narrow(lazy, columns: list[str]) -> str:
+    """A temporary table of ``columns`` (and the answers their skip logic reads) of the valid
+    rows; coded columns as small integers."""
+    cb = lazy.codebook
+    present = {c.name for c in lazy.columns}
+    needed = list(dict.fromkeys(
+        [*columns, *(c for n in columns for c in (cb[n].asked_if or {}) if c in present)]))
+    cols = ", ".join(f"{quote(c)}::{'SMALLINT' if cb[c].type in CODED else 'DOUBLE'} AS "
+                     f"{quote(c)}" for c in needed)
+    name = "__table_one"
+    lazy.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM __valid")
+    return name
+
+
+def _table(lazy, src, by, names, groups, show, group_sql, nonnormal, pvalues, smd, decimals,
+           quantiles) -> pd.DataFrame:
+    cb, con = lazy.codebook, lazy.con
+    g = len(groups)
     per_group = np.zeros(g, dtype=np.int64)
-    sizes = con.sql(f"SELECT {group_sql} AS g, count(*) FROM __valid GROUP BY 1").fetchall()
+    sizes = con.sql(f"SELECT {group_sql} AS g, count(*) FROM {src} GROUP BY 1").fetchall()
     for code, n in sizes:
         if code >= 0:
             per_group[int(code)] = n
@@ -90,10 +119,10 @@ def lazy_table_one(lazy, by: str | None = None, *, columns: Iterable[str] | None
     rows = [count_row(per_group, n_total, n_total - int(per_group.sum()), show, groups)]
 
     coded = [n for n in names if cb[n].type in CODED]
-    counts = _level_counts(con, coded, group_sql)
-    blanks = _not_asked(lazy, names, group_sql, g)
+    counts = _level_counts(con, src, coded, group_sql)
+    blanks = _not_asked(lazy, src, names, group_sql, g)
     numeric = [n for n in names if cb[n].type not in CODED]
-    skew = _skewness(con, numeric)
+    skew = _skewness(con, src, numeric)
     skewed = _skewed(numeric, skew, nonnormal)
     for name in names:
         var = cb[name]
@@ -109,14 +138,13 @@ def lazy_table_one(lazy, by: str | None = None, *, columns: Iterable[str] | None
                                full[:g, k], int(full[:, k].sum()), not_asked, groups, show,
                                pvalues, smd, decimals)
         else:
-            summary, missing = _summary(con, name, group_sql, groups, quantiles)
+            summary, missing = _summary(con, src, name, group_sql, groups, quantiles)
             rows.append(numeric_row(
                 name, var.label, summary, name in skewed, groups, show,
-                lambda name=name: _rank_test(con, name, group_sql), pvalues, smd, decimals,
+                lambda name=name: _rank_test(con, src, name, group_sql), pvalues, smd, decimals,
                 not_asked, missing))
-    table = assemble(rows, show)
-    table.attrs["quantiles"] = quantiles
-    return table
+    return assemble(rows, show)
+
 
 
 def _columns(lazy, columns, by) -> list[str]:
@@ -140,14 +168,14 @@ def _columns(lazy, columns, by) -> list[str]:
     return chosen
 
 
-def _level_counts(con, coded: list[str], group_sql: str) -> dict[str, list[tuple]]:
+def _level_counts(con, src: str, coded: list[str], group_sql: str) -> dict[str, list[tuple]]:
     """(group, level, n) per coded variable, -1 for a missing group or level; one scan."""
     if not coded:
         return {}
     keys = ", ".join(f"coalesce({quote(c)}, -1) AS {quote(c)}" for c in coded)
     sets = ", ".join(f"(__g, {quote(c)})" for c in coded)
     frame = con.sql(f"SELECT __g, {', '.join(quote(c) for c in coded)}, count(*) AS n FROM "
-                    f"(SELECT {group_sql} AS __g, {keys} FROM __valid) "
+                    f"(SELECT {group_sql} AS __g, {keys} FROM {src}) "
                     f"GROUP BY GROUPING SETS ({sets})").to_arrow_table().to_pandas()
     out = {}
     for c in coded:
@@ -180,7 +208,7 @@ def asked_sql(codebook, name: str, present: set[str]) -> str | None:
     return " AND ".join(parts) if parts else None
 
 
-def _not_asked(lazy, names: list[str], group_sql: str, g: int) -> dict:
+def _not_asked(lazy, src: str, names: list[str], group_sql: str, g: int) -> dict:
     """Per variable with skip logic: (not asked by group, not asked overall)."""
     present = {c.name for c in lazy.columns}
     exprs = {}
@@ -190,7 +218,7 @@ def _not_asked(lazy, names: list[str], group_sql: str, g: int) -> dict:
             exprs[name] = f"sum((NOT ({asked}) AND {quote(name)} IS NULL)::BIGINT)"
     if not exprs:
         return {}
-    rows = lazy.con.sql(f"SELECT {group_sql} AS g, {', '.join(exprs.values())} FROM __valid "
+    rows = lazy.con.sql(f"SELECT {group_sql} AS g, {', '.join(exprs.values())} FROM {src} "
                         "GROUP BY 1").fetchall()
     out = {}
     for j, name in enumerate(exprs):
@@ -204,7 +232,7 @@ def _not_asked(lazy, names: list[str], group_sql: str, g: int) -> dict:
     return out
 
 
-def _skewness(con, numeric: list[str]) -> dict[str, float]:
+def _skewness(con, src: str, numeric: list[str]) -> dict[str, float]:
     """Adjusted Fisher-Pearson skewness of each variable (as ``pandas.Series.skew``)."""
     if not numeric:
         return {}
@@ -212,7 +240,7 @@ def _skewness(con, numeric: list[str]) -> dict[str, float]:
     means = ", ".join(f"avg({c}) AS m{j}, count({c}) AS n{j}" for j, c in enumerate(cols))
     moments = ", ".join(f"sum(power({c} - m{j}, 2)), sum(power({c} - m{j}, 3)), any_value(n{j})"
                         for j, c in enumerate(cols))
-    row = con.sql(f"WITH m AS (SELECT {means} FROM __valid) SELECT {moments} FROM __valid, m"
+    row = con.sql(f"WITH m AS (SELECT {means} FROM {src}) SELECT {moments} FROM {src}, m"
                   ).fetchall()[0]
     out = {}
     for j, name in enumerate(numeric):
@@ -236,7 +264,7 @@ def _skewed(names, skew, nonnormal) -> set[str]:
     return skewed & set(names)
 
 
-def _summary(con, name: str, group_sql: str, groups: list[str], quantiles: str
+def _summary(con, src: str, name: str, group_sql: str, groups: list[str], quantiles: str
              ) -> tuple[pd.DataFrame, int]:
     """n, missing, mean, SD, median and quartiles by group and overall; missing overall."""
     x = quote(name)
@@ -244,7 +272,7 @@ def _summary(con, name: str, group_sql: str, groups: list[str], quantiles: str
          else "approx_quantile({x}, [0.25, 0.5, 0.75])").format(x=x)
     rows = con.sql(
         f"SELECT __g, grouping(__g) AS whole, count({x}), count(*) - count({x}), avg({x}), "
-        f"stddev_samp({x}), {q} FROM (SELECT {group_sql} AS __g, {x} FROM __valid) "
+        f"stddev_samp({x}), {q} FROM (SELECT {group_sql} AS __g, {x} FROM {src}) "
         "GROUP BY GROUPING SETS ((__g), ())").fetchall()
     labels = [*groups, OVERALL]
     frame = pd.DataFrame({"n": 0.0, "missing": 0.0, "mean": np.nan, "sd": np.nan,
@@ -262,11 +290,11 @@ def _num(value) -> float:
     return np.nan if value is None else float(value)
 
 
-def _rank_test(con, name: str, group_sql: str) -> tuple[float, str]:
+def _rank_test(con, src: str, name: str, group_sql: str) -> tuple[float, str]:
     """Kruskal-Wallis with ties from mid-ranks computed in SQL (one sort of the values)."""
     x = quote(name)
     rows = con.sql(
-        f"WITH c AS (SELECT {x} AS x, {group_sql} AS g, count(*) AS n FROM __valid "
+        f"WITH c AS (SELECT {x} AS x, {group_sql} AS g, count(*) AS n FROM {src} "
         f"WHERE {x} IS NOT NULL AND {group_sql} >= 0 GROUP BY 1, 2), "
         "t AS (SELECT x, sum(n) AS t FROM c GROUP BY x), "
         "r AS (SELECT x, t, sum(t) OVER (ORDER BY x) - (t - 1) / 2.0 AS rank FROM t) "
