@@ -5,7 +5,8 @@ change is measured against a baseline in the same run: the survey of ``n``
 respondents is simulated once and written as Parquet, then ``render_reports``
 (what ``backpain report`` runs: validate once, plan, then the four notebooks,
 each in its own kernel) runs on it alternately with this checkout's ``src``
-and with ``--baseline`` (another checkout's ``src``, e.g. ``main``), each
+and with ``--baseline`` (another checkout's ``src``, with its ``notebooks``
+beside it, e.g. ``git archive COMMIT src notebooks data/codebooks``), each
 in a fresh process, ``--runs`` times each. Printed: each run's time, the
 medians, their ratio, each run's peak memory (largest of the report process
 and its kernels, ``getrusage``) and the load average before and after.
