@@ -279,3 +279,36 @@ def test_woolf_back_solving_recovers_an_unprotected_cell_of_two():
     printed = (f"{est:.2f} ({np.exp(np.log(est) - 1.959964 * se):.2f}-"
                f"{np.exp(np.log(est) + 1.959964 * se):.2f})")
     assert a == 2 and _woolf_recovers(printed, n1, n0, events, a)
+
+
+def test_the_weighted_table_one_hides_no_more_than_the_small_count_needs():
+    """Weighted percentages do not give the unweighted denominators away: fewer complements."""
+    from analysis.describe import table_one
+    from analysis.design_based import survey_table_one
+    from analysis.load import load_survey
+    from analysis.report.tables import register_table_one, released_design_table_one
+    from analysis.simulate import CODEBOOK_PATH, simulate_survey
+
+    s = load_survey(simulate_survey(600, seed=11), CODEBOOK_PATH, on_invalid="exclude")
+    columns = ["age", "sex", "occupation", "rta_12m"]
+    t1 = table_one(s, by="spasm_12m", columns=columns)
+    weighted = survey_table_one(s, by="spasm_12m", columns=columns)
+    r = Release(threshold=T)
+    register_table_one(r, t1, by="spasm_12m", numeric_n=True, percentages=False)
+    shown = released_design_table_one(r, t1, weighted, by="spasm_12m")
+    log = r.log()
+    assert log["protected"].all()
+    small = t1[t1["level"] != ""]
+    n_small = int(((small[["n:No", "n:Yes", "n:Overall"]] > 0)
+                   & (small[["n:No", "n:Yes", "n:Overall"]] < T)).to_numpy().sum())
+    # a block with small cells needs at most as many complements again; the Sex block,
+    # with none, is shown whole
+    assert (log["status"] == "secondary").sum() <= max(2, 2 * n_small + 2)
+    for level in ("    Female", "    Male"):
+        row = shown[shown["Characteristic"] == level].iloc[0]
+        assert all(row[c].isdigit() for c in ("No: n", "Yes: n", "Overall: n"))
+        assert COMPLEMENT_LABEL not in row.tolist()
+    # a hidden unweighted count hides its weighted estimate too
+    for g in ("No", "Yes", "Overall"):
+        hidden = shown[f"{g}: n"].isin([COMPLEMENT_LABEL, "<5"])
+        assert (shown.loc[hidden, f"{g}: weighted (SE)"] == COMPLEMENT_LABEL).all()

@@ -388,10 +388,10 @@ def test_report_section_unweighted_with_not_asked_and_smd_dashes(tmp_path):
     rows = {r[0]: dict(zip(table["columns"], r, strict=True)) for r in table["rows"]}
     trigger = rows["Started while lifting, n (%)"]
     assert (trigger["Missing"], trigger["Not asked"], trigger["SMD"]) == ("2", "5", "\u2013a")
-    # threshold 2: the single "No" is hidden, and with it the smallest other count of the
-    # Overall line (No 1 + Yes 2 + missing 2 + not asked 5 = 10): "Yes", first of the 2s
+    # threshold 2: the single "No" is hidden as "<2"; that label already says "1", so the
+    # report's release (audited: the protection interval is [1, 1]) needs no complement
     levels = [r for r in table["rows"] if r[0].strip() in ("No", "Yes")][-2:]
-    assert [r[1:4] for r in levels] == [["0", "<2", "<2"], ["0", "suppressed", "suppressed"]]
+    assert [r[1:4] for r in levels] == [["0", "<2", "<2"], ["0", "2 (66.7)", "2 (66.7)"]]
     assert "Not asked: respondents the question was not put to" in html
     assert "\u2013a SMD not given for Started while lifting" in html
 

@@ -300,12 +300,13 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
         release.add_cell(key, float(n), where="values changed by rule")
     by = characteristics_grouping(survey, plan)
     register_table_one(release, source.table_one(by), by=by,
-                       numeric_n=plan.design is not None)
+                       numeric_n=plan.design is not None, percentages=plan.design is None)
     items = {v.name for v in survey.codebook.variables.values() if v.instrument}
     miss = source.missingness()
     register_missing(release, miss[~miss["variable"].isin(items)])
     for model, coded, key in prevalence_models(survey, plan, factors):
-        table = source.prevalence(model.outcome, coded, plan.design is not None)
+        # the unweighted counts only: the design's estimates rest on them
+        table = source.prevalence(model.outcome, coded, False)
         register_prevalence(release, table, outcome=model.outcome,
                             outcome_levels=outcome_levels(survey, model.outcome), where=key)
     fitted_all = fits() if callable(fits) else fits

@@ -75,7 +75,8 @@ def characteristics(report: ReportSession) -> Html:
     if by is not None:
         label = survey.label(by)
         title += " by " + (label[0].lower() + label[1:] if label[1:2].islower() else label)
-    register_table_one(release, t1, by=by, numeric_n=report.plan.design is not None)
+    design = report.plan.design is not None
+    register_table_one(release, t1, by=by, numeric_n=design, percentages=not design)
     suppression = report.rule()
     notice = ""
     if report.plan.design:

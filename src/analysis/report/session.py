@@ -113,17 +113,20 @@ class ReportSession:
         built here from the same function, and its suppression log written
         to ``analyst/suppression_log_<notebook>.csv``.
         """
+        from analysis.report.cache import FOLDER
         from analysis.report.disclosure import (
+            RELEASE_FILE,
             read_release,
             release_key,
             report_release,
         )
 
-        key = release_key(self.data_key, self.threshold, self.rounding,
-                          release_options(self.parameters))
-        saved = read_release(self.out_dir, key)
-        if saved is not None:
-            return saved
+        if (self.out_dir / FOLDER / RELEASE_FILE).is_file() and self.data.is_file():
+            key = release_key(self.data_key, self.threshold, self.rounding,
+                              release_options(self.parameters))
+            saved = read_release(self.out_dir, key)
+            if saved is not None:
+                return saved
         built = report_release(self.survey, self.plan, lambda: self.fits, source=self,
                                threshold=self.threshold, rounding=self.rounding,
                                factors=self.parameters.get("factors"),

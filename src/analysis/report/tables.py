@@ -372,7 +372,7 @@ def _level_key(base, variable: str, level) -> object:
 
 def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
                        population: str = "analysed", where: str = "characteristics",
-                       numeric_n: bool = False) -> None:
+                       numeric_n: bool = False, percentages: bool = True) -> None:
     """Register the counts of a :func:`analysis.describe.table_one` result with ``release``.
 
     Cells (see :func:`analysis.privacy.cell_key`): the ``n`` row is
@@ -387,7 +387,10 @@ def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
     the estimate ``"<where>:<variable>:test"`` resting on all its cells.
     With ``numeric_n`` (the design-based Table 1 shows them) the respondents
     with a value of each numeric variable, per column, are released too:
-    ``(population, variable="(known)"[, by=group])``.
+    ``(population, variable="(known)"[, by=group])``. Without
+    ``percentages`` (the design-based Table 1 shows weighted percentages,
+    which do not give the unweighted denominators away) the denominators of
+    coded variables are registered as unreleased.
     """
     from analysis.errors import DisclosureError
     from analysis.privacy import MISSING_LEVEL, cell_key
@@ -432,7 +435,8 @@ def register_table_one(release, table: pd.DataFrame, *, by: str | None = None,
             for level, n in zip(rows["level"], counts, strict=True):
                 cells.append(release.add_cell(column(g).plus(variable, level), n, where=where))
             cells.append(release.add_cell(release.known(column(g), variable),
-                                          float(np.nansum(counts)), where=where))
+                                          float(np.nansum(counts)), where=where,
+                                          released=percentages))
             if g != "Overall" and not not_asked and f"missing:{g}" in rows and not pd.isna(
                     rows[f"missing:{g}"].iloc[0]):
                 release.add_cell(column(g).plus(variable, MISSING_LEVEL),
@@ -473,7 +477,7 @@ def released_table_one(release, table: pd.DataFrame, *, by: str | None = None,
             for idx, level in zip(rows.index, rows["level"], strict=True):
                 key = column(g).plus(variable, level)
                 text = release.label(key)
-                if not release.hidden(key):
+                if not release.hidden(key) and release.status(den) != "unreleased":
                     pct = release.percent(key, den, decimals.get(variable, 1))
                     text = f"{text} ({pct})" if pct not in ("", COMPLEMENT_LABEL) else text
                 shown.loc[idx, g] = text
@@ -501,7 +505,9 @@ def released_table_one(release, table: pd.DataFrame, *, by: str | None = None,
         if variable != "n" and rows["level"].iloc[0] != "" and "p" in display and \
                 release.estimate_withheld(f"{where}:{variable}:test"):
             display.loc[first[variable], "p"] = COMPLEMENT_LABEL
-            if "SMD" in display:
+            # an SMD that is not defined (a dash with its note) has no number to hide
+            if "SMD" in display and not str(display.loc[first[variable], "SMD"]).startswith(
+                    ("\u2013", "-")):
                 display.loc[first[variable], "SMD"] = COMPLEMENT_LABEL
     return display
 
