@@ -76,6 +76,9 @@ class ModelResult:
     _tests: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     notices: list[Notice] = field(default_factory=list)
     _fits: dict[str, Any] = field(default_factory=dict, repr=False)
+    # results this one was assembled from, by exposure (each exposure's own model of a
+    # causal diagram's adjustment set); empty for a single model
+    parts: dict[str, ModelResult] = field(default_factory=dict, repr=False)
 
     @property
     def models(self) -> dict[str, Any]:

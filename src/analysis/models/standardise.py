@@ -175,6 +175,30 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
     return out
 
 
+def stack_standardised(parts: list[StandardisedResult]) -> StandardisedResult:
+    """One result of several, each standardising its own exposures (rows stacked in order).
+
+    With a causal diagram each exposure has its own model and adjustment set
+    (:func:`analysis.plan.causal.fit_by_adjustment_set`); each is standardised
+    on its own model and the rows are put together, as the odds-ratio table's.
+    """
+    if not parts:
+        raise ModelError("stack_standardised() needs at least one standardised result.")
+    first = parts[0]
+    info = {**first.info, "exposures": [v for p in parts for v in p.info["exposures"]]}
+    tidy = {key: pd.concat([p._tidy[key] for p in parts], ignore_index=True)
+            for key in first._tidy}
+    out = StandardisedResult(pd.concat([p.table for p in parts], ignore_index=True),
+                             first.fits, info, "pr", tidy,
+                             notices=list({(n.kind, n.message): n for p in parts
+                                           for n in p.notices}.values()),
+                             difference=pd.concat([p.difference for p in parts],
+                                                  ignore_index=True),
+                             risks=pd.concat([p.risks for p in parts], ignore_index=True))
+    out._fits = {name: f for p in parts for name, f in p.models.items()}
+    return out
+
+
 def prevalence_ratios(survey, outcome: str | None = None, exposures=None, adjust_for=None, *,
                       design: bool = False, ci: str = "delta", n_boot: int = 1000,
                       seed: int = 0, **options) -> StandardisedResult:
@@ -423,4 +447,4 @@ def _side_by_side(tidy: dict[str, pd.DataFrame], measure: str, exposures) -> pd.
 
 
 __all__ = ["CI_METHODS", "MEASURES", "RISK_COLUMNS", "StandardisedResult", "complete_rows",
-           "prevalence_ratios", "standardise"]
+           "prevalence_ratios", "stack_standardised", "standardise"]

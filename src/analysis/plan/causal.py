@@ -208,10 +208,12 @@ def fit_by_adjustment_set(model, fit: Callable):
     notices.append(mutual_notice(mutual))
     tables, adjusted, crude = [], [], []
     fits = {"adjusted": mutual.models["adjusted"]}
+    parts = {}
     for exposure in [x for x in model.exposures if x in model.adjustment_sets]:
         own = fit(dataclasses.replace(plain, exposures=[exposure], interactions=[],
                                       adjust_for=list(model.adjustment_sets.get(exposure, []))))
         _collect(own, [exposure], tables, adjusted, crude, notices, fits, exposure)
+        parts[exposure] = own
     for a, b in model.interactions:
         both = [v for v in (a, b) if v in model.exposures]
         sets = [*model.adjustment_sets.get(a, []), *model.adjustment_sets.get(b, [])]
@@ -228,7 +230,7 @@ def fit_by_adjustment_set(model, fit: Callable):
                           _tidy={"adjusted": pd.concat(adjusted, ignore_index=True),
                                  "crude": pd.concat(crude, ignore_index=True),
                                  "mutual": mutual.tidy("adjusted")},
-                          _tests=None, _fits=fits)
+                          _tests=None, _fits=fits, parts=parts)
     for notice in notices:
         result.notify(notice.kind, notice.message, notice.model)
     return result

@@ -85,7 +85,7 @@ def _effects(survey, result: ModelResult, impute: str | None) -> ModelResult | N
     Why not, when not: a notice on the odds-ratio result (pooled imputed fits
     are not standardised here; a fit that cannot be is said so).
     """
-    from analysis.models import standardise
+    from analysis.models.standardise import stack_standardised, standardise
 
     if impute is not None:
         result.notify("method", "prevalence ratios and differences are not computed under "
@@ -94,6 +94,9 @@ def _effects(survey, result: ModelResult, impute: str | None) -> ModelResult | N
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the logistic fit's warnings are already notices
+            if result.parts:  # a causal diagram's models: each exposure in its own model
+                return stack_standardised([standardise(part, survey)
+                                           for part in result.parts.values()])
             return standardise(result, survey)
     except BackpainError as exc:
         result.notify("method", f"prevalence ratios and differences not computed: {exc}")
