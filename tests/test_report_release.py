@@ -312,3 +312,23 @@ def test_the_weighted_table_one_hides_no_more_than_the_small_count_needs():
     for g in ("No", "Yes", "Overall"):
         hidden = shown[f"{g}: n"].isin([COMPLEMENT_LABEL, "<5"])
         assert (shown.loc[hidden, f"{g}: weighted (SE)"] == COMPLEMENT_LABEL).all()
+
+
+def test_model_notices_lose_the_counts_suppression_hides():
+    from analysis.report.session import ReportSession
+
+    class Rule:
+        threshold, rounding = 5, None
+
+    sparse = ("Main sport ('sport') level 'Basketball': sparse, 2 events among 11 "
+              "respondents; its odds ratio is unstable (fewer than 5).")
+    assert ReportSession.safe_words(Rule(), sparse) == (
+        "Main sport ('sport') level 'Basketball': sparse; its odds ratio is unstable "
+        "(fewer than 5).")
+    rows = ("complete cases: 1,139 of 1,473 rows read used, 334 left out; rows missing each "
+            "column: Age 8, Occupation type 3. Firth: 84 events (2.7 per coefficient).")
+    assert ReportSession.safe_words(Rule(), rows) == rows.replace("type 3", "type <5")
+    Rule.rounding = 5
+    assert ReportSession.safe_words(Rule(), rows) == (
+        "complete cases: 1,140 of 1,475 rows read used, 335 left out; rows missing each "
+        "column: Age 10, Occupation type <5. Firth: 85 events (2.7 per coefficient).")
