@@ -273,40 +273,65 @@ def register_model(release: Release, survey, fitted) -> None:
                          where=where)
 
 
+PARTS = {"participant_flow": "flow", "changes_by_rule": "changes",
+         "missing_values": "missing", "characteristics": "table one",
+         "prevalence": "prevalence", "model_sections": "models",
+         "odds_ratio_table": "models", "reliability": "questionnaires",
+         "score_bands": "questionnaires"}
+
+
+def notebook_parts(sources: list[str]) -> set[str]:
+    """The parts of :func:`report_release` that notebooks with these code cells show.
+
+    A run registers only what its notebooks release (a run of the data-quality
+    notebook alone fits no model).
+    """
+    return {part for name, part in PARTS.items() for text in sources if f".{name}(" in text}
+
+
 def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
-                   rounding: int | None = None, factors=None, scores=None) -> Release:
+                   rounding: int | None = None, factors=None, scores=None,
+                   parts: set[str] | None = None) -> Release:
     """Register every count the report notebooks show on ``survey`` (see the module docstring).
 
     ``plan`` and ``fits`` are :func:`analysis.plan.plan` and
     :func:`analysis.plan.fit_plan` of the survey (``fits`` may be a callable
     returning them, called only when the plan has models); ``factors`` and
     ``scores`` are the descriptive and questionnaire notebooks' parameters.
+    ``parts`` (default: all) limits the registration to the tables of
+    :data:`PARTS` the run's notebooks show.
     """
+    parts = set(PARTS.values()) if parts is None else set(parts)
     from analysis.describe import prevalence, table_one
     from analysis.figures import missingness
     from analysis.report.tables import register_prevalence, register_table_one
 
     release = Release(threshold, rounding=rounding)
-    register_flow(release, survey.flow)
-    counts = change_counts(survey)
-    for key, n in zip(change_keys(counts, survey.flow), counts["n"], strict=True):
-        release.add_cell(key, float(n), where="values changed by rule")
-    by = characteristics_grouping(survey, plan)
-    register_table_one(release, table_one(survey, by=by), by=by,
-                       numeric_n=plan.design is not None, percentages=plan.design is None)
-    items = {v.name for v in survey.codebook.variables.values() if v.instrument}
-    miss = missingness(survey)
-    register_missing(release, miss[~miss["variable"].isin(items)])
-    for model, coded, key in prevalence_models(survey, plan, factors):
+    if "flow" in parts:
+        register_flow(release, survey.flow)
+    if "changes" in parts:
+        counts = change_counts(survey)
+        for key, n in zip(change_keys(counts, survey.flow), counts["n"], strict=True):
+            release.add_cell(key, float(n), where="values changed by rule")
+    if "table one" in parts:
+        by = characteristics_grouping(survey, plan)
+        register_table_one(release, table_one(survey, by=by), by=by,
+                           numeric_n=plan.design is not None, percentages=plan.design is None)
+    if "missing" in parts:
+        items = {v.name for v in survey.codebook.variables.values() if v.instrument}
+        miss = missingness(survey)
+        register_missing(release, miss[~miss["variable"].isin(items)])
+    for model, coded, key in (prevalence_models(survey, plan, factors)
+                              if "prevalence" in parts else []):
         # the unweighted counts only: the design's estimates rest on them
         table = prevalence(survey, model.outcome, by=coded, weighted=False, design=False)
         register_prevalence(release, table, outcome=model.outcome,
                             outcome_levels=outcome_levels(survey, model.outcome), where=key)
-    fitted_all = fits() if callable(fits) else fits
+    fitted_all = (fits() if callable(fits) else fits) if "models" in parts else None
     for fitted in fitted_all or []:
         if fitted.failure is None and fitted.result is not None:
             register_model(release, survey, fitted)
-    if survey.codebook.instruments:
+    if survey.codebook.instruments and "questionnaires" in parts:
         from analysis.instruments import score_instruments
 
         scored, alphas = score_instruments(survey)
@@ -374,9 +399,9 @@ def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:
     return path
 
 
-__all__ = ["LOG_FILE", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
+__all__ = ["LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
            "change_counts", "change_keys", "characteristics_grouping", "diagram_flow",
-           "flow_keys", "model_population", "model_where", "outcome_levels", "pooled_flow",
-           "prevalence_models", "read_release", "register_bands", "register_flow",
-           "register_missing", "register_model", "register_reliability", "release_key",
-           "report_release", "write_log", "write_release"]
+           "flow_keys", "model_population", "model_where", "notebook_parts", "outcome_levels",
+           "pooled_flow", "prevalence_models", "read_release", "register_bands",
+           "register_flow", "register_missing", "register_model", "register_reliability",
+           "release_key", "report_release", "write_log", "write_release"]
