@@ -289,8 +289,9 @@ def test_the_weighted_table_one_hides_no_more_than_the_small_count_needs():
     from analysis.report.tables import register_table_one, released_design_table_one
     from analysis.simulate import CODEBOOK_PATH, simulate_survey
 
-    s = load_survey(simulate_survey(600, seed=11), CODEBOOK_PATH, on_invalid="exclude")
-    columns = ["age", "sex", "occupation", "rta_12m"]
+    # the example survey: Sex has 8 missing, no small count; occupation 3 missing
+    s = load_survey(simulate_survey(1500, seed=11), CODEBOOK_PATH, on_invalid="exclude")
+    columns = ["age", "sex", "occupation"]
     t1 = table_one(s, by="spasm_12m", columns=columns)
     weighted = survey_table_one(s, by="spasm_12m", columns=columns)
     r = Release(threshold=T)
