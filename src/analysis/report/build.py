@@ -193,7 +193,8 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
             validated = _validate_once(data, codebook, staging, paths, declared, parameters,
                                        secret)
             if validated is not None:
-                _release_once(*validated, staging, parameters, threshold, rounding, secret)
+                _release_once(*validated, staging, parameters, threshold, rounding, secret,
+                              paths)
         rule = {"threshold": threshold or 0, "rounding": rounding}
         env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,
@@ -423,7 +424,8 @@ def _shared_plan(survey, parameters: Mapping[str, Any]) -> dict[str, Any] | None
 
 
 def _release_once(survey, data_key: str, out: Path, parameters: Mapping[str, Any],
-                  threshold: int | None, rounding: int | None, secret: str) -> None:
+                  threshold: int | None, rounding: int | None, secret: str,
+                  paths: Sequence[Path] = ()) -> None:
     """Decide disclosure for every notebook of the run at once; save it and its log.
 
     The notebooks read the saved release (:func:`analysis.report.disclosure.read_release`)
@@ -432,6 +434,7 @@ def _release_once(survey, data_key: str, out: Path, parameters: Mapping[str, Any
     """
     from analysis.plan import fit_plan, plan
     from analysis.report.disclosure import (
+        notebook_parts,
         release_key,
         report_release,
         write_log,
@@ -439,10 +442,13 @@ def _release_once(survey, data_key: str, out: Path, parameters: Mapping[str, Any
     )
     from analysis.report.session import plan_options, release_options
 
+    sources = [c.source for p in paths for c in nbformat.read(p, as_version=4).cells
+               if c.cell_type == "code"]
     planned = plan(survey, **plan_options(dict(parameters)))
     release = report_release(survey, planned, lambda: fit_plan(survey, planned),
                              threshold=threshold, rounding=rounding,
-                             factors=parameters.get("factors"), scores=parameters.get("scores"))
+                             factors=parameters.get("factors"), scores=parameters.get("scores"),
+                             parts=notebook_parts(sources) if paths else None)
     write_log(release, out)
     key = release_key(data_key, threshold, rounding, release_options(parameters))
     write_release(release, out, key, secret)

@@ -275,9 +275,25 @@ def register_model(release: Release, survey, fitted) -> None:
                          where=where)
 
 
+PARTS = {"participant_flow": "flow", "changes_by_rule": "changes",
+         "missing_values": "missing", "characteristics": "table one",
+         "prevalence": "prevalence", "model_sections": "models",
+         "odds_ratio_table": "models", "reliability": "questionnaires",
+         "score_bands": "questionnaires"}
+
+
+def notebook_parts(sources: list[str]) -> set[str]:
+    """The parts of :func:`report_release` that notebooks with these code cells show.
+
+    A run registers only what its notebooks release (a run of the data-quality
+    notebook alone fits no model).
+    """
+    return {part for name, part in PARTS.items() for text in sources if f".{name}(" in text}
+
+
 def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
                    rounding: int | None = None, factors=None, scores=None,
-                   source=None) -> Release:
+                   source=None, parts: set[str] | None = None) -> Release:
     """Register every count the report notebooks show on ``survey`` (see the module docstring).
 
     ``plan`` and ``fits`` are :func:`analysis.plan.plan` and
@@ -289,31 +305,39 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     ``survey`` is its sample): anything with the
     :class:`~analysis.report.session.ReportSession` methods ``flow``,
     ``change_counts``, ``table_one``, ``missingness`` and ``prevalence``.
+    ``parts`` (default: all) limits the registration to the tables of
+    :data:`PARTS` the run's notebooks show.
     """
+    parts = set(PARTS.values()) if parts is None else set(parts)
     from analysis.report.tables import register_prevalence, register_table_one
 
     source = source if source is not None else _SurveyCounts(survey)
     release = Release(threshold, rounding=rounding)
-    register_flow(release, source.flow)
-    counts = change_counts(source.change_counts())
-    for key, n in zip(change_keys(counts, source.flow), counts["n"], strict=True):
-        release.add_cell(key, float(n), where="values changed by rule")
-    by = characteristics_grouping(survey, plan)
-    register_table_one(release, source.table_one(by), by=by,
-                       numeric_n=plan.design is not None, percentages=plan.design is None)
-    items = {v.name for v in survey.codebook.variables.values() if v.instrument}
-    miss = source.missingness()
-    register_missing(release, miss[~miss["variable"].isin(items)])
-    for model, coded, key in prevalence_models(survey, plan, factors):
+    if "flow" in parts:
+        register_flow(release, source.flow)
+    if "changes" in parts:
+        counts = change_counts(source.change_counts())
+        for key, n in zip(change_keys(counts, source.flow), counts["n"], strict=True):
+            release.add_cell(key, float(n), where="values changed by rule")
+    if "table one" in parts:
+        by = characteristics_grouping(survey, plan)
+        register_table_one(release, source.table_one(by), by=by,
+                           numeric_n=plan.design is not None, percentages=plan.design is None)
+    if "missing" in parts:
+        items = {v.name for v in survey.codebook.variables.values() if v.instrument}
+        miss = source.missingness()
+        register_missing(release, miss[~miss["variable"].isin(items)])
+    for model, coded, key in (prevalence_models(survey, plan, factors)
+                              if "prevalence" in parts else []):
         # the unweighted counts only: the design's estimates rest on them
         table = source.prevalence(model.outcome, coded, False)
         register_prevalence(release, table, outcome=model.outcome,
                             outcome_levels=outcome_levels(survey, model.outcome), where=key)
-    fitted_all = fits() if callable(fits) else fits
+    fitted_all = (fits() if callable(fits) else fits) if "models" in parts else None
     for fitted in fitted_all or []:
         if fitted.failure is None and fitted.result is not None:
             register_model(release, survey, fitted)
-    if survey.codebook.instruments:
+    if survey.codebook.instruments and "questionnaires" in parts:
         from analysis.instruments import score_instruments
 
         scored, alphas = score_instruments(survey)
@@ -407,9 +431,9 @@ def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:
     return path
 
 
-__all__ = ["LOG_FILE", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
+__all__ = ["LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
            "change_counts", "change_keys", "characteristics_grouping", "diagram_flow",
-           "flow_keys", "model_population", "model_where", "outcome_levels", "pooled_flow",
-           "prevalence_models", "read_release", "register_bands", "register_flow",
-           "register_missing", "register_model", "register_reliability", "release_key",
-           "report_release", "write_log", "write_release"]
+           "flow_keys", "model_population", "model_where", "notebook_parts", "outcome_levels",
+           "pooled_flow", "prevalence_models", "read_release", "register_bands",
+           "register_flow", "register_missing", "register_model", "register_reliability",
+           "release_key", "report_release", "write_log", "write_release"]

@@ -111,7 +111,8 @@ class ReportSession:
         The run's saved release when it was made for this survey, rule and
         plan (so every notebook of the run shows each cell alike); otherwise
         built here from the same function, and its suppression log written
-        to ``analyst/suppression_log_<notebook>.csv``.
+        to ``analyst/suppression_log.csv`` (``suppression_log_<notebook>.csv``
+        when another notebook's log there differs).
         """
         from analysis.report.cache import FOLDER
         from analysis.report.disclosure import (
@@ -149,9 +150,14 @@ class ReportSession:
     def write_log(self) -> None:
         """Write the suppression log when this notebook decided its own release."""
         if getattr(self, "_own_release", False) and not getattr(self, "_log_written", False):
-            from analysis.report.disclosure import write_log
+            from analysis.report.disclosure import LOG_FILE, write_log
 
-            write_log(self.release, self.out_dir, f"suppression_log_{self.name}.csv")
+            # the run's name when no other notebook wrote a different log there (notebooks
+            # of one survey and plan decide alike), else this notebook's own
+            path = write_log(self.release, self.out_dir, f"suppression_log_{self.name}.csv")
+            shared = path.with_name(LOG_FILE)
+            if not shared.exists() or shared.read_bytes() == path.read_bytes():
+                path.replace(shared)
             self._log_written = True
     # A Parquet dataset: the LazySurvey every aggregate comes from; ``survey`` is then
     # its random sample of SAMPLE_ROWS, for what has no aggregate form.
