@@ -242,6 +242,19 @@ def model_population(model) -> str:
     return f"model:{model.key}"
 
 
+def table_population(fitted) -> str | dict[str, str]:
+    """The population of each row of a planned model's table.
+
+    One model: its complete cases. Each exposure in its own model (a causal
+    diagram's adjustment sets): each exposure's complete cases, so that the
+    counts of two exposures' models are not taken for one table's margins.
+    """
+    population = model_population(fitted.plan)
+    if not fitted.result.info.get("by_exposure"):
+        return population
+    return {str(v): f"{population}:{v}" for v in fitted.result.table["variable"].unique()}
+
+
 def model_where(model) -> str:
     """The release's name of a model's table (its estimates are ``<name>:<row>``)."""
     return f"model table {model.key}"
@@ -259,7 +272,7 @@ def register_model(release: Release, survey, fitted) -> None:
     events = "binary" if model.kind == "binary" else (
         "category" if "outcome_level" in result.table.columns else "none")
     register_model_table(release, result.table, outcome=model.outcome, outcome_levels=levels,
-                         population=population, where=where,
+                         population=table_population(fitted), where=where,
                          events=events)
     info = result.info
     total = cell_key(population)
@@ -436,4 +449,4 @@ __all__ = ["LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scor
            "flow_keys", "model_population", "model_where", "notebook_parts", "outcome_levels",
            "pooled_flow", "prevalence_models", "read_release", "register_bands",
            "register_flow", "register_missing", "register_model", "register_reliability",
-           "release_key", "report_release", "write_log", "write_release"]
+           "release_key", "report_release", "table_population", "write_log", "write_release"]

@@ -182,7 +182,7 @@ def model_sections(report: ReportSession) -> Html:
 
 def _model_table(report: ReportSession, fitted) -> pd.DataFrame:
     """A planned model's table as the reader sees it, from the report's release."""
-    from analysis.report.disclosure import model_population, outcome_levels, register_model
+    from analysis.report.disclosure import outcome_levels, register_model, table_population
     from analysis.report.tables import released_model_table
 
     model, table = fitted.plan, fitted.result.table
@@ -193,7 +193,7 @@ def _model_table(report: ReportSession, fitted) -> pd.DataFrame:
         "category" if "outcome_level" in table.columns else "none")
     return released_model_table(report.release, table, where=model_where(model),
                                 outcome=model.outcome, outcome_levels=levels,
-                                population=model_population(model), events=events)
+                                population=table_population(fitted), events=events)
 
 
 def _note_numbers(report: ReportSession, fitted) -> dict:

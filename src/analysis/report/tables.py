@@ -595,6 +595,12 @@ def released_prevalence(release, table: pd.DataFrame, *, outcome: str, outcome_l
     return display
 
 
+def _population_of(population, variable) -> str:
+    """A model table's population: one name, or one per variable (``{variable: name}``)
+    when each exposure has its own model and so its own complete cases."""
+    return population if isinstance(population, str) else population[str(variable)]
+
+
 def _model_cell(base, table: pd.DataFrame, ref_of: pd.Series, idx) -> object:
     """The cell a model-table row counts: a factor level, an interaction cell or the total."""
     row = table.loc[idx]
@@ -621,11 +627,13 @@ def _event_key(release, cell, outcome: str, levels, row, mode: str):
 
 
 def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_levels,
-                         population: str, where: str, events: str | None = None) -> None:
+                         population, where: str, events: str | None = None) -> None:
     """Register the side-by-side table of a model (``result.table``) with ``release``.
 
     ``population`` names the model's complete cases (e.g. ``"model:odds_ratios"``;
-    the analysed population only when the model left nobody out). For each
+    the analysed population only when the model left nobody out), or a
+    mapping ``{variable: population}`` when each exposure's rows come from
+    its own model (a causal diagram's adjustment sets). For each
     factor level: ``n`` is ``(population, factor=level)``, the events
     ``(..., outcome=event)`` and, for a binary outcome, the non-events, tied
     by ``n = events + non-events``; the model's totals are ``(population)``
@@ -644,13 +652,13 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
     levels = [str(v) for v in outcome_levels]
     mode = _events_mode(table, events)
     rate = mode == "none"
-    base = cell_key(population)
     if not release.declared(outcome):
         release.declare_levels(outcome, levels, missing=MISSING_LEVEL)
     ref_of = estimate_cells(table)["ref_n"].notna()  # rows against a reference level
     row_cells: dict[object, list] = {}
-    totals_done = False
+    totals_done: set = set()
     for variable, rows in table.groupby("variable", sort=False):
+        base = cell_key(_population_of(population, variable))
         factor = bool(ref_of.loc[rows.index].any())
         for idx, row in rows.iterrows():
             if pd.isna(row["n"]):
@@ -670,12 +678,12 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
             row_cells[idx] = cells
         if not factor:
             continue
-        if not totals_done and mode != "category":
+        if base not in totals_done and mode != "category":
             release.add_cell(base, float(rows["n"].sum()), where=where)
             if not rate:
                 release.add_cell(base.plus(outcome, levels[-1]), float(rows["events"].sum()),
                                  where=where)
-            totals_done = True
+            totals_done.add(base)
         if not release.declared(variable):
             release.declare_levels(variable, list(dict.fromkeys(rows["level"])),
                                    missing=MISSING_LEVEL)
@@ -688,9 +696,11 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
 
 
 def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: str,
-                         outcome_levels, population: str,
+                         outcome_levels, population,
                          events: str | None = None) -> pd.DataFrame:
     """A registered model table as reader text (see :func:`safe_model_table`).
+
+    ``population`` as given to :func:`register_model_table`.
 
     Columns ``Factor``, ``<RATIO> crude (95% CI)``, ``p crude``, ``<RATIO>
     adjusted (95% CI)``, ``p adjusted``, ``n``, ``Events``. A row whose
@@ -710,7 +720,6 @@ def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: s
     mode = _events_mode(table, events)
     rate = mode == "none"
     ratio = next(RATIO.match(c).group(1) for c in table.columns if RATIO.match(c))
-    base = cell_key(population)
     # with rounding only, estimates resting on counts below the rounding base are withheld
     limit = release.threshold or release.rounding
     withheld = withheld_estimates(table, limit) | pd.Series(
@@ -738,6 +747,7 @@ def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: s
             n_text.append("")
             ev_text.append("")
             continue
+        base = cell_key(_population_of(population, row["variable"]))
         cell = _model_cell(base, table, ref_of, idx)
         n_text.append(release.label(cell))
         if rate:  # episodes, not respondents; a ratio on a small n is withheld with it
