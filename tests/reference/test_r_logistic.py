@@ -34,6 +34,7 @@ from analysis.diagnostics import discrimination, hosmer_lemeshow
 from analysis.errors import BackpainWarning
 from analysis.load import load_survey
 from analysis.models import logistic
+from analysis.style import significant
 
 CODEBOOK = {
     "name": "reference_logistic",
@@ -321,7 +322,8 @@ def test_summary_shows_intercept_fit_statistics_and_notices(fits):
                    "Notices", "adjustment set", "dropped rows", "likelihood ratio"):
         assert needle in text, needle
     r = R["models"]["adjusted"]
-    assert f"{r['loglik']:.4g}" in text and f"{r['aic']:.4g}" in text
+    # four significant figures in the report's number style ("1,615": digit groups)
+    assert significant(r["loglik"], 4) in text and significant(r["aic"], 4) in text
     with pytest.warns(BackpainWarning):
         separated = logistic(separated_survey()).summary()
     assert "non-convergence [adjusted]" in separated and "separation [adjusted]" in separated

@@ -263,10 +263,13 @@ def test_separated_proportional_odds_fit_is_a_notice_not_a_crash():
         result = ordinal(make_survey(frame, "separated"), "pain", ["group"], ["age"])
     messages = [str(w.message) for w in caught]
     assert any("'adjusted'" in m and "separation" in m for m in messages)
-    assert any("'crude: group' did not converge" in m for m in messages)
+    # statsmodels before 0.15 could not invert the crude Hessian (non-convergence); 0.15 can,
+    # and the flat likelihood is then found as separation: either way a notice, not a number
+    assert any("'crude: group'" in m and ("did not converge" in m or "separation" in m)
+               for m in messages)
     kinds = {(n.kind, n.model) for n in result.notices}
     assert ("separation", "adjusted") in kinds
-    assert ("non-convergence", "crude: group") in kinds
+    assert {("non-convergence", "crude: group"), ("separation", "crude: group")} & kinds
     assert ("not estimable", "adjusted") in kinds
     assert not result.fit_statistics.converged.any()
     separation = next(n for n in result.notices if n.kind == "separation")

@@ -2,12 +2,11 @@
 
 The numbers come from :func:`analysis.models.standardise` (fitted by the plan,
 :attr:`analysis.plan.PlannedFit.effects`); this module only turns them into
-reader text and a figure. The table's rows are the odds-ratio table's rows,
-with the same unweighted ``n`` and events, so small-cell rules apply to them
-the same way: counts are suppressed as in the odds-ratio table, and a row whose
-estimate rests on a small cell (:func:`analysis.privacy.withheld_estimates`,
-read on the PR table, which has the odds-ratio table's shape) shows
-"suppressed" for its OR, PR and PD alike -- they rest on the same cells.
+reader text and a figure. The rows are the odds-ratio table's levels and take
+their released text from it (:func:`analysis.report.tables.released_model_table`):
+the same ``n`` and events as the report's release shows them, and a level
+whose odds ratio the release withholds shows "suppressed" for its PR and PD
+too -- they rest on the same cells -- and is not drawn.
 """
 
 from __future__ import annotations
@@ -15,59 +14,76 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import style
 from analysis.describe.render import format_p
+from analysis.privacy import COMPLEMENT_LABEL
 from analysis.report.session import Html, ReportSession, table_key
-from analysis.report.tables import HIDDEN, safe_model_table
 
 
 def _difference(est: float, low: float, high: float) -> str:
-    """A prevalence difference in percentage points: "+12.3 (4.1 to 20.5)"."""
+    """A prevalence difference in percentage points, in the report's number style."""
     if pd.isna(est):
         return ""
     if pd.isna(low):
         return "0 (reference)"
     if not np.isfinite([est, low, high]).all():
         return "not estimable"
-    return f"{100 * est:+.1f} ({100 * low:+.1f} to {100 * high:+.1f})"
+    return style.ci(100 * est, 100 * low, 100 * high, decimals=1)
 
 
-def effects_table(odds: pd.DataFrame, effects, threshold: int) -> pd.DataFrame:
+def _ratio(est: float, low: float, high: float) -> str:
+    if pd.isna(est):
+        return ""
+    if pd.isna(low):
+        return "1 (reference)"
+    return style.ci(est, low, high)
+
+
+def effects_table(odds: pd.DataFrame, effects, released: pd.DataFrame) -> pd.DataFrame:
     """Reader text: Factor, adjusted OR, crude and adjusted PR, adjusted PD, n, Events.
 
-    ``odds`` is the logistic result's ``.table``; ``effects`` its
+    ``odds`` is the logistic result's ``.table``; ``released`` the reader's
+    text of it (same rows, from the report's release); ``effects`` its
     :class:`~analysis.models.standardise.StandardisedResult` (one row per
-    level of each exposure; the odds-ratio rows are matched on variable and
+    level of each exposure, matched to the odds-ratio rows on variable and
     level, so interaction cells of the OR table are not repeated here).
     """
-    from analysis.privacy import withheld_estimates
-
     ratios, diffs = effects.table, effects.difference
-    shown = safe_model_table(ratios, threshold)  # Factor, PR crude, p, PR adjusted, p, n, Events
-    # The odds-ratio table also has interaction cells; its rows are matched by level.
-    ors = safe_model_table(odds, threshold)["OR adjusted (95% CI)"]
-    keys = zip(odds["variable"], odds["level"].astype(str), strict=True)
-    by_level = dict(zip(keys, ors, strict=True))
+    keys = list(zip(odds["variable"], odds["level"].astype(str), strict=True))
+    shown = {k: released.iloc[i] for i, k in enumerate(keys)}
+    rows = [shown.get((v, str(lv))) for v, lv in zip(ratios["variable"], ratios["level"],
+                                                     strict=True)]
+
+    def of(column: str) -> list[str]:
+        return [("" if r is None or column not in r.index else r[column]) for r in rows]
+
     out = pd.DataFrame({
-        "Factor": shown["Factor"],
-        "OR adjusted (95% CI)": [by_level.get((v, str(lv)), "") for v, lv in
-                                 zip(ratios["variable"], ratios["level"], strict=True)],
-        "PR crude (95% CI)": shown["PR crude (95% CI)"],
-        "PR adjusted (95% CI)": shown["PR adjusted (95% CI)"],
-        "p adjusted": shown["p adjusted"],
+        "Factor": ratios["label"].to_numpy(),
+        "OR adjusted (95% CI)": of("OR adjusted (95% CI)"),
+        "PR crude (95% CI)": [_ratio(*v) for v in ratios[
+            ["pr_crude", "ci_low_crude", "ci_high_crude"]].to_numpy()],
+        "PR adjusted (95% CI)": [_ratio(*v) for v in ratios[
+            ["pr_adjusted", "ci_low_adjusted", "ci_high_adjusted"]].to_numpy()],
+        "p adjusted": ratios["p_adjusted"].map(format_p).to_numpy(),
         "PD adjusted, % points (95% CI)": [_difference(*v) for v in diffs[
             ["pd_adjusted", "ci_low_adjusted", "ci_high_adjusted"]].to_numpy()],
-        "p (PD)": diffs["p_adjusted"].map(format_p),
-        "n": shown["n"]})
-    if "Events" in shown:
-        out["Events"] = shown["Events"]
-    withheld = withheld_estimates(ratios, threshold).to_numpy()
+        "p (PD)": diffs["p_adjusted"].map(format_p).to_numpy(),
+        "n": of("n")})
+    if "Events" in released.columns:
+        out["Events"] = of("Events")
+    # a level without its released OR row is withheld: nothing vouches for its cells
+    withheld = np.array([r is None or r.get("OR adjusted (95% CI)") == COMPLEMENT_LABEL
+                         or r.get("OR crude (95% CI)") == COMPLEMENT_LABEL for r in rows])
     estimates = [c for c in out.columns if c not in ("Factor", "n", "Events")]
-    out.loc[withheld, estimates] = HIDDEN
+    out.loc[withheld, estimates] = COMPLEMENT_LABEL
     return out
 
 
-def effects_section(report: ReportSession, fitted) -> Html:
-    """Table and forest plot of the standardised PRs and PDs of one planned logistic model."""
+def effects_section(report: ReportSession, fitted, released: pd.DataFrame) -> Html:
+    """Table and forest plot of the standardised PRs and PDs of one planned logistic model.
+
+    ``released`` is the reader's text of the model's odds-ratio table.
+    """
     from analysis import figures
 
     model, effects = fitted.plan, fitted.effects
@@ -82,11 +98,12 @@ def effects_section(report: ReportSession, fitted) -> Html:
                                                   else "") +
             f". Intervals: {ci}. Crude PRs are ratios of the observed "
             "prevalences. A common outcome makes the OR larger than the PR; the PR and PD are "
-            "the measures on the scale of risk.")
+            "the measures on the scale of risk. " + report.rule())
     title = f"{model.label}: prevalence ratios and differences"
-    parts = [report.table(effects_table(fitted.result.table, effects, report.threshold), key,
-                          title=title, note=note)]
-    ax = figures.ratio_forest_plot(fitted.result.table, effects.table)
+    table = effects_table(fitted.result.table, effects, released)
+    parts = [report.table(table, key, title=title, note=note)]
+    drawn = (table["PR adjusted (95% CI)"] != COMPLEMENT_LABEL).to_numpy()
+    ax = figures.ratio_forest_plot(fitted.result.table, effects.table[drawn])
     parts.append(report.figure(ax, table_key("forest_pr", model.key),
                                caption="Adjusted odds ratios and standardised prevalence "
                                        "ratios (log scale)"))

@@ -160,8 +160,8 @@ def model_sections(report: ReportSession) -> Html:
                    if numbers["events"] is not None else "")
                 + f"; {numbers['dropped']} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
-        shown, extra = sensitivity_columns(result.table, _model_table(report, fitted),
-                                           model, result)
+        released = _model_table(report, fitted)
+        shown, extra = sensitivity_columns(result.table, released, model, result)
         parts.append(report.table(shown, key,
                                   title=title[0].upper() + title[1:],
                                   note=" ".join([note, *extra, report.rule()])))
@@ -176,7 +176,7 @@ def model_sections(report: ReportSession) -> Html:
         if fitted.effects is not None:  # standardised PRs and PDs beside the ORs
             from analysis.report.effects import effects_section
 
-            parts.append(effects_section(report, fitted))
+            parts.append(effects_section(report, fitted, released))
     return join(*parts)
 
 
