@@ -39,6 +39,7 @@ from scipy import optimize, stats
 from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
+from analysis.errors import ModelError
 from analysis.models.design import rcs_basis
 
 _BLOCK = 1 << 14
@@ -297,7 +298,26 @@ def profile_interval(X: np.ndarray, events: np.ndarray, trials: np.ndarray,
             limits.append(side * np.inf)
             continue
         lo, hi = sorted((inner, outer))
-        limits.append(optimize.brentq(excess, lo, hi, xtol=1e-10, rtol=1e-12))
+        try:
+            limits.append(optimize.brentq(excess, lo, hi, xtol=1e-10, rtol=1e-12))
+            continue
+        except ValueError:
+            pass
+        # A warm start can land the nested fit elsewhere on a flat penalised likelihood, so
+        # that the bracket found no longer changes sign: search again from the estimate,
+        # each nested fit started from the unconstrained estimates.
+        def cold(value: float) -> float:
+            warm["start"] = gamma.copy()
+            return excess(value)
+
+        lo, hi = sorted((float(gamma[m]), outer))
+        try:
+            limits.append(optimize.brentq(cold, lo, hi, xtol=1e-10, rtol=1e-12))
+        except ValueError as exc:
+            raise ModelError("Firth profile-likelihood interval: the penalised likelihood "
+                             f"ratio does not cross its limit between {lo:.4g} and {hi:.4g} "
+                             "(a flat likelihood); the model's intervals cannot be "
+                             "computed.") from exc
     return float(limits[0]), float(limits[1])
 
 
