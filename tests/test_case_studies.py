@@ -72,7 +72,9 @@ def test_each_case_study_notebook_executes_and_records_its_headline(executed):
         assert all(r[6] in ("not verified", "nothing published") and r[4] == "" for r in rows)
     # every figure was written, and the reader page embeds it
     assert (out / "figures" / "backpack_dose_ratio.png").stat().st_size > 10_000
-    assert pages["pelvic_parameters"].count("data:image/png;base64") == 2
+    # the flow diagram, the forest plot and the ORs beside the standardised PRs
+    assert pages["pelvic_parameters"].count("data:image/png;base64") == 3
+    assert (out / "figures" / "pelvic_parameters_forest_pr_abnormal.png").is_file()
 
 
 @needs_data

@@ -32,6 +32,10 @@ def lazy_fitter(lazy, sample_size: int):
     """
 
     def fit(survey, model: ModelPlan, impute: str | None = None):
+        if model.adjustment_sets:  # a causal diagram: each exposure in a model of its own
+            from analysis.plan.causal import fit_by_adjustment_set
+
+            return fit_by_adjustment_set(model, lambda m: fit(survey, m, impute))
         variables = [*model.exposures, *model.adjust_for]
         continuous = [v for v in variables if survey.codebook[v].type not in CODED]
         # With a continuous covariate nearly every row is its own pattern: past the
