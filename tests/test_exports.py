@@ -100,7 +100,8 @@ def test_whole_report_docx_has_headings_methods_and_figures(lancet):
     styled = [(p.style.name, p.text) for p in document.paragraphs]
     assert styled[0] == ("Title", "Associations: regression models")
     headings = [t for s, t in styled if s == "Heading 1"]
-    assert headings[:2] == ["Methods", "Back-muscle spasm in the last 12 months: odds ratios"]
+    assert headings[:3] == ["Methods", "Causal diagram",
+                            "Back-muscle spasm in the last 12 months: odds ratios"]
     methods = lancet["results"]["03_risk_factors"]["methods"]["rows"]
     texts = [t for _, t in styled]
     assert all(row[0] in texts for row in methods)

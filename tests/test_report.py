@@ -195,9 +195,11 @@ def test_reports_fit_a_phone_and_print_without_the_contents(rendered, browser):
     images = [im["shown"] for im in page["images"]]
     assert images and max(images) <= 375 - 2 * 16  # scaled into main's padding
     alts = [im["alt"] for im in page["images"]]
-    assert alts[0].startswith("Crude and adjusted odds ratios (log scale). Odds ratios, crude "
-                              "and adjusted. Each row's dot is the odds ratio")
-    assert "Legend: crude OR (95% CI); adjusted OR (95% CI)." in alts[0]
+    assert alts[0].startswith("Assumed causes of ")  # the causal diagram comes first
+    forest = next(a for a in alts if a.startswith("Crude and adjusted odds ratios"))
+    assert forest.startswith("Crude and adjusted odds ratios (log scale). Odds ratios, crude "
+                             "and adjusted. Each row's dot is the odds ratio")
+    assert "Legend: crude OR (95% CI); adjusted OR (95% CI)." in forest
     # a tap on a figure shows it at twice the screen's width (at most its drawn size), in a
     # box that scrolls sideways
     zoomed = json.loads(browser.evaluate(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import style
 from analysis.describe.render import format_p
 from analysis.errors import BackpainError
 from analysis.privacy import COMPLEMENT_LABEL
@@ -77,7 +78,7 @@ def _sensitivity_columns(table: pd.DataFrame, shown: pd.DataFrame, model, result
     frame = e_values(table, measure, share, estimate=estimate, ci_low="ci_low_adjusted",
                      ci_high="ci_high_adjusted")
     interaction = table["variable"].astype(str).str.contains(":")
-    cells = [("" if pd.isna(e) or skip else f"{e:.2f} ({c:.2f})")
+    cells = [("" if pd.isna(e) or skip else f"{style.number(e, 2)} ({style.number(c, 2)})")
              for e, c, skip in zip(frame["e_value"], frame["e_value_ci"], interaction,
                                    strict=True)]
     out.insert(position, "E-value (CI limit)", cells)
@@ -199,8 +200,8 @@ MEASURE_NAMES = {"OR10": "OR, first exposure alone", "OR01": "OR, second exposur
 
 def _ci(estimate: float, low: float, high: float) -> str:
     if not np.isfinite(low) or not np.isfinite(high):
-        return f"{estimate:.2f} (not estimable)"
-    return f"{estimate:.2f} ({low:.2f} to {high:.2f})"
+        return f"{style.number(estimate, 2)} (not estimable)"
+    return style.ci(estimate, low, high)
 
 
 __all__ = ["E_MEASURE", "MEASURE_NAMES", "additive_interactions", "causal_diagram",
