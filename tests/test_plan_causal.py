@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis import style
 from analysis.codebook import Codebook
 from analysis.errors import CodebookError, ModelError
 from analysis.plan.causal import (
@@ -243,7 +244,8 @@ def test_report_sections_show_diagram_e_values_q_values_and_additive_interaction
     frame = additive_interaction(fitted.result, "lifting", "posture",
                                  which="adjusted: lifting × posture")
     reri = frame[(frame["contrast"] == "Yes × Poor") & (frame["measure"] == "RERI")].iloc[0]
-    assert f"{reri['estimate']:.2f} ({reri['ci_low']:.2f} to {reri['ci_high']:.2f})" in additive
+    # in the report's number style: "2.58 (1.13-4.04)"
+    assert style.ci(reri["estimate"], reri["ci_low"], reri["ci_high"]) in additive
     # No diagram: no section.
     del codebook["analysis"]["causes"]
     cb_path.write_text(yaml.safe_dump(codebook, sort_keys=False), encoding="utf-8")

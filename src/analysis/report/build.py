@@ -48,7 +48,7 @@ from analysis.report.run import (
     stop_kernels,
 )
 from analysis.style import ENV as STYLE_ENV
-from analysis.style import NumberStyle, current_style, get_style, style_to_text
+from analysis.style import NumberStyle, current_style, get_style, style_to_text, use_style
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold", "rounding")
@@ -190,11 +190,14 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     try:
         secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
         if not dataset:  # each notebook opens a dataset in DuckDB, which loads no rows
-            validated = _validate_once(data, codebook, staging, paths, declared, parameters,
-                                       secret)
-            if validated is not None:
-                _release_once(*validated, staging, parameters, threshold, rounding, secret,
-                              paths)
+            # the plan's reasons and the release's labels are text the notebooks show: in
+            # the run's number style, as the notebooks write theirs
+            with use_style(number_style):
+                validated = _validate_once(data, codebook, staging, paths, declared,
+                                           parameters, secret)
+                if validated is not None:
+                    _release_once(*validated, staging, parameters, threshold, rounding,
+                                  secret, paths)
         rule = {"threshold": threshold or 0, "rounding": rounding}
         env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,

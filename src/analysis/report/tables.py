@@ -854,7 +854,7 @@ def released_design_table_one(release, table: pd.DataFrame, weighted: pd.DataFra
                     shown[f"{g}: n"] = release.label(key)
                 shown[f"{g}: weighted (SE)"] = (
                     COMPLEMENT_LABEL if hidden else "" if pd.isna(estimate)
-                    else f"{estimate:.{decimals}f} ({se:.{decimals}f})")
+                    else f"{style.number(estimate, decimals)} ({style.number(se, decimals)})")
             out.append(shown)
     columns = ["Characteristic", *[f"{g}: {c}" for g in groups for c in ("n", "weighted (SE)")],
                "Missing", "Not asked"]
