@@ -29,8 +29,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 	@echo "==> installed: $(BIN)/backpain, $(BIN)/jupyter"
 
+# Two workers, a test file each: a module's rendered reports are shared by its tests,
+# and most of a report test waits on notebook kernels, so the second core is used.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -245,8 +245,9 @@ def test_vertebral_column_through_public_api():
     assert stats.chi2.sf(ref.llr, 2) < 0.05
 
 
-def test_cli_fit_writes_the_table(tmp_path, capsys):
+def test_cli_fit_writes_the_table(tmp_path, capsys, monkeypatch):
     import analysis.cli.fit  # noqa: F401  (registers the command)
+    monkeypatch.setenv("COLUMNS", "160")  # a terminal wide enough for whole labels
     from analysis.cli import main
 
     survey = make_survey(n=800, seed=9)
