@@ -210,10 +210,10 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "n_patterns": int(adjusted.design.X.shape[0]) if adjusted.method == "patterns" else None,
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
-        "ci": ("profile penalised likelihood 95%, p-values by penalised likelihood ratio "
-               "(logistf)" if firth else "Wald 95%, t on df.residual (svyglm)"
-               if sample_design is not None else "Wald 95%, t on clusters - 1 df"
-               if cov_type == "cluster" else "Wald 95%"),
+        "ci": ("profile penalised-likelihood 95%" if firth
+               else "Wald 95%, t on df.residual (svyglm)" if sample_design is not None
+               else "Wald 95%, t on clusters - 1 df" if cov_type == "cluster"
+               else "Wald 95%"),
         "cov_type": "design (Taylor linearisation)" if sample_design is not None else cov_type,
         "cluster": cluster,
         "design": sample_design.names if sample_design is not None else None,

@@ -35,7 +35,7 @@ COEFFICIENT_COLUMNS = ["model", "term", "estimate", "se", "statistic", "p_value"
 FIT_COLUMNS = ["model", "family", "n", "events", "parameters", "llf", "deviance", "aic", "bic",
                "cov_type", "df_resid", "converged", "method"]
 NOTICE_KINDS = ("non-convergence", "separation", "aliased", "dropped rows", "adjustment set",
-                "method", "test", "not estimable")
+                "sparse level", "method", "test", "not estimable")
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def _effects(survey, result: ModelResult, impute: str | None) -> ModelResult | N
 def _notice_kind(message: str) -> str:
     text = message.lower()
     for word, kind in (("converge", "non-convergence"), ("separation", "separation"),
-                       ("sparse", "separation"), ("test", "test")):
+                       ("sparse", "sparse level"), ("test", "test")):
         if word in text:
             return kind
     return "method"

@@ -57,7 +57,7 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
         scaled = [f"{survey.label(v)} {model.per_text[v]}" for v in model.per
                   if v in model.exposures + model.adjust_for]
         if scaled:
-            words.append("Continuous variables are reported " + "; ".join(scaled) + ".")
+            words.append("Steps of continuous variables: " + "; ".join(scaled) + ".")
         fitted = by_model.get(model.key)
         if model.missing == "mice":
             words.append("Missing values were multiply imputed by chained equations and the "

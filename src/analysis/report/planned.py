@@ -274,7 +274,9 @@ def _interval_words(result) -> str:
     words = f"{ci} intervals"
     if cov not in ("model", None):
         words += f", {cov} standard errors"
-    return words + "."
+    if result.info.get("firth"):
+        words += ", p-values by penalised likelihood ratio (as logistf)"
+    return words[0].upper() + words[1:] + "."
 
 
 def _failure(report: ReportSession, key: str, fitted: PlannedFit) -> Html:
