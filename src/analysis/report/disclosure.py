@@ -30,6 +30,7 @@ import hmac
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -306,7 +307,8 @@ def notebook_parts(sources: list[str]) -> set[str]:
 
 def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
                    rounding: int | None = None, factors=None, scores=None,
-                   source=None, parts: set[str] | None = None) -> Release:
+                   source=None, parts: set[str] | None = None,
+                   extra: Callable[[Release], None] | None = None) -> Release:
     """Register every count the report notebooks show on ``survey`` (see the module docstring).
 
     ``plan`` and ``fits`` are :func:`analysis.plan.plan` and
@@ -319,7 +321,10 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     :class:`~analysis.report.session.ReportSession` methods ``flow``,
     ``change_counts``, ``table_one``, ``missingness`` and ``prevalence``.
     ``parts`` (default: all) limits the registration to the tables of
-    :data:`PARTS` the run's notebooks show.
+    :data:`PARTS` the run's notebooks show. ``extra`` registers what else
+    the notebook shows (a case study's matched sets and discordant pairs,
+    :func:`analysis.case_studies.sections.register_tables`): it is called with
+    the release before anything is decided.
     """
     parts = set(PARTS.values()) if parts is None else set(parts)
     from analysis.report.tables import register_prevalence, register_table_one
@@ -358,6 +363,8 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
         for name in band_scores(scored, survey, scores):
             if scored.data[name].dtype == "category":
                 register_bands(release, name, scored.data[name])
+    if extra is not None:
+        extra(release)
     return release
 
 

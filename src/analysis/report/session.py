@@ -102,6 +102,9 @@ class ReportSession:
     parameters: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     rounding: int | None = None
+    # registers the tables a notebook shows beyond the report's (a case study's), before
+    # the release decides (report_release(extra=))
+    extra_release: Any = None
 
     # ---- disclosure control: one release for the whole report run ----------------
     @cached_property
@@ -131,7 +134,8 @@ class ReportSession:
         built = report_release(self.survey, self.plan, lambda: self.fits, source=self,
                                threshold=self.threshold, rounding=self.rounding,
                                factors=self.parameters.get("factors"),
-                               scores=self.parameters.get("scores"))
+                               scores=self.parameters.get("scores"),
+                               extra=self.extra_release)
         self._own_release = True
         return built
 
