@@ -15,7 +15,6 @@ import pandas as pd
 from analysis import style
 from analysis.describe.render import format_p
 from analysis.errors import BackpainError
-from analysis.privacy import COMPLEMENT_LABEL
 from analysis.report.session import Html, ReportSession, table_key
 
 # Which models' estimates get an E-value, and on which scale.
@@ -23,21 +22,22 @@ E_MEASURE = {"logistic": "OR", "Firth logistic": "OR", "conditional logistic": "
              "Poisson": "IRR", "negative binomial": "IRR"}
 
 
-def sensitivity_columns(table: pd.DataFrame, shown: pd.DataFrame, model, result
-                        ) -> tuple[pd.DataFrame, list[str]]:
+def sensitivity_columns(table: pd.DataFrame, shown: pd.DataFrame, model, result, *,
+                        release, where: str) -> tuple[pd.DataFrame, list[str]]:
     """``shown`` (the reader's model table) with E-value and q-value columns, and their notes.
 
-    A row whose adjusted estimate the release withheld shows neither: an
-    E-value is a function of the estimate and its interval, a q-value of the
-    p-values, so either would give the withheld number back.
+    A row whose estimate the release withholds (``release``, the table's name
+    ``where`` in it: :func:`analysis.report.tables.model_withheld`) shows
+    neither: an E-value is a function of the estimate and its interval, a
+    q-value of the p-values, so either would give the withheld number back.
     """
+    from analysis.report.tables import model_withheld
+
     out, notes = _sensitivity_columns(table, shown, model, result)
-    estimate = next((c for c in shown.columns if str(c).endswith("adjusted (95% CI)")), None)
-    if estimate is not None:
-        withheld = shown[estimate].astype(str).eq(COMPLEMENT_LABEL).to_numpy()
-        for column in ("q adjusted", "E-value (CI limit)"):
-            if column in out.columns:
-                out.loc[withheld, column] = ""
+    withheld = model_withheld(release, table, where=where).to_numpy()
+    for column in ("q adjusted", "E-value (CI limit)"):
+        if column in out.columns:
+            out.loc[withheld, column] = ""
     return out, notes
 
 

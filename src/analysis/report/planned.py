@@ -161,7 +161,8 @@ def model_sections(report: ReportSession) -> Html:
                 + f"; {numbers['dropped']} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
         released = _model_table(report, fitted)
-        shown, extra = sensitivity_columns(result.table, released, model, result)
+        shown, extra = sensitivity_columns(result.table, released, model, result,
+                                           release=report.release, where=model_where(model))
         parts.append(report.table(shown, key,
                                   title=title[0].upper() + title[1:],
                                   note=" ".join([note, *extra, report.rule()])))

@@ -18,7 +18,11 @@ another for each model's complete cases.
 """
 
 from analysis.report.tables.counts import register_counts, released_counts
-from analysis.report.tables.models import register_model_table, released_model_table
+from analysis.report.tables.models import (
+    model_withheld,
+    register_model_table,
+    released_model_table,
+)
 from analysis.report.tables.prevalence import (
     outcome_keys,
     prevalence_keys,
@@ -38,8 +42,8 @@ from analysis.report.tables.table_one import (
 
 HIDDEN = "suppressed"  # a complement's label (analysis.privacy.COMPLEMENT_LABEL)
 
-__all__ = ["BLANK", "HIDDEN", "NOT_ASKED", "blank_keys", "level_key", "outcome_keys",
-           "prevalence_keys", "prevalence_withheld", "register_counts", "register_model_table",
-           "register_prevalence", "register_table_one", "released_counts",
-           "released_design_table_one", "released_model_table", "released_prevalence",
-           "released_table_one"]
+__all__ = ["BLANK", "HIDDEN", "NOT_ASKED", "blank_keys", "level_key", "model_withheld",
+           "outcome_keys", "prevalence_keys", "prevalence_withheld", "register_counts",
+           "register_model_table", "register_prevalence", "register_table_one",
+           "released_counts", "released_design_table_one", "released_model_table",
+           "released_prevalence", "released_table_one"]

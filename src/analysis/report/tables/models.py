@@ -115,6 +115,31 @@ def register_model_table(release, table: pd.DataFrame, *, outcome: str, outcome_
         release.add_estimate(f"{where}:{idx}", cells)
 
 
+def model_withheld(release, table: pd.DataFrame, *, where: str) -> pd.Series:
+    """Rows of a registered model table whose estimates, intervals and p-values are withheld.
+
+    The release's decision (:meth:`~analysis.privacy.Release.estimate_withheld`
+    of ``"<where>:<row index>"``) and, for cells the release does not hold,
+    :func:`analysis.privacy.withheld_estimates` (with rounding only, counts
+    below the rounding base). A reference level has no estimate of its own
+    (it reads "1 (reference)") and is never withheld. Everything derived from
+    a row's estimate (its E-value, q-value, prevalence ratio) asks this, not
+    the rendered text.
+    """
+    from analysis.privacy import RATIO, withheld_estimates
+
+    ratio = next(RATIO.match(c).group(1) for c in table.columns if RATIO.match(c))
+    limit = release.threshold or release.rounding
+    withheld = withheld_estimates(table, limit) | pd.Series(
+        [release.estimate_withheld(f"{where}:{i}") for i in table.index], index=table.index)
+    reference = pd.Series(True, index=table.index)
+    for model in ("crude", "adjusted"):
+        if f"{ratio}_{model}" in table:
+            reference &= table[f"ci_low_{model}"].isna() & np.isclose(
+                table[f"{ratio}_{model}"].astype(float).fillna(1.0), 1.0)
+    return withheld & ~(reference & table["n"].notna())
+
+
 def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: str,
                          outcome_levels, population,
                          events: str | None = None) -> pd.DataFrame:
@@ -133,24 +158,13 @@ def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: s
         RATIO,
         cell_key,
         estimate_cells,
-        withheld_estimates,
     )
 
     levels = [str(v) for v in outcome_levels]
     mode = _events_mode(table, events)
     rate = mode == "none"
     ratio = next(RATIO.match(c).group(1) for c in table.columns if RATIO.match(c))
-    # with rounding only, estimates resting on counts below the rounding base are withheld
-    limit = release.threshold or release.rounding
-    withheld = withheld_estimates(table, limit) | pd.Series(
-        [release.estimate_withheld(f"{where}:{i}") for i in table.index], index=table.index)
-    # a reference level has no estimate of its own: it stays "1 (reference)"
-    reference = pd.Series(True, index=table.index)
-    for model in ("crude", "adjusted"):
-        if f"{ratio}_{model}" in table:
-            reference &= table[f"ci_low_{model}"].isna() & np.isclose(
-                table[f"{ratio}_{model}"].astype(float).fillna(1.0), 1.0)
-    withheld &= ~(reference & table["n"].notna())
+    withheld = model_withheld(release, table, where=where)
     name = ratio.upper()
     out = pd.DataFrame({"Factor": table["label"]}, index=table.index)
     for model in ("crude", "adjusted"):
@@ -184,4 +198,4 @@ def released_model_table(release, table: pd.DataFrame, *, where: str, outcome: s
     return out.reset_index(drop=True)
 
 
-__all__ = ["register_model_table", "released_model_table"]
+__all__ = ["model_withheld", "register_model_table", "released_model_table"]
