@@ -128,3 +128,46 @@ def test_published_comparison_shows_both_numbers_the_difference_and_the_toleranc
     with pytest.raises(ReportError, match="published='about 2'"):
         cs.published_comparison([{"source": "E", "reports": "OR", "published": "about 2",
                                   "ours": 1.9}])
+
+
+# ---- the case study's own counts are released with the report's ------------------------
+@needs_data
+def test_a_small_pair_count_is_protected_in_html_results_and_csv_alike(tmp_path):
+    """At threshold 20 the HSAUR3 pairs have cells of 13 and 19 (and c = 19 pairs with only
+    the control driving): hidden in the HTML, results.json and the CSV alike, with the
+    matched odds ratio b/c and its interval (which give b and c back) withheld."""
+    import csv
+
+    from analysis.case_studies import released
+
+    report = cs.open_case_study("driving_disc", "hsaur3-backpain", out_dir=tmp_path,
+                                threshold=20, pairs="driver")
+    html = released.discordant_table(report).text
+    results = json.loads((tmp_path / "results" / "driving_disc.json").read_text())
+    with open(tmp_path / "tables" / "driving_disc_discordant_pairs.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    # hand count (tests/test_models_conditional.py): 13 pairs neither drives, 19 only the
+    # control, 41 only the case, 144 both; 217 pairs
+    assert rows[1:] == results["discordant_pairs"]["rows"] == [
+        ["No", "<20", "<20", "suppressed"], ["Yes", "suppressed", "suppressed", "suppressed"],
+        ["Total", "54", "163", "217"]]
+    mcnemar = dict(map(tuple, results["mcnemar"]["rows"]))
+    assert mcnemar["Pairs with only the control exposed (c)"] == "<20"
+    assert mcnemar["Matched odds ratio b/c (95% CI)"] == "suppressed"
+    assert "2.158" not in html and ">19<" not in html and ">13<" not in html
+    assert "&lt;20" in html
+    # a total minus the shown cells gives nothing back: each hidden cell's audit interval
+    # spans the label's range, and the log sits in the analyst folder
+    log = report.release.log()
+    assert log["protected"].all()
+    pairs = log[log["population"] == "pairs:driver"].set_index("levels")
+    assert pairs.loc["case=No, control=Yes", ["low", "high"]].tolist() == [1, 19]
+    report.write_log()
+    assert (tmp_path / "analyst" / "suppression_log.csv").is_file()
+    # at the default threshold the same table is shown whole, with McNemar's OR
+    whole = cs.open_case_study("driving_disc", "hsaur3-backpain", out_dir=tmp_path / "5",
+                               pairs="driver")
+    released.discordant_table(whole)
+    assert whole.results["discordant_pairs"]["rows"][0] == ["No", "13", "19", "32"]
+    assert whole.results["mcnemar"]["rows"][2] == ["Matched odds ratio b/c (95% CI)",
+                                                   "2.158 (1.253-3.718)"]
