@@ -131,6 +131,11 @@ def test_published_comparison_shows_both_numbers_the_difference_and_the_toleranc
 
 
 # ---- the case study's own counts are released with the report's ------------------------
+def results_of(folder: Path, name: str = "driving_disc") -> dict:
+    return json.loads((folder / "results" / f"{name}.json").read_text())
+
+
+
 @needs_data
 def test_a_small_pair_count_is_protected_in_html_results_and_csv_alike(tmp_path):
     """At threshold 20 the HSAUR3 pairs have cells of 13 and 19 (and c = 19 pairs with only
@@ -150,12 +155,23 @@ def test_a_small_pair_count_is_protected_in_html_results_and_csv_alike(tmp_path)
     # control, 41 only the case, 144 both; 217 pairs
     assert rows[1:] == results["discordant_pairs"]["rows"] == [
         ["No", "<20", "<20", "suppressed"], ["Yes", "suppressed", "suppressed", "suppressed"],
-        ["Total", "54", "163", "217"]]
+        ["Total", "suppressed", "suppressed", "217"]]
     mcnemar = dict(map(tuple, results["mcnemar"]["rows"]))
     assert mcnemar["Pairs with only the control exposed (c)"] == "<20"
     assert mcnemar["Matched odds ratio b/c (95% CI)"] == "suppressed"
     assert "2.158" not in html and ">19<" not in html and ">13<" not in html
     assert "&lt;20" in html
+    # the pairs' margins are the cases and controls by driving, which the model table counts
+    # too (it leaves nobody out): hidden there as well, with the OR they would give back
+    from analysis.report import planned
+
+    planned.model_sections(report)
+    model = {r[0]: r for r in results_of(tmp_path)["model_status"]["rows"]}
+    assert model["Drives a car: No (reference)"][7] == "suppressed"
+    assert model["Drives a car: Yes vs No"][3] == "suppressed"
+    assert model["Lives in the suburbs: Yes vs No"][3] == "1.29 (0.83-2.01)"
+    # Table 1 is not in this notebook, so it costs the pairs no complement
+    assert "table one" not in report.release_parts
     # a total minus the shown cells gives nothing back: each hidden cell's audit interval
     # spans the label's range, and the log sits in the analyst folder
     log = report.release.log()

@@ -104,4 +104,22 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = Non
                            rounding=rounding, parameters={"dataset": dataset, **own,
                                                           **parameters})
     report.extra_release = register_tables(report)
+    report.release_parts = _shown_parts(name)
     return report
+
+
+def _shown_parts(name: str) -> set[str] | None:
+    """The parts of the report's release the case study's notebook shows (None: all).
+
+    A table the notebook never shows (Table 1 of a matched design) must not
+    cost the tables it does show their complements.
+    """
+    import json
+
+    from analysis.report.disclosure import notebook_parts
+
+    path = FOLDER / f"{name}.ipynb"
+    if not path.is_file():
+        return None
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return notebook_parts(["".join(c["source"]) for c in cells if c["cell_type"] == "code"])

@@ -496,6 +496,10 @@ class Release:
         """The names of the registered estimates."""
         return list(self._estimates)
 
+    def cells(self, population: str | None = None) -> list[CellKey]:
+        """The registered cells (of ``population``), in registration order."""
+        return [k for k in self._cells if population is None or k.population == population]
+
     def count(self, key: CellKey) -> float | None:
         """The true count of a registered cell (for the analyst; ``None`` if unknown)."""
         return self._cells[key].value

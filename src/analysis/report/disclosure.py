@@ -284,16 +284,36 @@ def register_model(release: Release, survey, fitted) -> None:
             left = cell_key(f"{population}:left out")
             release.add_cell(left, float(dropped), where=where)
             release.add_relation(cell_key(POPULATION), [total, left])
+            if not dropped and isinstance(table_population(fitted), str):
+                _same_respondents(release, population)
     if events == "binary" and isinstance(info.get("events"), int | float):
         release.add_cell(total.plus(model.outcome, levels[-1]), float(info["events"]),
                          where=where)
+
+
+def _same_respondents(release: Release, population: str) -> None:
+    """A model that left nobody out counts the analysed respondents: tie its cells to theirs.
+
+    Its level counts are then Table 1's and the prevalence table's, so a count
+    hidden there must not be shown in the model's table (or the other way):
+    each model cell is registered equal to the analysed cell of the same levels.
+    """
+    for key in release.cells(population):
+        if not key.levels:
+            continue
+        same = cell_key(POPULATION, dict(key.levels))
+        mine, theirs = release.count(key), (release.count(same) if same in release else None)
+        if mine is not None and (theirs is None or theirs == mine):
+            release.add_relation(same, [key])
 
 
 PARTS = {"participant_flow": "flow", "changes_by_rule": "changes",
          "missing_values": "missing", "characteristics": "table one",
          "prevalence": "prevalence", "model_sections": "models",
          "odds_ratio_table": "models", "reliability": "questionnaires",
-         "score_bands": "questionnaires"}
+         "score_bands": "questionnaires",
+         # the methods paragraph prints the flow's counts; a case study draws the diagram
+         "methods": "flow", "data_flow": "flow", "matched_flow": "flow"}
 
 
 def notebook_parts(sources: list[str]) -> set[str]:

@@ -105,6 +105,7 @@ class ReportSession:
     # registers the tables a notebook shows beyond the report's (a case study's), before
     # the release decides (report_release(extra=))
     extra_release: Any = None
+    release_parts: Any = None  # the parts of report_release its notebook shows (None: all)
 
     # ---- disclosure control: one release for the whole report run ----------------
     @cached_property
@@ -135,7 +136,7 @@ class ReportSession:
                                threshold=self.threshold, rounding=self.rounding,
                                factors=self.parameters.get("factors"),
                                scores=self.parameters.get("scores"),
-                               extra=self.extra_release)
+                               extra=self.extra_release, parts=self.release_parts)
         self._own_release = True
         return built
 
