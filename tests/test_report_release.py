@@ -179,14 +179,14 @@ def test_no_hidden_cell_of_the_released_files_is_recoverable_by_arithmetic(rende
 
 
 # ---- hypothesis: small surveys with rare levels, on the release/table layer --------------
-def _survey(frame: pd.DataFrame):
+def _survey(frame: pd.DataFrame, on_invalid: str = "raise"):
     from analysis.load import load_survey
 
     cb = {**CODEBOOK, "variables": {k: v for k, v in CODEBOOK["variables"].items()
                                     if k != "rid"}}
     from analysis.codebook import Codebook
 
-    return load_survey(frame.drop(columns=["rid"]), Codebook.from_dict(cb))
+    return load_survey(frame.drop(columns=["rid"]), Codebook.from_dict(cb), on_invalid=on_invalid)
 
 
 def _woolf_recovers(or_text: str, n1: int, n0: int, events: int, a_true: int) -> bool:
@@ -333,3 +333,38 @@ def test_model_notices_lose_the_counts_suppression_hides():
     assert ReportSession.safe_words(Rule(), rows) == (
         "complete cases: 1,140 of 1,475 rows read used, 335 left out; rows missing each "
         "column: Age 10, Occupation type <5. Firth: 85 events (2.7 per coefficient).")
+
+
+def test_the_methods_paragraph_prints_the_flow_and_model_counts_as_released():
+    """Three rows excluded (an unknown sport code): the text must not say 3, nor give it
+    back as read - analysed; the counts read as in the flow table and the model's note."""
+    from analysis.plan import fit_plan, plan
+    from analysis.report.disclosure import EXCLUDED, flow_keys, model_population, report_release
+    from analysis.report.methods import methods_text
+
+    frame = _rare_frame()
+    frame.loc[20:22, "sport"] = 9
+    survey = _survey(frame, on_invalid="exclude")
+    assert survey.flow["n"].tolist() == [400, 3, 397]
+    analysis_plan = plan(survey)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = fit_plan(survey, analysis_plan)
+    release = report_release(survey, analysis_plan, fits, threshold=T)
+    # the flow table: 400 read, <5 excluded, and the analysed 397 a complement (400 - 397)
+    assert [release.label(k) for k in flow_keys(survey.flow)] == ["400", "<5", COMPLEMENT_LABEL]
+    assert release.label(EXCLUDED) == "<5"
+    text = methods_text(survey, analysis_plan, fits, release=release)
+    assert text[0].endswith("Rows read: 400; analysed: suppressed; excluded for breaking a "
+                            "codebook rule: <5 (see the participant flow).")
+    model = fits[0]
+    total = cell_key(model_population(model.plan))
+    assert model.result.info["n"] == 397  # nobody left out: the model's n is the 397 again
+    assert release.label(total) == COMPLEMENT_LABEL
+    assert "respondents with every model variable: suppressed of suppressed." in text[1]
+    assert not re.search(r"\b(397|3)\b", " ".join(text[:2]))
+    # with rounding to 5 the same cells read rounded, as in the flow table
+    rounded = report_release(survey, analysis_plan, fits, threshold=None, rounding=5)
+    text = methods_text(survey, analysis_plan, fits, release=rounded)
+    assert "Rows read: 400; analysed: 395; excluded for breaking a codebook rule: 5" in text[0]
+    assert "respondents with every model variable: 395 of 395." in text[1]

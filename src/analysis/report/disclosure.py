@@ -44,6 +44,7 @@ log = logging.getLogger("analysis.report")
 
 POPULATION = "analysed"  # every respondent analysed: Table 1, prevalence, missing values
 READ = "read"  # rows read: the participant flow
+EXCLUDED = cell_key(READ, excluded="(any rule)")  # rows excluded, all rules: the methods text
 RELEASE_FILE = "release.json"
 LOG_FILE = "suppression_log.csv"
 ASKED = "(asked)"
@@ -98,6 +99,11 @@ def register_flow(release: Release, flow: pd.DataFrame) -> None:
     read = [k for k, s in zip(keys, flow["stage"], strict=True) if s == "read"]
     if read:
         release.add_relation(read[0], [k for k in keys if k != read[0]])
+    excluded = [k for k, s in zip(keys, flow["stage"], strict=True) if s == "excluded"]
+    if excluded:  # the methods paragraph prints their sum
+        release.add_cell(EXCLUDED, float(flow.loc[flow["stage"] == "excluded", "n"].sum()),
+                         where="methods")
+        release.add_relation(EXCLUDED, excluded)
     for _, row in pooled_flow(flow, release.threshold).iterrows():
         if row["stage"] == "excluded" and len(row["parts"]) > 1:
             pool = cell_key(READ, excluded=f"{row['step']}: other rules")
@@ -471,7 +477,7 @@ def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:
     return path
 
 
-__all__ = ["LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
+__all__ = ["EXCLUDED", "LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
            "change_counts", "change_keys", "characteristics_grouping", "diagram_flow",
            "flow_keys", "model_population", "model_where", "notebook_parts", "outcome_levels",
            "pooled_flow", "prevalence_models", "read_release", "register_bands",

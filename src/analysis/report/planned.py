@@ -39,7 +39,8 @@ def join(*parts: Html | str) -> Html:
 def methods(report: ReportSession) -> Html:
     """The methods paragraph: data, flow, models, adjustment, design, missing data, software."""
     fits = report.fits if report.has_fits else None
-    paragraphs = methods_text(report.survey, report.plan, fits, counts=(report.n_read, report.n))
+    paragraphs = methods_text(report.survey, report.plan, fits, counts=(report.n_read, report.n),
+                              release=report.release, words=report.safe_words)
     report.results["methods"] = {"title": "Methods", "columns": ["paragraph"],
                                  "rows": [[p] for p in paragraphs]}
     report.results["analysis_plan"] = {"title": "Analysis plan", "columns": ["plan"],
