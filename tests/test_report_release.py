@@ -368,3 +368,30 @@ def test_the_methods_paragraph_prints_the_flow_and_model_counts_as_released():
     text = methods_text(survey, analysis_plan, fits, release=rounded)
     assert "Rows read: 400; analysed: 395; excluded for breaking a codebook rule: 5" in text[0]
     assert "respondents with every model variable: 395 of 395." in text[1]
+
+
+def test_a_score_histogram_shows_no_bar_below_the_threshold():
+    """A whole-number score 0-24 whose high tail holds 1-3 respondents per value: the bars
+    are released cells, merged until each counts at least 5, and they add up to the known."""
+    from analysis.report.disclosure import histogram_bins, histogram_key, register_histogram
+
+    values = pd.Series([*[v for v in range(8) for _ in range(10)], 9, 9, 11, 15, 15, 15, 24,
+                        np.nan], name="rmdq")
+    edges, merged = histogram_bins(values, T)
+    assert merged
+    counts, _ = np.histogram(values.dropna(), bins=edges)
+    assert counts.min() >= T and counts.sum() == 87
+    # the figure's bins are 2 wide (numpy's rule): 0-7 keep their four bars of 20; the
+    # tail's bars of 2 (9s), 1 (11), 3 (15s) make one of 6, and the last (24) joins it
+    assert histogram_bins(values, None)[0][:5].tolist() == [-0.5, 1.5, 3.5, 5.5, 7.5]
+    assert edges.tolist() == [-0.5, 1.5, 3.5, 5.5, 7.5, 25.5]
+    assert counts.tolist() == [20, 20, 20, 20, 7]
+    release = Release(threshold=T)
+    _, keys, _ = register_histogram(release, "rmdq", values)
+    assert [release.label(k) for k in keys] == ["20", "20", "20", "20", "7"]
+    assert keys[-1] == histogram_key("rmdq", 7.5, 25.5)
+    assert release.label(cell_key("analysed", rmdq="(known)")) == "87"
+    # without merging the 9s (2), 11 (1), 15s (3) and 24 (1) would be bars of their own
+    unmerged, _ = histogram_bins(values, None)
+    small = np.histogram(values.dropna(), bins=unmerged)[0]
+    assert sorted(c for c in small if 0 < c < T) == [1, 1, 2, 3]

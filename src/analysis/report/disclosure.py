@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -218,6 +219,72 @@ def register_bands(release: Release, name: str, column: pd.Series) -> tuple[list
     return keys, total
 
 
+def histogram_bins(values: pd.Series, threshold: int | None) -> tuple[np.ndarray, bool]:
+    """Bin edges of a score's histogram in which every bar counts ``threshold`` or more.
+
+    Starts from the figure's own bins (numpy's "auto" rule; for whole-number
+    scores, bins of whole-number width centred on the values, as
+    :func:`analysis.figures.score_distribution` draws them) and merges
+    neighbouring bins, left to right, until each holds at least ``threshold``
+    respondents (a last bin still short joins the one before it). A bar's
+    height is a count of respondents: a bar of 2 would show a count the
+    tables hide. Returns the edges and whether any bins were merged.
+
+    Examples
+    --------
+    Twenty 0s, twenty 1s, two 2s and a 9, in the figure's bins of width 1:
+    bars of 20, 20, 2, 0, ..., 0, 1; the tail from 2 on (three respondents)
+    is short, so it joins the bar of the 1s.
+
+    >>> values = pd.Series([0] * 20 + [1] * 20 + [2, 2, 9])
+    >>> len(histogram_bins(values, None)[0]) - 1
+    10
+    >>> edges, merged = histogram_bins(values, 5)
+    >>> edges.tolist(), merged
+    ([-0.5, 0.5, 9.5], True)
+    """
+    known = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    known = known[np.isfinite(known)]
+    edges = np.histogram_bin_edges(known, "auto")
+    if known.size and np.all(known == np.round(known)):
+        width = max(1.0, float(np.ceil(edges[1] - edges[0])) if len(edges) > 1 else 1.0)
+        n_bins = int(np.ceil((known.max() - known.min() + 1) / width))
+        edges = known.min() - 0.5 + width * np.arange(n_bins + 1)
+    if threshold is None or known.size < threshold:
+        return edges, False
+    counts, _ = np.histogram(known, bins=edges)
+    kept, running = [edges[0]], 0
+    for count, right in zip(counts, edges[1:], strict=True):
+        running += count
+        if running >= threshold:
+            kept.append(right)
+            running = 0
+    if running:  # the tail is short: it joins the last full bin
+        kept[-1] = edges[-1]
+    kept = np.array(kept, dtype=float)
+    return kept, len(kept) < len(edges)
+
+
+def histogram_key(name: str, low: float, high: float):
+    """The cell of a histogram bar: respondents with a known ``name`` in ``[low, high)``."""
+    return cell_key(POPULATION, {name: "(known)", f"{name} (bin)": f"{low:g} to {high:g}"})
+
+
+def register_histogram(release: Release, name: str, column: pd.Series
+                       ) -> tuple[np.ndarray, list, bool]:
+    """A score's histogram bars (:func:`histogram_bins`) and their total: edges, keys, merged."""
+    edges, merged = histogram_bins(column, release.threshold)
+    known = pd.to_numeric(column, errors="coerce").dropna()
+    counts, _ = np.histogram(known.to_numpy(dtype=float), bins=edges)
+    keys = [histogram_key(name, lo, hi) for lo, hi in itertools.pairwise(edges)]
+    for k, n in zip(keys, counts, strict=True):
+        release.add_cell(k, float(n), where=f"histogram of {name}")
+    total = cell_key(POPULATION, {name: "(known)"})
+    release.add_cell(total, float(counts.sum()), where=f"histogram of {name}")
+    release.add_relation(total, keys)
+    return edges, keys, merged
+
+
 # ---- the whole report ---------------------------------------------------------------
 def characteristics_grouping(survey, plan) -> str | None:
     """The variable Table 1 is by: the first outcome with a few levels, else the default."""
@@ -389,6 +456,8 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
         for name in band_scores(scored, survey, scores):
             if scored.data[name].dtype == "category":
                 register_bands(release, name, scored.data[name])
+            else:
+                register_histogram(release, name, scored.data[name])
     if extra is not None:
         extra(release)
     return release
@@ -479,7 +548,8 @@ def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:
 
 __all__ = ["EXCLUDED", "LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
            "change_counts", "change_keys", "characteristics_grouping", "diagram_flow",
-           "flow_keys", "model_population", "model_where", "notebook_parts", "outcome_levels",
-           "pooled_flow", "prevalence_models", "read_release", "register_bands",
-           "register_flow", "register_missing", "register_model", "register_reliability",
-           "release_key", "report_release", "table_population", "write_log", "write_release"]
+           "flow_keys", "histogram_bins", "histogram_key", "model_population", "model_where",
+           "notebook_parts", "outcome_levels", "pooled_flow", "prevalence_models",
+           "read_release", "register_bands", "register_flow", "register_histogram",
+           "register_missing", "register_model", "register_reliability", "release_key",
+           "report_release", "table_population", "write_log", "write_release"]

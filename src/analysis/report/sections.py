@@ -9,6 +9,7 @@ the returned HTML; the statistics come from the package's modules
 from __future__ import annotations
 
 import dataclasses
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -479,7 +480,6 @@ def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
 
 def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
     """Respondents in each band of each banded score, with the score distributions."""
-    from analysis import figures
     from analysis.report.disclosure import band_scores, register_bands
 
     parts = []
@@ -495,9 +495,36 @@ def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
             parts.append(report.table(table, f"bands_{name}", title=scored.label(name),
                                       note=_suppression_note(report)))
         else:
-            label = scored.label(name)
-            ax = figures.score_distribution(column.dropna(), label=label,
-                                            title=f"Distribution of {label}")
-            parts.append(report.figure(ax, f"distribution_{name}",
-                                       caption=f"Distribution of {scored.label(name)}"))
+            parts.append(_histogram(report, scored, name))
     return join(*parts)
+
+
+def _histogram(report: ReportSession, scored, name: str) -> Html:
+    """A score's histogram drawn from its released bars (:func:`register_histogram`).
+
+    Each bar is a released count: bins are merged until every bar holds at
+    least the threshold (said in the caption), and with rounding the bars are
+    the rounded counts. Not drawn when a bar is hidden.
+    """
+    from analysis import figures
+    from analysis.report.disclosure import register_histogram
+
+    release, label = report.release, scored.label(name)
+    edges, keys, merged = register_histogram(release, name, scored.data[name])
+    if any(release.hidden(k) for k in keys):
+        return Html(f"<p>The distribution of {html.escape(label)} is not drawn: one of its "
+                    "bars would show a suppressed count.</p>")
+    heights = [release.value(k) for k in keys]
+    middles = (edges[:-1] + edges[1:]) / 2
+    # the histogram of each bar's midpoint repeated as often as its released count: the
+    # figure's own drawing, with exactly the released heights
+    drawn = pd.Series(np.repeat(middles, heights), name=name)
+    ax = figures.score_distribution(drawn, label=label, bins=edges,
+                                    title=f"Distribution of {label}")
+    caption = f"Distribution of {label}"
+    if merged:
+        caption += (f"; neighbouring bins are merged so that each bar counts at least "
+                    f"{release.threshold} respondents")
+    if release.rounding:
+        caption += f"; bar heights rounded to the nearest {release.rounding}"
+    return report.figure(ax, f"distribution_{name}", caption=caption)
