@@ -395,3 +395,38 @@ def test_a_score_histogram_shows_no_bar_below_the_threshold():
     unmerged, _ = histogram_bins(values, None)
     small = np.histogram(values.dropna(), bins=unmerged)[0]
     assert sorted(c for c in small if 0 < c < T) == [1, 1, 2, 3]
+
+
+def test_an_additive_interaction_contrast_on_a_small_cell_is_withheld(tmp_path):
+    """sport x sex with 1 Basketball player of each sex with spasms: the Basketball x Female
+    contrast's odds ratios (OR10, OR01, OR11 with their intervals) would give those cells
+    back, so its RERI, AP and S are withheld; Golf's and Weightlifting's are shown."""
+    from analysis.report.causal import additive_interactions
+    from analysis.report.session import ReportSession
+
+    frame = _rare_frame()
+    frame.loc[0, "sex"], frame.loc[1, "sex"] = 1, 2  # one Basketball event in each sex
+    survey = _survey(frame)
+    data = survey.data
+    cells = pd.crosstab([data["sport"], data["sex"]], data["spasm"])
+    assert cells.loc[("Basketball", "Female")].tolist() == [5, 1]
+    report = ReportSession("03_risk_factors", survey, tmp_path / "d.csv", tmp_path / "c.yml",
+                           tmp_path, threshold=T, parameters={"interactions": [["sport", "sex"]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        html = "".join(p.text for p in additive_interactions(report))
+    rows = report.results["additive_spasm_sport_sex"]["rows"]
+    by_contrast = {}
+    for contrast, _measure, estimate, _ in rows:
+        by_contrast.setdefault(contrast.rsplit(": ", 1)[1], []).append(estimate)
+    assert set(by_contrast["Basketball × Female"]) == {COMPLEMENT_LABEL}
+    for shown in ("Golf × Female", "Weightlifting × Female"):
+        assert COMPLEMENT_LABEL not in by_contrast[shown]
+        assert all(re.match(r"-?\d", e) for e in by_contrast[shown])
+    # the cells the release counted are the crosstab's (an independent count)
+    name = next(e for e in report.release.estimates() if e.endswith("Basketball × Female"))
+    assert report.release.estimate_withheld(name)
+    assert report.release.count(cell_key("model:spasm:additive sport × sex", sport="Golf",
+                                         sex="Female", spasm="event")) == \
+        cells.loc[("Golf", "Female"), "Yes"]
+    assert "Counts of 1 to 4 respondents" in html

@@ -15,6 +15,7 @@ import pandas as pd
 from analysis import style
 from analysis.describe.render import format_p
 from analysis.errors import BackpainError
+from analysis.privacy import COMPLEMENT_LABEL
 from analysis.report.session import Html, ReportSession, table_key
 
 # Which models' estimates get an E-value, and on which scale.
@@ -139,8 +140,13 @@ def causal_diagram(report: ReportSession) -> list[Html]:
 
 
 def additive_interactions(report: ReportSession) -> list[Html]:
-    """RERI, AP and S of each declared interaction of two factors in a logistic model."""
+    """RERI, AP and S of each declared interaction of two factors in a logistic model.
+
+    A contrast resting on a small or hidden exposure-combination x outcome
+    cell is withheld (:func:`analysis.report.estimate_cells.additive_withheld`).
+    """
     from analysis.models.additive import additive_interaction
+    from analysis.report.estimate_cells import additive_withheld
 
     parts = []
     for fitted in report.fits:
@@ -155,6 +161,9 @@ def additive_interactions(report: ReportSession) -> list[Html]:
             except BackpainError:
                 continue  # a numeric variable in the pair: no 2 x 2 contrast
             first, second = frame.attrs["variables"]
+            # the odds ratios and their intervals give the combination x outcome cells back
+            withheld = np.array([additive_withheld(report.release, model, a, b, str(c))
+                                 for c in frame["contrast"]], dtype=bool)
             shown = pd.DataFrame({
                 "Contrast": [f"{report.survey.label(first)} × {report.survey.label(second)}: "
                              f"{c}" for c in frame["contrast"]],
@@ -162,6 +171,7 @@ def additive_interactions(report: ReportSession) -> list[Html]:
                 "Estimate (95% CI)": [_ci(e, lo, hi) for e, lo, hi in
                                       frame[["estimate", "ci_low", "ci_high"]].to_numpy()],
                 "No interaction": frame["null"].map(lambda v: f"{v:g}")})
+            shown.loc[withheld, "Estimate (95% CI)"] = COMPLEMENT_LABEL
             key = table_key("additive", f"{model.key}_{a}_{b}")
             note = (" ".join(frame.attrs["notes"]) + " " if frame.attrs["notes"] else "") + (
                 "Odds ratios against the respondents with neither exposure (OR10, OR01: one "
@@ -169,7 +179,8 @@ def additive_interactions(report: ReportSession) -> list[Html]:
                 "product term; RERI = OR11 - OR10 - OR01 + 1, AP = RERI / OR11, S = (OR11 - 1) "
                 "/ (OR10 + OR01 - 2), with delta-method intervals (Hosmer & Lemeshow 1992; S "
                 "on the log scale), reported as Knol & VanderWeele (2012) recommend. Odds "
-                "ratios stand in for risk ratios, which overstates them for a common outcome.")
+                "ratios stand in for risk ratios, which overstates them for a common outcome. "
+                + report.rule())
             parts.append(report.table(shown, key, title=f"Additive interaction: {model.label}"
                                       + (" (sub-sample model)" if model.subsample else ""),
                                       note=note))

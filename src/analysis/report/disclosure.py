@@ -362,6 +362,10 @@ def register_model(release: Release, survey, fitted) -> None:
     if events == "binary" and isinstance(info.get("events"), int | float):
         release.add_cell(total.plus(model.outcome, levels[-1]), float(info["events"]),
                          where=where)
+    if events == "binary":
+        from analysis.report.estimate_cells import register_additive
+
+        register_additive(release, fitted)
 
 
 def _same_respondents(release: Release, population: str) -> None:
