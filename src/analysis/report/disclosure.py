@@ -426,7 +426,7 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     parts = set(PARTS.values()) if parts is None else set(parts)
     from analysis.report.tables import register_prevalence, register_table_one
 
-    source = source if source is not None else _SurveyCounts(survey)
+    source = source if source is not None else SurveyCounts(survey)
     release = Release(threshold, rounding=rounding)
     if "flow" in parts:
         register_flow(release, source.flow)
@@ -467,8 +467,12 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     return release
 
 
-class _SurveyCounts:
-    """The counts of an in-memory survey, under the names a report session gives them."""
+class SurveyCounts:
+    """The counts of an in-memory survey, under the names a report session gives them.
+
+    Their one home: :class:`~analysis.report.session.ReportSession` counts an
+    in-memory survey with these (and a Parquet dataset in DuckDB).
+    """
 
     def __init__(self, survey) -> None:
         self.survey = survey
@@ -477,10 +481,10 @@ class _SurveyCounts:
     def change_counts(self) -> pd.DataFrame:
         return self.survey.accounts.counts()
 
-    def table_one(self, by: str | None = None) -> pd.DataFrame:
+    def table_one(self, by: str | None = None, columns=None) -> pd.DataFrame:
         from analysis.describe import table_one
 
-        return table_one(self.survey, by=by)
+        return table_one(self.survey, by=by, columns=columns)
 
     def missingness(self) -> pd.DataFrame:
         from analysis.figures import missingness
@@ -550,8 +554,9 @@ def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:
     return path
 
 
-__all__ = ["EXCLUDED", "LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
-           "change_counts", "change_keys", "characteristics_grouping", "diagram_flow",
+__all__ = ["EXCLUDED", "LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "SurveyCounts",
+           "band_scores", "change_counts", "change_keys", "characteristics_grouping",
+           "diagram_flow",
            "flow_keys", "histogram_bins", "histogram_key", "model_population", "model_where",
            "notebook_parts", "outcome_levels", "pooled_flow", "prevalence_models",
            "read_release", "register_bands", "register_flow", "register_histogram",
