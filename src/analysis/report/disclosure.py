@@ -15,7 +15,10 @@ it back (:func:`read_release`): the same cell reads the same in every page,
 CSV and ``results.json``. A notebook run on its own builds the same release
 itself, from the same function.
 
-The ``register_*`` functions here and in :mod:`analysis.report.tables` name
+The participant flow, changes and missing values are registered by
+:mod:`analysis.report.flow_cells`, the shared file and the log written by
+:mod:`analysis.report.release_files` (both re-exported here); the
+``register_*`` functions here and in :mod:`analysis.report.tables` name
 the cells (:func:`analysis.privacy.cell_key`); the report sections call the
 matching ``released_*`` renderers with the same keys. A section registers its
 table again before rendering it: a no-op when the run registered it, and the
@@ -25,165 +28,34 @@ plan does not.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
-import json
-import logging
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.privacy import MISSING_LEVEL, Release, cell_key
-from analysis.report.tables import NOT_ASKED, blank_keys
-
-log = logging.getLogger("analysis.report")
-
-POPULATION = "analysed"  # every respondent analysed: Table 1, prevalence, missing values
-READ = "read"  # rows read: the participant flow
-EXCLUDED = cell_key(READ, excluded="(any rule)")  # rows excluded, all rules: the methods text
-RELEASE_FILE = "release.json"
-LOG_FILE = "suppression_log.csv"
-ASKED = "(asked)"
-
-
-# ---- the participant flow --------------------------------------------------------
-def flow_keys(flow: pd.DataFrame) -> list:
-    """The cell of each row of :attr:`Survey.flow` (read, each step's reasons, analysed)."""
-    keys = []
-    for stage, step, reason in flow[["stage", "step", "reason"]].itertuples(index=False):
-        if stage == "read":
-            keys.append(cell_key(READ))
-        elif stage == "analysed":
-            keys.append(cell_key(POPULATION))
-        else:
-            keys.append(cell_key(READ, excluded=f"{step}: {reason}"))
-    return keys
-
-
-def pooled_flow(flow: pd.DataFrame, threshold: int | None) -> pd.DataFrame:
-    """The flow with each step's reasons of fewer than ``threshold`` rows pooled.
-
-    For the diagram, which cannot show "<5": the small reasons of a step
-    become "other rules" (with the smallest other reason when the pool is
-    still small). Adds a column ``parts``: the reasons each row pools.
-    """
-    rows = []
-    for (stage, step), group in flow.groupby(["stage", "step"], sort=False):
-        group = group.assign(parts=[[r] for r in group["reason"]])
-        if stage != "excluded" or threshold is None:
-            rows.append(group)
-            continue
-        group = group.sort_values(["n", "reason"])
-        small = group["n"] < threshold
-        if small.sum() and group.loc[small, "n"].sum() < threshold and (~small).any():
-            small.iloc[int(small.sum())] = True  # the smallest other reason joins the pool
-        if small.sum() > 1:
-            pooled = pd.DataFrame([{"stage": stage, "step": step, "reason": "other rules",
-                                    "label": "other rules",
-                                    "n": int(group.loc[small, "n"].sum()),
-                                    "parts": list(group.loc[small, "reason"])}])
-            group = pd.concat([group[~small], pooled], ignore_index=True)
-        rows.append(group)
-    return pd.concat(rows, ignore_index=True)
-
-
-def register_flow(release: Release, flow: pd.DataFrame) -> None:
-    """Rows read = every reason excluded + rows analysed, and the diagram's pooled counts."""
-    keys = flow_keys(flow)
-    for key, n in zip(keys, flow["n"], strict=True):
-        release.add_cell(key, float(n), where="participant flow")
-    read = [k for k, s in zip(keys, flow["stage"], strict=True) if s == "read"]
-    if read:
-        release.add_relation(read[0], [k for k in keys if k != read[0]])
-    excluded = [k for k, s in zip(keys, flow["stage"], strict=True) if s == "excluded"]
-    if excluded:  # the methods paragraph prints their sum
-        release.add_cell(EXCLUDED, float(flow.loc[flow["stage"] == "excluded", "n"].sum()),
-                         where="methods")
-        release.add_relation(EXCLUDED, excluded)
-    for _, row in pooled_flow(flow, release.threshold).iterrows():
-        if row["stage"] == "excluded" and len(row["parts"]) > 1:
-            pool = cell_key(READ, excluded=f"{row['step']}: other rules")
-            release.add_cell(pool, float(row["n"]), where="participant flow diagram")
-            release.add_relation(pool, [cell_key(READ, excluded=f"{row['step']}: {r}")
-                                        for r in row["parts"]])
-    for step, block in flow[flow["stage"] == "excluded"].groupby("step", sort=False):
-        total = cell_key(READ, excluded_step=str(step))
-        release.add_cell(total, float(block["n"].sum()), where="participant flow diagram")
-        release.add_relation(total, [cell_key(READ, excluded=f"{step}: {r}")
-                                     for r in block["reason"]])
-
-
-def diagram_flow(release: Release, flow: pd.DataFrame) -> pd.DataFrame | None:
-    """The pooled flow the diagram draws, with released (rounded) counts; None if any is hidden."""
-    pooled = pooled_flow(flow, release.threshold)
-    keys = []
-    for stage, step, reason, parts in pooled[["stage", "step", "reason", "parts"]].itertuples(
-            index=False):
-        if stage == "excluded" and len(parts) > 1:
-            keys.append(cell_key(READ, excluded=f"{step}: other rules"))
-        else:
-            keys.append(flow_keys(pd.DataFrame([{"stage": stage, "step": step,
-                                                 "reason": reason}]))[0])
-    keys += [cell_key(READ, excluded_step=str(s))
-             for s in flow.loc[flow["stage"] == "excluded", "step"].unique()]
-    if any(release.hidden(k) for k in keys) or release.rounding:
-        # rounded counts do not add up, and a hidden one has no number to draw
-        return None
-    return pooled.drop(columns=["parts"])
-
-
-# ---- values changed by rule, missing values -----------------------------------------
-def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
-    """A cell per row of the changes table; a rule's excluded rows are the flow's cell."""
-    reasons = set(flow_keys(flow))
-    keys = []
-    for step, column, rule, action in counts[["step", "column", "rule", "action"]].itertuples(
-            index=False):
-        flow_key = cell_key(READ, excluded=f"{step}: {column}: {rule}" if column
-                            else f"{step}: {rule}")
-        if action == "excluded" and flow_key in reasons:
-            keys.append(flow_key)
-        else:  # values, not respondents, and no other table adds them up
-            keys.append(cell_key("changes", step=step, column=column, rule=rule,
-                                 action=action))
-    return keys
-
-
-def change_counts(survey) -> pd.DataFrame:
-    """Values set missing and rows excluded, by step, column, rule and action.
-
-    ``survey`` is a survey, or its ledger counts already taken (a Parquet
-    dataset's, from DuckDB). Not the rows a model leaves out (the ledger
-    holds those once a model is fitted): the table is the same before and
-    after fitting.
-    """
-    blocks = survey if isinstance(survey, pd.DataFrame) else survey.accounts.counts()
-    blocks = blocks[~blocks["action"].isin(["dropped column", "not in model"])]
-    blocks = blocks.assign(column=blocks["column"].fillna("").astype(str))
-    return (blocks.groupby(["step", "column", "rule", "action"], dropna=False, sort=True)["n"]
-            .sum().reset_index())
-
-
-def register_missing(release: Release, counts: pd.DataFrame) -> tuple[list, list]:
-    """The missing-values table (:func:`analysis.figures.missingness`): keys of Missing, Asked."""
-    base = cell_key(POPULATION)
-    missing_keys, asked_keys = [], []
-    for row in counts.itertuples(index=False):
-        shown, _ = blank_keys(release, base, row.variable, row.n_missing, row.n_not_asked)
-        asked = base.plus(row.variable, ASKED)
-        release.add_cell(shown, float(row.n_missing), where="missing values")
-        release.add_cell(asked, float(row.n_asked), where="missing values")
-        release.add_relation(asked, [base.plus(row.variable, "(known)"), shown])
-        if row.n_not_asked:
-            release.add_relation(base, [asked, base.plus(row.variable, NOT_ASKED)])
-        missing_keys.append(shown)
-        asked_keys.append(asked)
-    return missing_keys, asked_keys
+from analysis.report.flow_cells import (
+    EXCLUDED,
+    POPULATION,
+    READ,
+    change_counts,
+    change_keys,
+    diagram_flow,
+    flow_keys,
+    pooled_flow,
+    register_flow,
+    register_missing,
+)
+from analysis.report.release_files import (
+    LOG_FILE,
+    RELEASE_FILE,
+    read_release,
+    release_key,
+    write_log,
+    write_release,
+)
 
 
 # ---- questionnaires -----------------------------------------------------------------
@@ -495,63 +367,6 @@ class SurveyCounts:
         from analysis.describe import prevalence
 
         return prevalence(self.survey, outcome, by=by, weighted=False, design=design)
-
-
-# ---- sharing it with the notebooks ----------------------------------------------------
-def release_key(data_key: str, threshold, rounding, options: dict[str, Any]) -> str:
-    """What a saved release was made for: the survey, the rule and the plan's options."""
-    text = json.dumps({"data": data_key, "threshold": threshold, "rounding": rounding,
-                       "options": options}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def write_release(release: Release, folder: Path, key: str, secret: str) -> Path:
-    """Save the registration, signed with the run's secret, in the run's cache folder."""
-    from analysis.report.cache import FOLDER
-
-    body = release.to_json()
-    sign = hmac.new(secret.encode(), (key + body).encode("utf-8"), hashlib.sha256).hexdigest()
-    path = Path(folder) / FOLDER / RELEASE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"key": key, "signature": sign, "release": body}),
-                    encoding="utf-8")
-    return path
-
-
-def read_release(folder: Path, key: str) -> Release | None:
-    """The run's saved release when it was made for ``key`` and its signature holds."""
-    from analysis.report.cache import FOLDER, SECRET_ENV
-
-    path = Path(folder) / FOLDER / RELEASE_FILE
-    secret = os.environ.get(SECRET_ENV)
-    if not path.is_file() or not secret:
-        return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        body = saved["release"]
-        sign = hmac.new(secret.encode(), (saved["key"] + body).encode("utf-8"),
-                        hashlib.sha256).hexdigest()
-    except (OSError, ValueError, KeyError, TypeError):
-        log.warning("The run's saved release %s cannot be read; deciding again.", path)
-        return None
-    if not hmac.compare_digest(sign, str(saved.get("signature"))):
-        log.warning("The run's saved release %s fails its signature; deciding again.", path)
-        return None
-    if saved["key"] != key:
-        return None  # made for other data, another rule or other plan options
-    return Release.from_json(body)
-
-
-def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:
-    """The suppression log (true counts: analyst only) as ``analyst/<name>``."""
-    path = Path(folder) / "analyst" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = release.log()
-    frame = frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else
-                                            ("inf" if np.isinf(v) else f"{v:g}"))
-                            for c in ("low", "high", "required_low", "required_high")})
-    frame.to_csv(path, index=False, lineterminator="\n")
-    return path
 
 
 __all__ = ["EXCLUDED", "LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "SurveyCounts",
