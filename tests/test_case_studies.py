@@ -170,6 +170,19 @@ def test_a_small_pair_count_is_protected_in_html_results_and_csv_alike(tmp_path)
     assert model["Drives a car: No (reference)"][7] == "suppressed"
     assert model["Drives a car: Yes vs No"][3] == "suppressed"
     assert model["Lives in the suburbs: Yes vs No"][3] == "1.29 (0.83-2.01)"
+    # in 1:1 pairs the crude LR statistic and the 60 discordant sets solve for b and c, and
+    # the comparison would print the OR: both withheld with it, the suburbs' test shown
+    result = cs.sections.planned_fit(report)
+    cs.sections.lr_tests(report, result, drop=["driver"])
+    cs.sections.comparison(report, [{"source": "HSAUR3", "reports": "OR", "published": 2,
+                                     "tolerance": 0.5, "decimals": 1,
+                                     "ours": cs.sections.estimate(result, "driver")}], note="")
+    lr = {r[0]: r[1:] for r in results_of(tmp_path)["lr_tests"]["rows"]}
+    assert lr["Crude model: drives a car"] == ["suppressed", "1", "suppressed"]
+    assert lr["Adjusted model: all model terms"] == ["suppressed", "2", "suppressed"]
+    assert lr["Crude model: lives in the suburbs"] == ["4.29", "1", "0.038"]
+    assert results_of(tmp_path)["published"]["rows"] == [
+        ["HSAUR3", "OR", "suppressed", "2.0", "", "±0.5", "withheld"]]
     # Table 1 is not in this notebook, so it costs the pairs no complement
     assert "table one" not in report.release_parts
     # a total minus the shown cells gives nothing back: each hidden cell's audit interval

@@ -12,6 +12,7 @@ decided, and rendered from it: a cell reads the same in the HTML, the CSV and
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.describe.render import format_p
@@ -128,6 +129,52 @@ def _link_pairs(release, survey, exposure: str, inner: pd.DataFrame) -> None:
                              [base.plus("case", lv)])
         release.add_relation(cell_key(POPULATION, {exposure: lv, outcome: control}),
                              [base.plus("control", lv)])
+
+
+def withheld_rows(report: ReportSession) -> list[tuple[object, pd.DataFrame]]:
+    """(planned model, its table's withheld rows) of every model the release withholds from."""
+    from analysis.report.disclosure import model_where
+    from analysis.report.tables import model_withheld
+
+    out = []
+    for fitted in report.fits:
+        if fitted.failure is not None or fitted.result is None:
+            continue
+        table = fitted.result.table
+        where = model_where(fitted.plan)
+        if not any(e.startswith(f"{where}:") for e in report.release.estimates()):
+            continue  # not registered: the report does not show this model's table
+        rows = table[model_withheld(report.release, table, where=where).to_numpy()]
+        if len(rows):
+            out.append((fitted.plan, rows))
+    return out
+
+
+def withheld_variables(report: ReportSession) -> set[str]:
+    """Variables with a withheld odds ratio in a planned model's table (or McNemar's)."""
+    out = {str(v) for _, rows in withheld_rows(report) for v in rows["variable"]}
+    pairs = report.parameters.get("pairs")
+    if pairs and f"mcnemar:{pairs}" in report.release.estimates() \
+            and report.release.estimate_withheld(f"mcnemar:{pairs}"):
+        out.add(pairs)
+    return out
+
+
+def withheld_value(report: ReportSession, value: float | None) -> bool:
+    """Whether ``value`` is one of the odds ratios the release withholds.
+
+    A section that prints a model's estimate outside its table (the
+    comparison with published values) asks this, so a withheld odds ratio
+    does not come back there: with the group sizes it gives its cells back.
+    """
+    if value is None:
+        return False
+    for _, rows in withheld_rows(report):
+        for column in rows.columns:
+            if column.startswith(("or_", "irr_", "rrr_")) and np.isclose(
+                    rows[column].astype(float), float(value), rtol=1e-12, atol=0).any():
+                return True
+    return False
 
 
 def register_tables(report: ReportSession):
@@ -252,6 +299,18 @@ def discordant_table(report: ReportSession, exposure: str | None = None) -> Html
     return join(first, second)
 
 
-__all__ = ["data_flow", "discordant_table", "group_counts", "matched_flow",
-           "matched_population", "pairs_population", "register_discordant",
-           "register_groups", "register_matched", "register_tables"]
+__all__ = [
+    "data_flow",
+    "discordant_table",
+    "group_counts",
+    "matched_flow",
+    "matched_population",
+    "pairs_population",
+    "register_discordant",
+    "register_groups",
+    "register_matched",
+    "register_tables",
+    "withheld_rows",
+    "withheld_value",
+    "withheld_variables",
+]

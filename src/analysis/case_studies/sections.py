@@ -20,6 +20,8 @@ from analysis.case_studies.released import (  # noqa: F401 - the notebooks' sect
     discordant_table,
     matched_flow,
     register_tables,
+    withheld_value,
+    withheld_variables,
 )
 from analysis.describe.render import format_p
 from analysis.diagnostics import collinearity, discrimination, overlap
@@ -30,6 +32,7 @@ from analysis.models import (
     rank_deficient_fit,
     two_of_three,
 )
+from analysis.privacy import COMPLEMENT_LABEL
 from analysis.report.session import Html, ReportSession
 from analysis.style import ci, number, significant
 
@@ -87,15 +90,25 @@ def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
                   [*result.info["exposures"], *result.info["adjust_for"]] if v != variable]
         rows.append((f"{r.label}, adjusted for {', '.join(others)}", r.statistic, r.df,
                      r.p_value))
+    # a test of a variable whose odds ratio the release withholds would give its cells back
+    # (in 1:1 pairs the crude LR statistic and the discordant sets solve for b and c)
+    hidden = withheld_variables(report)
+    model_vars = {*result.info["exposures"], *result.info["adjust_for"]}
+    involved = [{v} if v in model_vars else model_vars for v in tests["variable"]]
+    involved += [{v} for v in drop]
+    withheld = [bool(vs & hidden) for vs in involved]
     table = pd.DataFrame({"Test": [r[0] for r in rows],
-                          "LR chi-square": [number(r[1], 2) for r in rows],
+                          "LR chi-square": [COMPLEMENT_LABEL if w else number(r[1], 2)
+                                            for r, w in zip(rows, withheld, strict=True)],
                           "df": [str(int(r[2])) for r in rows],
-                          "p": [format_p(r[3]) for r in rows]})
+                          "p": [COMPLEMENT_LABEL if w else format_p(r[3])
+                                for r, w in zip(rows, withheld, strict=True)]})
     return report.table(table, "lr_tests", title="Likelihood-ratio tests",
                         note="A model against all its coefficients 0: twice its gain in "
                              "conditional log-likelihood, on as many df as coefficients. "
                              "A variable given the others: the full model against the model "
-                             "without it, on the same matched sets.")
+                             "without it, on the same matched sets. A test of a variable "
+                             "whose odds ratio is withheld is withheld with it.")
 
 
 PUBLISHED_COLUMNS = ["source", "reports", "this analysis", "published", "difference",
@@ -163,6 +176,11 @@ def published_comparison(entries: Sequence[dict]) -> pd.DataFrame:
 def comparison(report: ReportSession, entries: Sequence[dict], *, note: str) -> Html:
     """This analysis beside the published results (:func:`published_comparison`)."""
     table = published_comparison(entries)
+    # an odds ratio the release withholds is not shown here either
+    hide = [withheld_value(report, e.get("ours")) for e in entries]
+    table.loc[hide, "this analysis"] = COMPLEMENT_LABEL
+    table.loc[hide, "difference"] = ""
+    table.loc[hide, "agreement"] = "withheld"
     table.columns = [c[:1].upper() + c[1:] for c in table.columns]
     return report.table(table, "published", title="Comparison with published results",
                         note=note)
