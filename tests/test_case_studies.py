@@ -200,3 +200,35 @@ def test_a_small_pair_count_is_protected_in_html_results_and_csv_alike(tmp_path)
     assert whole.results["discordant_pairs"]["rows"][0] == ["No", "13", "19", "32"]
     assert whole.results["mcnemar"]["rows"][2] == ["Matched odds ratio b/c (95% CI)",
                                                    "2.158 (1.253-3.718)"]
+
+
+@needs_data
+def test_group_sizes_read_alike_in_the_groups_and_distribution_tables(tmp_path):
+    """The backpack survey: 68 students without and 32 with back problems (the Stat2Data
+    file, counted by hand); no load ratio is missing, so each group's N in the
+    distribution table is its size and must be hidden wherever the groups table hides it."""
+    from analysis.case_studies import released
+
+    def tables(threshold):
+        report = cs.open_case_study("backpack", "stat2data-backpack",
+                                    out_dir=tmp_path / str(threshold), threshold=threshold,
+                                    groups="back_problems",
+                                    overlaps=[["ratio", "back_problems"]])
+        released.data_flow(report)
+        cs.sections.overlap_table(report, "ratio", "back_problems", key="load_ratio",
+                                  beyond=False, title="Load ratio")
+        assert report.release.log()["protected"].all()
+        return ([r[1] for r in report.results["groups"]["rows"]],
+                [r[1] for r in report.results["load_ratio"]["rows"]],
+                report.results["load_ratio"]["rows"])
+
+    groups, n, _ = tables(5)
+    assert groups == ["68", "32", "100"] and n == ["68", "32"]
+    groups, n, _ = tables(20)  # Table 1's small cells cost both groups a complement
+    assert groups[:2] == n == ["suppressed", "suppressed"]
+    groups, n, rows = tables(40)  # 32 is small: its quantiles describe too few students
+    assert groups[1] == n[1] == "<40"
+    assert rows[1][2:] == ["suppressed"] * 5
+    with pytest.raises(ReportError, match="overlaps="):
+        report = cs.open_case_study("backpack", "stat2data-backpack", out_dir=tmp_path / "x")
+        cs.sections.overlap_table(report, "ratio", "back_problems", key="k", title="t")

@@ -177,12 +177,85 @@ def withheld_value(report: ReportSession, value: float | None) -> bool:
     return False
 
 
+def overlap_keys(survey, variable: str, by: str, groups) -> tuple[list, list]:
+    """The cells of an overlap table's N (known ``variable`` in each group) and Beyond columns."""
+    from analysis.privacy import KNOWN_LEVEL, cell_key
+    from analysis.report.disclosure import POPULATION
+
+    n = [cell_key(POPULATION, {by: g, variable: KNOWN_LEVEL}) for g in groups]
+    beyond = [cell_key(POPULATION, {by: g, f"{variable} beyond the reference": "yes"})
+              for g in groups]
+    return n, beyond
+
+
+def register_overlap(release, survey, variable: str, by: str) -> None:
+    """The respondents with ``variable`` in each group of ``by``, and those beyond the reference.
+
+    The N cells are Table 1's (respondents of the group with a known value),
+    so a group hidden there is hidden here.
+    """
+    from analysis.diagnostics import overlap
+
+    table = overlap(survey, variable, by)
+    n_keys, beyond_keys = overlap_keys(survey, variable, by, table["group"])
+    for key, n in zip(n_keys, table["n"], strict=True):
+        release.add_cell(key, float(n), where=f"overlap of {variable}")
+    for key, n in zip(beyond_keys, table["beyond_reference"], strict=True):
+        release.add_cell(key, float(n), where=f"overlap of {variable}")
+    # N = the group's respondents when none lacks the value: a reader who sees no missing
+    # value (a zero is public) subtracts nothing, so the release must tie N to the group
+    from analysis.privacy import MISSING_LEVEL, cell_key
+    from analysis.report.disclosure import POPULATION
+
+    data = survey.data
+    for group, key in zip(table["group"], n_keys, strict=True):
+        inside = data[by].astype(str) == str(group)
+        missing = float(data.loc[inside, variable].isna().sum())
+        gap = release.add_cell(cell_key(POPULATION, {by: group, variable: MISSING_LEVEL}),
+                               missing, released=missing == 0,
+                               where=f"overlap of {variable} (no missing value)")
+        release.add_relation(cell_key(POPULATION, {by: group}), [key, gap])
+
+
+def released_overlap(report: ReportSession, variable: str, by: str, *,
+                     beyond: bool = True) -> pd.DataFrame:
+    """:func:`analysis.diagnostics.overlap` as reader text: counts from the release.
+
+    A group whose N is a small count shows no quantiles either (the minimum,
+    median and maximum of fewer than ``threshold`` respondents describe them).
+    """
+    from analysis.diagnostics import overlap
+    from analysis.privacy.release import PRIMARY
+    from analysis.style import significant
+
+    pairs = [tuple(p) for p in report.parameters.get("overlaps") or ()]
+    if (variable, by) not in pairs:
+        raise ReportError(
+            f"The case study's release registers overlaps={pairs!r}, not ({variable!r}, "
+            f"{by!r}): pass overlaps=[[{variable!r}, {by!r}]] to open_case_study so the "
+            "table is decided with the others.")
+    release = report.release
+    table = overlap(report.survey, variable, by)
+    n_keys, beyond_keys = overlap_keys(report.survey, variable, by, table["group"])
+    shown = pd.DataFrame({"Group": table["group"],
+                          "N": [release.label(k) for k in n_keys]})
+    small = np.array([release.status(k) == PRIMARY for k in n_keys], dtype=bool)
+    for column in ("min", "q1", "median", "q3", "max"):
+        shown[column.capitalize() if column != "q1" and column != "q3" else column.upper()] = [
+            COMPLEMENT_LABEL if hide else significant(v, 3)
+            for v, hide in zip(table[column], small, strict=True)]
+    if beyond:
+        shown["Beyond reference"] = [release.label(k) for k in beyond_keys]
+    return shown
+
+
 def register_tables(report: ReportSession):
     """The release hook of a case study (``ReportSession.extra_release``).
 
     Registers the tables its notebook's parameters name: ``groups`` (rows by
-    a variable, :func:`data_flow`) and ``pairs`` (an exposure's matched sets
-    and discordant pairs, :func:`matched_flow` and :func:`discordant_table`).
+    a variable, :func:`data_flow`), ``pairs`` (an exposure's matched sets
+    and discordant pairs, :func:`matched_flow` and :func:`discordant_table`)
+    and ``overlaps`` (``[variable, by]`` pairs: :func:`released_overlap`).
     """
     def extra(release) -> None:
         by, pairs = report.parameters.get("groups"), report.parameters.get("pairs")
@@ -191,6 +264,8 @@ def register_tables(report: ReportSession):
         if pairs:
             register_matched(release, report.survey, pairs)
             register_discordant(release, report.survey, pairs)
+        for variable, group in report.parameters.get("overlaps") or ():
+            register_overlap(release, report.survey, variable, group)
     return extra
 
 

@@ -20,11 +20,12 @@ from analysis.case_studies.released import (  # noqa: F401 - the notebooks' sect
     discordant_table,
     matched_flow,
     register_tables,
+    released_overlap,
     withheld_value,
     withheld_variables,
 )
 from analysis.describe.render import format_p
-from analysis.diagnostics import collinearity, discrimination, overlap
+from analysis.diagnostics import collinearity, discrimination
 from analysis.errors import ReportError
 from analysis.models import (
     firth_comparison,
@@ -199,11 +200,14 @@ def numbers(report: ReportSession, frame: pd.DataFrame, key: str, *, title: str,
 
 def overlap_table(report: ReportSession, variable: str, by: str, *, key: str, title: str,
                   note: str | None = None, beyond: bool = True) -> Html:
-    """The distribution of ``variable`` by group (:func:`analysis.diagnostics.overlap`)."""
-    table = overlap(report.survey, variable, by)
-    if not beyond:
-        table = table.drop(columns="beyond_reference")
-    return numbers(report, table, key, title=title, note=note)
+    """The distribution of ``variable`` by group (:func:`analysis.diagnostics.overlap`).
+
+    Its counts come from the report's release (:func:`released_overlap`): pass
+    ``overlaps=[[variable, by]]`` to :func:`~analysis.case_studies.open_case_study`.
+    """
+    table = released_overlap(report, variable, by, beyond=beyond)
+    return report.table(table, key, title=title, note=" ".join(
+        t for t in (note, report.rule()) if t))
 
 
 def collinearity_table(report: ReportSession, total: str, parts: Sequence[str]) -> Html:
