@@ -128,3 +128,107 @@ def test_published_comparison_shows_both_numbers_the_difference_and_the_toleranc
     with pytest.raises(ReportError, match="published='about 2'"):
         cs.published_comparison([{"source": "E", "reports": "OR", "published": "about 2",
                                   "ours": 1.9}])
+
+
+# ---- the case study's own counts are released with the report's ------------------------
+def results_of(folder: Path, name: str = "driving_disc") -> dict:
+    return json.loads((folder / "results" / f"{name}.json").read_text())
+
+
+
+@needs_data
+def test_a_small_pair_count_is_protected_in_html_results_and_csv_alike(tmp_path):
+    """At threshold 20 the HSAUR3 pairs have cells of 13 and 19 (and c = 19 pairs with only
+    the control driving): hidden in the HTML, results.json and the CSV alike, with the
+    matched odds ratio b/c and its interval (which give b and c back) withheld."""
+    import csv
+
+    from analysis.case_studies import released
+
+    report = cs.open_case_study("driving_disc", "hsaur3-backpain", out_dir=tmp_path,
+                                threshold=20, pairs="driver")
+    html = released.discordant_table(report).text
+    results = json.loads((tmp_path / "results" / "driving_disc.json").read_text())
+    with open(tmp_path / "tables" / "driving_disc_discordant_pairs.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    # hand count (tests/test_models_conditional.py): 13 pairs neither drives, 19 only the
+    # control, 41 only the case, 144 both; 217 pairs
+    assert rows[1:] == results["discordant_pairs"]["rows"] == [
+        ["No", "<20", "<20", "suppressed"], ["Yes", "suppressed", "suppressed", "suppressed"],
+        ["Total", "suppressed", "suppressed", "217"]]
+    mcnemar = dict(map(tuple, results["mcnemar"]["rows"]))
+    assert mcnemar["Pairs with only the control exposed (c)"] == "<20"
+    assert mcnemar["Matched odds ratio b/c (95% CI)"] == "suppressed"
+    assert "2.158" not in html and ">19<" not in html and ">13<" not in html
+    assert "&lt;20" in html
+    # the pairs' margins are the cases and controls by driving, which the model table counts
+    # too (it leaves nobody out): hidden there as well, with the OR they would give back
+    from analysis.report import planned
+
+    planned.model_sections(report)
+    model = {r[0]: r for r in results_of(tmp_path)["model_status"]["rows"]}
+    assert model["Drives a car: No (reference)"][7] == "suppressed"
+    assert model["Drives a car: Yes vs No"][3] == "suppressed"
+    assert model["Lives in the suburbs: Yes vs No"][3] == "1.29 (0.83-2.01)"
+    # in 1:1 pairs the crude LR statistic and the 60 discordant sets solve for b and c, and
+    # the comparison would print the OR: both withheld with it, the suburbs' test shown
+    result = cs.sections.planned_fit(report)
+    cs.sections.lr_tests(report, result, drop=["driver"])
+    cs.sections.comparison(report, [{"source": "HSAUR3", "reports": "OR", "published": 2,
+                                     "tolerance": 0.5, "decimals": 1,
+                                     "ours": cs.sections.estimate(result, "driver")}], note="")
+    lr = {r[0]: r[1:] for r in results_of(tmp_path)["lr_tests"]["rows"]}
+    assert lr["Crude model: drives a car"] == ["suppressed", "1", "suppressed"]
+    assert lr["Adjusted model: all model terms"] == ["suppressed", "2", "suppressed"]
+    assert lr["Crude model: lives in the suburbs"] == ["4.29", "1", "0.038"]
+    assert results_of(tmp_path)["published"]["rows"] == [
+        ["HSAUR3", "OR", "suppressed", "2.0", "", "±0.5", "withheld"]]
+    # Table 1 is not in this notebook, so it costs the pairs no complement
+    assert "table one" not in report.release_parts
+    # a total minus the shown cells gives nothing back: each hidden cell's audit interval
+    # spans the label's range, and the log sits in the analyst folder
+    log = report.release.log()
+    assert log["protected"].all()
+    pairs = log[log["population"] == "pairs:driver"].set_index("levels")
+    assert pairs.loc["case=No, control=Yes", ["low", "high"]].tolist() == [1, 19]
+    report.write_log()
+    assert (tmp_path / "analyst" / "suppression_log.csv").is_file()
+    # at the default threshold the same table is shown whole, with McNemar's OR
+    whole = cs.open_case_study("driving_disc", "hsaur3-backpain", out_dir=tmp_path / "5",
+                               pairs="driver")
+    released.discordant_table(whole)
+    assert whole.results["discordant_pairs"]["rows"][0] == ["No", "13", "19", "32"]
+    assert whole.results["mcnemar"]["rows"][2] == ["Matched odds ratio b/c (95% CI)",
+                                                   "2.158 (1.253-3.718)"]
+
+
+@needs_data
+def test_group_sizes_read_alike_in_the_groups_and_distribution_tables(tmp_path):
+    """The backpack survey: 68 students without and 32 with back problems (the Stat2Data
+    file, counted by hand); no load ratio is missing, so each group's N in the
+    distribution table is its size and must be hidden wherever the groups table hides it."""
+    from analysis.case_studies import released
+
+    def tables(threshold):
+        report = cs.open_case_study("backpack", "stat2data-backpack",
+                                    out_dir=tmp_path / str(threshold), threshold=threshold,
+                                    groups="back_problems",
+                                    overlaps=[["ratio", "back_problems"]])
+        released.data_flow(report)
+        cs.sections.overlap_table(report, "ratio", "back_problems", key="load_ratio",
+                                  beyond=False, title="Load ratio")
+        assert report.release.log()["protected"].all()
+        return ([r[1] for r in report.results["groups"]["rows"]],
+                [r[1] for r in report.results["load_ratio"]["rows"]],
+                report.results["load_ratio"]["rows"])
+
+    groups, n, _ = tables(5)
+    assert groups == ["68", "32", "100"] and n == ["68", "32"]
+    groups, n, _ = tables(20)  # Table 1's small cells cost both groups a complement
+    assert groups[:2] == n == ["suppressed", "suppressed"]
+    groups, n, rows = tables(40)  # 32 is small: its quantiles describe too few students
+    assert groups[1] == n[1] == "<40"
+    assert rows[1][2:] == ["suppressed"] * 5
+    with pytest.raises(ReportError, match="overlaps="):
+        report = cs.open_case_study("backpack", "stat2data-backpack", out_dir=tmp_path / "x")
+        cs.sections.overlap_table(report, "ratio", "back_problems", key="k", title="t")

@@ -1,4 +1,8 @@
-"""Small-cell suppression and identifier removal (analysis.privacy, analysis.report.tables)."""
+"""Small-cell suppression and identifier removal (analysis.privacy, analysis.report.tables).
+
+The report's tables are rendered from one :class:`~analysis.privacy.Release`; here each
+is registered alone, so the expected complements can be worked out by hand.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import pandas as pd
 
 from analysis.codebook import load_codebook
 from analysis.privacy import (
+    Release,
+    cell_key,
     complementary_suppression,
     drop_identifiers,
     identifier_columns,
@@ -14,7 +20,15 @@ from analysis.privacy import (
     suppress_two_way,
     two_way_lines,
 )
-from analysis.report.tables import HIDDEN, safe_counts, safe_model_table, safe_prevalence
+from analysis.report.tables import (
+    HIDDEN,
+    register_counts,
+    register_model_table,
+    register_prevalence,
+    released_counts,
+    released_model_table,
+    released_prevalence,
+)
 
 
 def test_primary_mask_keeps_zero_and_threshold():
@@ -60,15 +74,22 @@ def test_no_line_is_left_with_exactly_one_hidden_cell():
     assert all(sum(mask[c] for c in line) != 1 for line in lines)
 
 
-def test_safe_counts_with_total_and_percent():
+def test_released_counts_with_total_and_percent():
     table = pd.DataFrame({"Band": ["low", "mid", "high", "Total"], "n": [40, 3, 17, 60],
                           "%": [66.7, 5.0, 28.3, 100.0]})
-    shown = safe_counts(table, "n", total=True, percent="%")
+    release = Release(threshold=5)
+    total = cell_key("analysed")
+    keys = [cell_key("analysed", band=b) for b in ("low", "mid", "high")]
+    register_counts(release, keys, [40, 3, 17], total=total, where="bands")
+    shown = released_counts(release, table, "n", [*keys, total], percent="%",
+                            denominators=[total] * 4)
+    # the 3 would be 60 - 40 - 17: the smaller other band (17) is its complement
     assert shown["n"].tolist() == ["40", "<5", HIDDEN, "60"]
     assert shown["%"].tolist() == ["66.7", HIDDEN, HIDDEN, "100.0"]
+    assert release.log()["protected"].all()
 
 
-def test_safe_prevalence_hides_counts_and_the_percentages_that_reveal_them():
+def test_released_prevalence_hides_counts_and_the_percentages_that_reveal_them():
     table = pd.DataFrame({
         "variable": ["overall", "sport", "sport", "sport"],
         "label": ["All", "Sport", "Sport", "Sport"],
@@ -76,15 +97,24 @@ def test_safe_prevalence_hides_counts_and_the_percentages_that_reveal_them():
         "n": [100, 60, 37, 3], "events": [30, 20, 8, 2],
         "prevalence": [0.3, 20 / 60, 8 / 37, 2 / 3],
         "ci_low": [0.2, 0.2, 0.1, 0.2], "ci_high": [0.4, 0.5, 0.4, 0.9]})
-    shown = safe_prevalence(table)
-    assert shown["n"].tolist() == ["100", "60", HIDDEN, "<5"]
-    assert shown["Events"].tolist() == ["30", "20", HIDDEN, "<5"]
+    release = Release(threshold=5)
+    register_prevalence(release, table, outcome="lbp", outcome_levels=["No", "Yes"])
+    shown = released_prevalence(release, table, outcome="lbp", outcome_levels=["No", "Yes"])
+    # 3 = 100 - 60 - 37 and 2 = 30 - 20 - 8: one row of complements is needed, and the
+    # release takes the overall row (its n, events and non-events), so both sports show
+    assert shown["n"].tolist() == [HIDDEN, "60", "37", "<5"]
+    assert shown["Events"].tolist() == [HIDDEN, "20", "8", "<5"]
+    assert shown.loc[0, "Prevalence, % (95% CI)"] == HIDDEN
     assert shown.loc[3, "Prevalence, % (95% CI)"] == HIDDEN
-    assert shown.loc[2, "Prevalence, % (95% CI)"] == HIDDEN
     assert shown.loc[1, "Prevalence, % (95% CI)"] == "33.3 (20.0-50.0)"
+    # the reader's interval for the missing level's n: 2 to 4 (its events and non-events
+    # are each at least 1), all the "<5" labels leave
+    log = release.log().set_index("cell")
+    assert log.loc["analysed: lbp=(known), sport=(missing)", ["low", "high"]].tolist() == [2, 4]
+    assert release.log()["protected"].all()
 
 
-def test_safe_model_table_suppresses_counts_not_estimates():
+def test_released_model_table_withholds_the_estimate_of_a_small_cell():
     nan = float("nan")
     table = pd.DataFrame({
         "variable": ["rta", "rta"], "level": ["No", "Yes"],
@@ -93,11 +123,18 @@ def test_safe_model_table_suppresses_counts_not_estimates():
         "p_crude": [nan, 0.02], "or_adjusted": [1.0, 2.0], "ci_low_adjusted": [nan, 0.9],
         "ci_high_adjusted": [nan, 4.4], "p_adjusted": [nan, 0.0004],
         "n": [500.0, 12.0], "events": [100.0, 3.0]})
-    shown = safe_model_table(table)
+    release = Release(threshold=5)
+    options = {"outcome": "lbp", "outcome_levels": ["No", "Yes"], "population": "model:m",
+               "where": "m"}
+    register_model_table(release, table, **options)
+    shown = released_model_table(release, table, **options)
+    # 3 events = 103 - 100 (the model's events, printed in its note): 100 is the complement
     assert shown["Events"].tolist() == [HIDDEN, "<5"]
     assert shown["n"].tolist() == ["500", "12"]
-    assert shown["OR crude (95% CI)"].tolist() == ["1 (reference)", "2.50 (1.10-5.60)"]
-    assert shown["p adjusted"].tolist() == ["", "<0.001"]
+    # Woolf: the OR and its interval with the group sizes give the 3 back, so both go
+    assert shown["OR crude (95% CI)"].tolist() == ["1 (reference)", HIDDEN]
+    assert shown["p adjusted"].tolist() == ["", HIDDEN]
+    assert release.estimate_withheld("m:1")
 
 
 def test_identifiers_and_pii_are_dropped():

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 
+from _reader_attack import ReaderProgram
 from analysis.errors import DisclosureError
 from analysis.privacy import (
     COMPLEMENT_LABEL,
@@ -255,39 +255,10 @@ def _reader_intervals(labels: dict, cube: np.ndarray, targets: list) -> list[tup
 
     ``labels`` maps a selector (a_level or None, b or None, c or None) to the text shown.
     """
-    shape = cube.shape
-    n = cube.size
-    rows_eq, b_eq, rows_ub, b_ub = [], [], [], []
-    for (ia, ib, ic), text in labels.items():
-        sel = np.zeros(shape)
-        sel[(slice(None) if ia is None else ia, slice(None) if ib is None else ib,
-             slice(None) if ic is None else ic)] = 1
-        sel = sel.ravel()
-        if text == "<5":
-            rows_ub += [sel, -sel]
-            b_ub += [T - 1, -1]
-        elif text == COMPLEMENT_LABEL:
-            rows_ub.append(-sel)
-            b_ub.append(-T)
-        else:
-            rows_eq.append(sel)
-            b_eq.append(float(text))
-    out = []
-    for target in targets:
-        sel = np.zeros(shape)
-        ia, ib, ic = target
-        sel[(slice(None) if ia is None else ia, slice(None) if ib is None else ib,
-             slice(None) if ic is None else ic)] = 1
-        ends = []
-        for sign in (1, -1):
-            res = linprog(sign * sel.ravel(), A_ub=np.array(rows_ub) if rows_ub else None,
-                          b_ub=b_ub or None, A_eq=np.array(rows_eq) if rows_eq else None,
-                          b_eq=b_eq or None, bounds=[(0, None)] * n, method="highs",
-                          integrality=np.ones(n))
-            assert res.status in (0, 3), res.message
-            ends.append(np.inf if res.status == 3 else sign * res.fun)
-        out.append(tuple(ends))
-    return out
+    reader = ReaderProgram(cube.shape, T)
+    for selector, text in labels.items():
+        reader.constrain(reader.select(*selector), text)
+    return [reader.interval(reader.select(*target)) for target in targets]
 
 
 def _release_two_tables(cube: np.ndarray):
@@ -424,41 +395,18 @@ def test_table_one_prevalence_and_odds_ratios_protect_a_cell_of_two_together():
     assert again.log().equals(r.log())
     # the reader's attack on the rendered Table 1 and prevalence table: unknown cells
     # sport x spasm, every shown count an equation, every label a range
-    k = len(sports)
-    rows_eq, b_eq, rows_ub, b_ub = [], [], [], []
-
-    def constrain(sel, text):
-        text = text.split(" ")[0]
-        if text == "<5":
-            rows_ub.extend([sel, -sel])
-            b_ub.extend([T - 1, -1])
-        elif text == COMPLEMENT_LABEL:
-            rows_ub.append(-sel)
-            b_ub.append(-T)
-        else:
-            rows_eq.append(sel)
-            b_eq.append(float(text))
-
-    def select(i=None, j=None):
-        sel = np.zeros((k, 2))
-        sel[slice(None) if i is None else i, slice(None) if j is None else j] = 1
-        return sel.ravel()
-
+    reader = ReaderProgram((len(sports), 2), T)  # sport x spasm (No, Yes)
     for i, sport in enumerate(sports):
         row = next(r_ for r_ in one.index if r_.strip() == sport)
-        constrain(select(i, 0), one.loc[row, "No"])
-        constrain(select(i, 1), one.loc[row, "Yes"])
-        constrain(select(i), one.loc[row, "Overall"])
-        constrain(select(i), shown_prev.loc[sport, "n"])
-        constrain(select(i, 1), shown_prev.loc[sport, "Events"])
-    constrain(select(None, 0), one.loc["n", "No"])
-    constrain(select(None, 1), one.loc["n", "Yes"])
-    constrain(select(), shown_prev.loc["All", "n"])
-    i = list(sports).index("Basketball")
-    ends = [linprog(sign * select(i, 1), A_ub=np.array(rows_ub), b_ub=b_ub,
-                    A_eq=np.array(rows_eq), b_eq=b_eq, bounds=[(0, None)] * (2 * k),
-                    method="highs", integrality=np.ones(2 * k)).fun * sign
-            for sign in (1, -1)]
+        reader.constrain(reader.select(i, 0), one.loc[row, "No"])
+        reader.constrain(reader.select(i, 1), one.loc[row, "Yes"])
+        reader.constrain(reader.select(i), one.loc[row, "Overall"])
+        reader.constrain(reader.select(i), shown_prev.loc[sport, "n"])
+        reader.constrain(reader.select(i, 1), shown_prev.loc[sport, "Events"])
+    reader.constrain(reader.select(None, 0), one.loc["n", "No"])
+    reader.constrain(reader.select(None, 1), one.loc["n", "Yes"])
+    reader.constrain(reader.select(), shown_prev.loc["All", "n"])
+    ends = list(reader.interval(reader.select(list(sports).index("Basketball"), 1)))
     assert ends == [1.0, float(T - 1)]
 
 

@@ -58,7 +58,12 @@ def test_plan_fits_prevalence_ratios_beside_odds_ratios(pilot):
 def test_table_withholds_or_pr_and_pd_on_small_cells(pilot):
     _, _, fits = pilot
     first = fits[0]
-    shown = effects_table(first.result.table, first.effects, _released(pilot, first))
+    from analysis.report.disclosure import model_where, report_release
+
+    survey, analysis_plan, all_fits = pilot
+    release = report_release(survey, analysis_plan, all_fits, threshold=5)
+    shown = effects_table(first.result.table, first.effects, _released(pilot, first),
+                          release=release, where=model_where(first.plan))
     assert list(shown.columns[:6]) == ["Factor", "OR adjusted (95% CI)", "PR crude (95% CI)",
                                        "PR adjusted (95% CI)", "p adjusted",
                                        "PD adjusted, % points (95% CI)"]

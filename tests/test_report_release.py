@@ -21,8 +21,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 
+from _reader_attack import ReaderProgram
 from analysis.privacy import COMPLEMENT_LABEL, Release, cell_key, estimate_cells
 from analysis.report import render_reports
 from analysis.report.build import report_notebooks
@@ -139,54 +139,31 @@ def test_no_hidden_cell_of_the_released_files_is_recoverable_by_arithmetic(rende
     prev = _csv(out / "tables" / "02_descriptives_prevalence.csv")
     head, p_head = t1[0], prev[0]
     sports = ["None", "Golf", "Weightlifting", "Basketball"]
-    k = len(sports)
-    eq, b_eq, ub, b_ub = [], [], [], []
-
-    def constrain(sel, text):
-        text = text.split(" ")[0]
-        if text == "<5":
-            ub.extend([sel, -sel])
-            b_ub.extend([T - 1, -1])
-        elif text == COMPLEMENT_LABEL:
-            ub.append(-sel)
-            b_ub.append(-T)
-        else:
-            eq.append(sel)
-            b_eq.append(float(text))
-
-    def select(i=None, j=None):
-        sel = np.zeros((k, 2))
-        sel[slice(None) if i is None else i, slice(None) if j is None else j] = 1
-        return sel.ravel()
-
+    reader = ReaderProgram((len(sports), 2), T)  # sport x spasm (No, Yes)
     for i, sport in enumerate(sports):
         row = _row(t1, sport)
-        constrain(select(i, 0), row[head.index("No")])
-        constrain(select(i, 1), row[head.index("Yes")])
-        constrain(select(i), row[head.index("Overall")])
+        reader.constrain(reader.select(i, 0), row[head.index("No")])
+        reader.constrain(reader.select(i, 1), row[head.index("Yes")])
+        reader.constrain(reader.select(i), row[head.index("Overall")])
         prow = next(r for r in prev if r[p_head.index("Level")] == sport)
-        constrain(select(i), prow[p_head.index("n")])
-        constrain(select(i, 1), prow[p_head.index("Events")])
+        reader.constrain(reader.select(i), prow[p_head.index("n")])
+        reader.constrain(reader.select(i, 1), prow[p_head.index("Events")])
     n_row = _row(t1, "n")
-    constrain(select(None, 0), n_row[head.index("No")])
-    constrain(select(None, 1), n_row[head.index("Yes")])
-    i = sports.index("Basketball")
-    ends = [sign * linprog(sign * select(i, 1), A_ub=np.array(ub), b_ub=b_ub,
-                           A_eq=np.array(eq), b_eq=b_eq, bounds=[(0, None)] * (2 * k),
-                           method="highs", integrality=np.ones(2 * k)).fun
-            for sign in (1, -1)]
+    reader.constrain(reader.select(None, 0), n_row[head.index("No")])
+    reader.constrain(reader.select(None, 1), n_row[head.index("Yes")])
+    ends = list(reader.interval(reader.select(sports.index("Basketball"), 1)))
     assert ends == [1.0, float(T - 1)]
 
 
 # ---- hypothesis: small surveys with rare levels, on the release/table layer --------------
-def _survey(frame: pd.DataFrame):
+def _survey(frame: pd.DataFrame, on_invalid: str = "raise"):
     from analysis.load import load_survey
 
     cb = {**CODEBOOK, "variables": {k: v for k, v in CODEBOOK["variables"].items()
                                     if k != "rid"}}
     from analysis.codebook import Codebook
 
-    return load_survey(frame.drop(columns=["rid"]), Codebook.from_dict(cb))
+    return load_survey(frame.drop(columns=["rid"]), Codebook.from_dict(cb), on_invalid=on_invalid)
 
 
 def _woolf_recovers(or_text: str, n1: int, n0: int, events: int, a_true: int) -> bool:
@@ -333,3 +310,100 @@ def test_model_notices_lose_the_counts_suppression_hides():
     assert ReportSession.safe_words(Rule(), rows) == (
         "complete cases: 1,140 of 1,475 rows read used, 335 left out; rows missing each "
         "column: Age 10, Occupation type <5. Firth: 85 events (2.7 per coefficient).")
+
+
+def test_the_methods_paragraph_prints_the_flow_and_model_counts_as_released():
+    """Three rows excluded (an unknown sport code): the text must not say 3, nor give it
+    back as read - analysed; the counts read as in the flow table and the model's note."""
+    from analysis.plan import fit_plan, plan
+    from analysis.report.disclosure import EXCLUDED, flow_keys, model_population, report_release
+    from analysis.report.methods import methods_text
+
+    frame = _rare_frame()
+    frame.loc[20:22, "sport"] = 9
+    survey = _survey(frame, on_invalid="exclude")
+    assert survey.flow["n"].tolist() == [400, 3, 397]
+    analysis_plan = plan(survey)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = fit_plan(survey, analysis_plan)
+    release = report_release(survey, analysis_plan, fits, threshold=T)
+    # the flow table: 400 read, <5 excluded, and the analysed 397 a complement (400 - 397)
+    assert [release.label(k) for k in flow_keys(survey.flow)] == ["400", "<5", COMPLEMENT_LABEL]
+    assert release.label(EXCLUDED) == "<5"
+    text = methods_text(survey, analysis_plan, fits, release=release)
+    assert text[0].endswith("Rows read: 400; analysed: suppressed; excluded for breaking a "
+                            "codebook rule: <5 (see the participant flow).")
+    model = fits[0]
+    total = cell_key(model_population(model.plan))
+    assert model.result.info["n"] == 397  # nobody left out: the model's n is the 397 again
+    assert release.label(total) == COMPLEMENT_LABEL
+    assert "respondents with every model variable: suppressed of suppressed." in text[1]
+    assert not re.search(r"\b(397|3)\b", " ".join(text[:2]))
+    # with rounding to 5 the same cells read rounded, as in the flow table
+    rounded = report_release(survey, analysis_plan, fits, threshold=None, rounding=5)
+    text = methods_text(survey, analysis_plan, fits, release=rounded)
+    assert "Rows read: 400; analysed: 395; excluded for breaking a codebook rule: 5" in text[0]
+    assert "respondents with every model variable: 395 of 395." in text[1]
+
+
+def test_a_score_histogram_shows_no_bar_below_the_threshold():
+    """A whole-number score 0-24 whose high tail holds 1-3 respondents per value: the bars
+    are released cells, merged until each counts at least 5, and they add up to the known."""
+    from analysis.report.disclosure import histogram_bins, histogram_key, register_histogram
+
+    values = pd.Series([*[v for v in range(8) for _ in range(10)], 9, 9, 11, 15, 15, 15, 24,
+                        np.nan], name="rmdq")
+    edges, merged = histogram_bins(values, T)
+    assert merged
+    counts, _ = np.histogram(values.dropna(), bins=edges)
+    assert counts.min() >= T and counts.sum() == 87
+    # the figure's bins are 2 wide (numpy's rule): 0-7 keep their four bars of 20; the
+    # tail's bars of 2 (9s), 1 (11), 3 (15s) make one of 6, and the last (24) joins it
+    assert histogram_bins(values, None)[0][:5].tolist() == [-0.5, 1.5, 3.5, 5.5, 7.5]
+    assert edges.tolist() == [-0.5, 1.5, 3.5, 5.5, 7.5, 25.5]
+    assert counts.tolist() == [20, 20, 20, 20, 7]
+    release = Release(threshold=T)
+    _, keys, _ = register_histogram(release, "rmdq", values)
+    assert [release.label(k) for k in keys] == ["20", "20", "20", "20", "7"]
+    assert keys[-1] == histogram_key("rmdq", 7.5, 25.5)
+    assert release.label(cell_key("analysed", rmdq="(known)")) == "87"
+    # without merging the 9s (2), 11 (1), 15s (3) and 24 (1) would be bars of their own
+    unmerged, _ = histogram_bins(values, None)
+    small = np.histogram(values.dropna(), bins=unmerged)[0]
+    assert sorted(c for c in small if 0 < c < T) == [1, 1, 2, 3]
+
+
+def test_an_additive_interaction_contrast_on_a_small_cell_is_withheld(tmp_path):
+    """sport x sex with 1 Basketball player of each sex with spasms: the Basketball x Female
+    contrast's odds ratios (OR10, OR01, OR11 with their intervals) would give those cells
+    back, so its RERI, AP and S are withheld; Golf's and Weightlifting's are shown."""
+    from analysis.report.causal import additive_interactions
+    from analysis.report.session import ReportSession
+
+    frame = _rare_frame()
+    frame.loc[0, "sex"], frame.loc[1, "sex"] = 1, 2  # one Basketball event in each sex
+    survey = _survey(frame)
+    data = survey.data
+    cells = pd.crosstab([data["sport"], data["sex"]], data["spasm"])
+    assert cells.loc[("Basketball", "Female")].tolist() == [5, 1]
+    report = ReportSession("03_risk_factors", survey, tmp_path / "d.csv", tmp_path / "c.yml",
+                           tmp_path, threshold=T, parameters={"interactions": [["sport", "sex"]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        html = "".join(p.text for p in additive_interactions(report))
+    rows = report.results["additive_spasm_sport_sex"]["rows"]
+    by_contrast = {}
+    for contrast, _measure, estimate, _ in rows:
+        by_contrast.setdefault(contrast.rsplit(": ", 1)[1], []).append(estimate)
+    assert set(by_contrast["Basketball × Female"]) == {COMPLEMENT_LABEL}
+    for shown in ("Golf × Female", "Weightlifting × Female"):
+        assert COMPLEMENT_LABEL not in by_contrast[shown]
+        assert all(re.match(r"-?\d", e) for e in by_contrast[shown])
+    # the cells the release counted are the crosstab's (an independent count)
+    name = next(e for e in report.release.estimates() if e.endswith("Basketball × Female"))
+    assert report.release.estimate_withheld(name)
+    assert report.release.count(cell_key("model:spasm:additive sport × sex", sport="Golf",
+                                         sex="Female", spasm="event")) == \
+        cells.loc[("Golf", "Female"), "Yes"]
+    assert "Counts of 1 to 4 respondents" in html

@@ -18,7 +18,7 @@ import pytest
 from analysis import style
 from analysis.describe import prevalence_display
 from analysis.privacy import Release, cell_key
-from analysis.report.tables import safe_model_table
+from analysis.report.tables import register_model_table, released_model_table
 from analysis.style import (
     ENV,
     NumberStyle,
@@ -174,7 +174,11 @@ def _model_table() -> pd.DataFrame:
 ])
 def test_model_tables_read_in_the_chosen_style(name, crude, p, adjusted, p_adj, n):
     with use_style(name):
-        shown = safe_model_table(_model_table())
+        release = Release(threshold=5)
+        options = {"outcome": "lbp", "outcome_levels": ["No", "Yes"],
+                   "population": "model:m", "where": "m"}
+        register_model_table(release, _model_table(), **options)
+        shown = released_model_table(release, _model_table(), **options)
     assert shown.loc[1, ["OR crude (95% CI)", "p crude", "OR adjusted (95% CI)",
                          "p adjusted"]].tolist() == [crude, p, adjusted, p_adj]
     assert shown.loc[0, "OR crude (95% CI)"] == "1 (reference)"

@@ -22,9 +22,14 @@ from analysis.describe.comparisons import (
 )
 from analysis.design_based import ratio_estimate, survey_design, survey_table_one
 from analysis.ledger import Ledger
+from analysis.privacy import Release
 from analysis.report import planned
 from analysis.report.session import ReportSession
-from analysis.report.tables import safe_design_table_one, safe_table_one
+from analysis.report.tables import (
+    register_table_one,
+    released_design_table_one,
+    released_table_one,
+)
 from analysis.survey import Survey
 
 SKIP = {
@@ -255,7 +260,10 @@ def test_a_small_not_asked_count_is_suppressed_with_a_complement():
     table = table_one(suppression_survey(), by="sex", columns=["trigger", "minutes"])
     row = _row(table, "trigger", "Yes")
     assert (row["missing"], row["not_asked"]) == (6, 3)
-    shown = safe_table_one(table).set_index("Characteristic")
+    release = Release(threshold=5)
+    register_table_one(release, table, by="sex")
+    shown = released_table_one(release, table, by="sex").set_index("Characteristic")
+    assert release.log()["protected"].all()
     # Overall: No 11 + Yes 40 + missing 6 + not asked 3 = 60, the published n: the 3 is
     # small, and the smallest other count of that line (missing, 6) is hidden with it
     assert shown.at["Started while lifting, n (%)", "Not asked"] == "<5"
@@ -349,11 +357,17 @@ def test_fast_design_table_one_equals_the_cell_by_cell_estimates():
     assert np.isnan(row["estimate"]) and row["n"] == 0 and row["df"] == 0
 
 
-def test_safe_design_table_one_shows_unweighted_n_and_weighted_estimates():
+def test_released_design_table_one_shows_unweighted_n_and_weighted_estimates():
     survey = designed_survey()
     t1 = table_one(survey, by="pain", columns=["trigger", "age"])
     weighted = survey_table_one(survey, by="pain", columns=["trigger", "age"])
-    shown = safe_design_table_one(t1, weighted, threshold=3).set_index("Characteristic")
+    def shown_at(threshold):
+        release = Release(threshold=threshold)
+        register_table_one(release, t1, by="pain", numeric_n=True, percentages=False)
+        return released_design_table_one(release, t1, weighted, by="pain").set_index(
+            "Characteristic")
+
+    shown = shown_at(3)
     data = survey.data
     n_yes = int(((data.pain == "Yes") & (data.trigger == "Yes")).sum())
     est = weighted.set_index(["variable", "level", "group"]).loc[("trigger", "Yes", "Yes")]
@@ -364,7 +378,7 @@ def test_safe_design_table_one_shows_unweighted_n_and_weighted_estimates():
         int((data.pain == "No").sum()))
     assert shown.at["n (unweighted)", "Overall: n"] == "40"
     # a small unweighted count hides its weighted estimate too
-    small = safe_design_table_one(t1, weighted, threshold=50).set_index("Characteristic")
+    small = shown_at(50)
     assert small.at["    Yes", "Yes: n"] == "<50"
     assert small.at["    Yes", "Yes: weighted (SE)"] == "suppressed"
 

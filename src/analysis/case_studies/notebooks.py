@@ -69,13 +69,20 @@ def case_study_notebooks(folder: str | Path | None = None) -> tuple[list[Path], 
 
 def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = None,
                     threshold: int | None = 5, rounding: int | None = None,
+                    groups: str | None = None, pairs: str | None = None,
+                    overlaps: list | None = None,
                     **parameters: Any):
     """Load ``dataset`` and start the report record of case study ``name``.
 
     Like :func:`analysis.report.open_report`, but the survey comes from
     :func:`analysis.datasets.load` (checksum-verified file, the dataset's
     own codebook), and the provenance names that file and codebook; ``out_dir`` None (run
-    by hand) writes into :func:`analysis.report.session.scratch_folder`.
+    by hand) writes into :func:`analysis.report.session.scratch_folder`. ``groups`` (a
+    variable: the rows-by-group table) and ``pairs`` (an exposure: its matched sets and
+    discordant pairs) and ``overlaps`` (``[variable, by]`` pairs: the distribution tables)
+    name the case study's own tables, which its release registers
+    with the report's before deciding anything
+    (:func:`analysis.case_studies.sections.register_tables`).
     """
     from analysis import datasets
     from analysis.datasets.registry import CODEBOOK_DIR
@@ -90,7 +97,33 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = Non
     except ImportError:  # pragma: no cover - figures are part of the package
         pass
     survey = datasets.load(dataset)
-    return ReportSession(name=name, survey=survey, data=datasets.fetch(dataset),
-                         codebook=CODEBOOK_DIR / datasets.get(dataset).codebook_file,
-                         out_dir=scratch_folder(out_dir), threshold=threshold, rounding=rounding,
-                         parameters={"dataset": dataset, **parameters})
+    from analysis.case_studies.released import register_tables
+
+    own = {k: v for k, v in (("groups", groups), ("pairs", pairs),
+                             ("overlaps", [list(o) for o in overlaps or ()] or None))
+           if v is not None}
+    report = ReportSession(name=name, survey=survey, data=datasets.fetch(dataset),
+                           codebook=CODEBOOK_DIR / datasets.get(dataset).codebook_file,
+                           out_dir=scratch_folder(out_dir), threshold=threshold,
+                           rounding=rounding, parameters={"dataset": dataset, **own,
+                                                          **parameters})
+    report.extra_release = register_tables(report)
+    report.release_parts = _shown_parts(name)
+    return report
+
+
+def _shown_parts(name: str) -> set[str] | None:
+    """The parts of the report's release the case study's notebook shows (None: all).
+
+    A table the notebook never shows (Table 1 of a matched design) must not
+    cost the tables it does show their complements.
+    """
+    import json
+
+    from analysis.report.disclosure import notebook_parts
+
+    path = FOLDER / f"{name}.ipynb"
+    if not path.is_file():
+        return None
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return notebook_parts(["".join(c["source"]) for c in cells if c["cell_type"] == "code"])

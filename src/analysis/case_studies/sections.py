@@ -15,21 +15,26 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.case_studies.released import (  # noqa: F401 - the notebooks' sections
+    data_flow,
+    discordant_table,
+    matched_flow,
+    register_tables,
+    released_overlap,
+    withheld_value,
+    withheld_variables,
+)
 from analysis.describe.render import format_p
-from analysis.diagnostics import collinearity, discrimination, overlap
+from analysis.diagnostics import collinearity, discrimination
 from analysis.errors import ReportError
 from analysis.models import (
-    discordant_pairs,
     firth_comparison,
     lr_drop,
-    matched_sets,
-    mcnemar,
     rank_deficient_fit,
     two_of_three,
 )
-from analysis.report.sections import join
+from analysis.privacy import COMPLEMENT_LABEL
 from analysis.report.session import Html, ReportSession
-from analysis.report.tables import safe_counts
 from analysis.style import ci, number, significant
 
 
@@ -47,36 +52,6 @@ def about(report: ReportSession) -> Html:
                           "Value": [info["title"], info["citation"], info["licence"],
                                     info["url"], info["sha256"], str(info["rows"])]})
     return report.table(table, "source", title="Source of the data")
-
-
-def data_flow(report: ReportSession, by: str | None = None) -> Html:
-    """Rows read and analysed (STROBE diagram), with the count in each group of ``by``."""
-    from analysis import figures
-
-    survey = report.survey
-    parts = []
-    if by is not None:
-        counts = survey.data[by].value_counts(sort=False, dropna=False)
-        table = pd.DataFrame({survey.label(by): [*map(str, counts.index), "Total"],
-                              "Rows": [*counts.to_numpy(), int(counts.sum())]})
-        parts.append(report.table(safe_counts(table, "Rows", report.threshold, total=True),
-                                  "groups", title=f"Rows by {survey.label(by).lower()}"))
-    ax = figures.participant_flow(survey.flow, codebook=survey)
-    parts.append(report.figure(ax, "flow", caption="Participant flow: rows read and analysed"))
-    return join(*parts)
-
-
-def matched_flow(report: ReportSession, exposure: str) -> Html:
-    """Matched sets down to those discordant for ``exposure``, and the STROBE diagram."""
-    flow = matched_sets(report.survey, exposure)
-    table = flow.rename(columns={"stage": "Stage", "sets": "Matched sets", "rows": "People"})
-    table = safe_counts(safe_counts(table, "Matched sets", report.threshold), "People",
-                        report.threshold)
-    return join(report.table(table, "matched_sets", title="Matched sets",
-                             note="Only sets with a case and a control inform conditional "
-                                  "logistic regression; for one binary exposure only the "
-                                  "discordant pairs do."),
-                data_flow(report))
 
 
 def planned_fit(report: ReportSession, outcome: str | None = None):
@@ -116,45 +91,25 @@ def lr_tests(report: ReportSession, result, drop: Sequence[str] = ()) -> Html:
                   [*result.info["exposures"], *result.info["adjust_for"]] if v != variable]
         rows.append((f"{r.label}, adjusted for {', '.join(others)}", r.statistic, r.df,
                      r.p_value))
+    # a test of a variable whose odds ratio the release withholds would give its cells back
+    # (in 1:1 pairs the crude LR statistic and the discordant sets solve for b and c)
+    hidden = withheld_variables(report)
+    model_vars = {*result.info["exposures"], *result.info["adjust_for"]}
+    involved = [{v} if v in model_vars else model_vars for v in tests["variable"]]
+    involved += [{v} for v in drop]
+    withheld = [bool(vs & hidden) for vs in involved]
     table = pd.DataFrame({"Test": [r[0] for r in rows],
-                          "LR chi-square": [number(r[1], 2) for r in rows],
+                          "LR chi-square": [COMPLEMENT_LABEL if w else number(r[1], 2)
+                                            for r, w in zip(rows, withheld, strict=True)],
                           "df": [str(int(r[2])) for r in rows],
-                          "p": [format_p(r[3]) for r in rows]})
+                          "p": [COMPLEMENT_LABEL if w else format_p(r[3])
+                                for r, w in zip(rows, withheld, strict=True)]})
     return report.table(table, "lr_tests", title="Likelihood-ratio tests",
                         note="A model against all its coefficients 0: twice its gain in "
                              "conditional log-likelihood, on as many df as coefficients. "
                              "A variable given the others: the full model against the model "
-                             "without it, on the same matched sets.")
-
-
-def discordant_table(report: ReportSession, exposure: str) -> Html:
-    """The 2x2 table of case against control exposure in the pairs, and McNemar's odds ratio."""
-    survey = report.survey
-    pairs = discordant_pairs(survey, exposure)
-    levels = pairs.attrs["levels"]
-    label = survey.label(exposure)
-    shown = pd.DataFrame({f"Case: {label.lower()}": pairs["case"]})
-    for col in [*levels, "total"]:
-        name = "Total" if col == "total" else f"Control: {col}"
-        shown[name] = safe_counts(pairs, col, report.threshold)[col]
-    m = mcnemar(pairs)
-    first = report.table(shown, "discordant_pairs", title=f"Pairs by {label.lower()} of case and "
-                                                         "control",
-                         note="Each cell counts pairs. The off-diagonal cells are the "
-                              "discordant pairs.")
-    row = m.iloc[0]
-    stats_table = pd.DataFrame({
-        "Quantity": ["Pairs with only the case exposed (b)", "Pairs with only the control "
-                     "exposed (c)", "Matched odds ratio b/c (95% CI)",
-                     "McNemar chi-square (1 df)", "p (chi-square)", "p (exact binomial)"],
-        "Value": [str(int(row.case_only_exposed)), str(int(row.control_only_exposed)),
-                  _ci(row.odds_ratio, row.ci_low, row.ci_high, 3), number(row.chi2, 2),
-                  format_p(row.p_value), format_p(row.p_exact)]})
-    second = report.table(stats_table, "mcnemar", title="Crude matched odds ratio from the "
-                                                        "discordant pairs",
-                          note="For one binary exposure in 1:1 pairs b/c is the conditional "
-                               "maximum-likelihood OR, and its interval the Wald interval.")
-    return join(first, second)
+                             "without it, on the same matched sets. A test of a variable "
+                             "whose odds ratio is withheld is withheld with it.")
 
 
 PUBLISHED_COLUMNS = ["source", "reports", "this analysis", "published", "difference",
@@ -222,6 +177,11 @@ def published_comparison(entries: Sequence[dict]) -> pd.DataFrame:
 def comparison(report: ReportSession, entries: Sequence[dict], *, note: str) -> Html:
     """This analysis beside the published results (:func:`published_comparison`)."""
     table = published_comparison(entries)
+    # an odds ratio the release withholds is not shown here either
+    hide = [withheld_value(report, e.get("ours")) for e in entries]
+    table.loc[hide, "this analysis"] = COMPLEMENT_LABEL
+    table.loc[hide, "difference"] = ""
+    table.loc[hide, "agreement"] = "withheld"
     table.columns = [c[:1].upper() + c[1:] for c in table.columns]
     return report.table(table, "published", title="Comparison with published results",
                         note=note)
@@ -240,11 +200,14 @@ def numbers(report: ReportSession, frame: pd.DataFrame, key: str, *, title: str,
 
 def overlap_table(report: ReportSession, variable: str, by: str, *, key: str, title: str,
                   note: str | None = None, beyond: bool = True) -> Html:
-    """The distribution of ``variable`` by group (:func:`analysis.diagnostics.overlap`)."""
-    table = overlap(report.survey, variable, by)
-    if not beyond:
-        table = table.drop(columns="beyond_reference")
-    return numbers(report, table, key, title=title, note=note)
+    """The distribution of ``variable`` by group (:func:`analysis.diagnostics.overlap`).
+
+    Its counts come from the report's release (:func:`released_overlap`): pass
+    ``overlaps=[[variable, by]]`` to :func:`~analysis.case_studies.open_case_study`.
+    """
+    table = released_overlap(report, variable, by, beyond=beyond)
+    return report.table(table, key, title=title, note=" ".join(
+        t for t in (note, report.rule()) if t))
 
 
 def collinearity_table(report: ReportSession, total: str, parts: Sequence[str]) -> Html:
@@ -311,8 +274,31 @@ def dose_response(report: ReportSession, exposure: str, outcome: str,
                          caption=f"{report.survey.label(exposure)}: odds ratio against the "
                                  f"median ({number(curve.attrs['reference'], 3)}), "
                                  f"restricted cubic spline with {n_knots} knots ({knots}), "
-                                 "95% band; "
-                                 f"n = {curve.attrs['n']}, {curve.attrs['events']} events")
+                                 "95% band; " + _curve_counts(report, outcome, curve))
+
+
+def _curve_counts(report: ReportSession, outcome: str, curve) -> str:
+    """"n = ..., ... events" of a curve, as the release shows the planned model's counts.
+
+    The curve is fitted on the planned model's complete cases (the same n and
+    events), so its counts are that model's released cells; other counts are
+    not in the release and are left out.
+    """
+    from analysis.privacy import cell_key
+    from analysis.report.disclosure import model_population, outcome_levels
+
+    release = report.release
+    for fitted in report.fits:
+        info = getattr(fitted.result, "info", None) or {}
+        if fitted.plan.outcome != outcome or fitted.failure is not None \
+                or (info.get("n"), info.get("events")) != (curve.attrs["n"],
+                                                           curve.attrs["events"]):
+            continue
+        total = cell_key(model_population(fitted.plan))
+        events = total.plus(outcome, outcome_levels(report.survey, outcome)[-1])
+        if total in release and events in release:
+            return f"n = {release.label(total)}, {release.label(events)} events"
+    return "the counts are those of the model's complete cases"
 
 
 def estimate(result, variable: str, *, which: str = "adjusted", increment: float = 1.0

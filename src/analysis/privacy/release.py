@@ -90,7 +90,6 @@ from the rendered labels.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -98,67 +97,20 @@ import pandas as pd
 
 from analysis import style
 from analysis.errors import DisclosureError
+from analysis.privacy._decision import LOG_COLUMNS, audit_rows, implied_relations, linked_groups
 from analysis.privacy._protect import (
     PRIMARY,
     SECONDARY,
     SHOWN,
     UNRELEASED,
-    Problem,
     Protector,
     round_count,
     rounding_interval,
 )
+from analysis.privacy.cells import KNOWN_LEVEL, MISSING_LEVEL, CellKey, CellRecord, cell_key
 from analysis.privacy.tables import DEFAULT_THRESHOLD, suppressed_label
 
 COMPLEMENT_LABEL = "suppressed"
-MISSING_LEVEL = "(missing)"
-KNOWN_LEVEL = "(known)"  # pseudo-level: every level but the missing one (a denominator)
-LOG_COLUMNS = ["cell", "population", "levels", "where", "value", "status", "rule", "low",
-               "high", "required_low", "required_high", "protected"]
-
-
-@dataclass(frozen=True, order=True)
-class CellKey:
-    """A count cell: a population and ``(variable, level)`` pairs sorted by variable."""
-
-    population: str
-    levels: tuple[tuple[str, str], ...] = ()
-
-    def __str__(self) -> str:
-        inner = ", ".join(f"{v}={lv}" for v, lv in self.levels) or "all"
-        return f"{self.population}: {inner}"
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        return tuple(v for v, _ in self.levels)
-
-    def plus(self, variable: str, level: Any) -> CellKey:
-        """This cell restricted further to ``variable = level``."""
-        return cell_key(self.population, {**dict(self.levels), variable: level})
-
-
-def cell_key(population: str, levels: Mapping[str, Any] | None = None, /,
-             **more: Any) -> CellKey:
-    """The :class:`CellKey` of ``population`` restricted to ``levels`` (and keyword levels).
-
-    Levels are compared as text, so ``1`` and ``"1"`` are one level.
-
-    Examples
-    --------
-    >>> cell_key("analysed", sex="F", lbp="Yes") == cell_key("analysed", {"lbp": "Yes", "sex": "F"})
-    True
-    >>> str(cell_key("analysed"))
-    'analysed: all'
-    """
-    pairs = {**(dict(levels) if levels else {}), **more}
-    return CellKey(str(population), tuple(sorted((str(v), str(lv)) for v, lv in pairs.items())))
-
-
-@dataclass
-class _Cell:
-    value: float | None
-    released: bool = False
-    where: list[str] = field(default_factory=list)
 
 
 class Release:
@@ -204,7 +156,7 @@ class Release:
             raise DisclosureError("A release needs a threshold, a rounding base or both.")
         self.threshold = None if threshold is None else int(threshold)
         self.rounding = None if rounding is None else int(rounding)
-        self._cells: dict[CellKey, _Cell] = {}
+        self._cells: dict[CellKey, CellRecord] = {}
         self._relations: dict[tuple[CellKey, frozenset], tuple[CellKey, tuple[CellKey, ...]]] = {}
         self._estimates: dict[str, tuple[CellKey, ...]] = {}
         self._levels: dict[str, tuple[tuple[str, ...], str | None]] = {}
@@ -247,7 +199,7 @@ class Release:
         self._check_open(cell is None or (released and not cell.released)
                          or (value is not None and cell.value is None), f"cell {key}")
         if cell is None:
-            cell = self._cells[key] = _Cell(value)
+            cell = self._cells[key] = CellRecord(value)
         elif value is not None:
             if cell.value is not None and cell.value != value:
                 raise DisclosureError(
@@ -273,7 +225,7 @@ class Release:
     def _relate(self, total: CellKey, parts: tuple[CellKey, ...]) -> None:
         for k in (total, *parts):
             if k not in self._cells:
-                self._cells[k] = _Cell(None)
+                self._cells[k] = CellRecord(None)
         values = [self._cells[k].value for k in (total, *parts)]
         if all(v is not None for v in values) and values[0] != sum(values[1:]):
             raise DisclosureError(
@@ -365,27 +317,7 @@ class Release:
         return key.plus(variable, KNOWN_LEVEL)
 
     def _implied_relations(self) -> None:
-        done: set[CellKey] = set()
-        while todo := [k for k in self._cells if k not in done]:  # margins add cells
-            for key in todo:
-                done.add(key)
-                for variable, level in key.levels:
-                    if variable not in self._levels:
-                        continue
-                    levels, missing = self._levels[variable]
-                    rest = {v: lv for v, lv in key.levels if v != variable}
-                    margin = cell_key(key.population, rest)
-                    parts = [margin.plus(variable, lv) for lv in levels]
-                    if missing is not None:
-                        known = margin.plus(variable, KNOWN_LEVEL)
-                        self._relate(known, tuple(parts))
-                        if level == KNOWN_LEVEL or known in self._cells:
-                            parts = [known]
-                        self._relate(margin, (*parts, margin.plus(variable, missing)))
-                    else:
-                        if level == KNOWN_LEVEL:
-                            self._relate(key, tuple(parts))
-                        self._relate(margin, tuple(parts))
+        implied_relations(self)
 
     def add_estimate(self, name: str, cells: Iterable[CellKey]) -> str:
         """Register an estimate resting on ``cells`` (unweighted counts; see the module doc).
@@ -398,7 +330,7 @@ class Release:
                          f"the estimate {name!r}")
         for k in cells:
             if k not in self._cells:
-                self._cells[k] = _Cell(None)
+                self._cells[k] = CellRecord(None)
         self._estimates[name] = tuple(dict.fromkeys(self._estimates.get(name, ()) + cells))
         return name
 
@@ -496,6 +428,10 @@ class Release:
         """The names of the registered estimates."""
         return list(self._estimates)
 
+    def cells(self, population: str | None = None) -> list[CellKey]:
+        """The registered cells (of ``population``), in registration order."""
+        return [k for k in self._cells if population is None or k.population == population]
+
     def count(self, key: CellKey) -> float | None:
         """The true count of a registered cell (for the analyst; ``None`` if unknown)."""
         return self._cells[key].value
@@ -513,49 +449,16 @@ class Release:
         order. So one process can register every table of a report and each
         notebook can render from the saved registration.
         """
-        import json
+        from analysis.privacy._release_json import dump
 
-        def key(k: CellKey) -> list:
-            return [k.population, [list(p) for p in k.levels]]
-
-        return json.dumps({
-            "threshold": self.threshold, "rounding": self.rounding,
-            "cells": [[key(k), c.value, c.released, c.where] for k, c in self._cells.items()],
-            "relations": [[key(t), [key(p) for p in parts]]
-                          for t, parts in self._relations.values()],
-            "levels": {v: [list(lv), m] for v, (lv, m) in self._levels.items()},
-            "estimates": {n: [key(k) for k in ks] for n, ks in self._estimates.items()},
-            # the decision itself, when made: a notebook loading it need not decide again
-            "decision": None if self._status is None else {
-                "status": [[key(k), s] for k, s in self._status.items()],
-                "log": self._log.to_dict(orient="list")},
-        }, sort_keys=True, indent=1, ensure_ascii=False)
+        return dump(self)
 
     @classmethod
     def from_json(cls, text: str) -> Release:
         """The release :meth:`to_json` saved, ready to render."""
-        import json
+        from analysis.privacy._release_json import load
 
-        data = json.loads(text)
-
-        def key(item) -> CellKey:
-            return CellKey(item[0], tuple((v, lv) for v, lv in item[1]))
-
-        out = cls(data["threshold"], rounding=data["rounding"])
-        for k, value, released, where in data["cells"]:
-            cell = out._cells[key(k)] = _Cell(value, released, list(where))
-            cell.value = None if value is None else float(value)
-        for total, parts in data["relations"]:
-            t, ps = key(total), tuple(key(p) for p in parts)
-            out._relations[t, frozenset(ps)] = (t, ps)
-        out._levels = {v: (tuple(lv), m) for v, (lv, m) in data["levels"].items()}
-        out._estimates = {n: tuple(key(k) for k in ks) for n, ks in data["estimates"].items()}
-        out._frozen = True  # sealed: what the saved release decides is what every page shows
-        decision = data.get("decision")
-        if decision:
-            out._status = {key(k): s for k, s in decision["status"]}
-            out._log = pd.DataFrame(decision["log"], columns=LOG_COLUMNS)
-        return out
+        return load(cls, text)
 
     def _small(self, value: float | None) -> bool:
         return (self.threshold is not None and value is not None
@@ -581,51 +484,11 @@ class Release:
         return status
 
     def _groups(self) -> list[list[CellKey]]:
-        """Cells linked through relations (union-find), each in registration order."""
-        parent = {k: k for k in self._cells}
-
-        def find(k):
-            while parent[k] != k:
-                parent[k] = parent[parent[k]]
-                k = parent[k]
-            return k
-
-        for total, parts in self._relations.values():
-            for p in parts:
-                a, b = find(total), find(p)
-                if a != b:
-                    parent[b] = a
-        groups: dict[CellKey, list[CellKey]] = {}
-        for k in self._cells:
-            groups.setdefault(find(k), []).append(k)
-        return list(groups.values())
+        return linked_groups(self)
 
     def _audit_rows(self, group: list[CellKey], status: dict[CellKey, str],
                     targets: Mapping[CellKey, tuple[float, float]]) -> list[dict]:
-        hidden = [k for k in group if status[k] in (PRIMARY, SECONDARY)]
-        if not hidden:
-            return []
-        problem = Problem(self, group)
-        intervals = problem.intervals(status, hidden)
-        t = self.threshold
-        rows = []
-        for k, (lo, hi) in zip(hidden, intervals, strict=True):
-            cell = self._cells[k]
-            primary = status[k] == PRIMARY
-            need_lo, need_hi = targets.get(k, (1.0, t - 1.0)) if primary else (np.nan, np.nan)
-            ok = (lo <= need_lo and hi >= need_hi) if primary else True
-            rule = (f"count of 1 to {t - 1}: the released numbers must allow "
-                    f"{need_lo:g} to {need_hi:g}" if primary
-                    else f"complement (count >= {t}) hiding a small count")
-            if primary and (need_lo, need_hi) != (1.0, t - 1.0):
-                rule += " (the labels alone allow no more)"
-            rows.append({"cell": str(k), "population": k.population,
-                         "levels": ", ".join(f"{v}={lv}" for v, lv in k.levels),
-                         "where": ", ".join(cell.where), "value": int(cell.value),
-                         "status": status[k], "rule": rule, "low": lo, "high": hi,
-                         "required_low": need_lo, "required_high": need_hi,
-                         "protected": ok})
-        return rows
+        return audit_rows(self, group, status, targets)
 
 
 __all__ = ["COMPLEMENT_LABEL", "KNOWN_LEVEL", "LOG_COLUMNS", "MISSING_LEVEL", "PRIMARY",

@@ -23,21 +23,22 @@ E_MEASURE = {"logistic": "OR", "Firth logistic": "OR", "conditional logistic": "
              "Poisson": "IRR", "negative binomial": "IRR"}
 
 
-def sensitivity_columns(table: pd.DataFrame, shown: pd.DataFrame, model, result
-                        ) -> tuple[pd.DataFrame, list[str]]:
+def sensitivity_columns(table: pd.DataFrame, shown: pd.DataFrame, model, result, *,
+                        release, where: str) -> tuple[pd.DataFrame, list[str]]:
     """``shown`` (the reader's model table) with E-value and q-value columns, and their notes.
 
-    A row whose adjusted estimate the release withheld shows neither: an
-    E-value is a function of the estimate and its interval, a q-value of the
-    p-values, so either would give the withheld number back.
+    A row whose estimate the release withholds (``release``, the table's name
+    ``where`` in it: :func:`analysis.report.tables.model_withheld`) shows
+    neither: an E-value is a function of the estimate and its interval, a
+    q-value of the p-values, so either would give the withheld number back.
     """
+    from analysis.report.tables import model_withheld
+
     out, notes = _sensitivity_columns(table, shown, model, result)
-    estimate = next((c for c in shown.columns if str(c).endswith("adjusted (95% CI)")), None)
-    if estimate is not None:
-        withheld = shown[estimate].astype(str).eq(COMPLEMENT_LABEL).to_numpy()
-        for column in ("q adjusted", "E-value (CI limit)"):
-            if column in out.columns:
-                out.loc[withheld, column] = ""
+    withheld = model_withheld(release, table, where=where).to_numpy()
+    for column in ("q adjusted", "E-value (CI limit)"):
+        if column in out.columns:
+            out.loc[withheld, column] = ""
     return out, notes
 
 
@@ -139,8 +140,13 @@ def causal_diagram(report: ReportSession) -> list[Html]:
 
 
 def additive_interactions(report: ReportSession) -> list[Html]:
-    """RERI, AP and S of each declared interaction of two factors in a logistic model."""
+    """RERI, AP and S of each declared interaction of two factors in a logistic model.
+
+    A contrast resting on a small or hidden exposure-combination x outcome
+    cell is withheld (:func:`analysis.report.estimate_cells.additive_withheld`).
+    """
     from analysis.models.additive import additive_interaction
+    from analysis.report.estimate_cells import additive_withheld
 
     parts = []
     for fitted in report.fits:
@@ -155,6 +161,9 @@ def additive_interactions(report: ReportSession) -> list[Html]:
             except BackpainError:
                 continue  # a numeric variable in the pair: no 2 x 2 contrast
             first, second = frame.attrs["variables"]
+            # the odds ratios and their intervals give the combination x outcome cells back
+            withheld = np.array([additive_withheld(report.release, model, a, b, str(c))
+                                 for c in frame["contrast"]], dtype=bool)
             shown = pd.DataFrame({
                 "Contrast": [f"{report.survey.label(first)} × {report.survey.label(second)}: "
                              f"{c}" for c in frame["contrast"]],
@@ -162,6 +171,7 @@ def additive_interactions(report: ReportSession) -> list[Html]:
                 "Estimate (95% CI)": [_ci(e, lo, hi) for e, lo, hi in
                                       frame[["estimate", "ci_low", "ci_high"]].to_numpy()],
                 "No interaction": frame["null"].map(lambda v: f"{v:g}")})
+            shown.loc[withheld, "Estimate (95% CI)"] = COMPLEMENT_LABEL
             key = table_key("additive", f"{model.key}_{a}_{b}")
             note = (" ".join(frame.attrs["notes"]) + " " if frame.attrs["notes"] else "") + (
                 "Odds ratios against the respondents with neither exposure (OR10, OR01: one "
@@ -169,7 +179,8 @@ def additive_interactions(report: ReportSession) -> list[Html]:
                 "product term; RERI = OR11 - OR10 - OR01 + 1, AP = RERI / OR11, S = (OR11 - 1) "
                 "/ (OR10 + OR01 - 2), with delta-method intervals (Hosmer & Lemeshow 1992; S "
                 "on the log scale), reported as Knol & VanderWeele (2012) recommend. Odds "
-                "ratios stand in for risk ratios, which overstates them for a common outcome.")
+                "ratios stand in for risk ratios, which overstates them for a common outcome. "
+                + report.rule())
             parts.append(report.table(shown, key, title=f"Additive interaction: {model.label}"
                                       + (" (sub-sample model)" if model.subsample else ""),
                                       note=note))

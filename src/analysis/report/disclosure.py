@@ -15,7 +15,10 @@ it back (:func:`read_release`): the same cell reads the same in every page,
 CSV and ``results.json``. A notebook run on its own builds the same release
 itself, from the same function.
 
-The ``register_*`` functions here and in :mod:`analysis.report.tables` name
+The participant flow, changes and missing values are registered by
+:mod:`analysis.report.flow_cells`, the shared file and the log written by
+:mod:`analysis.report.release_files` (both re-exported here); the
+``register_*`` functions here and in :mod:`analysis.report.tables` name
 the cells (:func:`analysis.privacy.cell_key`); the report sections call the
 matching ``released_*`` renderers with the same keys. A section registers its
 table again before rendering it: a no-op when the run registered it, and the
@@ -25,157 +28,34 @@ plan does not.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import logging
-import os
-from pathlib import Path
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.privacy import MISSING_LEVEL, Release, cell_key
-from analysis.report.tables import NOT_ASKED, blank_keys
-
-log = logging.getLogger("analysis.report")
-
-POPULATION = "analysed"  # every respondent analysed: Table 1, prevalence, missing values
-READ = "read"  # rows read: the participant flow
-RELEASE_FILE = "release.json"
-LOG_FILE = "suppression_log.csv"
-ASKED = "(asked)"
-
-
-# ---- the participant flow --------------------------------------------------------
-def flow_keys(flow: pd.DataFrame) -> list:
-    """The cell of each row of :attr:`Survey.flow` (read, each step's reasons, analysed)."""
-    keys = []
-    for stage, step, reason in flow[["stage", "step", "reason"]].itertuples(index=False):
-        if stage == "read":
-            keys.append(cell_key(READ))
-        elif stage == "analysed":
-            keys.append(cell_key(POPULATION))
-        else:
-            keys.append(cell_key(READ, excluded=f"{step}: {reason}"))
-    return keys
-
-
-def pooled_flow(flow: pd.DataFrame, threshold: int | None) -> pd.DataFrame:
-    """The flow with each step's reasons of fewer than ``threshold`` rows pooled.
-
-    For the diagram, which cannot show "<5": the small reasons of a step
-    become "other rules" (with the smallest other reason when the pool is
-    still small). Adds a column ``parts``: the reasons each row pools.
-    """
-    rows = []
-    for (stage, step), group in flow.groupby(["stage", "step"], sort=False):
-        group = group.assign(parts=[[r] for r in group["reason"]])
-        if stage != "excluded" or threshold is None:
-            rows.append(group)
-            continue
-        group = group.sort_values(["n", "reason"])
-        small = group["n"] < threshold
-        if small.sum() and group.loc[small, "n"].sum() < threshold and (~small).any():
-            small.iloc[int(small.sum())] = True  # the smallest other reason joins the pool
-        if small.sum() > 1:
-            pooled = pd.DataFrame([{"stage": stage, "step": step, "reason": "other rules",
-                                    "label": "other rules",
-                                    "n": int(group.loc[small, "n"].sum()),
-                                    "parts": list(group.loc[small, "reason"])}])
-            group = pd.concat([group[~small], pooled], ignore_index=True)
-        rows.append(group)
-    return pd.concat(rows, ignore_index=True)
-
-
-def register_flow(release: Release, flow: pd.DataFrame) -> None:
-    """Rows read = every reason excluded + rows analysed, and the diagram's pooled counts."""
-    keys = flow_keys(flow)
-    for key, n in zip(keys, flow["n"], strict=True):
-        release.add_cell(key, float(n), where="participant flow")
-    read = [k for k, s in zip(keys, flow["stage"], strict=True) if s == "read"]
-    if read:
-        release.add_relation(read[0], [k for k in keys if k != read[0]])
-    for _, row in pooled_flow(flow, release.threshold).iterrows():
-        if row["stage"] == "excluded" and len(row["parts"]) > 1:
-            pool = cell_key(READ, excluded=f"{row['step']}: other rules")
-            release.add_cell(pool, float(row["n"]), where="participant flow diagram")
-            release.add_relation(pool, [cell_key(READ, excluded=f"{row['step']}: {r}")
-                                        for r in row["parts"]])
-    for step, block in flow[flow["stage"] == "excluded"].groupby("step", sort=False):
-        total = cell_key(READ, excluded_step=str(step))
-        release.add_cell(total, float(block["n"].sum()), where="participant flow diagram")
-        release.add_relation(total, [cell_key(READ, excluded=f"{step}: {r}")
-                                     for r in block["reason"]])
-
-
-def diagram_flow(release: Release, flow: pd.DataFrame) -> pd.DataFrame | None:
-    """The pooled flow the diagram draws, with released (rounded) counts; None if any is hidden."""
-    pooled = pooled_flow(flow, release.threshold)
-    keys = []
-    for stage, step, reason, parts in pooled[["stage", "step", "reason", "parts"]].itertuples(
-            index=False):
-        if stage == "excluded" and len(parts) > 1:
-            keys.append(cell_key(READ, excluded=f"{step}: other rules"))
-        else:
-            keys.append(flow_keys(pd.DataFrame([{"stage": stage, "step": step,
-                                                 "reason": reason}]))[0])
-    keys += [cell_key(READ, excluded_step=str(s))
-             for s in flow.loc[flow["stage"] == "excluded", "step"].unique()]
-    if any(release.hidden(k) for k in keys) or release.rounding:
-        # rounded counts do not add up, and a hidden one has no number to draw
-        return None
-    return pooled.drop(columns=["parts"])
-
-
-# ---- values changed by rule, missing values -----------------------------------------
-def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
-    """A cell per row of the changes table; a rule's excluded rows are the flow's cell."""
-    reasons = set(flow_keys(flow))
-    keys = []
-    for step, column, rule, action in counts[["step", "column", "rule", "action"]].itertuples(
-            index=False):
-        flow_key = cell_key(READ, excluded=f"{step}: {column}: {rule}" if column
-                            else f"{step}: {rule}")
-        if action == "excluded" and flow_key in reasons:
-            keys.append(flow_key)
-        else:  # values, not respondents, and no other table adds them up
-            keys.append(cell_key("changes", step=step, column=column, rule=rule,
-                                 action=action))
-    return keys
-
-
-def change_counts(survey) -> pd.DataFrame:
-    """Values set missing and rows excluded, by step, column, rule and action.
-
-    ``survey`` is a survey, or its ledger counts already taken (a Parquet
-    dataset's, from DuckDB). Not the rows a model leaves out (the ledger
-    holds those once a model is fitted): the table is the same before and
-    after fitting.
-    """
-    blocks = survey if isinstance(survey, pd.DataFrame) else survey.accounts.counts()
-    blocks = blocks[~blocks["action"].isin(["dropped column", "not in model"])]
-    blocks = blocks.assign(column=blocks["column"].fillna("").astype(str))
-    return (blocks.groupby(["step", "column", "rule", "action"], dropna=False, sort=True)["n"]
-            .sum().reset_index())
-
-
-def register_missing(release: Release, counts: pd.DataFrame) -> tuple[list, list]:
-    """The missing-values table (:func:`analysis.figures.missingness`): keys of Missing, Asked."""
-    base = cell_key(POPULATION)
-    missing_keys, asked_keys = [], []
-    for row in counts.itertuples(index=False):
-        shown, _ = blank_keys(release, base, row.variable, row.n_missing, row.n_not_asked)
-        asked = base.plus(row.variable, ASKED)
-        release.add_cell(shown, float(row.n_missing), where="missing values")
-        release.add_cell(asked, float(row.n_asked), where="missing values")
-        release.add_relation(asked, [base.plus(row.variable, "(known)"), shown])
-        if row.n_not_asked:
-            release.add_relation(base, [asked, base.plus(row.variable, NOT_ASKED)])
-        missing_keys.append(shown)
-        asked_keys.append(asked)
-    return missing_keys, asked_keys
+from analysis.report.flow_cells import (
+    EXCLUDED,
+    POPULATION,
+    READ,
+    change_counts,
+    change_keys,
+    diagram_flow,
+    flow_keys,
+    pooled_flow,
+    register_flow,
+    register_missing,
+)
+from analysis.report.release_files import (
+    LOG_FILE,
+    RELEASE_FILE,
+    read_release,
+    release_key,
+    write_log,
+    write_release,
+)
 
 
 # ---- questionnaires -----------------------------------------------------------------
@@ -209,6 +89,72 @@ def register_bands(release: Release, name: str, column: pd.Series) -> tuple[list
     release.add_cell(base.plus(name, MISSING_LEVEL), float(column.isna().sum()),
                      released=False)
     return keys, total
+
+
+def histogram_bins(values: pd.Series, threshold: int | None) -> tuple[np.ndarray, bool]:
+    """Bin edges of a score's histogram in which every bar counts ``threshold`` or more.
+
+    Starts from the figure's own bins (numpy's "auto" rule; for whole-number
+    scores, bins of whole-number width centred on the values, as
+    :func:`analysis.figures.score_distribution` draws them) and merges
+    neighbouring bins, left to right, until each holds at least ``threshold``
+    respondents (a last bin still short joins the one before it). A bar's
+    height is a count of respondents: a bar of 2 would show a count the
+    tables hide. Returns the edges and whether any bins were merged.
+
+    Examples
+    --------
+    Twenty 0s, twenty 1s, two 2s and a 9, in the figure's bins of width 1:
+    bars of 20, 20, 2, 0, ..., 0, 1; the tail from 2 on (three respondents)
+    is short, so it joins the bar of the 1s.
+
+    >>> values = pd.Series([0] * 20 + [1] * 20 + [2, 2, 9])
+    >>> len(histogram_bins(values, None)[0]) - 1
+    10
+    >>> edges, merged = histogram_bins(values, 5)
+    >>> edges.tolist(), merged
+    ([-0.5, 0.5, 9.5], True)
+    """
+    known = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    known = known[np.isfinite(known)]
+    edges = np.histogram_bin_edges(known, "auto")
+    if known.size and np.all(known == np.round(known)):
+        width = max(1.0, float(np.ceil(edges[1] - edges[0])) if len(edges) > 1 else 1.0)
+        n_bins = int(np.ceil((known.max() - known.min() + 1) / width))
+        edges = known.min() - 0.5 + width * np.arange(n_bins + 1)
+    if threshold is None or known.size < threshold:
+        return edges, False
+    counts, _ = np.histogram(known, bins=edges)
+    kept, running = [edges[0]], 0
+    for count, right in zip(counts, edges[1:], strict=True):
+        running += count
+        if running >= threshold:
+            kept.append(right)
+            running = 0
+    if running:  # the tail is short: it joins the last full bin
+        kept[-1] = edges[-1]
+    kept = np.array(kept, dtype=float)
+    return kept, len(kept) < len(edges)
+
+
+def histogram_key(name: str, low: float, high: float):
+    """The cell of a histogram bar: respondents with a known ``name`` in ``[low, high)``."""
+    return cell_key(POPULATION, {name: "(known)", f"{name} (bin)": f"{low:g} to {high:g}"})
+
+
+def register_histogram(release: Release, name: str, column: pd.Series
+                       ) -> tuple[np.ndarray, list, bool]:
+    """A score's histogram bars (:func:`histogram_bins`) and their total: edges, keys, merged."""
+    edges, merged = histogram_bins(column, release.threshold)
+    known = pd.to_numeric(column, errors="coerce").dropna()
+    counts, _ = np.histogram(known.to_numpy(dtype=float), bins=edges)
+    keys = [histogram_key(name, lo, hi) for lo, hi in itertools.pairwise(edges)]
+    for k, n in zip(keys, counts, strict=True):
+        release.add_cell(k, float(n), where=f"histogram of {name}")
+    total = cell_key(POPULATION, {name: "(known)"})
+    release.add_cell(total, float(counts.sum()), where=f"histogram of {name}")
+    release.add_relation(total, keys)
+    return edges, keys, merged
 
 
 # ---- the whole report ---------------------------------------------------------------
@@ -283,16 +229,40 @@ def register_model(release: Release, survey, fitted) -> None:
             left = cell_key(f"{population}:left out")
             release.add_cell(left, float(dropped), where=where)
             release.add_relation(cell_key(POPULATION), [total, left])
+            if not dropped and isinstance(table_population(fitted), str):
+                _same_respondents(release, population)
     if events == "binary" and isinstance(info.get("events"), int | float):
         release.add_cell(total.plus(model.outcome, levels[-1]), float(info["events"]),
                          where=where)
+    if events == "binary":
+        from analysis.report.estimate_cells import register_additive
+
+        register_additive(release, fitted)
+
+
+def _same_respondents(release: Release, population: str) -> None:
+    """A model that left nobody out counts the analysed respondents: tie its cells to theirs.
+
+    Its level counts are then Table 1's and the prevalence table's, so a count
+    hidden there must not be shown in the model's table (or the other way):
+    each model cell is registered equal to the analysed cell of the same levels.
+    """
+    for key in release.cells(population):
+        if not key.levels:
+            continue
+        same = cell_key(POPULATION, dict(key.levels))
+        mine, theirs = release.count(key), (release.count(same) if same in release else None)
+        if mine is not None and (theirs is None or theirs == mine):
+            release.add_relation(same, [key])
 
 
 PARTS = {"participant_flow": "flow", "changes_by_rule": "changes",
          "missing_values": "missing", "characteristics": "table one",
          "prevalence": "prevalence", "model_sections": "models",
          "odds_ratio_table": "models", "reliability": "questionnaires",
-         "score_bands": "questionnaires"}
+         "score_bands": "questionnaires",
+         # the methods paragraph prints the flow's counts; a case study draws the diagram
+         "methods": "flow", "data_flow": "flow", "matched_flow": "flow"}
 
 
 def notebook_parts(sources: list[str]) -> set[str]:
@@ -306,7 +276,8 @@ def notebook_parts(sources: list[str]) -> set[str]:
 
 def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
                    rounding: int | None = None, factors=None, scores=None,
-                   source=None, parts: set[str] | None = None) -> Release:
+                   source=None, parts: set[str] | None = None,
+                   extra: Callable[[Release], None] | None = None) -> Release:
     """Register every count the report notebooks show on ``survey`` (see the module docstring).
 
     ``plan`` and ``fits`` are :func:`analysis.plan.plan` and
@@ -319,12 +290,15 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     :class:`~analysis.report.session.ReportSession` methods ``flow``,
     ``change_counts``, ``table_one``, ``missingness`` and ``prevalence``.
     ``parts`` (default: all) limits the registration to the tables of
-    :data:`PARTS` the run's notebooks show.
+    :data:`PARTS` the run's notebooks show. ``extra`` registers what else
+    the notebook shows (a case study's matched sets and discordant pairs,
+    :func:`analysis.case_studies.sections.register_tables`): it is called with
+    the release before anything is decided.
     """
     parts = set(PARTS.values()) if parts is None else set(parts)
     from analysis.report.tables import register_prevalence, register_table_one
 
-    source = source if source is not None else _SurveyCounts(survey)
+    source = source if source is not None else SurveyCounts(survey)
     release = Release(threshold, rounding=rounding)
     if "flow" in parts:
         register_flow(release, source.flow)
@@ -358,11 +332,19 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
         for name in band_scores(scored, survey, scores):
             if scored.data[name].dtype == "category":
                 register_bands(release, name, scored.data[name])
+            else:
+                register_histogram(release, name, scored.data[name])
+    if extra is not None:
+        extra(release)
     return release
 
 
-class _SurveyCounts:
-    """The counts of an in-memory survey, under the names a report session gives them."""
+class SurveyCounts:
+    """The counts of an in-memory survey, under the names a report session gives them.
+
+    Their one home: :class:`~analysis.report.session.ReportSession` counts an
+    in-memory survey with these (and a Parquet dataset in DuckDB).
+    """
 
     def __init__(self, survey) -> None:
         self.survey = survey
@@ -371,10 +353,10 @@ class _SurveyCounts:
     def change_counts(self) -> pd.DataFrame:
         return self.survey.accounts.counts()
 
-    def table_one(self, by: str | None = None) -> pd.DataFrame:
+    def table_one(self, by: str | None = None, columns=None) -> pd.DataFrame:
         from analysis.describe import table_one
 
-        return table_one(self.survey, by=by)
+        return table_one(self.survey, by=by, columns=columns)
 
     def missingness(self) -> pd.DataFrame:
         from analysis.figures import missingness
@@ -387,66 +369,11 @@ class _SurveyCounts:
         return prevalence(self.survey, outcome, by=by, weighted=False, design=design)
 
 
-# ---- sharing it with the notebooks ----------------------------------------------------
-def release_key(data_key: str, threshold, rounding, options: dict[str, Any]) -> str:
-    """What a saved release was made for: the survey, the rule and the plan's options."""
-    text = json.dumps({"data": data_key, "threshold": threshold, "rounding": rounding,
-                       "options": options}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def write_release(release: Release, folder: Path, key: str, secret: str) -> Path:
-    """Save the registration, signed with the run's secret, in the run's cache folder."""
-    from analysis.report.cache import FOLDER
-
-    body = release.to_json()
-    sign = hmac.new(secret.encode(), (key + body).encode("utf-8"), hashlib.sha256).hexdigest()
-    path = Path(folder) / FOLDER / RELEASE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"key": key, "signature": sign, "release": body}),
-                    encoding="utf-8")
-    return path
-
-
-def read_release(folder: Path, key: str) -> Release | None:
-    """The run's saved release when it was made for ``key`` and its signature holds."""
-    from analysis.report.cache import FOLDER, SECRET_ENV
-
-    path = Path(folder) / FOLDER / RELEASE_FILE
-    secret = os.environ.get(SECRET_ENV)
-    if not path.is_file() or not secret:
-        return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        body = saved["release"]
-        sign = hmac.new(secret.encode(), (saved["key"] + body).encode("utf-8"),
-                        hashlib.sha256).hexdigest()
-    except (OSError, ValueError, KeyError, TypeError):
-        log.warning("The run's saved release %s cannot be read; deciding again.", path)
-        return None
-    if not hmac.compare_digest(sign, str(saved.get("signature"))):
-        log.warning("The run's saved release %s fails its signature; deciding again.", path)
-        return None
-    if saved["key"] != key:
-        return None  # made for other data, another rule or other plan options
-    return Release.from_json(body)
-
-
-def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:
-    """The suppression log (true counts: analyst only) as ``analyst/<name>``."""
-    path = Path(folder) / "analyst" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame = release.log()
-    frame = frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else
-                                            ("inf" if np.isinf(v) else f"{v:g}"))
-                            for c in ("low", "high", "required_low", "required_high")})
-    frame.to_csv(path, index=False, lineterminator="\n")
-    return path
-
-
-__all__ = ["LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "band_scores",
-           "change_counts", "change_keys", "characteristics_grouping", "diagram_flow",
-           "flow_keys", "model_population", "model_where", "notebook_parts", "outcome_levels",
-           "pooled_flow", "prevalence_models", "read_release", "register_bands",
-           "register_flow", "register_missing", "register_model", "register_reliability",
-           "release_key", "report_release", "table_population", "write_log", "write_release"]
+__all__ = ["EXCLUDED", "LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "SurveyCounts",
+           "band_scores", "change_counts", "change_keys", "characteristics_grouping",
+           "diagram_flow",
+           "flow_keys", "histogram_bins", "histogram_key", "model_population", "model_where",
+           "notebook_parts", "outcome_levels", "pooled_flow", "prevalence_models",
+           "read_release", "register_bands", "register_flow", "register_histogram",
+           "register_missing", "register_model", "register_reliability", "release_key",
+           "report_release", "table_population", "write_log", "write_release"]

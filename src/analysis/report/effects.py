@@ -39,15 +39,36 @@ def _ratio(est: float, low: float, high: float) -> str:
     return style.ci(est, low, high)
 
 
-def effects_table(odds: pd.DataFrame, effects, released: pd.DataFrame) -> pd.DataFrame:
+def effects_withheld(odds: pd.DataFrame, effects, release, *, where: str) -> np.ndarray:
+    """Per row of ``effects.table``: whether its PRs and PDs are withheld.
+
+    See :func:`effects_table`: the release's decision on the level's OR row.
+    """
+    from analysis.report.tables import model_withheld
+
+    keys = list(zip(odds["variable"], odds["level"].astype(str), strict=True))
+    position = {k: i for i, k in enumerate(keys)}
+    withheld = model_withheld(release, odds, where=where).to_numpy()
+    return np.array([k not in position or bool(withheld[position[k]])
+                     for k in zip(effects.table["variable"],
+                                  effects.table["level"].astype(str), strict=True)], dtype=bool)
+
+
+def effects_table(odds: pd.DataFrame, effects, released: pd.DataFrame, *, release,
+                  where: str) -> pd.DataFrame:
     """Reader text: Factor, adjusted OR, crude and adjusted PR, adjusted PD, n, Events.
 
     ``odds`` is the logistic result's ``.table``; ``released`` the reader's
     text of it (same rows, from the report's release); ``effects`` its
     :class:`~analysis.models.standardise.StandardisedResult` (one row per
     level of each exposure, matched to the odds-ratio rows on variable and
-    level, so interaction cells of the OR table are not repeated here).
+    level, so interaction cells of the OR table are not repeated here). A
+    level's PRs and PDs rest on the same cells as its OR: they are withheld
+    when the release withholds the OR row (``where``: the OR table's name in
+    ``release``; :func:`analysis.report.tables.model_withheld`), or when the
+    level has no OR row.
     """
+
     ratios, diffs = effects.table, effects.difference
     keys = list(zip(odds["variable"], odds["level"].astype(str), strict=True))
     shown = {k: released.iloc[i] for i, k in enumerate(keys)}
@@ -72,8 +93,7 @@ def effects_table(odds: pd.DataFrame, effects, released: pd.DataFrame) -> pd.Dat
     if "Events" in released.columns:
         out["Events"] = of("Events")
     # a level without its released OR row is withheld: nothing vouches for its cells
-    withheld = np.array([r is None or r.get("OR adjusted (95% CI)") == COMPLEMENT_LABEL
-                         or r.get("OR crude (95% CI)") == COMPLEMENT_LABEL for r in rows])
+    withheld = effects_withheld(odds, effects, release, where=where)
     estimates = [c for c in out.columns if c not in ("Factor", "n", "Events")]
     out.loc[withheld, estimates] = COMPLEMENT_LABEL
     return out
@@ -100,9 +120,13 @@ def effects_section(report: ReportSession, fitted, released: pd.DataFrame) -> Ht
             "prevalences. A common outcome makes the OR larger than the PR; the PR and PD are "
             "the measures on the scale of risk. " + report.rule())
     title = f"{model.label}: prevalence ratios and differences"
-    table = effects_table(fitted.result.table, effects, released)
+    from analysis.report.disclosure import model_where
+
+    table = effects_table(fitted.result.table, effects, released, release=report.release,
+                          where=model_where(model))
     parts = [report.table(table, key, title=title, note=note)]
-    drawn = (table["PR adjusted (95% CI)"] != COMPLEMENT_LABEL).to_numpy()
+    drawn = ~effects_withheld(fitted.result.table, effects, report.release,
+                              where=model_where(model))
     ax = figures.ratio_forest_plot(fitted.result.table, effects.table[drawn])
     parts.append(report.figure(ax, table_key("forest_pr", model.key),
                                caption="Adjusted odds ratios and standardised prevalence "
@@ -110,4 +134,4 @@ def effects_section(report: ReportSession, fitted, released: pd.DataFrame) -> Ht
     return Html("".join(p.text for p in parts))
 
 
-__all__ = ["effects_section", "effects_table"]
+__all__ = ["effects_section", "effects_table", "effects_withheld"]

@@ -12,18 +12,28 @@ from analysis.report.provenance import package_versions
 
 
 def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = None,
-                 counts: tuple[int, int] | None = None) -> list[str]:
+                 counts: tuple[int, int] | None = None, *, release=None,
+                 words=None) -> list[str]:
     """Sentences (one paragraph each) saying what was analysed and how.
 
     ``counts``: (rows read, rows analysed) when ``survey`` is a sample of them.
+    ``release``: the report's :class:`~analysis.privacy.Release`; then every
+    count of the text (rows read, excluded and analysed, each model's
+    complete cases) is its released cell, read as in the participant flow and
+    the model tables (``"<5"``, ``"suppressed"``, rounded), and ``words``
+    (e.g. :meth:`ReportSession.safe_words`) rewrites the plan's reasons,
+    whose counts (a Firth model's few events) the release does not hold.
     """
+    rewrite = words or (lambda text: text)
     cb = survey.codebook
     n_read, n = counts or (survey.accounts.n_read, len(survey.data))
     source = cb.description or f"the survey {cb.name}"
-    paragraphs = [f"Data: {source.rstrip('.')}. {style.count(n_read)} rows were read and "
-                  f"{style.count(n)} analysed"
-                  + (f"; {style.count(n_read - n)} were excluded for breaking a codebook "
-                     "rule (see the participant flow)." if n_read > n else ".")]
+    shown = _counts(release, n_read, n)
+    # "Rows read: 400": a hidden count ("<5", "suppressed") reads as it does in the flow
+    paragraphs = [f"Data: {source.rstrip('.')}. Rows read: {shown['read']}; analysed: "
+                  f"{shown['analysed']}"
+                  + (f"; excluded for breaking a codebook rule: {shown['excluded']} (see the "
+                     "participant flow)." if n_read > n else ".")]
     if plan.design:
         roles = ", ".join(f"{survey.label(name)} as {role}"
                           for role, name in plan.design.items() if name)
@@ -64,12 +74,12 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
                          "estimates pooled by Rubin's rules.")
         elif fitted is not None and fitted.result is not None:
             info = fitted.result.info
-            words.append(f"Complete-case analysis: {info.get('n')} of {info.get('n_read')} "
-                         "respondents have every model variable.")
-        else:
-            words.append(f"Complete-case analysis: {model.n_complete} of {model.n_read} "
-                         "respondents have every model variable.")
-        words += model.reasons
+            words.append("Complete-case analysis: respondents with every model variable: "
+                         f"{_model_n(release, model, info, n)}.")
+        elif release is None:
+            words.append("Complete-case analysis: respondents with every model variable: "
+                         f"{model.n_complete} of {model.n_read}.")
+        words += [rewrite(r) for r in model.reasons]
         if fitted is not None and getattr(fitted, "effects", None) is not None:
             words.append(_standardisation_words(model))
         if model.adjustment_reasons:
@@ -80,6 +90,31 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
     versions = package_versions()
     paragraphs.append("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
     return paragraphs
+
+
+def _counts(release, n_read: int, n: int) -> dict[str, str]:
+    """Rows read, excluded and analysed as the text shows them (the flow's released cells)."""
+    if release is None:
+        return {"read": style.count(n_read), "analysed": style.count(n),
+                "excluded": style.count(n_read - n)}
+    from analysis.privacy import cell_key
+    from analysis.report.disclosure import EXCLUDED, POPULATION, READ
+
+    return {"read": release.label(cell_key(READ)), "analysed": release.label(
+        cell_key(POPULATION)), "excluded": release.label(EXCLUDED) if n_read > n else "0"}
+
+
+def _model_n(release, model, info: dict, n: int) -> str:
+    """"n of N": a model's complete cases of the analysed respondents, as released."""
+    if release is None:
+        return f"{info.get('n')} of {info.get('n_read')}"
+    from analysis.privacy import cell_key
+    from analysis.report.disclosure import POPULATION, model_population
+
+    total = cell_key(model_population(model))
+    of = (release.label(cell_key(POPULATION)) if info.get("n_read") == n
+          else style.count(info.get("n_read")))
+    return f"{release.label(total) if total in release else style.count(info.get('n'))} of {of}"
 
 
 def _standardisation_words(model) -> str:

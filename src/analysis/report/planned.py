@@ -39,7 +39,8 @@ def join(*parts: Html | str) -> Html:
 def methods(report: ReportSession) -> Html:
     """The methods paragraph: data, flow, models, adjustment, design, missing data, software."""
     fits = report.fits if report.has_fits else None
-    paragraphs = methods_text(report.survey, report.plan, fits, counts=(report.n_read, report.n))
+    paragraphs = methods_text(report.survey, report.plan, fits, counts=(report.n_read, report.n),
+                              release=report.release, words=report.safe_words)
     report.results["methods"] = {"title": "Methods", "columns": ["paragraph"],
                                  "rows": [[p] for p in paragraphs]}
     report.results["analysis_plan"] = {"title": "Analysis plan", "columns": ["plan"],
@@ -161,7 +162,8 @@ def model_sections(report: ReportSession) -> Html:
                 + f"; {numbers['dropped']} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
         released = _model_table(report, fitted)
-        shown, extra = sensitivity_columns(result.table, released, model, result)
+        shown, extra = sensitivity_columns(result.table, released, model, result,
+                                           release=report.release, where=model_where(model))
         parts.append(report.table(shown, key,
                                   title=title[0].upper() + title[1:],
                                   note=" ".join([note, *extra, report.rule()])))

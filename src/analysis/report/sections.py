@@ -18,12 +18,13 @@ from analysis import style
 from analysis.describe import table_one
 from analysis.describe.render import NOTE as TABLE_ONE_NOTE
 from analysis.models import logistic
+from analysis.report.questionnaires import (  # noqa: F401 - the 04 notebook's sections
+    INSTRUMENT_NAMES,
+    reliability,
+    score,
+    score_bands,
+)
 from analysis.report.session import Html, ReportSession, table_key
-
-INSTRUMENT_NAMES = {"odi": "Oswestry Disability Index", "rmdq": "Roland-Morris (RMDQ)",
-                    "start_back": "STarT Back", "fabq": "Fear-Avoidance Beliefs (FABQ)",
-                    "orebro_short": "Örebro (short form)", "ipaq_short": "IPAQ (short form)",
-                    "nprs": "Pain rating (NPRS)", "nmq": "Nordic questionnaire"}
 
 
 def _suppression_note(report: ReportSession) -> str:
@@ -453,51 +454,3 @@ def against_truth(report: ReportSession, result, subsample=None,
     return report.figure(ax, "truth", caption="Adjusted odds ratios against the true odds "
                                               "ratios of the simulation")
 
-
-# ---- 04 questionnaires -----------------------------------------------------------
-def score(report: ReportSession):
-    """Score the questionnaires the codebook declares: the scored survey and alphas."""
-    from analysis.instruments import score_instruments
-
-    return score_instruments(report.survey)
-
-
-def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
-    """Cronbach's alpha of each scored questionnaire."""
-    from analysis.report.disclosure import register_reliability
-
-    keys = register_reliability(report.release, alphas)
-    table = pd.DataFrame({
-        "Questionnaire": [INSTRUMENT_NAMES.get(k, k) for k in alphas["instrument"]],
-        "Scale": alphas["scale"], "Items": alphas["n_items"].astype(int).astype(str),
-        "Complete answers": [report.release.label(k) for k in keys],
-        "Alpha (95% CI)": [style.ci(a, lo, hi, decimals=3) for a, lo, hi in
-                           alphas[["alpha", "ci_low", "ci_high"]].to_numpy()]})
-    return report.table(table, "reliability", title="Internal consistency (Cronbach's alpha)",
-                        note=_suppression_note(report))
-
-
-def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
-    """Respondents in each band of each banded score, with the score distributions."""
-    from analysis import figures
-    from analysis.report.disclosure import band_scores, register_bands
-
-    parts = []
-    release = report.release
-    for name in band_scores(scored, report.survey, scores):
-        column = scored.data[name]
-        if column.dtype == "category":
-            keys, total = register_bands(release, name, column)
-            bands = [*map(str, column.value_counts(sort=False).index), "Total"]
-            table = pd.DataFrame({"Band": bands,
-                                  "Respondents": [release.label(k) for k in [*keys, total]],
-                                  "%": [release.percent(k, total) for k in [*keys, total]]})
-            parts.append(report.table(table, f"bands_{name}", title=scored.label(name),
-                                      note=_suppression_note(report)))
-        else:
-            label = scored.label(name)
-            ax = figures.score_distribution(column.dropna(), label=label,
-                                            title=f"Distribution of {label}")
-            parts.append(report.figure(ax, f"distribution_{name}",
-                                       caption=f"Distribution of {scored.label(name)}"))
-    return join(*parts)

@@ -102,6 +102,10 @@ class ReportSession:
     parameters: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     rounding: int | None = None
+    # registers the tables a notebook shows beyond the report's (a case study's), before
+    # the release decides (report_release(extra=))
+    extra_release: Any = None
+    release_parts: Any = None  # the parts of report_release its notebook shows (None: all)
 
     # ---- disclosure control: one release for the whole report run ----------------
     @cached_property
@@ -131,7 +135,8 @@ class ReportSession:
         built = report_release(self.survey, self.plan, lambda: self.fits, source=self,
                                threshold=self.threshold, rounding=self.rounding,
                                factors=self.parameters.get("factors"),
-                               scores=self.parameters.get("scores"))
+                               scores=self.parameters.get("scores"),
+                               extra=self.extra_release, parts=self.release_parts)
         self._own_release = True
         return built
 
@@ -199,7 +204,7 @@ class ReportSession:
 
     def change_counts(self) -> pd.DataFrame:
         """Ledger counts: ``step, column, rule, action, n``."""
-        return self.lazy.ledger_counts if self.lazy is not None else self.survey.accounts.counts()
+        return self.lazy.ledger_counts if self.lazy is not None else self._counts.change_counts()
 
     def missingness(self) -> pd.DataFrame:
         """Missing values per variable (:func:`analysis.figures.missingness`)."""
@@ -207,9 +212,7 @@ class ReportSession:
             from analysis.scale.describe import lazy_missingness
 
             return lazy_missingness(self.lazy)
-        from analysis.figures import missingness
-
-        return missingness(self.survey)
+        return self._counts.missingness()
 
     def table_one(self, by: str | None = None, columns=None) -> pd.DataFrame:
         """Table 1 (:func:`analysis.describe.table_one`), in DuckDB for a Parquet dataset."""
@@ -217,17 +220,20 @@ class ReportSession:
             from analysis.scale.describe import lazy_table_one
 
             return lazy_table_one(self.lazy, by=by, columns=columns)
-        from analysis.describe import table_one
-
-        return table_one(self.survey, by=by, columns=columns)
+        return self._counts.table_one(by, columns)
 
     def prevalence(self, outcome: str | None, by: list[str], design: bool) -> pd.DataFrame:
         """Prevalence overall and by factor (:func:`analysis.describe.prevalence`)."""
         if self.lazy is not None and not design:
             return self.lazy.prevalence(outcome, by=by, weighted=False)
-        from analysis.describe import prevalence
+        return self._counts.prevalence(outcome, by, design)
 
-        return prevalence(self.survey, outcome, by=by, weighted=False, design=design)
+    @property
+    def _counts(self):
+        """An in-memory survey's counts: their one home (:class:`~.disclosure.SurveyCounts`)."""
+        from analysis.report.disclosure import SurveyCounts
+
+        return SurveyCounts(self.survey)
 
     @property
     def has_fits(self) -> bool:

@@ -1,0 +1,99 @@
+"""The count cells behind estimates that no table shows: additive-interaction contrasts.
+
+RERI, AP and S of two factors rest on four odds ratios against the
+respondents with neither exposure (OR10, OR01, OR11), each with its interval:
+with the group sizes they give the exposure-combination x outcome cells back
+(Woolf's formula, as for any odds ratio). So each contrast is registered with
+the report's :class:`~analysis.privacy.Release` as an estimate resting on the
+eight cells (the four combinations of the two factors' levels, by event and
+non-event) among the rows of the model that estimates it, counted from that
+fit's own rows (or covariate patterns), and withheld
+(:func:`additive_withheld`) when one of them is below the threshold or
+hidden. The cells are registered as unreleased: the report never prints them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.privacy import Release, cell_key
+
+MODELS = ("logistic", "Firth logistic")
+
+
+def additive_fit_name(model, a: str, b: str) -> str:
+    """The fitted model whose product term the additive measures of ``a`` x ``b`` use."""
+    return f"adjusted: {a} × {b}" if model.adjustment_sets else "adjusted"
+
+
+def additive_estimate(model, a: str, b: str, level: str) -> str:
+    """The release's name of the additive measures of contrast ``level`` ("Yes × Poor")."""
+    return f"additive {model.key}: {a} × {b}: {level}"
+
+
+def _cells(fit, variable: str) -> tuple[np.ndarray, list[str], str]:
+    """(codes of each design row, level names, the reference level) of a factor of ``fit``."""
+    enc = fit.encoded[variable]
+    levels = [str(c) for c in enc.categories]
+    names = set(fit.design.names)
+    reference = next(lv for lv in levels if f"{variable}[{lv}]" not in names)
+    return np.asarray(enc.codes), levels, reference
+
+
+def register_additive(release: Release, fitted) -> list[str]:
+    """Register the cells behind each additive-interaction contrast of a planned model.
+
+    Returns the estimates' names (:func:`additive_estimate`); none for a model
+    that is not logistic, declares no interaction of two factors, or whose
+    fit keeps no rows (multiple imputation pools several).
+    """
+    model, result = fitted.plan, fitted.result
+    if model.model not in MODELS or not model.interactions or result is None:
+        return []
+    out = []
+    for a, b in model.interactions:
+        fit = getattr(result, "models", {}).get(additive_fit_name(model, a, b))
+        term = None if fit is None else next(
+            (t for t in fit.design.terms if t.kind == "interaction"
+             and set(t.variables) == {a, b}), None)
+        if term is None or not all(v in fit.encoded for v in term.variables):
+            continue
+        first, second = term.variables
+        if fit.y is not None:
+            events, trials = np.asarray(fit.y, dtype=float), np.ones(len(fit.y))
+        elif fit.events is not None:
+            events, trials = np.asarray(fit.events, float), np.asarray(fit.trials, float)
+        else:
+            continue
+        try:
+            (ca, la_all, ra), (cb, lb_all, rb) = _cells(fit, first), _cells(fit, second)
+        except (StopIteration, AttributeError):
+            continue  # a numeric variable in the pair: no 2 x 2 contrast
+        population = f"model:{model.key}:additive {first} × {second}"
+        for level in term.levels:
+            la, lb = str(level).split(" × ")
+            keys = []
+            for x in (la, ra):
+                for z in (lb, rb):
+                    inside = (ca == la_all.index(x)) & (cb == lb_all.index(z))
+                    ev, n = float(events[inside].sum()), float(trials[inside].sum())
+                    base = cell_key(population, {first: x, second: z})
+                    keys.append(release.add_cell(base.plus(model.outcome, "event"), ev,
+                                                 released=False))
+                    keys.append(release.add_cell(base.plus(model.outcome, "non-event"),
+                                                 n - ev, released=False))
+            out.append(release.add_estimate(additive_estimate(model, a, b, str(level)), keys))
+    return out
+
+
+def additive_withheld(release: Release, model, a: str, b: str, level: str) -> bool:
+    """Whether the RERI, AP, S and odds ratios of a contrast must not be shown.
+
+    Withheld when a cell behind it is small or hidden; also when the release
+    never registered it (nothing vouches for its cells).
+    """
+    name = additive_estimate(model, a, b, level)
+    return name not in release.estimates() or release.estimate_withheld(name)
+
+
+__all__ = ["additive_estimate", "additive_fit_name", "additive_withheld", "register_additive"]

@@ -1,0 +1,157 @@
+"""The data-quality counts in the report's release: participant flow, changes, missing values.
+
+Cells of the rows read (population ``"read"``: each exclusion rule's rows,
+the rows excluded by any rule, the diagram's pooled reasons) and of the
+respondents analysed (``"analysed"``: the missing-values table), registered
+with the run's :class:`~analysis.privacy.Release` (:mod:`.disclosure`) and
+rendered by the data-quality sections and the methods paragraph.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.privacy import Release, cell_key
+from analysis.report.tables import NOT_ASKED, blank_keys
+
+POPULATION = "analysed"  # every respondent analysed: Table 1, prevalence, missing values
+READ = "read"  # rows read: the participant flow
+EXCLUDED = cell_key(READ, excluded="(any rule)")  # rows excluded, all rules: the methods text
+ASKED = "(asked)"
+
+
+def flow_keys(flow: pd.DataFrame) -> list:
+    """The cell of each row of :attr:`Survey.flow` (read, each step's reasons, analysed)."""
+    keys = []
+    for stage, step, reason in flow[["stage", "step", "reason"]].itertuples(index=False):
+        if stage == "read":
+            keys.append(cell_key(READ))
+        elif stage == "analysed":
+            keys.append(cell_key(POPULATION))
+        else:
+            keys.append(cell_key(READ, excluded=f"{step}: {reason}"))
+    return keys
+
+
+def pooled_flow(flow: pd.DataFrame, threshold: int | None) -> pd.DataFrame:
+    """The flow with each step's reasons of fewer than ``threshold`` rows pooled.
+
+    For the diagram, which cannot show "<5": the small reasons of a step
+    become "other rules" (with the smallest other reason when the pool is
+    still small). Adds a column ``parts``: the reasons each row pools.
+    """
+    rows = []
+    for (stage, step), group in flow.groupby(["stage", "step"], sort=False):
+        group = group.assign(parts=[[r] for r in group["reason"]])
+        if stage != "excluded" or threshold is None:
+            rows.append(group)
+            continue
+        group = group.sort_values(["n", "reason"])
+        small = group["n"] < threshold
+        if small.sum() and group.loc[small, "n"].sum() < threshold and (~small).any():
+            small.iloc[int(small.sum())] = True  # the smallest other reason joins the pool
+        if small.sum() > 1:
+            pooled = pd.DataFrame([{"stage": stage, "step": step, "reason": "other rules",
+                                    "label": "other rules",
+                                    "n": int(group.loc[small, "n"].sum()),
+                                    "parts": list(group.loc[small, "reason"])}])
+            group = pd.concat([group[~small], pooled], ignore_index=True)
+        rows.append(group)
+    return pd.concat(rows, ignore_index=True)
+
+
+def register_flow(release: Release, flow: pd.DataFrame) -> None:
+    """Rows read = every reason excluded + rows analysed, and the diagram's pooled counts."""
+    keys = flow_keys(flow)
+    for key, n in zip(keys, flow["n"], strict=True):
+        release.add_cell(key, float(n), where="participant flow")
+    read = [k for k, s in zip(keys, flow["stage"], strict=True) if s == "read"]
+    if read:
+        release.add_relation(read[0], [k for k in keys if k != read[0]])
+    excluded = [k for k, s in zip(keys, flow["stage"], strict=True) if s == "excluded"]
+    if excluded:  # the methods paragraph prints their sum
+        release.add_cell(EXCLUDED, float(flow.loc[flow["stage"] == "excluded", "n"].sum()),
+                         where="methods")
+        release.add_relation(EXCLUDED, excluded)
+    for _, row in pooled_flow(flow, release.threshold).iterrows():
+        if row["stage"] == "excluded" and len(row["parts"]) > 1:
+            pool = cell_key(READ, excluded=f"{row['step']}: other rules")
+            release.add_cell(pool, float(row["n"]), where="participant flow diagram")
+            release.add_relation(pool, [cell_key(READ, excluded=f"{row['step']}: {r}")
+                                        for r in row["parts"]])
+    for step, block in flow[flow["stage"] == "excluded"].groupby("step", sort=False):
+        total = cell_key(READ, excluded_step=str(step))
+        release.add_cell(total, float(block["n"].sum()), where="participant flow diagram")
+        release.add_relation(total, [cell_key(READ, excluded=f"{step}: {r}")
+                                     for r in block["reason"]])
+
+
+def diagram_flow(release: Release, flow: pd.DataFrame) -> pd.DataFrame | None:
+    """The pooled flow the diagram draws, with released (rounded) counts; None if any is hidden."""
+    pooled = pooled_flow(flow, release.threshold)
+    keys = []
+    for stage, step, reason, parts in pooled[["stage", "step", "reason", "parts"]].itertuples(
+            index=False):
+        if stage == "excluded" and len(parts) > 1:
+            keys.append(cell_key(READ, excluded=f"{step}: other rules"))
+        else:
+            keys.append(flow_keys(pd.DataFrame([{"stage": stage, "step": step,
+                                                 "reason": reason}]))[0])
+    keys += [cell_key(READ, excluded_step=str(s))
+             for s in flow.loc[flow["stage"] == "excluded", "step"].unique()]
+    if any(release.hidden(k) for k in keys) or release.rounding:
+        # rounded counts do not add up, and a hidden one has no number to draw
+        return None
+    return pooled.drop(columns=["parts"])
+
+
+def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
+    """A cell per row of the changes table; a rule's excluded rows are the flow's cell."""
+    reasons = set(flow_keys(flow))
+    keys = []
+    for step, column, rule, action in counts[["step", "column", "rule", "action"]].itertuples(
+            index=False):
+        flow_key = cell_key(READ, excluded=f"{step}: {column}: {rule}" if column
+                            else f"{step}: {rule}")
+        if action == "excluded" and flow_key in reasons:
+            keys.append(flow_key)
+        else:  # values, not respondents, and no other table adds them up
+            keys.append(cell_key("changes", step=step, column=column, rule=rule,
+                                 action=action))
+    return keys
+
+
+def change_counts(survey) -> pd.DataFrame:
+    """Values set missing and rows excluded, by step, column, rule and action.
+
+    ``survey`` is a survey, or its ledger counts already taken (a Parquet
+    dataset's, from DuckDB). Not the rows a model leaves out (the ledger
+    holds those once a model is fitted): the table is the same before and
+    after fitting.
+    """
+    blocks = survey if isinstance(survey, pd.DataFrame) else survey.accounts.counts()
+    blocks = blocks[~blocks["action"].isin(["dropped column", "not in model"])]
+    blocks = blocks.assign(column=blocks["column"].fillna("").astype(str))
+    return (blocks.groupby(["step", "column", "rule", "action"], dropna=False, sort=True)["n"]
+            .sum().reset_index())
+
+
+def register_missing(release: Release, counts: pd.DataFrame) -> tuple[list, list]:
+    """The missing-values table (:func:`analysis.figures.missingness`): keys of Missing, Asked."""
+    base = cell_key(POPULATION)
+    missing_keys, asked_keys = [], []
+    for row in counts.itertuples(index=False):
+        shown, _ = blank_keys(release, base, row.variable, row.n_missing, row.n_not_asked)
+        asked = base.plus(row.variable, ASKED)
+        release.add_cell(shown, float(row.n_missing), where="missing values")
+        release.add_cell(asked, float(row.n_asked), where="missing values")
+        release.add_relation(asked, [base.plus(row.variable, "(known)"), shown])
+        if row.n_not_asked:
+            release.add_relation(base, [asked, base.plus(row.variable, NOT_ASKED)])
+        missing_keys.append(shown)
+        asked_keys.append(asked)
+    return missing_keys, asked_keys
+
+
+__all__ = ["ASKED", "EXCLUDED", "POPULATION", "READ", "change_counts", "change_keys",
+           "diagram_flow", "flow_keys", "pooled_flow", "register_flow", "register_missing"]
