@@ -1,7 +1,7 @@
 """The fitting engine's shortcuts give the fit they stand in for.
 
-* ``newton_logit`` on a large sample starts from the estimate on every m-th
-  row; the maximum is the same: the score X'(y - p) is zero there (a check
+* ``newton_logit`` on a large sample starts from the estimate on a systematic
+  sample (every m-th run of consecutive rows); the maximum is the same: the score X'(y - p) is zero there (a check
   independent of any library), and the estimates equal a fit from the
   intercept-only start and statsmodels' Newton fit.
 * ``method="auto"`` decides rows or patterns from the first 30% of rows when
@@ -37,8 +37,9 @@ def _design(n: int, seed: int, levels: int = 4) -> tuple[np.ndarray, np.ndarray]
 
 
 def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
-    monkeypatch.setattr(fitting, "WARM_ROWS", 400)  # 5,000 rows: start from 400 of them
+    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)  # 5,000 rows: start from 1,000 of them
     X, y = _design(5_000, 1)
+    assert sum(b - a for a, b in fitting.warm_blocks(5_000)) == 1_000
     warm = newton_logit(X, y)
     monkeypatch.setattr(fitting, "WARM_ROWS", 10**9)  # no warm start
     cold = newton_logit(X, y)
@@ -54,10 +55,13 @@ def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
 
 def test_warm_start_falls_back_when_the_sample_misses_a_level(monkeypatch):
     """A level only in rows the sample skips: the sample's fit is rank deficient."""
-    monkeypatch.setattr(fitting, "WARM_ROWS", 400)
+    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)
     X, y = _design(5_000, 2)
+    sampled = np.zeros(X.shape[0], dtype=bool)
+    for a, b in fitting.warm_blocks(X.shape[0]):
+        sampled[a:b] = True
     rare = np.zeros(X.shape[0])
-    rare[1::12][:60] = 1.0  # every 12th row from the second: never in rows 0, 12, 24, ...
+    rare[np.flatnonzero(~sampled)[::7][:60]] = 1.0  # 60 rows, none of them in the sample
     X = np.asfortranarray(np.column_stack([X, rare]))
     assert fitting._warm_start(X, y, 1e-8) is None
     fit = newton_logit(X, y)

@@ -178,8 +178,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
             from analysis.models.robust import robust_logistic_fit
 
             robust_logistic_fit(fit, cov_type, None if groups_all is None else groups_all[rows])
-    tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
-    tidy_crude = [tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures]
+    counts = {}  # n and events per level, the same rows for every model
+    tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y, counts)
+    tidy_crude = [tidy_rows(crude[v], [main_terms[v]], enc, y, counts) for v in exposures]
     if firth:  # logistf's defaults: profile penalised-likelihood intervals, penalised LR p
         tidy_adj = profile_rows(adjusted, tidy_adj, [*main_terms.values(), *inter_terms], enc)
         tidy_crude = [profile_rows(crude[v], t, [main_terms[v]], enc)
