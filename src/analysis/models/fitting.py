@@ -18,7 +18,7 @@ several times cheaper than the row fit, and it is never slower by much.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -92,8 +92,12 @@ class Fit:
 
 
 def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.ndarray,
-              method: str = "auto", firth: bool = False) -> Fit:
-    """Fit intercept + ``terms`` on complete rows ``encoded``/``y`` by the chosen method."""
+              method: str = "auto", firth: bool = False, counts: dict | None = None) -> Fit:
+    """Fit intercept + ``terms`` on complete rows ``encoded``/``y`` by the chosen method.
+
+    ``counts`` (a dict, filled here) keeps each factor's respondents and events per
+    level for further models of the same rows (and their tables: ``tidy_rows``).
+    """
     used = {v for t in terms for v in t.variables}
     if method not in ("auto", "rows", "patterns"):
         raise ModelError(f"Unknown method {method!r}; use 'auto', 'rows' or 'patterns'.")
@@ -102,14 +106,16 @@ def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.n
         method = "rows"
     if method != "rows" and used:
         if len(used) == 1 and encoded[next(iter(used))].kind == "factor":
-            first, events, trials = factor_patterns(encoded[next(iter(used))], y)
+            enc = encoded[next(iter(used))]
+            levels, events, trials = factor_patterns(enc, y, counts)
+            reps = {enc.name: replace(enc, codes=levels.astype(enc.codes.dtype))}
         else:
             inverse, first = pattern_index([encoded[v].group_codes for v in sorted(used)])
-            events = trials = None
-        if method == "patterns" or first.size * PATTERN_RATIO <= y.size:
-            if events is None:
+            reps = None
+        if method == "patterns" or len(trials if reps else first) * PATTERN_RATIO <= y.size:
+            if reps is None:
                 events, trials = events_trials(inverse, y, n_patterns=first.size)
-            reps = {v: encoded[v].take(first) for v in used}
+                reps = {v: encoded[v].take(first) for v in used}
             design = build_design(terms, reps)
             return fit_arrays(name, design, reps, "patterns", firth, None, events, trials)
     elif method == "patterns":  # intercept only: one pattern
@@ -124,21 +130,25 @@ def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.n
     return fit_arrays(name, design, encoded, "rows", firth, y, None, None)
 
 
-def factor_patterns(enc: Encoded, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first row, events, trials) of the covariate patterns of one factor: its levels.
+def factor_patterns(enc: Encoded, y: np.ndarray, counts: dict | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(level codes, events, trials) of the covariate patterns of one factor: its levels.
 
-    The same patterns, in the same order (by first appearance), as
-    ``pattern_index`` and ``events_trials`` give, from two counts of the
-    codes instead of numbering a million rows (a crude model of one factor).
+    The patterns ``pattern_index`` and ``events_trials`` give (levels with
+    respondents, ordered by code rather than by first appearance), from two
+    counts of the codes instead of numbering every row (a crude model of one
+    factor). ``counts`` caches the per-level counts by the factor's name.
     """
-    k = len(enc.categories)
-    trials = np.bincount(enc.codes, minlength=k).astype(np.float64)
-    events = np.bincount(enc.codes, weights=y, minlength=k)
-    present = np.flatnonzero(trials)
-    firsts = np.array([int(np.argmax(enc.codes == level)) for level in present], dtype=np.int64)
-    order = np.argsort(firsts)
-    levels = present[order]
-    return firsts[order], events[levels], trials[levels]
+    if counts is not None and enc.name in counts:
+        trials, events = counts[enc.name]
+    else:
+        k = len(enc.categories)
+        trials = np.bincount(enc.codes, minlength=k)
+        events = np.bincount(enc.codes, weights=y, minlength=k)
+        if counts is not None:
+            counts[enc.name] = (trials, events)
+    levels = np.flatnonzero(trials)
+    return levels, events[levels].astype(np.float64), trials[levels].astype(np.float64)
 
 
 def _many_patterns(encoded: list[Encoded], n: int) -> bool:
