@@ -120,3 +120,30 @@ def test_design_columns_are_the_terms_side_by_side():
     assert np.array_equal(X, expected)
     np.testing.assert_array_equal(X[:, 4], b.values / 10.0)
     assert pd.Series(X[:, 1]).isin([0.0, 1.0]).all()
+
+
+def test_one_factor_pattern_fit_is_the_hand_computed_saturated_model():
+    """A crude model of one factor on its levels: log odds ratios are differences of logits.
+
+    The saturated binomial model reproduces each level's proportion, so
+    b_level = logit(p_level) - logit(p_reference) and its variance is
+    1/a + 1/b + 1/c + 1/d (Woolf); IRLS, started at the maximum, reports
+    convergence (judged on the deviance alone, a saturated model's rounding
+    noise never met the tolerance).
+    """
+    rng = np.random.default_rng(5)
+    n = 200_000
+    codes = rng.integers(0, 4, n)
+    y = (rng.random(n) < np.array([0.2, 0.3, 0.25, 0.4])[codes]).astype(float)
+    a = _encoded(codes, 4, "a")
+    fit = fit_terms("crude: a", [factor_term(a)], {"a": a}, y)
+    assert fit.method == "patterns" and fit.converged
+    np.testing.assert_array_equal(fit.trials, np.bincount(codes, minlength=4))
+    np.testing.assert_array_equal(fit.events, np.bincount(codes, weights=y, minlength=4))
+    events = np.bincount(codes, weights=y)
+    others = np.bincount(codes) - events
+    logit = np.log(events / others)
+    np.testing.assert_allclose(fit.params, np.r_[logit[0], logit[1:] - logit[0]], rtol=0,
+                               atol=1e-12)
+    woolf = np.sqrt(1 / events[1:] + 1 / others[1:] + 1 / events[0] + 1 / others[0])
+    np.testing.assert_allclose(fit.bse[1:], woolf, rtol=1e-10)

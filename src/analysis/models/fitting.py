@@ -311,7 +311,9 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     blocks of rows, so that no n x k temporary is made (on 10^6 rows x 41
     columns that temporary is 330 MB per iteration) and each iteration reads
     X once: the linear predictor, log-likelihood, information and score of a
-    block are computed while it is in cache (:func:`_logit_pass`). Without
+    block are computed while it is in cache (:func:`_logit_pass`); from a
+    warm start, the information of the first iterations is formed in single
+    precision (see :func:`_newton`: the path changes, not the maximum). Without
     ``start``, a sample of more than :data:`WARM_ROWS` rows starts from the
     estimate on every m-th row (about :data:`WARM_ROWS` rows; the same rows on
     every run), so the full data need about three iterations instead of six;
@@ -338,17 +340,21 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
 
     n, k = X.shape
     y = np.asarray(y, dtype=np.float64)
+    warm = False
     if start is not None:
         beta = np.asarray(start, dtype=np.float64).copy()
     else:
         beta = _warm_start(X, y, tol) if n > 2 * WARM_ROWS else None
+        warm = beta is not None
         if beta is None:
             beta = np.zeros(k)
             ybar = y.mean()
             if 0 < ybar < 1 and np.all(X[:, 0] == 1.0):
                 beta[0] = np.log(ybar / (1 - ybar))
-    beta, llf, information, converged, iterations = _newton(X, y, beta, tol, maxiter,
-                                                            check_rank)
+    # A warm start was fitted on a subset of the rows with its rank checked: the
+    # columns of all rows are then independent too, and the path may start rough.
+    beta, llf, information, converged, iterations = _newton(
+        X, y, beta, tol, maxiter, check_rank and not warm, rough=warm)
     try:
         cov = np.linalg.inv(information)
     except np.linalg.LinAlgError:
@@ -405,41 +411,70 @@ def warm_blocks(n: int) -> list[tuple[int, int]]:
     return [(a, min(a + run, n)) for a in range(0, n, step)]
 
 
-def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None):
+ROUGH_STEP = 1e-5  # a step at least this large: the next information may be single precision
+
+
+def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None, rough=False):
     """Newton-Raphson with step-halving from ``beta``: (beta, llf, information, converged, it).
 
     Each iteration is one pass over the rows (:func:`_logit_pass`): the
-    log-likelihood at the new estimate and, unless the step was already below
-    ``tol`` (the last iteration), the information and score there, which the
-    next step needs. The information returned is the one before the last step.
+    log-likelihood at the new estimate and the information and score there,
+    which the next step needs. A step below ``tol`` ends it: the estimate
+    moves by that step and its log-likelihood is the quadratic expansion
+    ``llf + score'step - step'I step / 2`` (exact to O(tol^3), a pass fewer).
+    The information returned is the one before the last step, always in
+    double precision.
+
+    ``rough=True`` (a large fit from a warm start) computes the information
+    in single precision while the last step was at least :data:`ROUGH_STEP`
+    (the syrk at half the cost): far from the maximum it only sets the path,
+    and an information with relative error ~1e-6 leaves Newton's convergence
+    quadratic down to errors of ~1e-6 times the step. The score is always in
+    double precision, so the maximum is the same; a step below ``tol`` from a
+    single-precision information is recomputed from a double-precision one
+    at the same estimate before it can end the iteration.
     """
     k = X.shape[1]
-    llf, information, score = _logit_pass(X, y, beta, blocks=blocks)
+    precise = not rough
+    llf, information, score = _logit_pass(X, y, beta, blocks=blocks, precise=precise)
     converged, iterations = False, 0
     for iterations in range(1, maxiter + 1):
         if check_rank and iterations == 1:
             rank = gram_rank(information)
             if rank < k:
                 raise RankDeficientError(rank)
-        try:
-            step = np.linalg.solve(information, score)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(information, score, rcond=None)[0]
+        step = _solve(information, score)
+        if np.max(np.abs(step)) < tol and not precise:
+            precise = True
+            llf, information, score = _logit_pass(X, y, beta, blocks=blocks)
+            step = _solve(information, score)
+        if np.max(np.abs(step)) < tol:
+            beta = beta + step
+            llf = llf + float(score @ step) - 0.5 * float(step @ information @ step)
+            converged = True
+            break
         # Step-halving keeps the likelihood rising where a full step overshoots.
+        precise = not rough or np.max(np.abs(step)) < ROUGH_STEP
         for _ in range(30):
             candidate = beta + step
-            small = np.max(np.abs(step)) < tol
-            new_llf, new_information, new_score = _logit_pass(X, y, candidate, not small, blocks)
+            new_llf, new_information, new_score = _logit_pass(X, y, candidate, True, blocks,
+                                                              precise)
             if new_llf >= llf - 1e-12 * abs(llf):
                 break
             step = step / 2
         beta, llf = candidate, new_llf
-        if small:
-            converged = True
-            break
         information, score = new_information, new_score
     # not converged: ``information`` is the one where it stopped
+    if not converged and not precise:
+        llf, information, score = _logit_pass(X, y, beta, blocks=blocks)
     return beta, llf, information, converged, iterations
+
+
+def _solve(information: np.ndarray, score: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.solve(information, score)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(information, score, rcond=None)[0]
 
 
 _BLOCK = 1 << 14
@@ -448,7 +483,7 @@ _PASS_BLOCK = 1 << 12  # rows per block of a Newton pass: the block and its scal
 
 
 def _logit_pass(X: np.ndarray, y: np.ndarray, beta: np.ndarray, full: bool = True,
-                blocks: list[tuple[int, int]] | None = None
+                blocks: list[tuple[int, int]] | None = None, precise: bool = True
                 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Log-likelihood at ``beta`` and (``full``) the information X'WX and score X'(y - p).
 
@@ -456,6 +491,8 @@ def _logit_pass(X: np.ndarray, y: np.ndarray, beta: np.ndarray, full: bool = Tru
     the weights and the products of each block are made while the block is in
     cache, so X is read once per Newton iteration and no n-sized temporary is
     made. ``blocks`` (row ranges) restricts the pass to those rows.
+    ``precise=False`` forms the information's products in single precision
+    (summed in double); the log-likelihood and score stay in double.
     """
     k = X.shape[1]
     llf = 0.0
@@ -471,7 +508,8 @@ def _logit_pass(X: np.ndarray, y: np.ndarray, beta: np.ndarray, full: bool = Tru
         llf -= float(np.logaddexp(0.0, np.where(yb > 0, -eta, eta)).sum())
         if full:
             p = _expit(eta)
-            scaled = block * np.sqrt(p * (1.0 - p))[:, None]
+            root = np.sqrt(p * (1.0 - p))[:, None]
+            scaled = block * root if precise else np.multiply(block, root, dtype=np.float32)
             gram += scaled.T @ scaled  # numpy sees A'A and calls BLAS syrk: half the work
             score += (yb - p) @ block
     return llf, gram, score
