@@ -371,7 +371,8 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     if not converged or np.max(np.abs(beta)) > 30:
         warnings.warn("Newton-Raphson did not converge", sm_exceptions.ConvergenceWarning,
                       stacklevel=2)
-    results = LogitResults(model, fit)
+    with one_blas_thread():  # statsmodels' separation check reads X @ params
+        results = LogitResults(model, fit)
     results._cache["llf"] = llf  # statsmodels would read X once more to recompute it
     return BinaryResultsWrapper(results)
 
