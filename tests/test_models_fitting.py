@@ -1,7 +1,7 @@
 """The fitting engine's shortcuts give the fit they stand in for.
 
-* ``newton_logit`` on a large sample starts from the estimate on every m-th
-  row; the maximum is the same: the score X'(y - p) is zero there (a check
+* ``newton_logit`` on a large sample starts from the estimate on a systematic
+  sample (every m-th run of consecutive rows); the maximum is the same: the score X'(y - p) is zero there (a check
   independent of any library), and the estimates equal a fit from the
   intercept-only start and statsmodels' Newton fit.
 * ``method="auto"`` decides rows or patterns from the first 30% of rows when
@@ -37,8 +37,9 @@ def _design(n: int, seed: int, levels: int = 4) -> tuple[np.ndarray, np.ndarray]
 
 
 def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
-    monkeypatch.setattr(fitting, "WARM_ROWS", 400)  # 5,000 rows: start from 400 of them
+    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)  # 5,000 rows: start from 1,000 of them
     X, y = _design(5_000, 1)
+    assert sum(b - a for a, b in fitting.warm_blocks(5_000)) == 1_000
     warm = newton_logit(X, y)
     monkeypatch.setattr(fitting, "WARM_ROWS", 10**9)  # no warm start
     cold = newton_logit(X, y)
@@ -54,10 +55,13 @@ def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
 
 def test_warm_start_falls_back_when_the_sample_misses_a_level(monkeypatch):
     """A level only in rows the sample skips: the sample's fit is rank deficient."""
-    monkeypatch.setattr(fitting, "WARM_ROWS", 400)
+    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)
     X, y = _design(5_000, 2)
+    sampled = np.zeros(X.shape[0], dtype=bool)
+    for a, b in fitting.warm_blocks(X.shape[0]):
+        sampled[a:b] = True
     rare = np.zeros(X.shape[0])
-    rare[1::12][:60] = 1.0  # every 12th row from the second: never in rows 0, 12, 24, ...
+    rare[np.flatnonzero(~sampled)[::7][:60]] = 1.0  # 60 rows, none of them in the sample
     X = np.asfortranarray(np.column_stack([X, rare]))
     assert fitting._warm_start(X, y, 1e-8) is None
     fit = newton_logit(X, y)
@@ -116,3 +120,30 @@ def test_design_columns_are_the_terms_side_by_side():
     assert np.array_equal(X, expected)
     np.testing.assert_array_equal(X[:, 4], b.values / 10.0)
     assert pd.Series(X[:, 1]).isin([0.0, 1.0]).all()
+
+
+def test_one_factor_pattern_fit_is_the_hand_computed_saturated_model():
+    """A crude model of one factor on its levels: log odds ratios are differences of logits.
+
+    The saturated binomial model reproduces each level's proportion, so
+    b_level = logit(p_level) - logit(p_reference) and its variance is
+    1/a + 1/b + 1/c + 1/d (Woolf); IRLS, started at the maximum, reports
+    convergence (judged on the deviance alone, a saturated model's rounding
+    noise never met the tolerance).
+    """
+    rng = np.random.default_rng(5)
+    n = 200_000
+    codes = rng.integers(0, 4, n)
+    y = (rng.random(n) < np.array([0.2, 0.3, 0.25, 0.4])[codes]).astype(float)
+    a = _encoded(codes, 4, "a")
+    fit = fit_terms("crude: a", [factor_term(a)], {"a": a}, y)
+    assert fit.method == "patterns" and fit.converged
+    np.testing.assert_array_equal(fit.trials, np.bincount(codes, minlength=4))
+    np.testing.assert_array_equal(fit.events, np.bincount(codes, weights=y, minlength=4))
+    events = np.bincount(codes, weights=y)
+    others = np.bincount(codes) - events
+    logit = np.log(events / others)
+    np.testing.assert_allclose(fit.params, np.r_[logit[0], logit[1:] - logit[0]], rtol=0,
+                               atol=1e-12)
+    woolf = np.sqrt(1 / events[1:] + 1 / others[1:] + 1 / events[0] + 1 / others[0])
+    np.testing.assert_allclose(fit.bse[1:], woolf, rtol=1e-10)

@@ -22,6 +22,10 @@ OnInvalidOption = Annotated[str, typer.Option(
     "--on-invalid", help="exclude: set rows that break a rule aside (counted, in the ledger); "
     "raise: stop and list every broken rule.")]
 
+DataArgument = Annotated[Path, typer.Argument(
+    help="Survey export (CSV, Excel, Parquet, SPSS, ...).")]
+CodebookOption = Annotated[Path, typer.Option("--codebook", "-c", help="Codebook YAML.")]
+
 SheetOption = Annotated[str | None, typer.Option(
     "--sheet", help="Excel sheet: its NAME, or its position INDEX counted from 1 "
     "(default: the first sheet that holds data, named in the output).")]
@@ -33,6 +37,18 @@ class OutputError(BackpainError):
 
 def read_options(sheet: str | None) -> dict:
     return {} if sheet is None else {"sheet": sheet}
+
+
+def checked_survey(data: Path, codebook: Path, outputs: dict[str, Path | None], *,
+                   on_invalid: str, sheet: str | None):
+    """The survey, once every output (``{option: path}``) is known to be writable.
+
+    Outputs are checked first, so a command that cannot write its results
+    stops before reading and validating the data (:func:`output_file`).
+    """
+    for option, path in outputs.items():
+        output_file(path, option)
+    return open_survey(data, codebook, on_invalid=on_invalid, sheet=sheet)
 
 
 def open_survey(data: Path, codebook: Path, *, on_invalid: str, sheet: str | None):

@@ -7,21 +7,21 @@ from typing import Annotated
 
 import typer
 
+from analysis.cli import common
 from analysis.cli.app import app
 from analysis.cli.common import (
     ON_INVALID,
+    CodebookOption,
+    DataArgument,
     OnInvalidOption,
     SheetOption,
-    open_survey,
-    output_file,
-    print_table,
 )
 
 
 @app.command()
 def describe(
-    data: Annotated[Path, typer.Argument(help="Survey export (CSV, Excel, Parquet, SPSS, ...).")],
-    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="Codebook YAML.")],
+    data: DataArgument,
+    codebook: CodebookOption,
     by: Annotated[str | None, typer.Option(
         "--by", help="Column to group Table 1 by (default: the codebook's outcome).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="CSV file for Table 1.")] = Path(
@@ -46,9 +46,9 @@ def describe(
     from analysis.describe.columns import coded_column
 
     prevalence_out = prevalence_out or out.with_name("prevalence.csv")
-    for path, option in ((out, "--out"), (prevalence_out, "--prevalence-out"), (html, "--html")):
-        output_file(path, option)
-    survey = open_survey(data, codebook, on_invalid=on_invalid, sheet=sheet)
+    survey = common.checked_survey(
+        data, codebook, {"--out": out, "--prevalence-out": prevalence_out, "--html": html},
+        on_invalid=on_invalid, sheet=sheet)
     typer.echo(f"{survey.n} rows analysed of {survey.accounts.n_read} read from {data}")
     if by is not None:
         coded_column(survey, by, "--by column")
@@ -93,7 +93,7 @@ def _prevalence(survey):
 
 
 def _print(display, title: str) -> None:
-    print_table(display, title)
+    common.print_table(display, title)
 
 
 def _page(parts: list[str]) -> str:

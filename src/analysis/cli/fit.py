@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
+from analysis.cli import common
 from analysis.cli.app import app
 from analysis.cli.common import (
     ON_INVALID,
+    CodebookOption,
+    DataArgument,
     OnInvalidOption,
     SheetOption,
-    open_survey,
-    output_file,
-    print_table,
 )
 
 
@@ -57,8 +57,8 @@ def display_table(table):
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(help="Survey export (CSV, Excel, Parquet, SPSS, ...).")],
-    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="Codebook YAML.")],
+    data: DataArgument,
+    codebook: CodebookOption,
     outcome: Annotated[str | None, typer.Option(
         "--outcome", help="Binary outcome (default: the codebook's outcome).")] = None,
     exposures: Annotated[str | None, typer.Option(
@@ -80,8 +80,8 @@ def fit(
 
     from analysis.models import logistic
 
-    output_file(out, "--out")
-    survey = open_survey(data, codebook, on_invalid=on_invalid, sheet=sheet)
+    survey = common.checked_survey(data, codebook, {"--out": out}, on_invalid=on_invalid,
+                                   sheet=sheet)
     with warnings.catch_warnings(record=True) as caught:
         # Library warnings (statsmodels, numpy) become one short line each, after the table.
         warnings.simplefilter("always")
@@ -94,7 +94,7 @@ def fit(
                f"missing value not in the model; method: {info['method']}")
     adjusted_for = ", ".join(survey.label(c) for c in info["adjust_for"]) or "nothing"
     typer.echo(f"Adjusted for: {adjusted_for}")
-    print_table(display_table(result.table))
+    common.print_table(display_table(result.table))
     typer.echo(f"Odds ratios written to {out}")
     for line in short_warnings(caught):
         typer.echo(f"warning: {line}", err=True)

@@ -1,12 +1,12 @@
 """Codebooks: the model, YAML loading, and importers from REDCap and SPSS."""
 
-from analysis.codebook.model import (
+from analysis.codebook.model import Codebook
+from analysis.codebook.variable import (
     CODED_TYPES,
     DEFAULT_NA_VALUES,
     NUMERIC_TYPES,
     ROLES,
     VARIABLE_TYPES,
-    Codebook,
     InstrumentItem,
     Variable,
 )

@@ -13,10 +13,10 @@ McNemar) and rescaled rows of a tidy table (:func:`per_increment`, :func:`headli
 from analysis.models.compare import firth_comparison, lr_drop, rank_deficient_fit, two_of_three
 from analysis.models.conditional import ConditionalResult, conditional_logistic
 from analysis.models.counts import CountResult, counts
-from analysis.models.imputation import rubin_pool
 from analysis.models.logistic import TABLE_COLUMNS, logistic
 from analysis.models.matched import discordant_pairs, matched_sets, mcnemar
 from analysis.models.ordinal import OrdinalResult, multinomial, ordinal
+from analysis.models.pooling import rubin_pool
 from analysis.models.result import TIDY_COLUMNS, LogisticResult, ModelResult
 from analysis.models.risk import RiskResult, log_binomial, modified_poisson
 from analysis.models.rows import headline, per_increment

@@ -149,7 +149,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     if y.size == 0 or y.min() == y.max():
         raise ModelError(f"Model of {outcome!r}: {y.size} complete rows with {int(y.sum())} "
                          "events; a logistic model needs both events and non-events.")
-    enc = {v: e.take(rows) for v, e in enc_all.items()}
+    # every row complete (common at scale): the encodings as they are, not a copy
+    enc = enc_all if rows.size == y_all.size else {v: e.take(rows) for v, e in enc_all.items()}
 
     def term_of(v: str) -> Term:
         if v in knots:
@@ -162,7 +163,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
     cells = sparse_cells(enc, y, exposures + adjust_for, warn=True, firth=firth)
 
-    crude = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth)
+    counts = {}  # n and events per level of each factor: the same rows for every model
+    crude = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth, counts)
              for v in exposures}
     adjusted = fit_terms("adjusted", [*main_terms.values(), *inter_terms], enc, y, method, firth)
 
@@ -178,8 +180,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
             from analysis.models.robust import robust_logistic_fit
 
             robust_logistic_fit(fit, cov_type, None if groups_all is None else groups_all[rows])
-    tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y)
-    tidy_crude = [tidy_rows(crude[v], [main_terms[v]], enc, y) for v in exposures]
+    tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y, counts)
+    tidy_crude = [tidy_rows(crude[v], [main_terms[v]], enc, y, counts) for v in exposures]
     if firth:  # logistf's defaults: profile penalised-likelihood intervals, penalised LR p
         tidy_adj = profile_rows(adjusted, tidy_adj, [*main_terms.values(), *inter_terms], enc)
         tidy_crude = [profile_rows(crude[v], t, [main_terms[v]], enc)

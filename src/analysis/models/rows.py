@@ -21,11 +21,13 @@ TABLE_COLUMNS = ["variable", "level", "label", "or_crude", "ci_low_crude", "ci_h
                  "n", "events"]
 
 
-def tidy_rows(fit: Fit, terms: list[Term], enc: dict[str, Encoded], y: np.ndarray
-               ) -> pd.DataFrame:
+def tidy_rows(fit: Fit, terms: list[Term], enc: dict[str, Encoded], y: np.ndarray,
+              counts: dict | None = None) -> pd.DataFrame:
+    """Tidy rows of ``terms``; ``counts`` (a dict) keeps each factor's n and events per
+    level for the next call on the same rows (the crude and adjusted models share them)."""
     rows = []
     for term in terms:
-        rows += term_rows(fit, term, enc, y)
+        rows += term_rows(fit, term, enc, y, counts)
     return pd.DataFrame(rows, columns=["term", "variable", "level", "label", "estimate", "ci_low",
                                        "ci_high", "p_value", "n", "events"])
 
@@ -40,16 +42,22 @@ def estimate_row(term, variable, level, label, b, se, n, events) -> dict:
                     ci_low=np.exp(low), ci_high=np.exp(high), p_value=p, n=n, events=events)
 
 
-def factor_rows(fit: Fit, e: Encoded, y: np.ndarray, weights: np.ndarray | None = None
-                ) -> list[dict]:
+def factor_rows(fit: Fit, e: Encoded, y: np.ndarray, weights: np.ndarray | None = None,
+                counts: dict | None = None) -> list[dict]:
     """One row per level of a factor: its odds ratio against the reference, n and events.
 
-    ``weights`` count each row that many times (covariate patterns with their sizes).
+    ``weights`` count each row that many times (covariate patterns with their sizes);
+    ``counts`` caches n and events by factor name for rows without weights.
     """
     k = len(e.categories)
-    n = np.bincount(e.codes, weights=weights, minlength=k)
-    n = n.round().astype(np.int64) if weights is not None else n
-    ev = np.bincount(e.codes, weights=y if weights is None else weights * y, minlength=k)
+    if counts is not None and weights is None and e.name in counts:
+        n, ev = counts[e.name]
+    else:
+        n = np.bincount(e.codes, weights=weights, minlength=k)
+        n = n.round().astype(np.int64) if weights is not None else n
+        ev = np.bincount(e.codes, weights=y if weights is None else weights * y, minlength=k)
+        if counts is not None and weights is None:
+            counts[e.name] = (n, ev)
     ref = e.categories[e.reference]
     out = []
     for i, level in enumerate(e.categories):
@@ -63,9 +71,10 @@ def factor_rows(fit: Fit, e: Encoded, y: np.ndarray, weights: np.ndarray | None 
     return out
 
 
-def term_rows(fit: Fit, term: Term, enc: dict[str, Encoded], y: np.ndarray) -> list[dict]:
+def term_rows(fit: Fit, term: Term, enc: dict[str, Encoded], y: np.ndarray,
+              counts: dict | None = None) -> list[dict]:
     if term.kind == "factor":
-        return factor_rows(fit, enc[term.name], y)
+        return factor_rows(fit, enc[term.name], y, counts=counts)
     if term.kind == "numeric":
         e = enc[term.name]
         b, se = fit.coef(e.name)

@@ -181,10 +181,17 @@ def stack_standardised(parts: list[StandardisedResult]) -> StandardisedResult:
     With a causal diagram each exposure has its own model and adjustment set
     (:func:`analysis.plan.causal.fit_by_adjustment_set`); each is standardised
     on its own model and the rows are put together, as the odds-ratio table's.
+    Each part's adjusted model is named ``"adjusted: <exposure>"`` in
+    ``.models`` and in the ``model`` column of ``.risks``, as in the
+    odds-ratio result (the parts' models were all named "adjusted", so the
+    last one overwrote the others).
     """
     if not parts:
         raise ModelError("stack_standardised() needs at least one standardised result.")
     first = parts[0]
+    names = [f"adjusted: {', '.join(p.info['exposures'])}" for p in parts]
+    risks = [p.risks.assign(model=p.risks["model"].replace("adjusted", name))
+             if "model" in p.risks else p.risks for p, name in zip(parts, names, strict=True)]
     info = {**first.info, "exposures": [v for p in parts for v in p.info["exposures"]]}
     tidy = {key: pd.concat([p._tidy[key] for p in parts], ignore_index=True)
             for key in first._tidy}
@@ -194,8 +201,9 @@ def stack_standardised(parts: list[StandardisedResult]) -> StandardisedResult:
                                            for n in p.notices}.values()),
                              difference=pd.concat([p.difference for p in parts],
                                                   ignore_index=True),
-                             risks=pd.concat([p.risks for p in parts], ignore_index=True))
-    out._fits = {name: f for p in parts for name, f in p.models.items()}
+                             risks=pd.concat(risks, ignore_index=True))
+    out._fits = {(own if name == "adjusted" else name): f
+                 for p, own in zip(parts, names, strict=True) for name, f in p.models.items()}
     return out
 
 
