@@ -75,9 +75,7 @@ def lazy_fitter(lazy, sample_size: int):
 def _dask_rows(lazy, model: ModelPlan, client):
     from analysis.scale.rows import DaskRows
 
-    cache = lazy.__dict__.setdefault("_dask_cache", {})
-    return DaskRows(lazy.files, lazy.codebook, model.outcome,
-                    [*model.exposures, *model.adjust_for], client, cache)
+    return DaskRows(lazy, model.outcome, [*model.exposures, *model.adjust_for], client)
 
 
 def _scans(lazy, survey, model: ModelPlan, client, sample_size: int):
@@ -118,11 +116,22 @@ def cluster():
     if not address:
         return None
     if address not in _CLIENTS:
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
-        if address == "local":
-            _CLIENTS[address] = Client(LocalCluster(n_workers=2, threads_per_worker=1,
-                                                    processes=True, dashboard_address=None))
-        else:
-            _CLIENTS[address] = Client(address)
+        _CLIENTS[address] = Client(local_cluster() if address == "local" else address)
     return _CLIENTS[address]
+
+
+def local_cluster(workers: int = 2):
+    """A ``distributed.LocalCluster`` of ``workers`` processes, one thread each, no dashboard."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None)
+
+
+def close_clients() -> None:
+    """Close the clients :func:`cluster` opened in this process."""
+    for client in _CLIENTS.values():
+        client.close()
+    _CLIENTS.clear()

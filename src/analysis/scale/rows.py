@@ -172,32 +172,34 @@ def narrow_table(lazy, columns: Sequence[str]) -> str:
 class DaskRows:
     """The complete cases of one model, summed partition by partition on a Dask cluster.
 
-    ``files``: the Parquet files (on storage every worker reads), ``client``:
-    a ``distributed.Client``. Each partition is validated on its worker and
-    reduced to the decoded columns of the model; they stay in the cluster's
-    memory for the iterations.
+    Each Parquet file of ``lazy`` (on storage every worker reads) is one
+    partition, read and validated on a worker with the in-memory rules; the
+    rows DuckDB excluded (its validation of the whole dataset, which also sees
+    an identifier repeated in two files) are dropped first, so the cluster
+    sums exactly the rows of the rest of the report. The decoded columns stay
+    in the workers' memory (one set for every model, widened when a model
+    needs a column it lacks). ``client``: a ``distributed.Client``.
+    Hive-partition columns (``year=2024/`` in the path) are not read.
     """
 
-    def __init__(self, files: Sequence[str], codebook, outcome: str, variables: Sequence[str],
-                 client, cache: dict | None = None):
-        import dask.dataframe as dd
-
+    def __init__(self, lazy, outcome: str, variables: Sequence[str], client):
         self.client, self.outcome, self.variables = client, outcome, list(variables)
-        names = [outcome, *self.variables]
-        key = (tuple(files), tuple(names))
-        cache = {} if cache is None else cache
-        if key not in cache:
-            frame = dd.read_parquet(list(files))
-            meta = pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
-            decoded = frame.map_partitions(_decode, names, codebook, meta=meta)
-            cache[key] = client.persist(decoded).to_delayed()
-        self.parts = cache[key]
+        cache = lazy.__dict__.setdefault("_dask_parts", {"names": [], "parts": []})
+        names = list(dict.fromkeys([*cache["names"], outcome, *self.variables]))
+        if names != cache["names"]:
+            excluded = excluded_lines(lazy)
+            offsets = np.cumsum([0, *(_rows(f) for f in lazy.files)])
+            cache["parts"] = [
+                client.submit(_decode, f, names, lazy.codebook,
+                              excluded[(excluded > offsets[k]) & (excluded <= offsets[k + 1])]
+                              - offsets[k] - 1, pure=False)
+                for k, f in enumerate(lazy.files)]
+            cache["names"] = names
+        self.parts = cache["parts"]
 
     def _run(self, fn, *args) -> list:
-        import dask
-
-        return self.client.compute([dask.delayed(fn)(p, self.outcome, self.variables, *args)
-                                    for p in self.parts], sync=True)
+        return self.client.gather([self.client.submit(fn, p, self.outcome, self.variables,
+                                                      *args, pure=False) for p in self.parts])
 
     def accounts(self) -> dict:
         results = self._run(_accounts)
@@ -250,11 +252,31 @@ class DaskRows:
 
 
 # ---- on a worker: one partition ------------------------------------------------
-def _decode(part: pd.DataFrame, names: list[str], codebook) -> pd.DataFrame:
-    """A raw partition validated (the in-memory rules), as float codes/values of ``names``."""
+def excluded_lines(lazy) -> np.ndarray:
+    """Lines (1-based, across the sorted files) that DuckDB's validation excluded."""
+    frame = lazy.con.sql("SELECT __line FROM __flagged WHERE __reason > 0").to_arrow_table()
+    return np.sort(frame.column(0).to_numpy().astype(np.int64))
+
+
+def _rows(path: str) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _decode(path: str, names: list[str], codebook, drop: np.ndarray) -> pd.DataFrame:
+    """One file read and validated on a worker, as float codes/values of ``names``.
+
+    ``drop``: positions (0-based) of the rows the whole dataset's validation excluded.
+    """
+    import pyarrow.parquet as pq
+
     from analysis.validate import validate_survey
 
-    data = validate_survey(part, codebook, on_invalid="exclude").data
+    raw = pq.read_table(path).to_pandas()
+    if len(drop):
+        raw = raw.drop(index=raw.index[drop])
+    data = validate_survey(raw.reset_index(drop=True), codebook, on_invalid="exclude").data
     out = {}
     for c in names:
         column = data[c]
