@@ -15,6 +15,7 @@ file, which is what ``load_survey`` on the same folder numbers.
 from __future__ import annotations
 
 import glob as globbing
+import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -42,7 +43,7 @@ def load_parquet_survey(
     on_invalid: Literal["raise", "exclude"] = "exclude",
     keep_identifiers: bool = False,
     check_duplicate_ids: bool = True,
-    memory_limit: str = "2GB",
+    memory_limit: str | None = None,
     threads: int | None = None,
     temp_directory: str | Path | None = None,
 ) -> LazySurvey:
@@ -61,8 +62,11 @@ def load_parquet_survey(
         first occurrence kept). It is exact but costs a hash aggregate over
         every identifier (DuckDB spills it to disk beyond ``memory_limit``);
         pass ``False`` to skip the rule on very large data.
-    memory_limit, threads, temp_directory : DuckDB settings; the defaults keep
-        the process under ~3 GiB at 10^8 rows.
+    memory_limit, threads, temp_directory : DuckDB settings; None takes
+        ``BACKPAIN_DUCKDB_MEMORY_LIMIT`` (default ``"2GB"``) and
+        ``BACKPAIN_DUCKDB_THREADS`` (default: DuckDB's, one per core) from the
+        environment, which is how ``backpain report`` and its notebook kernels
+        are given them.
 
     Examples
     --------
@@ -72,6 +76,8 @@ def load_parquet_survey(
     if on_invalid not in ("raise", "exclude"):
         raise ValidationError(f"on_invalid must be 'raise' or 'exclude', not {on_invalid!r}.")
     files = _files(path_or_glob)
+    memory_limit = memory_limit or os.environ.get("BACKPAIN_DUCKDB_MEMORY_LIMIT", "2GB")
+    threads = threads or int(os.environ.get("BACKPAIN_DUCKDB_THREADS", "0")) or None
     return LazySurvey(files, load_codebook(codebook), str(path_or_glob), on_invalid,
                       keep_identifiers, check_duplicate_ids, memory_limit, threads,
                       temp_directory)
