@@ -279,7 +279,12 @@ def register_model(release: Release, survey, fitted) -> None:
     if isinstance(info.get("n"), int | float):
         release.add_cell(total, float(info["n"]), where=where)
         dropped = info.get("n_dropped")
-        if isinstance(dropped, int | float) and info["n"] + dropped == len(survey.data):
+        # Every respondent analysed: the registered total (a Parquet dataset's counts every
+        # row, while ``survey`` is its sample and a model may rest on either), else the rows.
+        everyone = cell_key(POPULATION)
+        analysed = (release.count(everyone) if everyone in release
+                    and release.count(everyone) is not None else len(survey.data))
+        if isinstance(dropped, int | float) and info["n"] + dropped == analysed:
             left = cell_key(f"{population}:left out")
             release.add_cell(left, float(dropped), where=where)
             release.add_relation(cell_key(POPULATION), [total, left])

@@ -254,7 +254,7 @@ class DaskRows:
 # ---- on a worker: one partition ------------------------------------------------
 def excluded_lines(lazy) -> np.ndarray:
     """Lines (1-based, across the sorted files) that DuckDB's validation excluded."""
-    frame = lazy.con.sql("SELECT __line FROM __flagged WHERE __reason > 0").to_arrow_table()
+    frame = lazy.con.sql("SELECT __line FROM __excluded").to_arrow_table()
     return np.sort(frame.column(0).to_numpy().astype(np.int64))
 
 
