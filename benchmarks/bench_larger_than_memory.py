@@ -221,10 +221,31 @@ def tree_peak(process: subprocess.Popen, interval: float = 0.25) -> tuple[str, f
     return out, peak
 
 
+def one_file(folder: Path) -> Path:
+    """The folder's rows as one Parquet file beside it (the in-memory report's input)."""
+    import pyarrow.parquet as pq
+
+    target = folder.parent / f"{folder.name}.parquet"
+    if not target.exists():
+        files = sorted(folder.glob("*.parquet"))
+        with pq.ParquetWriter(target, pq.ParquetFile(files[0]).schema_arrow,
+                              compression="zstd") as writer:
+            for f in files:
+                writer.write_table(pq.read_table(f))
+    return target
+
+
 def report_benchmark(args) -> None:
-    """``--report``: the example survey as a Parquet folder, and its whole report, timed."""
+    """``--report``: the example survey as a Parquet folder, and its whole report, timed.
+
+    ``--baseline``: each run also renders the in-memory report of the same rows (one
+    Parquet file), alternating with the out-of-core one, so both see the same load.
+    DuckDB's ``memory_limit`` and ``threads`` reach the kernels through the environment.
+    """
     scratch = Path(tempfile.mkdtemp(prefix="backpain-report-ooc-"))
     folder = args.dir or scratch / "survey"
+    env = {**os.environ, "BACKPAIN_DUCKDB_MEMORY_LIMIT": args.memory_limit,
+           "BACKPAIN_DUCKDB_THREADS": str(args.threads)}
     try:
         if not folder.exists():
             t = time.perf_counter()
@@ -234,26 +255,40 @@ def report_benchmark(args) -> None:
             size = sum(f.stat().st_size for f in folder.glob("*.parquet")) / 1e6
             print(f"generated {args.rows:,} rows (example survey) in "
                   f"{time.perf_counter() - t:.1f} s, {size:,.0f} MB on disk", flush=True)
-        runs = []
+        kinds = {"out of core": folder}
+        if args.baseline:
+            kinds["in memory"] = one_file(folder)
+        runs: dict[str, list] = {kind: [] for kind in kinds}
         for k in range(args.repeat):
-            load = os.getloadavg()[0]
-            child = subprocess.Popen(
-                [sys.executable, __file__, "--dir", str(folder), "--out",
-                 str(scratch / f"report-{k}"), "--child", "report"],
-                stdout=subprocess.PIPE, text=True)
-            out, peak = tree_peak(child)
-            run = json.loads(out.strip().splitlines()[-1])
-            run |= {"peak_tree_gib": peak, "load_before": load, "load_after": os.getloadavg()[0]}
-            runs.append(run)
-            print(f"run {k + 1}: total {run['times']['total']:.1f} s, peak RSS (all processes) "
-                  f"{peak:.2f} GiB, load average {load:.1f} -> {run['load_after']:.1f}",
-                  flush=True)
-        print(f"\n{args.rows:,} rows in {len(list(folder.glob('*.parquet')))} files; the "
-              f"report's notebooks one at a time; medians of {len(runs)} runs")
-        for step in runs[0]["times"]:
-            median = statistics.median(r["times"][step] for r in runs)
-            print(f"  {step:<30} {median:8.1f} s")
-        print(f"  {'peak RSS (max of runs)':<30} {max(r['peak_tree_gib'] for r in runs):8.2f} GiB")
+            for kind, source in kinds.items():
+                load = os.getloadavg()
+                child = subprocess.Popen(
+                    [sys.executable, __file__, "--dir", str(source), "--out",
+                     str(scratch / f"report-{k}-{kind[:2]}"), "--child", "report"],
+                    stdout=subprocess.PIPE, text=True, env=env)
+                out, peak = tree_peak(child)
+                run = json.loads(out.strip().splitlines()[-1])
+                run |= {"peak_tree_gib": peak, "load_before": load,
+                        "load_after": os.getloadavg()}
+                runs[kind].append(run)
+                print(f"run {k + 1} {kind}: total {run['times']['total']:.1f} s, peak RSS (all "
+                      f"processes) {peak:.2f} GiB, load average {load[0]:.2f} {load[1]:.2f} "
+                      f"-> {run['load_after'][0]:.2f} {run['load_after'][1]:.2f}", flush=True)
+                shutil.rmtree(scratch / f"report-{k}-{kind[:2]}", ignore_errors=True)
+        print(f"\n{args.rows:,} rows in {len(list(folder.glob('*.parquet')))} files; DuckDB "
+              f"memory_limit={args.memory_limit}, threads={args.threads}; the report's "
+              f"notebooks one at a time; medians of {args.repeat} runs")
+        for kind, done in runs.items():
+            print(f"{kind}:")
+            for step in done[0]["times"]:
+                median = statistics.median(r["times"][step] for r in done)
+                print(f"  {step:<30} {median:8.1f} s")
+            print(f"  {'peak RSS (max of runs)':<30} "
+                  f"{max(r['peak_tree_gib'] for r in done):8.2f} GiB")
+        if args.baseline:
+            ratio = (statistics.median(r["times"]["total"] for r in runs["out of core"])
+                     / statistics.median(r["times"]["total"] for r in runs["in memory"]))
+            print(f"out of core / in memory (total): {ratio:.2f}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -283,6 +318,8 @@ def main() -> None:
     parser.add_argument("--no-duplicate-ids", action="store_true")
     parser.add_argument("--report", action="store_true",
                         help="time the whole report of the example survey as a Parquet folder")
+    parser.add_argument("--baseline", action="store_true",
+                        help="with --report: also the in-memory report of the same rows")
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["generate", "run", "generate-example", "report"],
                         help=argparse.SUPPRESS)

@@ -75,6 +75,10 @@ def report(
         "--style", help="Number style of every table and text: default, jama, lancet, nejm, "
                         "or a YAML file defining one (name, base, settings).",
     )] = "default",
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="A Parquet folder's model aggregates and IRLS scans on a Dask "
+                            "cluster: its scheduler (tcp://host:8786), or 'local'.",
+    )] = None,
 ) -> None:
     """Run each report notebook and write reader and analyst HTML, tables and results.json."""
     from analysis.codebook import load_codebook
@@ -103,6 +107,17 @@ def report(
     if sheet is not None:
         parameters["sheet"] = sheet
 
+    cluster = None
+    if scheduler:
+        import os
+
+        from analysis.scale.planned import SCHEDULER, local_cluster
+
+        if scheduler == "local":  # one cluster for every notebook of the run
+            cluster = local_cluster()
+            scheduler = cluster.scheduler_address
+        # the notebook kernels inherit the environment, and each connects to the scheduler
+        os.environ[SCHEDULER] = scheduler
     notebooks = report_notebooks()
     if case_studies:
         from analysis.case_studies import case_study_notebooks
@@ -119,6 +134,9 @@ def report(
     except KeyboardInterrupt:
         typer.echo(f"interrupted: kernels stopped, {out} left as it was", err=True)
         raise typer.Exit(130) from None
+    finally:
+        if cluster is not None:
+            cluster.close()
     for row in summary.itertuples():
         typer.echo(f"{out / (row.notebook + '.html')}  {row.title}  ({row.seconds:.1f} s)")
     for path in sorted((out / "exports").glob("*.*")):

@@ -137,8 +137,17 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
         pr_rows, pd_rows = [], []
         for v in exposures:
             fit = result.models["adjusted" if which == "adjusted" else f"crude: {v}"]
-            target = _target(fit, [v], design, rows)
             draws = None
+            if hasattr(fit, "standardised_means") and design is None and ci == "delta":
+                # rows that stay on disk (analysis.scale): the same sums, where the rows are
+                levels, mus, G = fit.standardised_means(v)
+                cov, df = G @ fit.cov @ G.T, None
+                risks += _risk_rows(which, fit, v, levels, mus, cov, draws, df)
+                a, b = _contrast_rows(fit, v, levels, mus, cov, draws, df)
+                pr_rows += a
+                pd_rows += b
+                continue
+            target = _target(fit, [v], design, rows)
             if ci == "bootstrap":
                 mus, draws = _bootstrap(fit, target, v, design, rows, n_boot, seed)
                 cov, df = np.atleast_2d(np.cov(draws.T)), None

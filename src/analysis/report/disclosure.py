@@ -206,8 +206,13 @@ def model_where(model) -> str:
     return f"model table {model.key}"
 
 
-def register_model(release: Release, survey, fitted) -> None:
-    """A planned model's table, and its note's totals: n, events, rows left out."""
+def register_model(release: Release, survey, fitted, analysed: int | None = None) -> None:
+    """A planned model's table, and its note's totals: n, events, rows left out.
+
+    ``analysed``: every respondent analysed (default: the registered total, else
+    the survey's rows; a Parquet dataset's session gives its count of every row,
+    while ``survey`` is its sample).
+    """
     from analysis.report.tables import register_model_table
 
     result, model = fitted.result, fitted.plan
@@ -225,7 +230,13 @@ def register_model(release: Release, survey, fitted) -> None:
     if isinstance(info.get("n"), int | float):
         release.add_cell(total, float(info["n"]), where=where)
         dropped = info.get("n_dropped")
-        if isinstance(dropped, int | float) and info["n"] + dropped == len(survey.data):
+        # Every respondent analysed: the registered total (a Parquet dataset's counts every
+        # row, while ``survey`` is its sample and a model may rest on either), else the rows.
+        everyone = cell_key(POPULATION)
+        if analysed is None:
+            analysed = (release.count(everyone) if everyone in release
+                        and release.count(everyone) is not None else len(survey.data))
+        if isinstance(dropped, int | float) and info["n"] + dropped == analysed:
             left = cell_key(f"{population}:left out")
             release.add_cell(left, float(dropped), where=where)
             release.add_relation(cell_key(POPULATION), [total, left])
@@ -323,7 +334,7 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     fitted_all = (fits() if callable(fits) else fits) if "models" in parts else None
     for fitted in fitted_all or []:
         if fitted.failure is None and fitted.result is not None:
-            register_model(release, survey, fitted)
+            register_model(release, survey, fitted, getattr(source, "n", None))
     if survey.codebook.instruments and "questionnaires" in parts:
         from analysis.instruments import score_instruments
 

@@ -188,7 +188,7 @@ def _model_table(report: ReportSession, fitted) -> pd.DataFrame:
     from analysis.report.tables import released_model_table
 
     model, table = fitted.plan, fitted.result.table
-    register_model(report.release, report.survey, fitted)
+    register_model(report.release, report.survey, fitted, report.n)
     levels = (outcome_levels(report.survey, model.outcome)
               if report.survey.data[model.outcome].dtype == "category" else ["(value)"])
     events = "binary" if model.kind == "binary" else (

@@ -67,23 +67,27 @@ class ScanFit:
 
 
 def newton_scans(scan: Scan, names: list[str], *, tol: float = 1e-8,
-                 maxiter: int = 100) -> ScanFit:
+                 maxiter: int = 100, start: np.ndarray | None = None) -> ScanFit:
     """Maximum-likelihood logistic regression where ``scan(b)`` is one pass over the rows.
 
     ``scan(b)`` returns ``(X'WX, X'(y - p), loglik, n, events)`` at ``b``.
     The first column must be the intercept. One scan per Newton iteration
     (plus one per step-halving, rare); see the module for the method.
+    ``start`` (e.g. the estimate on a sample, or a nested model's) replaces
+    the intercept-only start: the maximum is unique, so only the number of
+    scans changes.
     """
     k = len(names)
-    beta = np.zeros(k)
+    beta = np.zeros(k) if start is None else np.asarray(start, dtype=float).copy()
     gram, score, llf, n, events = scan(beta)
     scans = 1
     if n == 0 or events in (0, n):
         raise ModelError(f"{int(n)} complete rows with {int(events)} events: a logistic model "
                          "needs both events and non-events.")
-    beta[0] = np.log(events / (n - events))
-    gram, score, llf, _, _ = scan(beta)
-    scans += 1
+    if start is None:
+        beta[0] = np.log(events / (n - events))
+        gram, score, llf, _, _ = scan(beta)
+        scans += 1
     converged = False
     information = gram
     for _ in range(maxiter):
@@ -197,13 +201,14 @@ def lazy_design(lazy, variables: Sequence[str], codebook=None) -> tuple[list[str
                     names.append(f"{v}[{label}]")
                     sqls.append(f"({quote(v)} = {k})")
         else:
-            step = _step(lazy, v, var)
+            step = reported_step(lazy, v, var)
             names.append(v)
             sqls.append(f"{quote(v)} / {step!r}" if step != 1.0 else quote(v))
     return names, sqls
 
 
-def _step(lazy, name: str, var) -> float:
+def reported_step(lazy, name: str, var) -> float:
+    """A numeric variable's ``per`` step (a number, or ``sd``/``iqr`` of its valid values)."""
     if var.per in ("sd", "iqr"):
         x = quote(name)
         sd, q1, q3 = lazy.con.sql(f"SELECT stddev_samp({x}), quantile_cont({x}, 0.25), "
