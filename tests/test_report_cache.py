@@ -124,19 +124,22 @@ def test_notebooks_use_the_runs_plan_only_for_the_same_options(data, tmp_path, m
 
 
 def test_the_run_plans_once_with_its_options(data, monkeypatch):
+    import json
+
     import analysis.plan
     from analysis.errors import ModelError
 
     survey = load_survey(data, CODEBOOK_PATH, on_invalid="exclude")
-    plan = build._shared_plan(survey, {"outcome": None, "threshold": 5})
+    decided, plan = build._shared_plan(survey, {"outcome": None, "threshold": 5})
     assert plan["options"] == {} and '"models"' in plan["plan"]
-    assert build._shared_plan(survey, {"outcome": "pain"})["options"] == {"outcomes": "pain"}
+    assert plan["plan"] == json.dumps(decided.to_dict(), ensure_ascii=False)
+    assert build._shared_plan(survey, {"outcome": "pain"})[1]["options"] == {"outcomes": "pain"}
 
     def fails(*args, **kwargs):
         raise ModelError("cannot plan")
 
     monkeypatch.setattr(analysis.plan, "plan", fails)  # the notebooks plan, and say why
-    assert build._shared_plan(survey, {}) is None
+    assert build._shared_plan(survey, {}) == (None, None)
 
 
 def test_sample_rows_for_curves_is_a_fixed_simple_random_sample():

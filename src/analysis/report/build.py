@@ -47,6 +47,7 @@ from analysis.report.run import (
     run_notebook,
     stop_kernels,
 )
+from analysis.report.shared_fits import fits_key, plan_text, write_shared_fits
 from analysis.style import ENV as STYLE_ENV
 from analysis.style import NumberStyle, current_style, get_style, style_to_text, use_style
 
@@ -406,27 +407,30 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
     except BackpainError:
         return None
     key = survey_key(data, codebook, mode, sheet)
-    write_cached_survey(survey, out, key, secret, plan=_shared_plan(survey, parameters))
-    return survey, key
+    planned, shared = _shared_plan(survey, parameters)
+    write_cached_survey(survey, out, key, secret, plan=shared)
+    return survey, key, planned
 
 
-def _shared_plan(survey, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
+def _shared_plan(survey, parameters: Mapping[str, Any]):
     """The analysis plan with the run's options, decided once for every notebook that
-    plans with them (the others, and a plan that fails, are planned in the notebook)."""
+    plans with them (the others, and a plan that fails, are planned in the notebook),
+    and as the cache stores it; (None, None) when planning fails."""
     from analysis.plan import plan
     from analysis.report.session import plan_options
 
     options = plan_options(dict(parameters))
     try:
-        return {"options": json.loads(json.dumps(options, sort_keys=True)),
-                # as text: the manifest sorts its keys, and the plan's order is its meaning
-                # (the order of the design's roles and of the continuous variables)
-                "plan": json.dumps(plan(survey, **options).to_dict(), ensure_ascii=False)}
+        planned = plan(survey, **options)
     except Exception:  # the notebook plans again and shows the error there
-        return None
+        return None, None
+    return planned, {"options": json.loads(json.dumps(options, sort_keys=True)),
+                     # as text: the manifest sorts its keys, and the plan's order is its
+                     # meaning (the order of the design's roles and of the continuous variables)
+                     "plan": json.dumps(planned.to_dict(), ensure_ascii=False)}
 
 
-def _release_once(survey, data_key: str, out: Path, parameters: Mapping[str, Any],
+def _release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[str, Any],
                   threshold: int | None, rounding: int | None, secret: str,
                   paths: Sequence[Path] = ()) -> None:
     """Decide disclosure for every notebook of the run at once; save it and its log.
@@ -447,14 +451,23 @@ def _release_once(survey, data_key: str, out: Path, parameters: Mapping[str, Any
 
     sources = [c.source for p in paths for c in nbformat.read(p, as_version=4).cells
                if c.cell_type == "code"]
-    planned = plan(survey, **plan_options(dict(parameters)))
-    release = report_release(survey, planned, lambda: fit_plan(survey, planned),
+    if planned is None:
+        planned = plan(survey, **plan_options(dict(parameters)))
+    fitted: list = []
+
+    def fits() -> list:
+        fitted.extend(fit_plan(survey, planned))
+        return fitted
+
+    release = report_release(survey, planned, fits,
                              threshold=threshold, rounding=rounding,
                              factors=parameters.get("factors"), scores=parameters.get("scores"),
                              parts=notebook_parts(sources) if paths else None)
     write_log(release, out)
     key = release_key(data_key, threshold, rounding, release_options(parameters))
     write_release(release, out, key, secret)
+    if fitted:  # fitted once: the regression notebook reads them (analysis.report.shared_fits)
+        write_shared_fits(fitted, out, fits_key(data_key, plan_text(planned)), secret)
 
 
 def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, timeout,

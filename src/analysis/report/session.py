@@ -185,7 +185,20 @@ class ReportSession:
             from analysis.scale.planned import lazy_fitter
 
             return fit_plan(self.survey, self.plan, lazy_fitter(self.lazy, SAMPLE_ROWS))
-        return fit_plan(self.survey, self.plan)
+        shared = self._shared_fits()
+        return shared if shared is not None else fit_plan(self.survey, self.plan)
+
+    def _shared_fits(self):
+        """The run's fits of this survey and plan (:mod:`analysis.report.shared_fits`), or None."""
+        from analysis.plan import fit_model
+        from analysis.report.cache import FOLDER
+        from analysis.report.shared_fits import FILE, fits_key, plan_text, read_shared_fits
+
+        if not (self.out_dir / FOLDER / FILE).is_file() or not self.data.is_file():
+            return None
+        key = fits_key(self.data_key, plan_text(self.plan))
+        return read_shared_fits(self.out_dir, key, self.plan,
+                                lambda model: fit_model(self.survey, model))
 
     # ---- aggregates: from DuckDB for a Parquet dataset, else from the survey ----------
     @property
