@@ -121,3 +121,32 @@ def test_past_its_sample_a_report_says_what_rests_on_the_sample(tmp_path, monkey
     assert any("random sample" in x.message for x in main.result.notices)
     t1 = report.table_one("spasm_12m")
     assert int(t1.loc[0, "n:Overall"]) == n
+
+
+def test_questionnaire_counts_of_a_sample_are_not_parts_of_every_row(tmp_path, monkeypatch):
+    """Above the sample size the questionnaires are scored on the sample: their bands and
+    histogram bars are released as the sample's counts, never as parts of the totals of
+    every row (which made the 10^7-row report stop with 'parts add up to ...')."""
+    import analysis.report.session as session
+    from analysis.report.disclosure import SAMPLE, score_population
+
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    frame = simulate_survey(900, seed=5)
+    for k, part in enumerate(np.array_split(np.arange(900), 3)):
+        write_survey(frame.iloc[part].reset_index(drop=True), folder / f"part-{k}.parquet")
+    monkeypatch.setattr(session, "SAMPLE_ROWS", 300)
+    report = session.open_report("04_questionnaires", folder,
+                                 "data/codebooks/backpain_survey.yml", out_dir=tmp_path / "out")
+    sample = len(report.survey.data)
+    assert sample <= 300 < report.n  # 900 rows less the simulation's planted invalid ones
+    assert score_population(report.n, len(report.survey.data)) == SAMPLE
+    release = report.release  # decided without a contradiction between the two populations
+    sample_cells = release.cells(SAMPLE)
+    scores = {v for k in sample_cells for v in k.variables if not v.endswith(" (bin)")}
+    assert scores, "no questionnaire count registered for the sample"
+    assert all(0 <= release.count(k) <= sample for k in sample_cells)
+    # no score is counted among every row analysed
+    assert not [k for k in release.cells("analysed") if set(k.variables) & scores]
+    shown = [k for k in sample_cells if release.status(k) != "unreleased"]
+    assert shown and all(release.label(k) for k in shown)

@@ -57,10 +57,23 @@ from analysis.report.release_files import (
     write_release,
 )
 
-
 # ---- questionnaires -----------------------------------------------------------------
-def register_reliability(release: Release, alphas: pd.DataFrame) -> list:
-    keys = [cell_key(POPULATION, complete=f"{i}: {s}")
+SAMPLE = "sample"  # the random sample of a Parquet dataset: what has no aggregate form
+
+
+def score_population(n_analysed: int, n_rows: int) -> str:
+    """The population of the questionnaire counts: everyone analysed, or the sample.
+
+    Questionnaires are scored on the rows in memory; a report of a Parquet
+    dataset holds a random sample of them, whose counts are not parts of
+    the totals counted on every row (Table 1, the flow).
+    """
+    return POPULATION if n_analysed == n_rows else SAMPLE
+
+
+def register_reliability(release: Release, alphas: pd.DataFrame,
+                         population: str = POPULATION) -> list:
+    keys = [cell_key(population, complete=f"{i}: {s}")
             for i, s in zip(alphas["instrument"], alphas["scale"], strict=True)]
     for k, n in zip(keys, alphas["n_complete"], strict=True):
         release.add_cell(k, float(n), where="internal consistency")
@@ -75,9 +88,10 @@ def band_scores(scored, survey, scores=None) -> list[str]:
     return [n for n in names if n in data]
 
 
-def register_bands(release: Release, name: str, column: pd.Series) -> tuple[list, Any]:
+def register_bands(release: Release, name: str, column: pd.Series,
+                   population: str = POPULATION) -> tuple[list, Any]:
     """Respondents in each band of a banded score, and their total: keys of both."""
-    base = cell_key(POPULATION)
+    base = cell_key(population)
     counts = column.value_counts(sort=False)
     if not release.declared(name):
         release.declare_levels(name, [str(v) for v in counts.index], missing=MISSING_LEVEL)
@@ -137,21 +151,21 @@ def histogram_bins(values: pd.Series, threshold: int | None) -> tuple[np.ndarray
     return kept, len(kept) < len(edges)
 
 
-def histogram_key(name: str, low: float, high: float):
+def histogram_key(name: str, low: float, high: float, population: str = POPULATION):
     """The cell of a histogram bar: respondents with a known ``name`` in ``[low, high)``."""
-    return cell_key(POPULATION, {name: "(known)", f"{name} (bin)": f"{low:g} to {high:g}"})
+    return cell_key(population, {name: "(known)", f"{name} (bin)": f"{low:g} to {high:g}"})
 
 
-def register_histogram(release: Release, name: str, column: pd.Series
-                       ) -> tuple[np.ndarray, list, bool]:
+def register_histogram(release: Release, name: str, column: pd.Series,
+                       population: str = POPULATION) -> tuple[np.ndarray, list, bool]:
     """A score's histogram bars (:func:`histogram_bins`) and their total: edges, keys, merged."""
     edges, merged = histogram_bins(column, release.threshold)
     known = pd.to_numeric(column, errors="coerce").dropna()
     counts, _ = np.histogram(known.to_numpy(dtype=float), bins=edges)
-    keys = [histogram_key(name, lo, hi) for lo, hi in itertools.pairwise(edges)]
+    keys = [histogram_key(name, lo, hi, population) for lo, hi in itertools.pairwise(edges)]
     for k, n in zip(keys, counts, strict=True):
         release.add_cell(k, float(n), where=f"histogram of {name}")
-    total = cell_key(POPULATION, {name: "(known)"})
+    total = cell_key(population, {name: "(known)"})
     release.add_cell(total, float(counts.sum()), where=f"histogram of {name}")
     release.add_relation(total, keys)
     return edges, keys, merged
@@ -339,12 +353,13 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
         from analysis.instruments import score_instruments
 
         scored, alphas = score_instruments(survey)
-        register_reliability(release, alphas)
+        population = score_population(getattr(source, "n", len(survey.data)), len(survey.data))
+        register_reliability(release, alphas, population)
         for name in band_scores(scored, survey, scores):
             if scored.data[name].dtype == "category":
-                register_bands(release, name, scored.data[name])
+                register_bands(release, name, scored.data[name], population)
             else:
-                register_histogram(release, name, scored.data[name])
+                register_histogram(release, name, scored.data[name], population)
     if extra is not None:
         extra(release)
     return release
@@ -380,11 +395,39 @@ class SurveyCounts:
         return prevalence(self.survey, outcome, by=by, weighted=False, design=design)
 
 
-__all__ = ["EXCLUDED", "LOG_FILE", "PARTS", "POPULATION", "READ", "RELEASE_FILE", "SurveyCounts",
-           "band_scores", "change_counts", "change_keys", "characteristics_grouping",
-           "diagram_flow",
-           "flow_keys", "histogram_bins", "histogram_key", "model_population", "model_where",
-           "notebook_parts", "outcome_levels", "pooled_flow", "prevalence_models",
-           "read_release", "register_bands", "register_flow", "register_histogram",
-           "register_missing", "register_model", "register_reliability", "release_key",
-           "report_release", "table_population", "write_log", "write_release"]
+__all__ = [
+    "EXCLUDED",
+    "LOG_FILE",
+    "PARTS",
+    "POPULATION",
+    "READ",
+    "RELEASE_FILE",
+    "SurveyCounts",
+    "band_scores",
+    "change_counts",
+    "change_keys",
+    "characteristics_grouping",
+    "diagram_flow",
+    "flow_keys",
+    "histogram_bins",
+    "histogram_key",
+    "model_population",
+    "model_where",
+    "notebook_parts",
+    "outcome_levels",
+    "pooled_flow",
+    "prevalence_models",
+    "read_release",
+    "register_bands",
+    "register_flow",
+    "register_histogram",
+    "register_missing",
+    "register_model",
+    "register_reliability",
+    "release_key",
+    "report_release",
+    "score_population",
+    "table_population",
+    "write_log",
+    "write_release",
+]

@@ -40,9 +40,10 @@ def score(report: ReportSession):
 
 def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
     """Cronbach's alpha of each scored questionnaire."""
-    from analysis.report.disclosure import register_reliability
+    from analysis.report.disclosure import register_reliability, score_population
 
-    keys = register_reliability(report.release, alphas)
+    keys = register_reliability(report.release, alphas,
+                                score_population(report.n, len(report.survey.data)))
     table = pd.DataFrame({
         "Questionnaire": [INSTRUMENT_NAMES.get(k, k) for k in alphas["instrument"]],
         "Scale": alphas["scale"], "Items": alphas["n_items"].astype(int).astype(str),
@@ -55,14 +56,15 @@ def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
 
 def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
     """Respondents in each band of each banded score, with the score distributions."""
-    from analysis.report.disclosure import band_scores, register_bands
+    from analysis.report.disclosure import band_scores, register_bands, score_population
 
     parts = []
     release = report.release
+    population = score_population(report.n, len(report.survey.data))
     for name in band_scores(scored, report.survey, scores):
         column = scored.data[name]
         if column.dtype == "category":
-            keys, total = register_bands(release, name, column)
+            keys, total = register_bands(release, name, column, population)
             bands = [*map(str, column.value_counts(sort=False).index), "Total"]
             table = pd.DataFrame({"Band": bands,
                                   "Respondents": [release.label(k) for k in [*keys, total]],
@@ -70,11 +72,11 @@ def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
             parts.append(report.table(table, f"bands_{name}", title=scored.label(name),
                                       note=_rule(report)))
         else:
-            parts.append(_histogram(report, scored, name))
+            parts.append(_histogram(report, scored, name, population))
     return _join(*parts)
 
 
-def _histogram(report: ReportSession, scored, name: str) -> Html:
+def _histogram(report: ReportSession, scored, name: str, population: str) -> Html:
     """A score's histogram drawn from its released bars (:func:`register_histogram`).
 
     Each bar is a released count: bins are merged until every bar holds at
@@ -85,7 +87,7 @@ def _histogram(report: ReportSession, scored, name: str) -> Html:
     from analysis.report.disclosure import register_histogram
 
     release, label = report.release, scored.label(name)
-    edges, keys, merged = register_histogram(release, name, scored.data[name])
+    edges, keys, merged = register_histogram(release, name, scored.data[name], population)
     if any(release.hidden(k) for k in keys):
         return Html(f"<p>The distribution of {html.escape(label)} is not drawn: one of its "
                     "bars would show a suppressed count.</p>")

@@ -8,7 +8,7 @@ therefore writes what the notebooks read of its fits into its cache folder
 (``<run folder>/.cache/fits.json``), and :attr:`ReportSession.fits` takes it
 from there when it was made for the notebook's survey and plan.
 
-Held as tagged JSON, never pickle: tables as typed columns (floats as exact
+Held as tagged JSON, never as serialised Python objects: tables as typed columns (floats as exact
 hex, numeric arrays as their bytes with dtype and shape), notices, model
 terms, and of each fit its parameters, covariance, fit statistics and
 (for the main logistic models) the outcome, prediction and weight of each
