@@ -13,19 +13,15 @@ computation), and the scheduler's task names show the work ran there.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
+import distributed
 import pandas as pd
 import pytest
-import yaml
 
+from _parquet_cohort import parquet_cohort
 from analysis.report import render_reports
 from analysis.report.build import report_notebooks
 from analysis.scale.planned import SCHEDULER
-from analysis.simulate import simulate_survey, write_survey
-
-distributed = pytest.importorskip("distributed")
 
 N, FILES = 2_000, 4
 DIFFERENT = ("Data file", "Data sha256", "Parameter data")  # the two inputs' names
@@ -34,20 +30,7 @@ DIFFERENT = ("Data file", "Data sha256", "Parameter data")  # the two inputs' na
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dask_report")
-    whole = write_survey(simulate_survey(N, seed=11), tmp / "whole.parquet")
-    frame = pd.read_parquet(whole)
-    folder = tmp / "cohort"
-    folder.mkdir()
-    for k, part in enumerate(np.array_split(np.arange(N), FILES)):
-        frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
-    cb = yaml.safe_load(Path("data/codebooks/backpain_survey.yml").read_text(encoding="utf-8"))
-    cb["analysis"].pop("interactions", None)
-    for var in cb["variables"].values():
-        if var.get("role") in ("weight", "stratum", "cluster"):
-            var.pop("role")
-    codebook = tmp / "codebook.yml"
-    codebook.write_text(yaml.safe_dump(cb, sort_keys=False, allow_unicode=True),
-                        encoding="utf-8")
+    whole, folder, codebook = parquet_cohort(tmp, N, seed=11, files=FILES)
     notebooks = report_notebooks()[:3]
     render_reports(whole, codebook, tmp / "memory", notebooks=notebooks, progress=False)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

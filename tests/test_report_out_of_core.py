@@ -13,13 +13,12 @@ aggregate form and would be fitted on the sample).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from _parquet_cohort import parquet_cohort
 from analysis.report import render_reports
 from analysis.report.build import report_notebooks
 from analysis.simulate import simulate_survey, write_survey
@@ -31,20 +30,7 @@ DIFFERENT = ("Data file", "Data sha256", "Parameter data")  # the two inputs' na
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ooc")
-    whole = write_survey(simulate_survey(N, seed=3), tmp / "whole.parquet")
-    frame = pd.read_parquet(whole)
-    folder = tmp / "cohort"
-    folder.mkdir()
-    for k, part in enumerate(np.array_split(np.arange(N), FILES)):
-        frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
-    cb = yaml.safe_load(Path("data/codebooks/backpain_survey.yml").read_text(encoding="utf-8"))
-    cb["analysis"].pop("interactions", None)
-    for var in cb["variables"].values():
-        if var.get("role") in ("weight", "stratum", "cluster"):
-            var.pop("role")
-    codebook = tmp / "codebook.yml"
-    codebook.write_text(yaml.safe_dump(cb, sort_keys=False, allow_unicode=True),
-                        encoding="utf-8")
+    whole, folder, codebook = parquet_cohort(tmp, N, seed=3, files=FILES)
     notebooks = report_notebooks()[:3]
     render_reports(whole, codebook, tmp / "memory", notebooks=notebooks, progress=False)
     render_reports(folder, codebook, tmp / "lazy", notebooks=notebooks, progress=False)

@@ -13,18 +13,15 @@ against the score equations X'(y - p) = 0 computed here by hand in numpy.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy.special import expit
 
+from _parquet_cohort import parquet_cohort
 from analysis.load import load_survey
 from analysis.plan import fit_plan, plan
 from analysis.scale.planned import lazy_fitter
-from analysis.simulate import simulate_survey, write_survey
 
 N, FILES = 2_000, 4
 NUMBERS = ["or_crude", "ci_low_crude", "ci_high_crude", "p_crude", "or_adjusted",
@@ -34,20 +31,8 @@ NUMBERS = ["or_crude", "ci_low_crude", "ci_high_crude", "p_crude", "or_adjusted"
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("planned")
-    whole = write_survey(simulate_survey(N, seed=11), tmp / "whole.parquet")
+    whole, folder, codebook = parquet_cohort(tmp, N, seed=11, files=FILES)
     frame = pd.read_parquet(whole)
-    folder = tmp / "cohort"
-    folder.mkdir()
-    for k, part in enumerate(np.array_split(np.arange(N), FILES)):
-        frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
-    cb = yaml.safe_load(Path("data/codebooks/backpain_survey.yml").read_text(encoding="utf-8"))
-    cb["analysis"].pop("interactions", None)
-    for var in cb["variables"].values():
-        if var.get("role") in ("weight", "stratum", "cluster"):
-            var.pop("role")
-    codebook = tmp / "codebook.yml"
-    codebook.write_text(yaml.safe_dump(cb, sort_keys=False, allow_unicode=True),
-                        encoding="utf-8")
     memory = load_survey(frame, codebook, on_invalid="exclude")
     lazy = load_survey(folder, codebook, on_invalid="exclude")
     yield memory, lazy
