@@ -61,12 +61,13 @@ from analysis.report.release_files import (
 SAMPLE = "sample"  # the random sample of a Parquet dataset: what has no aggregate form
 
 
-def score_population(n_analysed: int, n_rows: int) -> str:
-    """The population of the questionnaire counts: everyone analysed, or the sample.
+def sample_population(n_analysed: int, n_rows: int) -> str:
+    """The population of counts made on the rows in memory: everyone analysed, or the sample.
 
-    Questionnaires are scored on the rows in memory; a report of a Parquet
-    dataset holds a random sample of them, whose counts are not parts of
-    the totals counted on every row (Table 1, the flow).
+    A report of a Parquet dataset holds a random sample of its rows for what
+    has no aggregate form (questionnaire scores, design-based prevalence);
+    their counts are not parts of the totals counted on every row (Table 1,
+    the flow), so they are cells of their own population.
     """
     return POPULATION if n_analysed == n_rows else SAMPLE
 
@@ -339,11 +340,16 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
         items = {v.name for v in survey.codebook.variables.values() if v.instrument}
         miss = source.missingness()
         register_missing(release, miss[~miss["variable"].isin(items)])
+    n_all = getattr(source, "n", len(survey.data))
     for model, coded, key in (prevalence_models(survey, plan, factors)
                               if "prevalence" in parts else []):
-        # the unweighted counts only: the design's estimates rest on them
-        table = source.prevalence(model.outcome, coded, False)
-        register_prevalence(release, table, outcome=model.outcome,
+        # the unweighted counts only: the design's estimates rest on them (on the sample,
+        # out of core: the design-based estimates have no aggregate form)
+        population = (sample_population(n_all, len(survey.data)) if plan.design is not None
+                      else POPULATION)
+        counter = source if population == POPULATION else SurveyCounts(survey)
+        table = counter.prevalence(model.outcome, coded, False)
+        register_prevalence(release, table, outcome=model.outcome, population=population,
                             outcome_levels=outcome_levels(survey, model.outcome), where=key)
     fitted_all = (fits() if callable(fits) else fits) if "models" in parts else None
     for fitted in fitted_all or []:
@@ -353,7 +359,7 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
         from analysis.instruments import score_instruments
 
         scored, alphas = score_instruments(survey)
-        population = score_population(getattr(source, "n", len(survey.data)), len(survey.data))
+        population = sample_population(n_all, len(survey.data))
         register_reliability(release, alphas, population)
         for name in band_scores(scored, survey, scores):
             if scored.data[name].dtype == "category":
@@ -426,7 +432,7 @@ __all__ = [
     "register_reliability",
     "release_key",
     "report_release",
-    "score_population",
+    "sample_population",
     "table_population",
     "write_log",
     "write_release",

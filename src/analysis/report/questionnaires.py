@@ -40,10 +40,10 @@ def score(report: ReportSession):
 
 def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
     """Cronbach's alpha of each scored questionnaire."""
-    from analysis.report.disclosure import register_reliability, score_population
+    from analysis.report.disclosure import register_reliability, sample_population
 
     keys = register_reliability(report.release, alphas,
-                                score_population(report.n, len(report.survey.data)))
+                                sample_population(report.n, len(report.survey.data)))
     table = pd.DataFrame({
         "Questionnaire": [INSTRUMENT_NAMES.get(k, k) for k in alphas["instrument"]],
         "Scale": alphas["scale"], "Items": alphas["n_items"].astype(int).astype(str),
@@ -56,11 +56,11 @@ def reliability(report: ReportSession, alphas: pd.DataFrame) -> Html:
 
 def score_bands(report: ReportSession, scored, scores: Sequence[str]) -> Html:
     """Respondents in each band of each banded score, with the score distributions."""
-    from analysis.report.disclosure import band_scores, register_bands, score_population
+    from analysis.report.disclosure import band_scores, register_bands, sample_population
 
     parts = []
     release = report.release
-    population = score_population(report.n, len(report.survey.data))
+    population = sample_population(report.n, len(report.survey.data))
     for name in band_scores(scored, report.survey, scores):
         column = scored.data[name]
         if column.dtype == "category":

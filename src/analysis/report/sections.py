@@ -183,6 +183,7 @@ def prevalence_by(report: ReportSession, outcome: str | None,
     """
     from analysis import figures
     from analysis.describe import wilson_interval
+    from analysis.report.disclosure import POPULATION, sample_population
     from analysis.report.tables import (
         prevalence_withheld,
         register_prevalence,
@@ -195,9 +196,13 @@ def prevalence_by(report: ReportSession, outcome: str | None,
     table = report.prevalence(outcome, coded, design)
     release, where = report.release, where or key
     levels = [str(v) for v in report.survey.data[outcome].cat.categories]
-    register_prevalence(release, table, outcome=outcome, outcome_levels=levels, where=where)
+    # design-based out of core: counted on the sample the estimates are made on
+    population = (sample_population(report.n, len(report.survey.data)) if design
+                  else POPULATION)
+    register_prevalence(release, table, outcome=outcome, outcome_levels=levels, where=where,
+                        population=population)
     shown = released_prevalence(release, table, outcome=outcome, outcome_levels=levels,
-                                where=where)
+                                where=where, population=population)
     if design:
         shown = shown.rename(columns={"Prevalence, % (95% CI)": "Unweighted, % (95% CI)"})
     label = report.survey.label(outcome)
@@ -222,7 +227,7 @@ def prevalence_by(report: ReportSession, outcome: str | None,
         from analysis.report.tables import prevalence_keys
 
         for idx in drawn.index:
-            n_key, ev_key = prevalence_keys(release, cell_key("analysed"), drawn.loc[idx],
+            n_key, ev_key = prevalence_keys(release, cell_key(population), drawn.loc[idx],
                                             outcome, levels)
             n, ev = release.value(n_key), release.value(ev_key)
             low, high = wilson_interval(ev, n) if n else (np.nan, np.nan)
