@@ -270,3 +270,29 @@ def test_dag_plot_marks_roles():
     assert x_of["node-a"] == x_of["node-u"] == 0 and x_of["node-x"] == 1
     assert x_of["node-y"] == 2
     assert boxes["node-u"].get_bbox_patch().get_linestyle() == "--"
+
+
+def test_methods_text_points_to_the_adjustment_table_when_sets_are_many():
+    # Eleven exposures' sets and reasons made a paragraph of 400 words; the table beside
+    # the causal diagram says them one row each, and the sub-sample model says what differs.
+    from analysis.load import load_survey
+    from analysis.plan import plan
+    from analysis.report.methods import WORDED_SETS, methods_text
+
+    root = Path(__file__).resolve().parents[1]
+    survey = load_survey(root / "data/example/survey.csv",
+                         root / "data/codebooks/backpain_survey.yml", on_invalid="exclude")
+    the_plan = plan(survey)
+    main, sub = the_plan.models[:2]
+    assert len(main.adjustment_reasons) > WORDED_SETS >= len(sub.adjustment_reasons)
+    text = methods_text(survey, the_plan)
+    main_text = next(t for t in text if t.startswith(main.label + ":"))
+    sub_text = next(t for t in text if "(sub-sample model)" in t)
+    assert "in the table 'Adjustment set of each exposure'" in main_text
+    assert "which blocks every back-door path" not in main_text
+    # the sub-sample's three own exposures keep their reasons in words ...
+    assert "Standing lumbar lordosis: adjusted for Sex" in sub_text
+    # ... and what it shares with the main model is said once
+    assert "E-values (VanderWeele & Ding 2017)" in main_text
+    assert "E-values" not in sub_text and "Exposures:" not in sub_text
+    assert sub_text.endswith("Otherwise as the model above.")

@@ -41,19 +41,18 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
                           "design-based (Taylor linearisation), with t intervals on the "
                           "design's degrees of freedom (PSUs minus strata).")
     by_model = {f.plan.key: f for f in fits or []}
+    said: list[str] = []  # the previous model's sentences: a sub-sample model repeats few
     for model in plan.models:
         title = model.label + (" (sub-sample model)" if model.subsample else "")
         if not model.model:  # an outcome no model fits: why, and nothing about a fit
             paragraphs.append(f"{title}: not modelled. " + " ".join(model.reasons))
             continue
         words = [f"{title}: {_model_words(model, survey)}"]
-        if model.exposures:
+        if model.exposures and not (model.subsample and said):  # its reasons name them
             words.append("Exposures: " + "; ".join(survey.label(v) for v in model.exposures)
                          + ".")
-        if model.adjustment_sets:
-            words.append("Each exposure is estimated in a model of its own, adjusted for its "
-                         "set from the causal diagram (below); crude estimates are of each "
-                         "exposure alone, in the same rows.")
+        if model.adjustment_sets:  # the plan's reasons say where the sets come from
+            words.append("Crude estimates are of each exposure alone, in the same rows.")
         elif model.adjust_for:
             words.append("Adjusted for " + "; ".join(survey.label(v) for v in model.adjust_for)
                          + (" and the other exposures" if len(model.exposures) > 1 else "")
@@ -83,9 +82,14 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
         if fitted is not None and getattr(fitted, "effects", None) is not None:
             words.append(_standardisation_words(model))
         if model.adjustment_reasons:
-            words.append("; ".join(r.rstrip(".") for r in model.adjustment_reasons.values())
-                         + ".")
+            words.append(_adjustment_words(model))
         words += _sensitivity_words(model)
+        if model.subsample and said:
+            repeated = [w for w in words[1:] if w in said]
+            words = [words[0]] + [w for w in words[1:] if w not in said]
+            if repeated:
+                words.append("Otherwise as the model above.")
+        said = words
         paragraphs.append(" ".join(words))
     versions = package_versions()
     paragraphs.append("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".")
@@ -115,6 +119,19 @@ def _model_n(release, model, info: dict, n: int) -> str:
     of = (release.label(cell_key(POPULATION)) if info.get("n_read") == n
           else style.count(info.get("n_read")))
     return f"{release.label(total) if total in release else style.count(info.get('n'))} of {of}"
+
+
+# Beyond this many exposures, each one's set and reason read as a wall of text: the
+# adjustment-set table beside the causal diagram says them, one row per exposure.
+WORDED_SETS = 3
+
+
+def _adjustment_words(model) -> str:
+    """Each exposure's adjustment set and why, or where the table of them is."""
+    if len(model.adjustment_reasons) <= WORDED_SETS:
+        return "; ".join(r.rstrip(".") for r in model.adjustment_reasons.values()) + "."
+    return ("Each exposure's adjustment set, and why, is in the table 'Adjustment set of each "
+            "exposure' beside the causal diagram, with the regression models.")
 
 
 def _standardisation_words(model) -> str:
