@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
@@ -120,7 +121,6 @@ def test_labels_from_the_data_are_escaped(rendered):
 
 
 def test_small_counts_are_suppressed_in_reader_tables(rendered):
-    import pandas as pd
 
     flow = pd.read_csv(rendered["out"] / "tables" / "01_data_quality_flow.csv", dtype=str)
     shown = flow["Respondents"]
@@ -192,6 +192,13 @@ def test_reports_fit_a_phone_and_print_without_the_contents(rendered, browser):
     boxes = json.loads(boxes)
     assert any(scroll > client for scroll, client, _ in boxes)  # wider than a phone ...
     assert all(overflow == "auto" for *_, overflow in boxes)  # ... and scrolls in its box
+    # its estimates with their intervals stay on one line ("1.44-" above "2.02" misleads)
+    cells = json.loads(browser.evaluate(
+        "JSON.stringify(Array.from(document.querySelectorAll('td.num')).map(td => "
+        "[td.textContent, getComputedStyle(td).whiteSpace, td.getClientRects()[0].height]))"))
+    intervals = [c for c in cells if re.fullmatch(r"\d\.\d+ \(\d\.\d+-\d\.\d+\)", c[0])]
+    assert intervals and {c[1] for c in intervals} == {"nowrap"}
+    assert max(c[2] for c in intervals) < 2 * min(c[2] for c in intervals)
     images = [im["shown"] for im in page["images"]]
     assert images and max(images) <= 375 - 2 * 16  # scaled into main's padding
     alts = [im["alt"] for im in page["images"]]
@@ -222,6 +229,26 @@ def test_reports_fit_a_phone_and_print_without_the_contents(rendered, browser):
     assert printed[0] == "none"
     assert set(printed[1]) == {"page"}  # each section starts a page
     assert printed[2].endswith("px") and float(printed[2][:-2]) < 1123  # a figure fits A4
+
+
+@pytest.mark.browser
+def test_a_cut_table_title_is_a_problem_the_report_css_prevents(browser, tmp_path):
+    from tests.test_report_cdp import page_problems
+
+    from analysis.report.html import CSS
+    from analysis.report.session import html_table
+
+    wide = pd.DataFrame({f"column {k}": ["1.71 (1.44-2.02)"] * 3 for k in range(9)})
+    table = html_table(wide, title="A title longer than a phone is wide, which must wrap",
+                       note="A note as long, which the reader must see without scrolling.")
+    bare = tmp_path / "bare.html"
+    bare.write_text(f"<html><body><div style='overflow-x:auto'>{table}</div></body></html>")
+    problems = page_problems(browser, bare, widths=(390,))
+    assert any("title or note runs off the screen: 'A title longer" in p for p in problems)
+    ours = tmp_path / "ours.html"
+    ours.write_text(f"<html><head><style>{CSS}</style></head><body><main>{table}</main>"
+                    "</body></html>")
+    assert page_problems(browser, ours, widths=(390,)) == []
 
 
 # ---- failures ------------------------------------------------------------------

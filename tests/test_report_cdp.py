@@ -98,8 +98,12 @@ MEASURE = """JSON.stringify((() => {
     .filter(el => el.getBoundingClientRect().right > win + 0.5 && !scrolls(el))
     .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
       + ' ' + Math.round(el.getBoundingClientRect().right) + 'px');
+  // a table's title and note must be readable without scrolling the table sideways
+  const cut = Array.from(document.querySelectorAll('table caption, table tfoot .note'))
+    .filter(el => el.getBoundingClientRect().right > win + 0.5)
+    .slice(0, 5).map(el => el.textContent.slice(0, 60));
   return {scrollWidth: doc.scrollWidth, innerWidth: win, clientWidth: doc.clientWidth,
-    wide: wide, scripts: document.querySelectorAll('script').length,
+    wide: wide, cut: cut, scripts: document.querySelectorAll('script').length,
     images: Array.from(document.images).map(im => ({complete: im.complete,
       width: im.naturalWidth, height: im.naturalHeight, alt: im.getAttribute('alt'),
       shown: Math.round(im.getBoundingClientRect().width)}))};
@@ -250,6 +254,8 @@ def page_problems(browser: Browser, path: Path, widths=WIDTHS, *, label: str = "
         if page["scrollWidth"] > min(page["clientWidth"], page["innerWidth"]):
             problems.append(f"{where}: the page is {page['scrollWidth']} px wide in a "
                             f"{page['clientWidth']} px window; too wide: {page['wide']}")
+        problems += [f"{where}: a table's title or note runs off the screen: {text!r}"
+                     for text in page["cut"]]
         for k, image in enumerate(page["images"], 1):
             if not (image["complete"] and image["width"] > 0 and image["height"] > 0):
                 problems.append(f"{where}: image {k} did not load")

@@ -61,6 +61,7 @@ table.backpain-table td { padding: 3px 10px; border-bottom: 1px solid var(--line
   vertical-align: top; }
 table.backpain-table td.level { padding-left: 26px; }
 table.backpain-table td.suppressed { color: var(--muted); font-style: italic; }
+table.backpain-table td.num { white-space: nowrap; }
 table.backpain-table tfoot td { border-bottom: none; color: var(--muted); font-size: 12.5px;
   padding-top: 8px; max-width: 60em; }
 /* a URL or a long variable name breaks rather than widening the page */
@@ -87,6 +88,18 @@ pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5p
   table.backpain-table td:first-child { min-width: 9.5em; }
   table.backpain-table th, table.backpain-table td { padding: 3px 7px; }
   table.backpain-table td.level { padding-left: 16px; }
+  /* a table wider than the phone scrolls in its box: its title and note stay on the
+     screen, wrapped to it, and a shadow at the edge says more columns are beside */
+  table.backpain-table caption { display: block; }
+  table.backpain-table caption, table.backpain-table tfoot div.note {
+    position: sticky; left: 0; max-width: calc(100vw - 32px); }
+  main table {
+    background: linear-gradient(to right, #fff 30%, rgba(255, 255, 255, 0)),
+      linear-gradient(to left, #fff 30%, rgba(255, 255, 255, 0)) 100% 0,
+      radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, .18), rgba(0, 0, 0, 0)),
+      radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, .18), rgba(0, 0, 0, 0)) 100% 0;
+    background-repeat: no-repeat; background-size: 40px 100%, 40px 100%, 12px 100%, 12px 100%;
+    background-attachment: local, local, scroll, scroll; }
   /* a figure scaled to a phone has small text: a tap enlarges it in its own box */
   figure.backpain-figure { overflow-x: auto; }
   figure.backpain-figure label { cursor: zoom-in; }

@@ -63,6 +63,8 @@ def participant_flow(report: ReportSession) -> Html:
     shown = pd.DataFrame({
         "Stage": flow["stage"].str.capitalize(), "Step": flow["step"], "Reason": flow["label"],
         "Respondents": [release.label(k) for k in flow_keys(flow)]})
+    if flow.loc[flow["stage"] == "excluded", "step"].nunique() <= 1:
+        shown = shown.drop(columns="Step")  # one step (validation) names nothing
     out = report.table(shown, "flow", title="Participant flow",
                        note="Rows read = rows excluded + rows analysed. "
                             + _suppression_note(report))

@@ -57,6 +57,11 @@ def table_key(*parts: str) -> str:
     return key if key and key[0].isalnum() else f"k_{key}"
 
 
+# A number, a percentage or an estimate with its interval in brackets ("1.71 (1.44-2.02)"):
+# such a cell is not broken across lines ("1.44-" above "2.02" reads as two numbers).
+NUMBER = re.compile(r"[<>≤≥−+-]?\d[\d.,]*%?( \([^()]{1,30}\))?")
+
+
 def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | None = None,
                suppressed: str | list[str] | None = None) -> str:
     """``frame`` as an HTML table; every header, cell, title and note is escaped.
@@ -79,12 +84,15 @@ def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | Non
                 text = text.strip()
             if text in suppressed:
                 classes.append("suppressed")
+            elif NUMBER.fullmatch(text):
+                classes.append("num")
             attr = f' class="{" ".join(classes)}"' if classes else ""
             cells.append(f"<td{attr}>{esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     caption = f"<caption>{esc(title)}</caption>" if title else ""
-    foot = (f'<tfoot><tr><td colspan="{frame.shape[1]}">{esc(note)}</td></tr></tfoot>'
-            if note else "")
+    # the note in a block of its own: on a phone it wraps to the screen, not the table
+    foot = (f'<tfoot><tr><td colspan="{frame.shape[1]}"><div class="note">{esc(note)}</div>'
+            "</td></tr></tfoot>" if note else "")
     return (f'<table class="backpain-table">{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody>{foot}</table>")
 
