@@ -121,7 +121,6 @@ def test_labels_from_the_data_are_escaped(rendered):
 
 
 def test_small_counts_are_suppressed_in_reader_tables(rendered):
-
     flow = pd.read_csv(rendered["out"] / "tables" / "01_data_quality_flow.csv", dtype=str)
     shown = flow["Respondents"]
     numbers = pd.to_numeric(shown, errors="coerce")
