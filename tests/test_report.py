@@ -96,6 +96,23 @@ def test_reader_report_has_sections_figures_toc_provenance_and_no_code(rendered,
     assert "open_report" in analyst and "<script" not in analyst
 
 
+def test_reports_without_models_fold_the_models_methods(rendered):
+    pages = {name: (rendered["out"] / f"{name}.html").read_text(encoding="utf-8")
+             for name in NAMES}
+    methods = {name: re.search(r'<div class="backpain-methods">(.*?)</div>', page, re.S)[1]
+               for name, page in pages.items()}
+    folded = re.compile(r"<details><summary>How the 2 models were fitted \(their results are "
+                        r"in the report of the regression models\)</summary><p>Back-muscle "
+                        r"spasm in the last 12 months: logistic")
+    for name in ("01_data_quality", "02_descriptives", "04_questionnaires"):
+        assert folded.search(methods[name]), name
+        assert methods[name].startswith("<p>Data: ")  # the data and the design stay open
+    assert "<details>" not in methods["03_risk_factors"]
+    # the same paragraphs, folded or not
+    assert re.sub(r"</?details>|<summary>.*?</summary>", "", methods["01_data_quality"]) \
+        == methods["03_risk_factors"]
+
+
 def test_provenance_names_files_hashes_and_parameters(rendered):
     from analysis.report import sha256
 
@@ -194,10 +211,12 @@ def test_reports_fit_a_phone_and_print_without_the_contents(rendered, browser):
     # its estimates with their intervals stay on one line ("1.44-" above "2.02" misleads)
     cells = json.loads(browser.evaluate(
         "JSON.stringify(Array.from(document.querySelectorAll('td.num')).map(td => "
-        "[td.textContent, getComputedStyle(td).whiteSpace, td.getClientRects()[0].height]))"))
+        "{ const r = document.createRange(); r.selectNodeContents(td);"
+        " return [td.textContent, getComputedStyle(td).whiteSpace, r.getClientRects().length]; }"
+        "))"))
     intervals = [c for c in cells if re.fullmatch(r"\d\.\d+ \(\d\.\d+-\d\.\d+\)", c[0])]
     assert intervals and {c[1] for c in intervals} == {"nowrap"}
-    assert max(c[2] for c in intervals) < 2 * min(c[2] for c in intervals)
+    assert {c[2] for c in intervals} == {1}  # one line box each
     images = [im["shown"] for im in page["images"]]
     assert images and max(images) <= 375 - 2 * 16  # scaled into main's padding
     alts = [im["alt"] for im in page["images"]]

@@ -48,6 +48,7 @@ a.anchor-link { display: none; }
 .backpain-notice { background: #f3f6fb; border-left: 4px solid #4a6fa5; padding: 6px 14px;
   margin: 12px 0 8px; font-size: 14px; max-width: 60em; }
 .backpain-notice p { margin: 4px 0; font-weight: 600; }
+.backpain-methods summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 .backpain-notice ul { margin: 4px 0 6px; padding-left: 20px; }
 /* a wide table scrolls inside its own box, never the page */
 main table { display: block; width: fit-content; max-width: 100%; overflow-x: auto; }

@@ -15,6 +15,7 @@ import re
 import pandas as pd
 
 from analysis import style
+from analysis.errors import ReportError
 from analysis.plan import PlannedFit
 from analysis.report.causal import additive_interactions as additive_parts
 from analysis.report.causal import causal_diagram as diagram_parts
@@ -36,8 +37,15 @@ def join(*parts: Html | str) -> Html:
     return Html("".join(p.text if isinstance(p, Html) else p for p in parts))
 
 
-def methods(report: ReportSession) -> Html:
-    """The methods paragraph: data, flow, models, adjustment, design, missing data, software."""
+def methods(report: ReportSession, *, models: str = "open") -> Html:
+    """The methods paragraph: data, flow, models, adjustment, design, missing data, software.
+
+    ``models="folded"``: a report that shows no model (data quality,
+    questionnaires) keeps the models' paragraphs in a closed ``<details>``,
+    so its reader meets its own sections first.
+    """
+    if models not in ("open", "folded"):
+        raise ReportError(f"methods: models is {models!r}; use 'open' or 'folded'")
     fits = report.fits if report.has_fits else None
     paragraphs = methods_text(report.survey, report.plan, fits, counts=(report.n_read, report.n),
                               release=report.release, words=report.safe_words)
@@ -47,6 +55,16 @@ def methods(report: ReportSession) -> Html:
                                        "rows": [[str(report.plan)]]}
     report.write_results()
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    modelled = [m for m in report.plan.models if m.model]
+    if models == "folded" and modelled:
+        # data and design first, the software last; the model paragraphs between them
+        first = 1 + bool(report.plan.design)
+        inner = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs[first:-1])
+        body = ("".join(f"<p>{html.escape(p)}</p>" for p in paragraphs[:first])
+                + f"<details><summary>How the {len(modelled)} model"
+                + ("s were" if len(modelled) > 1 else " was")
+                + " fitted (their results are in the report of the regression models)"
+                + f"</summary>{inner}</details><p>{html.escape(paragraphs[-1])}</p>")
     return Html(heading("Methods") + f'<div class="backpain-methods">{body}</div>')
 
 
