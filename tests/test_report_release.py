@@ -407,3 +407,39 @@ def test_an_additive_interaction_contrast_on_a_small_cell_is_withheld(tmp_path):
                                          sex="Female", spasm="event")) == \
         cells.loc[("Golf", "Female"), "Yes"]
     assert "Counts of 1 to 4 respondents" in html
+
+
+def test_the_flow_diagram_draws_a_steps_hidden_reasons_as_one_derivable_count():
+    """Two reasons of 3 and one of 20 hidden (the 20 secondarily: 3 + 3 would be known from
+    the diagram's pool), their step's total 56 and its 30 shown: the diagram draws 56, 30 and
+    'other rules: 26' (= 56 - 30, nothing the table does not give) and no hidden count."""
+    import matplotlib.pyplot as plt
+
+    from analysis import figures
+    from analysis.report.disclosure import diagram_flow, flow_keys, register_flow
+
+    flow = pd.DataFrame({
+        "stage": ["read", *["excluded"] * 4, "analysed"],
+        "step": ["", *["validate"] * 4, ""],
+        "reason": ["rows read", "age: out of range", "sex: unknown code", "id: duplicate id",
+                   "height: out of range", "rows analysed"],
+        "label": ["rows read", "Age: out of range", "Sex: unknown code", "Id: duplicate id",
+                  "Height: out of range", "rows analysed"],
+        "n": [500, 3, 3, 20, 30, 444]})
+    release = Release(threshold=T)
+    register_flow(release, flow)
+    assert [release.label(k) for k in flow_keys(flow)] == ["500", "<5", "<5", "suppressed",
+                                                          "30", "444"]
+    drawn = diagram_flow(release, flow)
+    assert drawn[["reason", "shown"]].values.tolist() == [
+        ["rows read", "500"], ["height: out of range", "30"], ["other rules", "26"],
+        ["rows analysed", "444"]]
+    ax = figures.participant_flow(drawn)
+    text = "\n".join(t.get_text() for t in ax.texts)
+    plt.close(ax.figure)
+    assert "Excluded: n = 56" in text and "other rules: 26" in text
+    assert not re.search(r"\b(3|6|20)\b", text)
+    # rounded counts would not add up in the boxes: no diagram, and the report says why
+    rounded = Release(threshold=None, rounding=5)
+    register_flow(rounded, flow)
+    assert diagram_flow(rounded, flow) is None

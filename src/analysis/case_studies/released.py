@@ -289,7 +289,7 @@ def data_flow(report: ReportSession, by: str | None = None, *, groups: bool = Tr
     """
     from analysis import figures
     from analysis.privacy import cell_key
-    from analysis.report.disclosure import POPULATION, diagram_flow
+    from analysis.report.disclosure import POPULATION, diagram_flow, undrawn_flow
 
     survey, release = report.survey, report.release
     parts = []
@@ -304,8 +304,7 @@ def data_flow(report: ReportSession, by: str | None = None, *, groups: bool = Tr
                                   note=report.rule()))
     drawn = diagram_flow(release, report.flow.reset_index(drop=True))
     if drawn is None:
-        parts.append(Html("<p>The participant-flow diagram is not drawn: one of its counts "
-                          "is suppressed.</p>"))
+        parts.append(Html(f"<p>{undrawn_flow(release)}</p>"))
     else:
         ax = figures.participant_flow(drawn, codebook=survey)
         parts.append(report.figure(ax, "flow",

@@ -31,12 +31,14 @@ def participant_flow(flow, *, ax: Axes | None = None, title: str | None = "Parti
 
     ``flow`` is :attr:`Survey.flow` (``stage, step, reason, n``: one ``read``
     row, ``excluded`` rows by step and reason, one ``analysed`` row), or a
-    Survey itself. Each step that excluded rows gets a box at the side listing
-    its reasons with their counts, and the main column shows the rows left
-    after it. A reason "column: rule" is shown with the column's codebook
-    label when ``codebook`` (a Codebook or Survey) is given or ``flow`` is a
-    Survey. Counts carry thousands separators. Drawn in inch units: the
-    figure grows with the number of reasons.
+    Survey itself. An optional column ``shown`` gives the text of each
+    reason's count (a report's ``"<5"``) in place of ``n``. Each step that
+    excluded rows gets a box at the side listing its reasons with their
+    counts, and the main column shows the rows left after it. A reason
+    "column: rule" is shown with the column's codebook label when
+    ``codebook`` (a Codebook or Survey) is given or ``flow`` is a Survey.
+    Counts carry thousands separators. Drawn in inch units: the figure grows
+    with the number of reasons.
 
     Returns
     -------
@@ -65,8 +67,9 @@ def participant_flow(flow, *, ax: Axes | None = None, title: str | None = "Parti
     remaining = float(read.iloc[0])
     for k, (step, block) in enumerate(steps):
         lines = [f"Excluded{_step_name(step, len(steps))}: n = {thousands(block['n'].sum())}"]
-        for reason, n in zip(block["reason"], block["n"], strict=True):
-            text = wrap(f"{_reason(reason, codebook)}: {thousands(n)}", 40)
+        shown = block["shown"] if "shown" in block else [thousands(n) for n in block["n"]]
+        for reason, count in zip(block["reason"], shown, strict=True):
+            text = wrap(f"{_reason(reason, codebook)}: {count}", 40)
             lines += ["• " + text.replace("\n", "\n   ")]
         n_lines = sum(1 + s.count("\n") for s in lines)
         side_h = 0.12 + LINE * 1.15 + (n_lines - 1) * 0.2 + 0.15

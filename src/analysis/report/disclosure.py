@@ -47,6 +47,7 @@ from analysis.report.flow_cells import (
     pooled_flow,
     register_flow,
     register_missing,
+    undrawn_flow,
 )
 from analysis.report.release_files import (
     LOG_FILE,
@@ -434,6 +435,7 @@ __all__ = [
     "report_release",
     "sample_population",
     "table_population",
+    "undrawn_flow",
     "write_log",
     "write_release",
 ]

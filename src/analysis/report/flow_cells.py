@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis import style
 from analysis.privacy import Release, cell_key
 from analysis.report.tables import NOT_ASKED, blank_keys
 
@@ -87,7 +88,14 @@ def register_flow(release: Release, flow: pd.DataFrame) -> None:
 
 
 def diagram_flow(release: Release, flow: pd.DataFrame) -> pd.DataFrame | None:
-    """The pooled flow the diagram draws, with released (rounded) counts; None if any is hidden."""
+    """The pooled flow the diagram draws, each reason's count as released (``shown``).
+
+    A step's hidden reasons are drawn as one "other rules" whose count is the
+    step's released total minus its shown reasons (so it tells nothing the
+    table does not); a lone hidden reason reads as in the table ("<5").
+    None when a box's total (rows read, excluded at a step, analysed) is
+    hidden, or under rounding, where the boxes' sums would not match.
+    """
     pooled = pooled_flow(flow, release.threshold)
     keys = []
     for stage, step, reason, parts in pooled[["stage", "step", "reason", "parts"]].itertuples(
@@ -97,12 +105,31 @@ def diagram_flow(release: Release, flow: pd.DataFrame) -> pd.DataFrame | None:
         else:
             keys.append(flow_keys(pd.DataFrame([{"stage": stage, "step": step,
                                                  "reason": reason}]))[0])
-    keys += [cell_key(READ, excluded_step=str(s))
-             for s in flow.loc[flow["stage"] == "excluded", "step"].unique()]
-    if any(release.hidden(k) for k in keys) or release.rounding:
-        # rounded counts do not add up, and a hidden one has no number to draw
+    totals = [k for k, stage in zip(keys, pooled["stage"], strict=True) if stage != "excluded"]
+    totals += [cell_key(READ, excluded_step=str(s))
+               for s in flow.loc[flow["stage"] == "excluded", "step"].unique()]
+    if any(release.hidden(k) for k in totals) or release.rounding:
+        # rounded counts do not add up, and a box's hidden total has no number to draw
         return None
-    return pooled.drop(columns=["parts"])
+    drawn = pooled.drop(columns=["parts"]).assign(
+        hidden=[release.hidden(k) for k in keys], shown=[release.label(k) for k in keys])
+    rows = []
+    for (stage, step), group in drawn.groupby(["stage", "step"], sort=False):
+        if stage == "excluded" and group["hidden"].sum() > 1:
+            hidden = group[group["hidden"]]
+            n = int(hidden["n"].sum())
+            group = pd.concat([group[~group["hidden"]], pd.DataFrame([{
+                "stage": stage, "step": step, "reason": "other rules", "label": "other rules",
+                "n": n, "hidden": False, "shown": style.count(n)}])], ignore_index=True)
+        rows.append(group)
+    return pd.concat(rows, ignore_index=True).drop(columns=["hidden"])
+
+
+def undrawn_flow(release: Release) -> str:
+    """Why the participant-flow diagram is not drawn (when :func:`diagram_flow` is None)."""
+    return ("The participant-flow diagram is not drawn: "
+            + ("its counts are rounded and would not add up." if release.rounding
+               else "one of its totals is suppressed."))
 
 
 def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
@@ -153,5 +180,17 @@ def register_missing(release: Release, counts: pd.DataFrame) -> tuple[list, list
     return missing_keys, asked_keys
 
 
-__all__ = ["ASKED", "EXCLUDED", "POPULATION", "READ", "change_counts", "change_keys",
-           "diagram_flow", "flow_keys", "pooled_flow", "register_flow", "register_missing"]
+__all__ = [
+    "ASKED",
+    "EXCLUDED",
+    "POPULATION",
+    "READ",
+    "change_counts",
+    "change_keys",
+    "diagram_flow",
+    "flow_keys",
+    "pooled_flow",
+    "register_flow",
+    "register_missing",
+    "undrawn_flow",
+]

@@ -55,7 +55,7 @@ def participant_flow(report: ReportSession) -> Html:
     release knows too; when one of its numbers is hidden it is not drawn.
     """
     from analysis import figures
-    from analysis.report.disclosure import diagram_flow, flow_keys, register_flow
+    from analysis.report.disclosure import diagram_flow, flow_keys, register_flow, undrawn_flow
 
     flow = report.flow.reset_index(drop=True)
     release = report.release
@@ -70,8 +70,7 @@ def participant_flow(report: ReportSession) -> Html:
                             + _suppression_note(report))
     drawn = diagram_flow(release, flow)
     if drawn is None:
-        return join(out, Html("<p>The participant-flow diagram is not drawn: one of its counts "
-                              "is suppressed.</p>"))
+        return join(out, Html(f"<p>{undrawn_flow(release)}</p>"))
     ax = figures.participant_flow(drawn, codebook=report.survey)
     return join(out, report.figure(ax, "flow", caption="Participant flow (STROBE)"))
 
