@@ -58,6 +58,7 @@ class Fit:
     cov_type: str = "model"  # the covariance behind ``cov``: model, HC0, HC1, cluster, design
     df_resid: float | None = None  # t intervals and tests on these df (design-based fits)
     n_extra: int = 0  # estimated parameters beyond ``params`` (the NB dispersion)
+    cells: Any = None  # a design-based fit on (pattern x PSU) cells: models.survey_logit
 
     @property
     def bse(self) -> np.ndarray:
