@@ -104,6 +104,18 @@ def test_numeric_covariate_keeps_rows(survey):
     assert result._fits["crude: lifting"].cells is not None
 
 
+def test_numeric_covariate_of_few_values_on_cells():
+    data = _data().assign(grade=lambda d: (d["age"] // 15).astype(float))  # 4 values
+    codebook = {**CODEBOOK, "variables": {**CODEBOOK["variables"], "grade": {
+        "type": "numeric", "label": "Age group"}}}
+    graded = load_survey(data, codebook)
+    result = logistic(graded, "ache", ["lifting"], ["grade"], design=True)
+    fit, rows_fit = _on_rows(graded, result, "adjusted")
+    assert fit.cells is not None and fit.cells.X.shape[0] <= 3 * 4 * 24
+    np.testing.assert_allclose(fit.params, rows_fit.params, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(fit.cov, rows_fit.cov, rtol=1e-10, atol=1e-16)
+
+
 def test_cells_are_not_made_when_as_many_as_rows(survey):
     small = load_survey(_data(n=120, seed=2), CODEBOOK)
     result = logistic(small, "ache", ["lifting", "shift"], [], design=True)
@@ -111,3 +123,22 @@ def test_cells_are_not_made_when_as_many_as_rows(survey):
     # 6 patterns in 24 PSUs can be 144 cells: more than half of ~110 rows
     assert design_cells(fit, survey_design(small), complete_rows(small, result.info)) is None
     assert fit.cells is None
+
+
+@pytest.mark.parametrize("interactions", [(), [("lifting", "shift")]])
+def test_standardised_prevalences_on_cells_equal_rows(survey, interactions):
+    from analysis.models.standardise import standardise
+
+    result = logistic(survey, "ache", ["lifting", "shift"], [], interactions=interactions,
+                      design=True)
+    on_cells = standardise(result, survey)
+    assert all(f.cells is not None for f in result._fits.values())
+    for fit in result._fits.values():
+        fit.cells = None  # the same fits, standardised on their rows
+    on_rows = standardise(result, survey)
+    numbers = ["risk", "se", "ci_low", "ci_high"]
+    np.testing.assert_allclose(on_cells.risks[numbers], on_rows.risks[numbers], rtol=1e-10)
+    for frame in ("table", "difference"):
+        a, b = getattr(on_cells, frame), getattr(on_rows, frame)
+        columns = [c for c in a.columns if a[c].dtype.kind == "f"]
+        np.testing.assert_allclose(a[columns], b[columns], rtol=1e-10, atol=1e-14)

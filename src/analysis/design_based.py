@@ -28,7 +28,7 @@ Student's t on them.
   whose linearised SE is exactly ``se / (p (1-p))``; or ``"beta"``, Korn &
   Graubard's (1998) Clopper-Pearson interval on the effective sample size;
 * logistic regression (:mod:`analysis.models.survey_logit`, on (pattern x PSU)
-  cells when every covariate is a factor): weighted score equations ``sum w x (y - p) = 0``,
+  cells when the covariates take few values): weighted score equations ``sum w x (y - p) = 0``,
   sandwich ``A^-1 M A^-1`` with ``A = X' diag(w p (1-p)) X``, t tests and
   intervals on ``df.residual = degf + 1 - rank`` (as ``survey::svyglm``:
   ``summary()`` and the default ``confint()``).

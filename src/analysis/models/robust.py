@@ -108,13 +108,20 @@ def psu_totals(values: np.ndarray, units: np.ndarray, n_units: int,
     """Per PSU, the totals of the rows of ``values`` (n x k) times ``r`` (n,): (PSUs x k).
 
     One product of a sparse PSU-by-row indicator (holding ``r``) with
-    ``values``: each row is read once and no n x k temporary is made (the
-    scores ``X * r[:, None]`` of a 10^6 x 35 design were a 280 MB copy).
+    row-major ``values``, or one weighted bincount per column of column-major
+    ones: no n x k temporary is made (the scores ``X * r[:, None]`` of a
+    10^6 x 35 design were a 280 MB copy).
     """
     from scipy import sparse
 
     n = values.shape[0]
     data = np.ones(n) if r is None else np.asarray(r, dtype=np.float64)
+    if not values.flags.c_contiguous:
+        # A column-major design (models.design builds them so): one bincount per column reads
+        # each column in place, where the sparse product would first copy it to row-major.
+        return np.column_stack([np.bincount(units, weights=values[:, j] * data,
+                                            minlength=n_units)
+                                for j in range(values.shape[1])])
     indicator = sparse.csr_matrix((data, (units, np.arange(n))), shape=(n_units, n))
     return np.asarray(indicator @ values)
 

@@ -90,6 +90,7 @@ class _Target:
     y: np.ndarray
     w: np.ndarray
     scenarios: dict[str, list[tuple[str, tuple]]]  # variable -> [(level, scenario)]
+    at: np.ndarray | None = None  # under a design: each row's (or cell's) row in the survey
 
 
 def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
@@ -147,7 +148,7 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 pr_rows += a
                 pd_rows += b
                 continue
-            target = _target(fit, [v], design, rows)
+            target = _target(fit, [v], design, rows, cells=ci == "delta")
             if ci == "bootstrap":
                 mus, draws = _bootstrap(fit, target, v, design, rows, n_boot, seed)
                 cov, df = np.atleast_2d(np.cov(draws.T)), None
@@ -252,10 +253,22 @@ def complete_rows(survey, info: dict) -> np.ndarray:
     return rows
 
 
-def _target(fit, variables, design, rows) -> _Target:
-    """The fit's rows in row form and, per exposure, its design under each level."""
+def _target(fit, variables, design, rows, cells: bool = False) -> _Target:
+    """The fit's rows in row form and, per exposure, its design under each level.
+
+    Under a design with ``cells``, a fit made on (pattern x PSU) cells
+    (:func:`analysis.models.survey_logit.design_cells`) is standardised on
+    them: predictions depend on the pattern only, so every weighted sum of
+    the method (means, gradients, PSU totals of the linearised values) is the
+    same sum over cells.
+    """
     enc = fit.encoded
-    if fit.method == "rows":
+    made = getattr(fit, "cells", None) if design is not None and cells else None
+    at = rows
+    if made is not None:
+        X, y, w, enc, at = made.X, made.y, made.w, {**enc, **made.encoded}, made.rows
+        stack = 1
+    elif fit.method == "rows":
         X, y = fit.design.X, fit.y
         w = design.weight[rows] if design is not None else np.ones(y.size)
         stack = 1
@@ -293,24 +306,27 @@ def _target(fit, variables, design, rows) -> _Target:
         scenarios[v] = [(level, ("matrix", np.tile(build_design(fit.design.terms,
                                                                {**enc, v: ev}).X, (stack, 1)),
                                  None)) for level, ev in changed]
-    return _Target(X, y, w, scenarios)
+    return _Target(X, y, w, scenarios, at)
 
 
-def _scenario(params, target: _Target, scenario, u_of):
-    """Predictions of one scenario and ``X_j' u`` for the weights ``u = u_of(p)``."""
+def _scenario(params, target: _Target, scenario, u_of, eta=None):
+    """Predictions of one scenario and ``X_j' u`` for the weights ``u = u_of(p)``.
+
+    ``eta`` is ``X @ params`` when the caller has it (one pass over X fewer).
+    """
     kind, a, b = scenario
     if kind == "matrix":
         p = expit(a @ params)
         return p, a.T @ u_of(p)
     X = target.X
+    eta = X @ params if eta is None else eta
     if kind == "set":  # the term's columns set to b for everyone
-        eta = X @ params - X[:, a] @ params[a] + b @ params[a]
-        p = expit(eta)
+        p = expit(eta - X[:, a] @ params[a] + b @ params[a])
         u = u_of(p)
         grad = X.T @ u
         grad[a] = u.sum() * b
         return p, grad
-    p = expit(X @ params + b * params[a].sum())  # a numeric column raised by b steps
+    p = expit(eta + b * params[a].sum())  # a numeric column raised by b steps
     u = u_of(p)
     grad = X.T @ u
     grad[a] += b * u.sum()
@@ -321,8 +337,11 @@ def _means(params, target: _Target, v: str, w: np.ndarray):
     """Standardised means of each scenario, their gradients, and the predictions."""
     total = w.sum()
     mus, grads, preds = [], [], []
-    for _, scenario in target.scenarios[v]:
-        p, grad = _scenario(params, target, scenario, lambda q: w * q * (1 - q))
+    scenarios = target.scenarios[v]
+    eta = target.X @ params if any(kind != "matrix" for _, (kind, _, _) in scenarios) \
+        else None
+    for _, scenario in scenarios:
+        p, grad = _scenario(params, target, scenario, lambda q: w * q * (1 - q), eta)
         mus.append(float(w @ p / total))
         grads.append(grad / total)
         preds.append(p)
@@ -330,20 +349,28 @@ def _means(params, target: _Target, v: str, w: np.ndarray):
 
 
 def _delta(fit, target: _Target, v: str, design, rows, linearised: dict):
+    """Means and their covariance: ``G V G'``, or under a design the linearised variance.
+
+    Under a design the influence values are never formed row by row: their
+    PSU totals are the PSU totals of ``w (p_j - mu_j) / sum w`` plus those of
+    the scores ``w x (y - p)`` times ``A^-1 G_j'`` (linear in the scores), the
+    latter once per fit (:func:`analysis.models.robust.psu_totals`).
+    """
     mus, G, preds = _means(fit.params, target, v, target.w)
     if design is None:
         return mus, G @ fit.cov @ G.T
-    from analysis.models.robust import design_meat
+    from analysis.models.fitting import information_score
+    from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
     w, X, y = target.w, target.X, target.y
-    if fit.name not in linearised:  # the coefficients' linearised values, once per fit
+    units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
+    units = units[target.at]
+    if fit.name not in linearised:  # the coefficients' linearised PSU totals, once per fit
         p = expit(X @ fit.params)
-        bread = np.linalg.inv(X.T @ (X * (w * p * (1 - p))[:, None]))
-        linearised[fit.name] = (X * (w * (y - p))[:, None]) @ bread
-    z = np.zeros((design.weight.size, len(mus)))
-    z[rows] = (w[:, None] * (np.column_stack(preds) - mus) / w.sum()
-               + linearised[fit.name] @ G.T)
-    meat, _ = design_meat(z, design.strata, design.psu)
+        bread = np.linalg.inv(information_score(X, w * p * (1 - p), np.zeros_like(p))[0])
+        linearised[fit.name] = psu_totals(X, units, unit_stratum.size, w * (y - p)) @ bread
+    totals = psu_totals(np.column_stack(preds) - mus, units, unit_stratum.size, w / w.sum())
+    meat, _ = meat_of_totals(totals + linearised[fit.name] @ G.T, unit_stratum)
     return mus, meat
 
 

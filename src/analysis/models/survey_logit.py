@@ -8,7 +8,7 @@ weighted score equations ``sum_i w_i x_i (y_i - p_i) = 0`` (Newton-Raphson,
 of the PSU totals of the scores ``w_i x_i (y_i - p_i)`` (PSUs with
 replacement; rows outside the fit score zero but keep their PSU, a domain).
 
-**Cells.** When every covariate of the model is categorical, a row's ``x``
+**Cells.** When the covariates of the model take few values (factors), a row's ``x``
 and ``p`` depend only on its covariate pattern, so every sum above is a sum
 over cells -- (covariate pattern x PSU) -- of the cell's weight total
 ``sum w`` and weighted events ``sum w y``: the score total of a PSU is
@@ -110,20 +110,23 @@ def weighted_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarra
 
 
 def design_cells(fit, design, rows: np.ndarray) -> DesignCells | None:
-    """The (covariate pattern x PSU) cells of a row fit whose covariates are all factors.
+    """The (covariate pattern x PSU) cells of a row fit, or None when they are too many.
 
-    None when a covariate is numeric (a spline, a number: almost every row its
-    own pattern) or when the cells would be more than half the rows (then
-    the rows are as cheap). ``rows`` are the fit's rows' positions in the
+    A pattern is a combination of the factors' levels and the numeric
+    covariates' values (a spline's columns are functions of its value). None
+    when the cells would be more than half the rows (then the rows are as
+    cheap), which continuous covariates give. ``rows`` are the fit's rows' positions in the
     survey; cells of zero weight total are left out (they add nothing to
     any sum; their PSUs still count, as the rows' do).
     """
     used = sorted({v for t in fit.design.terms for v in t.variables})
-    if any(fit.encoded[v].kind != "factor" for v in used):
+    n = rows.size
+    numeric = [fit.encoded[v] for v in used if fit.encoded[v].kind != "factor"]
+    if numeric and not _compressible(numeric, n):
         return None
     units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
-    keys = [(fit.encoded[v].codes.astype(np.int64), len(fit.encoded[v].categories))
-            for v in used] + [(units[rows], max(unit_stratum.size, 1))]
+    keys = [fit.encoded[v].group_codes for v in used] + [(units[rows],
+                                                          max(unit_stratum.size, 1))]
     inverse, first = pattern_index(keys)
     if first.size * CELL_RATIO > rows.size:
         return None
@@ -137,13 +140,25 @@ def design_cells(fit, design, rows: np.ndarray) -> DesignCells | None:
     return DesignCells(X, swy / sw, sw, encoded, rows[first])
 
 
+def _compressible(encoded: list[Encoded], n: int) -> bool:
+    """Whether the first rows' covariate patterns are at most 1/4 of them (then try cells).
+
+    Continuous covariates (age to 2 decimals) make almost every row its own
+    pattern; 5% of the rows tell without numbering all of them. Only the path
+    depends on it: cells and rows give the same fit.
+    """
+    m = min(n, max(2000, n // 20))
+    return pattern_index([e.take(slice(0, m)).group_codes for e in encoded])[1].size \
+        * 2 * CELL_RATIO <= m
+
+
 def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True) -> int:
     """Refit a row-level logistic :class:`Fit` with weights; design-based covariance in place.
 
     ``rows`` are the positions of the fit's rows in the survey: rows left out
     (missing values) contribute zero scores but keep their PSU in the
     variance, as a domain of the full design (``svyglm`` on a subset).
-    With only categorical covariates (and ``cells``) the fit is on
+    With covariates of few values (factors; and ``cells``) the fit is on
     :func:`design_cells`, kept as ``fit.cells`` for the standardised
     prevalences; otherwise on the rows. Sets ``fit.cov_type = "design"`` and
     ``fit.df_resid = degf + 1 - rank``, the residual df ``svyglm`` gives its
