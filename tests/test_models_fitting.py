@@ -20,7 +20,7 @@ import statsmodels.api as sm
 from scipy.special import expit
 
 from analysis.aggregate import pattern_index
-from analysis.models import fitting
+from analysis.models import newton
 from analysis.models.design import Encoded, build_design, factor_term, numeric_term, term_columns
 from analysis.models.fitting import PATTERN_RATIO, fit_terms, newton_logit
 
@@ -37,11 +37,11 @@ def _design(n: int, seed: int, levels: int = 4) -> tuple[np.ndarray, np.ndarray]
 
 
 def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
-    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)  # 5,000 rows: start from 1,000 of them
+    monkeypatch.setattr(newton, "WARM_ROWS", 1_000)  # 5,000 rows: start from 1,000 of them
     X, y = _design(5_000, 1)
-    assert sum(b - a for a, b in fitting.warm_blocks(5_000)) == 1_000
+    assert sum(b - a for a, b in newton.warm_blocks(5_000)) == 1_000
     warm = newton_logit(X, y)
-    monkeypatch.setattr(fitting, "WARM_ROWS", 10**9)  # no warm start
+    monkeypatch.setattr(newton, "WARM_ROWS", 10**9)  # no warm start
     cold = newton_logit(X, y)
     score = X.T @ (y - expit(X @ warm.params))
     assert np.max(np.abs(score)) < 1e-8
@@ -55,15 +55,15 @@ def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
 
 def test_warm_start_falls_back_when_the_sample_misses_a_level(monkeypatch):
     """A level only in rows the sample skips: the sample's fit is rank deficient."""
-    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)
+    monkeypatch.setattr(newton, "WARM_ROWS", 1_000)
     X, y = _design(5_000, 2)
     sampled = np.zeros(X.shape[0], dtype=bool)
-    for a, b in fitting.warm_blocks(X.shape[0]):
+    for a, b in newton.warm_blocks(X.shape[0]):
         sampled[a:b] = True
     rare = np.zeros(X.shape[0])
     rare[np.flatnonzero(~sampled)[::7][:60]] = 1.0  # 60 rows, none of them in the sample
     X = np.asfortranarray(np.column_stack([X, rare]))
-    assert fitting._warm_start(X, y, 1e-8) is None
+    assert newton._warm_start(X, y, 1e-8) is None
     fit = newton_logit(X, y)
     ref = sm.Logit(y, X).fit(method="newton", disp=0, tol=1e-12)
     np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-9)

@@ -55,9 +55,13 @@ from scipy import stats
 from scipy.special import expit
 
 from analysis.errors import ModelError, ValidationError
-from analysis.models.fitting import Z95
 from analysis.models.robust import design_meat
-from analysis.models.survey_logit import design_df, design_logistic_fit, weighted_logit
+from analysis.models.survey_logit import (
+    design_df,
+    design_logistic_fit,
+    design_t_rows,
+    weighted_logit,
+)
 
 DF_RULES = ("domain", "design")
 PROPORTION_METHODS = ("logit", "beta")
@@ -397,33 +401,6 @@ def _domains(survey, by: str | None):
     codes = column.cat.codes.to_numpy()
     for j, level in enumerate(column.cat.categories):
         yield str(level), codes == j
-
-
-def design_t_rows(tidy: pd.DataFrame, df_resid) -> pd.DataFrame:
-    """Intervals and p-values of a tidy (ratio-scale) table on t with ``df_resid`` df.
-
-    The rows were built with the normal quantile (``exp(b ± z se)``); each
-    ``b`` and ``se`` is recovered from them -- also for spline contrasts, which
-    are not single coefficients -- and the interval and p-value redone with
-    Student's t, as ``summary.svyglm`` and ``confint.svyglm``. ``df_resid`` is a
-    number, or a mapping from the ``variable`` column to the df of the fit
-    each row comes from (the crude models).
-    """
-    out = tidy.copy()
-    if isinstance(df_resid, dict):
-        df = out["variable"].map(df_resid).to_numpy(dtype=float)
-    else:
-        df = np.full(len(out), float(df_resid))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b = np.log(out["estimate"].to_numpy(dtype=float))
-        se = (np.log(out["ci_high"].to_numpy(dtype=float))
-              - np.log(out["ci_low"].to_numpy(dtype=float))) / (2 * Z95)
-        t = stats.t.ppf(0.975, df)
-        has = np.isfinite(se)
-        out.loc[has, "ci_low"] = np.exp(b - t * se)[has]
-        out.loc[has, "ci_high"] = np.exp(b + t * se)[has]
-        out.loc[has, "p_value"] = (2 * stats.t.sf(np.abs(b / se), df))[has]
-    return out
 
 
 # The weighted logistic fit lives in models.survey_logit (models use it); named here too,

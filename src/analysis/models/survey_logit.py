@@ -30,12 +30,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 from scipy.special import expit
 
 from analysis.aggregate import pattern_index
 from analysis.errors import ModelError
 from analysis.models.design import Encoded, build_design
-from analysis.models.fitting import information_score
+from analysis.models.fitting import Z95, information_score
 from analysis.models.robust import design_meat, design_units
 
 CELL_RATIO = 2  # cells at most half the rows: fit on cells
@@ -192,6 +194,33 @@ def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True) -> in
     return df
 
 
+def design_t_rows(tidy: pd.DataFrame, df_resid) -> pd.DataFrame:
+    """Intervals and p-values of a tidy (ratio-scale) table on t with ``df_resid`` df.
+
+    The rows were built with the normal quantile (``exp(b ± z se)``); each
+    ``b`` and ``se`` is recovered from them -- also for spline contrasts, which
+    are not single coefficients -- and the interval and p-value redone with
+    Student's t, as ``summary.svyglm`` and ``confint.svyglm``. ``df_resid`` is a
+    number, or a mapping from the ``variable`` column to the df of the fit
+    each row comes from (the crude models).
+    """
+    out = tidy.copy()
+    if isinstance(df_resid, dict):
+        df = out["variable"].map(df_resid).to_numpy(dtype=float)
+    else:
+        df = np.full(len(out), float(df_resid))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.log(out["estimate"].to_numpy(dtype=float))
+        se = (np.log(out["ci_high"].to_numpy(dtype=float))
+              - np.log(out["ci_low"].to_numpy(dtype=float))) / (2 * Z95)
+        t = stats.t.ppf(0.975, df)
+        has = np.isfinite(se)
+        out.loc[has, "ci_low"] = np.exp(b - t * se)[has]
+        out.loc[has, "ci_high"] = np.exp(b + t * se)[has]
+        out.loc[has, "p_value"] = (2 * stats.t.sf(np.abs(b / se), df))[has]
+    return out
+
+
 __all__ = ["CELL_RATIO", "DesignCells", "design_cells", "design_df", "design_logistic_fit",
-           "weighted_logit"]
+           "design_t_rows", "weighted_logit"]
 
