@@ -90,7 +90,7 @@ class _Target:
     y: np.ndarray
     w: np.ndarray
     scenarios: dict[str, list[tuple[str, tuple]]]  # variable -> [(level, scenario)]
-    at: np.ndarray | None = None  # under a design: each row's (or cell's) row in the survey
+    units: np.ndarray | None = None  # under a design: each row's (or cell's) PSU number
 
 
 def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
@@ -264,9 +264,9 @@ def _target(fit, variables, design, rows, cells: bool = False) -> _Target:
     """
     enc = fit.encoded
     made = getattr(fit, "cells", None) if design is not None and cells else None
-    at = rows
+    units = None
     if made is not None:
-        X, y, w, enc, at = made.X, made.y, made.w, {**enc, **made.encoded}, made.rows
+        X, y, w, enc, units = made.X, made.y, made.w, {**enc, **made.encoded}, made.units
         stack = 1
     elif fit.method == "rows":
         X, y = fit.design.X, fit.y
@@ -306,7 +306,7 @@ def _target(fit, variables, design, rows, cells: bool = False) -> _Target:
         scenarios[v] = [(level, ("matrix", np.tile(build_design(fit.design.terms,
                                                                {**enc, v: ev}).X, (stack, 1)),
                                  None)) for level, ev in changed]
-    return _Target(X, y, w, scenarios, at)
+    return _Target(X, y, w, scenarios, units)
 
 
 def _scenario(params, target: _Target, scenario, u_of, eta=None):
@@ -364,7 +364,7 @@ def _delta(fit, target: _Target, v: str, design, rows, linearised: dict):
 
     w, X, y = target.w, target.X, target.y
     units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
-    units = units[target.at]
+    units = units[rows] if target.units is None else target.units
     if fit.name not in linearised:  # the coefficients' linearised PSU totals, once per fit
         p = expit(X @ fit.params)
         bread = np.linalg.inv(information_score(X, w * p * (1 - p), np.zeros_like(p))[0])

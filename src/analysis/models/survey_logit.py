@@ -27,7 +27,7 @@ paths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ from analysis.aggregate import pattern_index
 from analysis.errors import ModelError
 from analysis.models.design import Encoded, build_design
 from analysis.models.fitting import Z95, information_score
-from analysis.models.robust import design_meat, design_units
+from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
 CELL_RATIO = 2  # cells at most half the rows: fit on cells
 
@@ -50,15 +50,15 @@ class DesignCells:
     ``X`` is the cells' design (one row per cell), ``w`` the cells' weight
     totals and ``y`` their weighted event fractions (``sum w y / sum w``, so
     ``w * (y - p)`` is the cell's score factor), ``encoded`` the model
-    variables at one row of each cell and ``rows`` that row's position in
-    the survey (its PSU is the cell's).
+    variables of each cell and ``units`` its PSU (numbered as
+    :func:`analysis.models.robust.design_units` numbers them).
     """
 
     X: np.ndarray
     y: np.ndarray
     w: np.ndarray
     encoded: dict[str, Encoded]
-    rows: np.ndarray
+    units: np.ndarray
 
 
 def design_df(design, inside: np.ndarray | None = None) -> int:
@@ -127,19 +127,42 @@ def design_cells(fit, design, rows: np.ndarray) -> DesignCells | None:
     if numeric and not _compressible(numeric, n):
         return None
     units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
-    keys = [fit.encoded[v].group_codes for v in used] + [(units[rows],
-                                                          max(unit_stratum.size, 1))]
-    inverse, first = pattern_index(keys)
-    if first.size * CELL_RATIO > rows.size:
-        return None
+    units = units[rows]
     w = design.weight[rows]
-    sw = np.bincount(inverse, weights=w, minlength=first.size)
-    swy = np.bincount(inverse, weights=w * fit.y, minlength=first.size)
-    keep = sw > 0
-    first, sw, swy = first[keep], sw[keep], swy[keep]
-    encoded = {v: fit.encoded[v].take(first) for v in used}
-    X = build_design(fit.design.terms, encoded).X if used else np.ones((first.size, 1))
-    return DesignCells(X, swy / sw, sw, encoded, rows[first])
+    sizes = [len(fit.encoded[v].categories) for v in used]
+    space = float(np.prod(sizes, dtype=float)) * max(unit_stratum.size, 1)
+    if not numeric and space <= max(4 * n, 1 << 20):
+        # Few possible cells: the mixed-radix key of (levels, PSU) numbers them without
+        # hashing a million keys, and its digits give each cell's levels and PSU back.
+        key = np.zeros(n, dtype=np.int64)
+        for v, k in zip(used, sizes, strict=True):
+            key = key * k + fit.encoded[v].codes
+        key = key * max(unit_stratum.size, 1) + units
+        sw = np.bincount(key, weights=w, minlength=int(space))
+        cell = np.flatnonzero(sw > 0)
+        swy = np.bincount(key, weights=w * fit.y, minlength=int(space))[cell]
+        sw = sw[cell]
+        cell_units, rest = cell % max(unit_stratum.size, 1), cell // max(unit_stratum.size, 1)
+        encoded = {}
+        for v, k in reversed(list(zip(used, sizes, strict=True))):
+            e = fit.encoded[v]
+            encoded[v] = replace(e, codes=(rest % k).astype(e.codes.dtype))
+            rest = rest // k
+    else:
+        inverse, first = pattern_index([fit.encoded[v].group_codes for v in used]
+                                       + [(units, max(unit_stratum.size, 1))])
+        if first.size * CELL_RATIO > n:
+            return None
+        sw = np.bincount(inverse, weights=w, minlength=first.size)
+        swy = np.bincount(inverse, weights=w * fit.y, minlength=first.size)
+        keep = sw > 0
+        first, sw, swy = first[keep], sw[keep], swy[keep]
+        encoded = {v: fit.encoded[v].take(first) for v in used}
+        cell_units = units[first]
+    if sw.size * CELL_RATIO > n:
+        return None
+    X = build_design(fit.design.terms, encoded).X if used else np.ones((sw.size, 1))
+    return DesignCells(X, swy / sw, sw, encoded, cell_units)
 
 
 def _compressible(encoded: list[Encoded], n: int) -> bool:
@@ -171,14 +194,15 @@ def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True) -> in
     and CIs 1e-9), and cells against rows (1e-10).
     """
     made = design_cells(fit, design, rows) if cells else None
+    units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
     if made is not None:
-        X, y, w, at = made.X, made.y, made.w, made.rows
+        X, y, w, units = made.X, made.y, made.w, made.units
     else:
-        X, y, w, at = fit.design.X, fit.y, design.weight[rows], rows
+        X, y, w, units = fit.design.X, fit.y, design.weight[rows], units[rows]
     params, bread, llf = weighted_logit(X, y, w, start=fit.params)
     # rows left out score zero: only the fit's rows (or cells) are totalled by PSU
-    meat, _ = design_meat(X, design.strata, design.psu, rows=at, n=design.weight.size,
-                          r=w * (y - expit(X @ params)))
+    totals = psu_totals(X, units, unit_stratum.size, w * (y - expit(X @ params)))
+    meat, _ = meat_of_totals(totals, unit_stratum)
     inside = np.zeros(design.weight.size, dtype=bool)
     inside[rows] = True
     df = design_df(design, inside)
