@@ -46,12 +46,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
 from analysis.errors import ModelError
 from analysis.models.design import build_design
 from analysis.models.result import TIDY_COLUMNS, ModelResult
+from analysis.models.standardise_rows import (
+    contrast_rows,
+    risk_rows,
+    side_by_side_measures,
+    with_counts,
+)
 
 MEASURES = ("pr", "pd")
 CI_METHODS = ("delta", "bootstrap")
@@ -143,8 +148,8 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 # rows that stay on disk (analysis.scale): the same sums, where the rows are
                 levels, mus, G = fit.standardised_means(v)
                 cov, df = G @ fit.cov @ G.T, None
-                risks += _risk_rows(which, fit, v, levels, mus, cov, draws, df)
-                a, b = _contrast_rows(fit, v, levels, mus, cov, draws, df)
+                risks += risk_rows(which, fit, v, levels, mus, cov, draws, df)
+                a, b = contrast_rows(fit, v, levels, mus, cov, draws, df)
                 pr_rows += a
                 pd_rows += b
                 continue
@@ -158,14 +163,14 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 # the PSUs minus strata alone gave 7.6% for a 5% test (size_coverage.md)
                 df = fit.df_resid if design is not None else None
             levels = [lvl for lvl, _ in target.scenarios[v]]
-            risks += _risk_rows(which, fit, v, levels, mus, cov, draws, df)
-            a, b = _contrast_rows(fit, v, levels, mus, cov, draws, df)
+            risks += risk_rows(which, fit, v, levels, mus, cov, draws, df)
+            a, b = contrast_rows(fit, v, levels, mus, cov, draws, df)
             pr_rows += a
             pd_rows += b
-        pr[which] = _with_counts(pd.DataFrame(pr_rows), result, which)
-        pd_[which] = _with_counts(pd.DataFrame(pd_rows), result, which)
-    table = _side_by_side(pr, "pr", exposures)
-    difference = _side_by_side(pd_, "pd", exposures)
+        pr[which] = with_counts(pd.DataFrame(pr_rows), result, which)
+        pd_[which] = with_counts(pd.DataFrame(pd_rows), result, which)
+    table = side_by_side_measures(pr, "pr", exposures)
+    difference = side_by_side_measures(pd_, "pd", exposures)
     new_info = {**info, "measure": "prevalence ratio and difference",
                 "standardisation": "marginal standardisation (g-computation) over the "
                                    "respondents in the model" + (", weighted" if design is not
@@ -411,83 +416,6 @@ def _bootstrap(fit, target: _Target, v: str, design, rows, n_boot: int, seed: in
         raise ModelError(f"Only {len(draws)} of {n_boot} bootstrap resamples could be fitted "
                          "(sparse levels); use the delta method or merge levels.")
     return mus, np.array(draws)
-
-
-def _intervals(est, se, df, draws=None, log=False):
-    q = stats.t.ppf(0.975, df) if df else stats.norm.ppf(0.975)
-    dist = stats.t(df) if df else stats.norm
-    centre = np.log(est) if log else est
-    if draws is not None:
-        low, high = np.nanpercentile(draws, [2.5, 97.5])
-    elif log:
-        low, high = np.exp(centre - q * se), np.exp(centre + q * se)
-    else:
-        low, high = centre - q * se, centre + q * se
-    stat = centre / se if se > 0 else np.nan
-    return float(low), float(high), float(2 * dist.sf(abs(stat))) if np.isfinite(stat) else np.nan
-
-
-def _risk_rows(which, fit, v, levels, mus, cov, draws, df):
-    label = fit.encoded[v].label
-    rows = []
-    for j, level in enumerate(levels):
-        se = float(np.sqrt(cov[j, j]))
-        low, high, _ = _intervals(mus[j], se, df, None if draws is None else draws[:, j])
-        rows.append(dict(model=which, variable=v, level=level, label=f"{label}: {level}",
-                         risk=mus[j], se=se, ci_low=low, ci_high=high))
-    return rows
-
-
-def _contrast_rows(fit, v, levels, mus, cov, draws, df):
-    """PR and PD rows of each level against the reference (the first scenario)."""
-    e = fit.encoded[v]
-    pr_rows, pd_rows = [], []
-    if e.kind == "factor":
-        ref = levels[0]
-        base = dict(variable=v, n=np.nan, events=np.nan)
-        pr_rows.append(dict(base, term=f"{v}[{ref}]", level=ref, estimate=1.0, ci_low=np.nan,
-                            ci_high=np.nan, p_value=np.nan,
-                            label=f"{e.label}: {ref} (reference)"))
-        pd_rows.append(dict(pr_rows[-1], estimate=0.0))
-        named = [(f"{v}[{lvl}]", lvl, f"{e.label}: {lvl} vs {ref}") for lvl in levels[1:]]
-    else:
-        per = e.per_text or "per unit"
-        named = [(v, per, f"{e.label} ({per})")]
-    for j, (term, level, label) in enumerate(named, start=1):
-        ratio, diff = mus[j] / mus[0], mus[j] - mus[0]
-        if draws is not None:
-            log_draws = np.log(draws[:, j] / draws[:, 0])
-            diff_draws = draws[:, j] - draws[:, 0]
-            se_log, se_diff = np.std(log_draws, ddof=1), np.std(diff_draws, ddof=1)
-            lo, hi, p = _intervals(ratio, se_log, df, np.exp(log_draws), log=True)
-            dlo, dhi, dp = _intervals(diff, se_diff, df, diff_draws)
-        else:
-            c_log = np.zeros(len(mus))
-            c_log[j], c_log[0] = 1 / mus[j], -1 / mus[0]
-            c_diff = np.zeros(len(mus))
-            c_diff[j], c_diff[0] = 1.0, -1.0
-            se_log = float(np.sqrt(c_log @ cov @ c_log))
-            se_diff = float(np.sqrt(c_diff @ cov @ c_diff))
-            lo, hi, p = _intervals(ratio, se_log, df, log=True)
-            dlo, dhi, dp = _intervals(diff, se_diff, df)
-        base = dict(term=term, variable=v, level=level, label=label, n=np.nan, events=np.nan)
-        pr_rows.append(dict(base, estimate=ratio, ci_low=lo, ci_high=hi, p_value=p))
-        pd_rows.append(dict(base, estimate=diff, ci_low=dlo, ci_high=dhi, p_value=dp))
-    return pr_rows, pd_rows
-
-
-def _with_counts(frame: pd.DataFrame, result, which: str) -> pd.DataFrame:
-    """The unweighted n and events of each level, from the odds-ratio rows."""
-    counts = result.tidy(which)[["term", "n", "events"]]
-    out = frame.drop(columns=["n", "events"]).merge(counts, on="term", how="left")
-    return out.loc[:, ["term", "variable", "level", "label", "estimate", "ci_low", "ci_high",
-                       "p_value", "n", "events"]]
-
-
-def _side_by_side(tidy: dict[str, pd.DataFrame], measure: str, exposures) -> pd.DataFrame:
-    from analysis.models._prepare import side_by_side
-
-    return side_by_side(tidy["crude"], tidy["adjusted"], exposures, measure)
 
 
 __all__ = ["CI_METHODS", "MEASURES", "RISK_COLUMNS", "StandardisedResult", "complete_rows",
