@@ -8,7 +8,7 @@
   those alone have too many patterns; the choice equals counting every row's
   pattern (the sample ends with many patterns, or not).
 * ``build_design`` fills the columns of X in place; X equals the term columns
-  stacked side by side.
+  stacked side by side; a released design rebuilds the same X from its codes.
 """
 
 from __future__ import annotations
@@ -147,3 +147,17 @@ def test_one_factor_pattern_fit_is_the_hand_computed_saturated_model():
                                atol=1e-12)
     woolf = np.sqrt(1 / events[1:] + 1 / others[1:] + 1 / events[0] + 1 / others[0])
     np.testing.assert_allclose(fit.bse[1:], woolf, rtol=1e-10)
+
+
+def test_released_design_is_rebuilt_equal():
+    rng = np.random.default_rng(4)
+    n = 3000
+    enc = {"f": Encoded("f", "F", "factor", codes=rng.integers(0, 3, n).astype(np.int8),
+                        categories=("a", "b", "c")),
+           "x": Encoded("x", "X", "numeric", values=rng.normal(0, 1, n))}
+    design = build_design([factor_term(enc["f"]), numeric_term(enc["x"])], enc)
+    kept = design.X.copy()
+    design.release()
+    assert design.X is not design.X  # rebuilt on each use, not held
+    np.testing.assert_array_equal(design.X, kept)
+    assert design.X.shape == (n, 4) and design.names == ["Intercept", "f[b]", "f[c]", "x"]
