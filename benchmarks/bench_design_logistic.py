@@ -15,9 +15,18 @@ its rows. Measured in one run, on the same fits:
   the same fits without them (on rows), medians, and the largest relative
   difference of a standardised prevalence or its SE.
 
+With ``--baseline SRC`` (another checkout's ``src``, e.g. main's) it also
+times, in a fresh process for each of the two ``src`` and one run each,
+``logistic(design=True)`` of the example's main exposures (the report's first
+model set, continuous covariates included) and ``standardise()`` of it, with
+each process's peak memory and the largest relative difference of an odds
+ratio or prevalence ratio between the two.
+
 Run::
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_design_logistic.py --sizes 1000000 --runs 3
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_design_logistic.py --sizes 1000000 \
+        --baseline ../main/src
 """
 
 from __future__ import annotations
@@ -47,10 +56,57 @@ def timed(fn, runs: int):
     return statistics.median(times), out
 
 
+CHILD = r"""
+import json, resource, sys, time, warnings
+warnings.simplefilter("ignore")
+from analysis.load import load_survey
+from analysis.models import logistic
+from analysis.models.standardise import standardise
+from analysis.report.sections import split_exposures
+from analysis.simulate import simulate_survey
+survey = load_survey(simulate_survey(int(sys.argv[1]), 1), sys.argv[2], on_invalid="exclude")
+exposures = split_exposures(survey)[0]
+start = time.perf_counter()
+result = logistic(survey, None, exposures, None, design=True)
+fit = time.perf_counter() - start
+start = time.perf_counter()
+ratios = standardise(result, survey)
+std = time.perf_counter() - start
+print(json.dumps({"fit": fit, "standardise": std,
+                  "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "or": result.table[["or_crude", "or_adjusted"]].to_numpy().ravel().tolist(),
+                  "pr": ratios.table[["pr_crude", "pr_adjusted"]].to_numpy().ravel().tolist()}))
+"""
+
+
+def against(baseline: str, n: int, codebook) -> str:
+    """One run of the report's first model set under ``baseline``'s src and this one's."""
+    import json
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    out = {}
+    for name, src in (("baseline", baseline), ("this checkout", here)):
+        env = {**os.environ, "PYTHONPATH": src, "MPLBACKEND": "Agg"}
+        run = subprocess.run([sys.executable, "-c", CHILD, str(n), str(codebook)], env=env,
+                             capture_output=True, text=True, check=True)
+        out[name] = json.loads(run.stdout.strip().splitlines()[-1])
+    a, b = out["baseline"], out["this checkout"]
+    diff = max(float(np.nanmax(np.abs(np.array(b[k], float) / np.array(a[k], float) - 1)))
+               for k in ("or", "pr"))
+    return (f"| {n:,} | {a['fit']:.1f} | {b['fit']:.1f} | {a['fit'] / b['fit']:.1f} | "
+            f"{a['standardise']:.1f} | {b['standardise']:.1f} | "
+            f"{a['standardise'] / b['standardise']:.1f} | {a['peak']:.2f} | {b['peak']:.2f} | "
+            f"{diff:.1e} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--baseline", help="another checkout's src: the report's first "
+                        "model set timed under it and under this checkout")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     from pathlib import Path
@@ -101,6 +157,13 @@ def main() -> None:
                 f"{s_cells:.2f} | {s_rows / s_cells:.1f} | {d_std:.1e} |")
         print(line, flush=True)
         lines.append(line)
+    if args.baseline:
+        rows = [against(args.baseline, n, codebook) for n in args.sizes]
+        print("load after the baseline runs:", uptime())
+        print("\n| n | design fits, baseline (s) | this (s) | speed-up | standardise, baseline "
+              "(s) | this (s) | speed-up | peak GiB, baseline | this | max rel. diff. OR/PR |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
     print("load after:", uptime())
     print("\n| n | crude models | cells (all) | design fits, rows (s) | cells (s) | ratio | "
           "max rel. diff. est./SE | standardise, rows (s) | cells (s) | ratio | "
