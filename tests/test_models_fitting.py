@@ -8,7 +8,7 @@
   those alone have too many patterns; the choice equals counting every row's
   pattern (the sample ends with many patterns, or not).
 * ``build_design`` fills the columns of X in place; X equals the term columns
-  stacked side by side.
+  stacked side by side; a released design rebuilds the same X from its codes.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import statsmodels.api as sm
 from scipy.special import expit
 
 from analysis.aggregate import pattern_index
-from analysis.models import fitting
+from analysis.models import newton
 from analysis.models.design import Encoded, build_design, factor_term, numeric_term, term_columns
 from analysis.models.fitting import PATTERN_RATIO, fit_terms, newton_logit
 
@@ -37,11 +37,11 @@ def _design(n: int, seed: int, levels: int = 4) -> tuple[np.ndarray, np.ndarray]
 
 
 def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
-    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)  # 5,000 rows: start from 1,000 of them
+    monkeypatch.setattr(newton, "WARM_ROWS", 1_000)  # 5,000 rows: start from 1,000 of them
     X, y = _design(5_000, 1)
-    assert sum(b - a for a, b in fitting.warm_blocks(5_000)) == 1_000
+    assert sum(b - a for a, b in newton.warm_blocks(5_000)) == 1_000
     warm = newton_logit(X, y)
-    monkeypatch.setattr(fitting, "WARM_ROWS", 10**9)  # no warm start
+    monkeypatch.setattr(newton, "WARM_ROWS", 10**9)  # no warm start
     cold = newton_logit(X, y)
     score = X.T @ (y - expit(X @ warm.params))
     assert np.max(np.abs(score)) < 1e-8
@@ -55,15 +55,15 @@ def test_warm_started_newton_reaches_the_same_maximum(monkeypatch):
 
 def test_warm_start_falls_back_when_the_sample_misses_a_level(monkeypatch):
     """A level only in rows the sample skips: the sample's fit is rank deficient."""
-    monkeypatch.setattr(fitting, "WARM_ROWS", 1_000)
+    monkeypatch.setattr(newton, "WARM_ROWS", 1_000)
     X, y = _design(5_000, 2)
     sampled = np.zeros(X.shape[0], dtype=bool)
-    for a, b in fitting.warm_blocks(X.shape[0]):
+    for a, b in newton.warm_blocks(X.shape[0]):
         sampled[a:b] = True
     rare = np.zeros(X.shape[0])
     rare[np.flatnonzero(~sampled)[::7][:60]] = 1.0  # 60 rows, none of them in the sample
     X = np.asfortranarray(np.column_stack([X, rare]))
-    assert fitting._warm_start(X, y, 1e-8) is None
+    assert newton._warm_start(X, y, 1e-8) is None
     fit = newton_logit(X, y)
     ref = sm.Logit(y, X).fit(method="newton", disp=0, tol=1e-12)
     np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-9)
@@ -147,3 +147,17 @@ def test_one_factor_pattern_fit_is_the_hand_computed_saturated_model():
                                atol=1e-12)
     woolf = np.sqrt(1 / events[1:] + 1 / others[1:] + 1 / events[0] + 1 / others[0])
     np.testing.assert_allclose(fit.bse[1:], woolf, rtol=1e-10)
+
+
+def test_released_design_is_rebuilt_equal():
+    rng = np.random.default_rng(4)
+    n = 3000
+    enc = {"f": Encoded("f", "F", "factor", codes=rng.integers(0, 3, n).astype(np.int8),
+                        categories=("a", "b", "c")),
+           "x": Encoded("x", "X", "numeric", values=rng.normal(0, 1, n))}
+    design = build_design([factor_term(enc["f"]), numeric_term(enc["x"])], enc)
+    kept = design.X.copy()
+    design.release()
+    assert design.X is not design.X  # rebuilt on each use, not held
+    np.testing.assert_array_equal(design.X, kept)
+    assert design.X.shape == (n, 4) and design.names == ["Intercept", "f[b]", "f[c]", "x"]

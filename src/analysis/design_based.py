@@ -27,7 +27,8 @@ Student's t on them.
   quasibinomial)`` and takes ``confint(ddf = degf)`` on the logit scale,
   whose linearised SE is exactly ``se / (p (1-p))``; or ``"beta"``, Korn &
   Graubard's (1998) Clopper-Pearson interval on the effective sample size;
-* logistic regression: weighted score equations ``sum w x (y - p) = 0``,
+* logistic regression (:mod:`analysis.models.survey_logit`, on (pattern x PSU)
+  cells when the covariates take few values): weighted score equations ``sum w x (y - p) = 0``,
   sandwich ``A^-1 M A^-1`` with ``A = X' diag(w p (1-p)) X``, t tests and
   intervals on ``df.residual = degf + 1 - rank`` (as ``survey::svyglm``:
   ``summary()`` and the default ``confint()``).
@@ -54,8 +55,13 @@ from scipy import stats
 from scipy.special import expit
 
 from analysis.errors import ModelError, ValidationError
-from analysis.models.fitting import Z95, information_score
-from analysis.models.robust import design_meat, design_units
+from analysis.models.robust import design_meat
+from analysis.models.survey_logit import (
+    design_df,
+    design_logistic_fit,
+    design_t_rows,
+    weighted_logit,
+)
 
 DF_RULES = ("domain", "design")
 PROPORTION_METHODS = ("logit", "beta")
@@ -111,27 +117,6 @@ def survey_design(survey) -> SurveyDesign:
         arrays[role] = values
     weight = arrays["weight"] if arrays["weight"] is not None else np.ones(len(data))
     return SurveyDesign(weight, arrays["stratum"], arrays["cluster"], names)
-
-
-def design_df(design: SurveyDesign, inside: np.ndarray | None = None) -> int:
-    """Design degrees of freedom: PSUs minus strata among the rows ``inside``.
-
-    As R's ``degf`` (survey 4.1): only rows with a positive weight count, so
-    on a domain (a subset design) a PSU without domain members and a stratum
-    without such PSUs drop out. Without PSUs each row is one; without strata
-    there is one stratum.
-
-    Examples
-    --------
-    >>> design_df(survey_design(survey))  # doctest: +SKIP
-    9
-    """
-    keep = design.weight > 0
-    if inside is not None:
-        keep = keep & inside
-    units, unit_stratum = design_units(keep.size, design.strata, design.psu)
-    kept = np.bincount(units[keep], minlength=unit_stratum.size) > 0  # PSUs with such rows
-    return int(kept.sum()) - int((np.bincount(unit_stratum[kept]) > 0).sum())
 
 
 def _check_df_rule(df: str) -> None:
@@ -418,89 +403,9 @@ def _domains(survey, by: str | None):
         yield str(level), codes == j
 
 
-# ---- weighted logistic regression ------------------------------------------
-def weighted_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarray | None = None,
-                   tol: float = 1e-10, maxiter: int = 100) -> tuple[np.ndarray, np.ndarray, float]:
-    """Pseudo-maximum-likelihood logistic fit: (params, bread, weighted log-likelihood).
-
-    Newton-Raphson on ``sum w [y eta - log(1 + e^eta)]``; the bread is
-    ``(X' diag(w p (1-p)) X)^-1``.
-    """
-    beta = np.zeros(X.shape[1]) if start is None else np.asarray(start, float).copy()
-    for _ in range(maxiter):
-        p = expit(X @ beta)
-        # information and score over blocks of rows: no n x k temporary per iteration
-        information, score = information_score(X, w * p * (1 - p), w * (y - p))
-        step = np.linalg.solve(information, score)
-        beta = beta + step
-        if np.max(np.abs(step)) < tol:
-            break
-    else:
-        raise ModelError("The weighted logistic fit did not converge (separated data?).")
-    eta = X @ beta
-    p = expit(eta)
-    bread = np.linalg.inv(information_score(X, w * p * (1 - p), np.zeros_like(p))[0])
-    llf = float(-np.sum(w * np.logaddexp(0.0, np.where(y > 0, -eta, eta))))
-    return beta, bread, llf
-
-
-def design_logistic_fit(fit, design: SurveyDesign, rows: np.ndarray) -> int:
-    """Refit a row-level logistic :class:`Fit` with weights; design-based covariance in place.
-
-    ``rows`` are the positions of the fit's rows in the survey: rows left out
-    (missing values) contribute zero scores but keep their PSU in the
-    variance, as a domain of the full design (``svyglm`` on a subset).
-    Sets ``fit.cov_type = "design"`` and ``fit.df_resid = degf + 1 - rank``,
-    the residual df ``svyglm`` gives its t tests and default ``confint``
-    (``degf`` is :func:`design_df` of the fit's rows), so
-    :meth:`~analysis.models.result.ModelResult.coefficients` uses t.
-    Returns ``degf``. Tested against ``svyglm(family = quasibinomial())``
-    (fixture ``design``: estimates 1e-10; SEs, p-values and CIs 1e-9).
-    """
-    X, y = fit.design.X, fit.y
-    w = design.weight[rows]
-    params, bread, llf = weighted_logit(X, y, w, start=fit.params)
-    # rows left out score zero: only the fit's rows are totalled by PSU (the same sums)
-    residual = w * (y - expit(X @ params))
-    meat, _ = design_meat(X * residual[:, None], design.strata, design.psu, rows=rows,
-                          n=design.weight.size)
-    cov = bread @ meat @ bread
-    inside = np.zeros(design.weight.size, dtype=bool)
-    inside[rows] = True
-    df = design_df(design, inside)
-    fit.params, fit.cov, fit.llf = params, cov, llf
-    fit.cov_type = "design"
-    fit.df_resid = df + 1 - X.shape[1]
-    if fit.df_resid < 1:
-        raise ModelError(
-            f"Model {getattr(fit, 'name', '')!r}: {X.shape[1]} coefficients but only {df} design "
-            "degrees of freedom (PSUs minus strata): no t test or interval is possible. "
-            "Use fewer terms or a design with more PSUs.")
-    return df
-
-
-def design_t_rows(tidy: pd.DataFrame, df_resid) -> pd.DataFrame:
-    """Intervals and p-values of a tidy (ratio-scale) table on t with ``df_resid`` df.
-
-    The rows were built with the normal quantile (``exp(b ± z se)``); each
-    ``b`` and ``se`` is recovered from them -- also for spline contrasts, which
-    are not single coefficients -- and the interval and p-value redone with
-    Student's t, as ``summary.svyglm`` and ``confint.svyglm``. ``df_resid`` is a
-    number, or a mapping from the ``variable`` column to the df of the fit
-    each row comes from (the crude models).
-    """
-    out = tidy.copy()
-    if isinstance(df_resid, dict):
-        df = out["variable"].map(df_resid).to_numpy(dtype=float)
-    else:
-        df = np.full(len(out), float(df_resid))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b = np.log(out["estimate"].to_numpy(dtype=float))
-        se = (np.log(out["ci_high"].to_numpy(dtype=float))
-              - np.log(out["ci_low"].to_numpy(dtype=float))) / (2 * Z95)
-        t = stats.t.ppf(0.975, df)
-        has = np.isfinite(se)
-        out.loc[has, "ci_low"] = np.exp(b - t * se)[has]
-        out.loc[has, "ci_high"] = np.exp(b + t * se)[has]
-        out.loc[has, "p_value"] = (2 * stats.t.sf(np.abs(b / se), df))[has]
-    return out
+# The weighted logistic fit lives in models.survey_logit (models use it); named here too,
+# where callers of the design-based estimates have always found it.
+__all__ = ["DF_RULES", "PROPORTION_METHODS", "SurveyDesign", "design_df", "design_logistic_fit",
+           "design_t_rows", "proportion_interval", "ratio_estimate", "survey_design",
+           "survey_mean", "survey_table_one", "survey_total", "total_estimate",
+           "weighted_logit"]

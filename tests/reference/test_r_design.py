@@ -104,6 +104,7 @@ def _check_glm(table: pd.DataFrame, ref: dict) -> None:
 
 def test_logistic_design_matches_svyglm(survey):
     result = logistic(survey, "spasm", ["posture"], ["age"], design=True)
+    assert result._fits["adjusted"].cells is None  # a numeric covariate: on rows
     adjusted, crude = R["models"]["adjusted"], R["models"]["crude_posture_cc"]
     assert result.info["n"] == adjusted["n"] == crude["n"] == 1216
     assert result.info["design_df"] == adjusted["degf"] == 9
@@ -138,6 +139,8 @@ def test_crude_logistic_on_every_row_matches_svyglm(survey):
     ref = R["models"]["crude_posture"]
     result = logistic(survey, "spasm", ["posture"], [], design=True)
     assert result.info["n"] == ref["n"] == 1241
+    # one factor: fitted on its (level x PSU) cells, not on the 1,241 rows
+    assert result._fits["adjusted"].cells.X.shape[0] < 1241 / 2
     coefs = result.coefficients("adjusted")
     _check_glm(coefs, ref)
     assert result.fit_statistics["df_resid"].iloc[0] == ref["df_residual"]

@@ -234,6 +234,11 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
                           "standard errors are not reliable (separated data or a sparse "
                           "level?). See analysis.diagnostics.separation(); firth=True gives "
                           "finite estimates.", name)
+    for fit in crude.values():
+        # A crude model's matrix is rebuilt from its codes when used again (tests, a
+        # standardisation on rows): the fits of a report at 10^7 held 2 GB of them.
+        if fit.method == "rows":
+            fit.design.release()
     if sample_design is None and cov_type != "model":
         groups = None if groups_all is None else groups_all[rows]
         result._tests = lambda: robust_model_tests(crude, adjusted, main_terms, inter_terms, enc,

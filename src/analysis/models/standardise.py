@@ -46,12 +46,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
 from analysis.errors import ModelError
 from analysis.models.design import build_design
 from analysis.models.result import TIDY_COLUMNS, ModelResult
+from analysis.models.standardise_rows import (
+    contrast_rows,
+    risk_rows,
+    side_by_side_measures,
+    with_counts,
+)
 
 MEASURES = ("pr", "pd")
 CI_METHODS = ("delta", "bootstrap")
@@ -90,6 +95,7 @@ class _Target:
     y: np.ndarray
     w: np.ndarray
     scenarios: dict[str, list[tuple[str, tuple]]]  # variable -> [(level, scenario)]
+    units: np.ndarray | None = None  # under a design: each row's (or cell's) PSU number
 
 
 def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
@@ -142,12 +148,12 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 # rows that stay on disk (analysis.scale): the same sums, where the rows are
                 levels, mus, G = fit.standardised_means(v)
                 cov, df = G @ fit.cov @ G.T, None
-                risks += _risk_rows(which, fit, v, levels, mus, cov, draws, df)
-                a, b = _contrast_rows(fit, v, levels, mus, cov, draws, df)
+                risks += risk_rows(which, fit, v, levels, mus, cov, draws, df)
+                a, b = contrast_rows(fit, v, levels, mus, cov, draws, df)
                 pr_rows += a
                 pd_rows += b
                 continue
-            target = _target(fit, [v], design, rows)
+            target = _target(fit, [v], design, rows, cells=ci == "delta")
             if ci == "bootstrap":
                 mus, draws = _bootstrap(fit, target, v, design, rows, n_boot, seed)
                 cov, df = np.atleast_2d(np.cov(draws.T)), None
@@ -157,14 +163,14 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 # the PSUs minus strata alone gave 7.6% for a 5% test (size_coverage.md)
                 df = fit.df_resid if design is not None else None
             levels = [lvl for lvl, _ in target.scenarios[v]]
-            risks += _risk_rows(which, fit, v, levels, mus, cov, draws, df)
-            a, b = _contrast_rows(fit, v, levels, mus, cov, draws, df)
+            risks += risk_rows(which, fit, v, levels, mus, cov, draws, df)
+            a, b = contrast_rows(fit, v, levels, mus, cov, draws, df)
             pr_rows += a
             pd_rows += b
-        pr[which] = _with_counts(pd.DataFrame(pr_rows), result, which)
-        pd_[which] = _with_counts(pd.DataFrame(pd_rows), result, which)
-    table = _side_by_side(pr, "pr", exposures)
-    difference = _side_by_side(pd_, "pd", exposures)
+        pr[which] = with_counts(pd.DataFrame(pr_rows), result, which)
+        pd_[which] = with_counts(pd.DataFrame(pd_rows), result, which)
+    table = side_by_side_measures(pr, "pr", exposures)
+    difference = side_by_side_measures(pd_, "pd", exposures)
     new_info = {**info, "measure": "prevalence ratio and difference",
                 "standardisation": "marginal standardisation (g-computation) over the "
                                    "respondents in the model" + (", weighted" if design is not
@@ -252,10 +258,22 @@ def complete_rows(survey, info: dict) -> np.ndarray:
     return rows
 
 
-def _target(fit, variables, design, rows) -> _Target:
-    """The fit's rows in row form and, per exposure, its design under each level."""
+def _target(fit, variables, design, rows, cells: bool = False) -> _Target:
+    """The fit's rows in row form and, per exposure, its design under each level.
+
+    Under a design with ``cells``, a fit made on (pattern x PSU) cells
+    (:func:`analysis.models.survey_logit.design_cells`) is standardised on
+    them: predictions depend on the pattern only, so every weighted sum of
+    the method (means, gradients, PSU totals of the linearised values) is the
+    same sum over cells.
+    """
     enc = fit.encoded
-    if fit.method == "rows":
+    made = getattr(fit, "cells", None) if design is not None and cells else None
+    units = None
+    if made is not None:
+        X, y, w, enc, units = made.X, made.y, made.w, {**enc, **made.encoded}, made.units
+        stack = 1
+    elif fit.method == "rows":
         X, y = fit.design.X, fit.y
         w = design.weight[rows] if design is not None else np.ones(y.size)
         stack = 1
@@ -293,24 +311,27 @@ def _target(fit, variables, design, rows) -> _Target:
         scenarios[v] = [(level, ("matrix", np.tile(build_design(fit.design.terms,
                                                                {**enc, v: ev}).X, (stack, 1)),
                                  None)) for level, ev in changed]
-    return _Target(X, y, w, scenarios)
+    return _Target(X, y, w, scenarios, units)
 
 
-def _scenario(params, target: _Target, scenario, u_of):
-    """Predictions of one scenario and ``X_j' u`` for the weights ``u = u_of(p)``."""
+def _scenario(params, target: _Target, scenario, u_of, eta=None):
+    """Predictions of one scenario and ``X_j' u`` for the weights ``u = u_of(p)``.
+
+    ``eta`` is ``X @ params`` when the caller has it (one pass over X fewer).
+    """
     kind, a, b = scenario
     if kind == "matrix":
         p = expit(a @ params)
         return p, a.T @ u_of(p)
     X = target.X
+    eta = X @ params if eta is None else eta
     if kind == "set":  # the term's columns set to b for everyone
-        eta = X @ params - X[:, a] @ params[a] + b @ params[a]
-        p = expit(eta)
+        p = expit(eta - X[:, a] @ params[a] + b @ params[a])
         u = u_of(p)
         grad = X.T @ u
         grad[a] = u.sum() * b
         return p, grad
-    p = expit(X @ params + b * params[a].sum())  # a numeric column raised by b steps
+    p = expit(eta + b * params[a].sum())  # a numeric column raised by b steps
     u = u_of(p)
     grad = X.T @ u
     grad[a] += b * u.sum()
@@ -321,8 +342,11 @@ def _means(params, target: _Target, v: str, w: np.ndarray):
     """Standardised means of each scenario, their gradients, and the predictions."""
     total = w.sum()
     mus, grads, preds = [], [], []
-    for _, scenario in target.scenarios[v]:
-        p, grad = _scenario(params, target, scenario, lambda q: w * q * (1 - q))
+    scenarios = target.scenarios[v]
+    eta = target.X @ params if any(kind != "matrix" for _, (kind, _, _) in scenarios) \
+        else None
+    for _, scenario in scenarios:
+        p, grad = _scenario(params, target, scenario, lambda q: w * q * (1 - q), eta)
         mus.append(float(w @ p / total))
         grads.append(grad / total)
         preds.append(p)
@@ -330,20 +354,28 @@ def _means(params, target: _Target, v: str, w: np.ndarray):
 
 
 def _delta(fit, target: _Target, v: str, design, rows, linearised: dict):
+    """Means and their covariance: ``G V G'``, or under a design the linearised variance.
+
+    Under a design the influence values are never formed row by row: their
+    PSU totals are the PSU totals of ``w (p_j - mu_j) / sum w`` plus those of
+    the scores ``w x (y - p)`` times ``A^-1 G_j'`` (linear in the scores), the
+    latter once per fit (:func:`analysis.models.robust.psu_totals`).
+    """
     mus, G, preds = _means(fit.params, target, v, target.w)
     if design is None:
         return mus, G @ fit.cov @ G.T
-    from analysis.models.robust import design_meat
+    from analysis.models.fitting import information_score
+    from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
     w, X, y = target.w, target.X, target.y
-    if fit.name not in linearised:  # the coefficients' linearised values, once per fit
+    units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
+    units = units[rows] if target.units is None else target.units
+    if fit.name not in linearised:  # the coefficients' linearised PSU totals, once per fit
         p = expit(X @ fit.params)
-        bread = np.linalg.inv(X.T @ (X * (w * p * (1 - p))[:, None]))
-        linearised[fit.name] = (X * (w * (y - p))[:, None]) @ bread
-    z = np.zeros((design.weight.size, len(mus)))
-    z[rows] = (w[:, None] * (np.column_stack(preds) - mus) / w.sum()
-               + linearised[fit.name] @ G.T)
-    meat, _ = design_meat(z, design.strata, design.psu)
+        bread = np.linalg.inv(information_score(X, w * p * (1 - p), np.zeros_like(p))[0])
+        linearised[fit.name] = psu_totals(X, units, unit_stratum.size, w * (y - p)) @ bread
+    totals = psu_totals(np.column_stack(preds) - mus, units, unit_stratum.size, w / w.sum())
+    meat, _ = meat_of_totals(totals + linearised[fit.name] @ G.T, unit_stratum)
     return mus, meat
 
 
@@ -384,83 +416,6 @@ def _bootstrap(fit, target: _Target, v: str, design, rows, n_boot: int, seed: in
         raise ModelError(f"Only {len(draws)} of {n_boot} bootstrap resamples could be fitted "
                          "(sparse levels); use the delta method or merge levels.")
     return mus, np.array(draws)
-
-
-def _intervals(est, se, df, draws=None, log=False):
-    q = stats.t.ppf(0.975, df) if df else stats.norm.ppf(0.975)
-    dist = stats.t(df) if df else stats.norm
-    centre = np.log(est) if log else est
-    if draws is not None:
-        low, high = np.nanpercentile(draws, [2.5, 97.5])
-    elif log:
-        low, high = np.exp(centre - q * se), np.exp(centre + q * se)
-    else:
-        low, high = centre - q * se, centre + q * se
-    stat = centre / se if se > 0 else np.nan
-    return float(low), float(high), float(2 * dist.sf(abs(stat))) if np.isfinite(stat) else np.nan
-
-
-def _risk_rows(which, fit, v, levels, mus, cov, draws, df):
-    label = fit.encoded[v].label
-    rows = []
-    for j, level in enumerate(levels):
-        se = float(np.sqrt(cov[j, j]))
-        low, high, _ = _intervals(mus[j], se, df, None if draws is None else draws[:, j])
-        rows.append(dict(model=which, variable=v, level=level, label=f"{label}: {level}",
-                         risk=mus[j], se=se, ci_low=low, ci_high=high))
-    return rows
-
-
-def _contrast_rows(fit, v, levels, mus, cov, draws, df):
-    """PR and PD rows of each level against the reference (the first scenario)."""
-    e = fit.encoded[v]
-    pr_rows, pd_rows = [], []
-    if e.kind == "factor":
-        ref = levels[0]
-        base = dict(variable=v, n=np.nan, events=np.nan)
-        pr_rows.append(dict(base, term=f"{v}[{ref}]", level=ref, estimate=1.0, ci_low=np.nan,
-                            ci_high=np.nan, p_value=np.nan,
-                            label=f"{e.label}: {ref} (reference)"))
-        pd_rows.append(dict(pr_rows[-1], estimate=0.0))
-        named = [(f"{v}[{lvl}]", lvl, f"{e.label}: {lvl} vs {ref}") for lvl in levels[1:]]
-    else:
-        per = e.per_text or "per unit"
-        named = [(v, per, f"{e.label} ({per})")]
-    for j, (term, level, label) in enumerate(named, start=1):
-        ratio, diff = mus[j] / mus[0], mus[j] - mus[0]
-        if draws is not None:
-            log_draws = np.log(draws[:, j] / draws[:, 0])
-            diff_draws = draws[:, j] - draws[:, 0]
-            se_log, se_diff = np.std(log_draws, ddof=1), np.std(diff_draws, ddof=1)
-            lo, hi, p = _intervals(ratio, se_log, df, np.exp(log_draws), log=True)
-            dlo, dhi, dp = _intervals(diff, se_diff, df, diff_draws)
-        else:
-            c_log = np.zeros(len(mus))
-            c_log[j], c_log[0] = 1 / mus[j], -1 / mus[0]
-            c_diff = np.zeros(len(mus))
-            c_diff[j], c_diff[0] = 1.0, -1.0
-            se_log = float(np.sqrt(c_log @ cov @ c_log))
-            se_diff = float(np.sqrt(c_diff @ cov @ c_diff))
-            lo, hi, p = _intervals(ratio, se_log, df, log=True)
-            dlo, dhi, dp = _intervals(diff, se_diff, df)
-        base = dict(term=term, variable=v, level=level, label=label, n=np.nan, events=np.nan)
-        pr_rows.append(dict(base, estimate=ratio, ci_low=lo, ci_high=hi, p_value=p))
-        pd_rows.append(dict(base, estimate=diff, ci_low=dlo, ci_high=dhi, p_value=dp))
-    return pr_rows, pd_rows
-
-
-def _with_counts(frame: pd.DataFrame, result, which: str) -> pd.DataFrame:
-    """The unweighted n and events of each level, from the odds-ratio rows."""
-    counts = result.tidy(which)[["term", "n", "events"]]
-    out = frame.drop(columns=["n", "events"]).merge(counts, on="term", how="left")
-    return out.loc[:, ["term", "variable", "level", "label", "estimate", "ci_low", "ci_high",
-                       "p_value", "n", "events"]]
-
-
-def _side_by_side(tidy: dict[str, pd.DataFrame], measure: str, exposures) -> pd.DataFrame:
-    from analysis.models._prepare import side_by_side
-
-    return side_by_side(tidy["crude"], tidy["adjusted"], exposures, measure)
 
 
 __all__ = ["CI_METHODS", "MEASURES", "RISK_COLUMNS", "StandardisedResult", "complete_rows",
