@@ -15,6 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.case_studies.distributions import (  # noqa: F401 - re-exported
+    overlap_keys,
+    register_overlap,
+    released_overlap,
+)
 from analysis.describe.render import format_p
 from analysis.errors import ReportError
 from analysis.models import discordant_pairs, matched_sets, mcnemar
@@ -177,76 +182,23 @@ def withheld_value(report: ReportSession, value: float | None) -> bool:
     return False
 
 
-def overlap_keys(survey, variable: str, by: str, groups) -> tuple[list, list]:
-    """The cells of an overlap table's N (known ``variable`` in each group) and Beyond columns."""
-    from analysis.privacy import KNOWN_LEVEL, cell_key
-    from analysis.report.disclosure import POPULATION
-
-    n = [cell_key(POPULATION, {by: g, variable: KNOWN_LEVEL}) for g in groups]
-    beyond = [cell_key(POPULATION, {by: g, f"{variable} beyond the reference": "yes"})
-              for g in groups]
-    return n, beyond
+def table_one_grouping(report: ReportSession) -> str | None:
+    """The variable a case study's Table 1 is by: its first outcome (as the section's default)."""
+    return next(iter(report.survey.variables("outcome")), None)
 
 
-def register_overlap(release, survey, variable: str, by: str) -> None:
-    """The respondents with ``variable`` in each group of ``by``, and those beyond the reference.
+def register_characteristics(release, report: ReportSession, columns) -> None:
+    """Table 1 with exactly the ``columns`` the notebook shows, by :func:`table_one_grouping`.
 
-    The N cells are Table 1's (respondents of the group with a known value),
-    so a group hidden there is hidden here.
+    The report's own Table 1 registers every default column; a column the
+    notebook does not show must not cost the columns it shows a complement.
     """
-    from analysis.diagnostics import overlap
+    from analysis.report.tables import register_table_one
 
-    table = overlap(survey, variable, by)
-    n_keys, beyond_keys = overlap_keys(survey, variable, by, table["group"])
-    for key, n in zip(n_keys, table["n"], strict=True):
-        release.add_cell(key, float(n), where=f"overlap of {variable}")
-    for key, n in zip(beyond_keys, table["beyond_reference"], strict=True):
-        release.add_cell(key, float(n), where=f"overlap of {variable}")
-    # N = the group's respondents when none lacks the value: a reader who sees no missing
-    # value (a zero is public) subtracts nothing, so the release must tie N to the group
-    from analysis.privacy import MISSING_LEVEL, cell_key
-    from analysis.report.disclosure import POPULATION
-
-    data = survey.data
-    for group, key in zip(table["group"], n_keys, strict=True):
-        inside = data[by].astype(str) == str(group)
-        missing = float(data.loc[inside, variable].isna().sum())
-        gap = release.add_cell(cell_key(POPULATION, {by: group, variable: MISSING_LEVEL}),
-                               missing, released=missing == 0,
-                               where=f"overlap of {variable} (no missing value)")
-        release.add_relation(cell_key(POPULATION, {by: group}), [key, gap])
-
-
-def released_overlap(report: ReportSession, variable: str, by: str, *,
-                     beyond: bool = True) -> pd.DataFrame:
-    """:func:`analysis.diagnostics.overlap` as reader text: counts from the release.
-
-    A group whose N is a small count shows no quantiles either (the minimum,
-    median and maximum of fewer than ``threshold`` respondents describe them).
-    """
-    from analysis.diagnostics import overlap
-    from analysis.privacy.release import PRIMARY
-    from analysis.style import significant
-
-    pairs = [tuple(p) for p in report.parameters.get("overlaps") or ()]
-    if (variable, by) not in pairs:
-        raise ReportError(
-            f"The case study's release registers overlaps={pairs!r}, not ({variable!r}, "
-            f"{by!r}): pass overlaps=[[{variable!r}, {by!r}]] to open_case_study so the "
-            "table is decided with the others.")
-    release = report.release
-    table = overlap(report.survey, variable, by)
-    n_keys, beyond_keys = overlap_keys(report.survey, variable, by, table["group"])
-    shown = pd.DataFrame({"Group": table["group"],
-                          "N": [release.label(k) for k in n_keys]})
-    small = np.array([release.status(k) == PRIMARY for k in n_keys], dtype=bool)
-    for column in ("min", "q1", "median", "q3", "max"):
-        shown[column.capitalize() if column != "q1" and column != "q3" else column.upper()] = [
-            COMPLEMENT_LABEL if hide else significant(v, 3)
-            for v, hide in zip(table[column], small, strict=True)]
-    if beyond:
-        shown["Beyond reference"] = [release.label(k) for k in beyond_keys]
-    return shown
+    by = table_one_grouping(report)
+    table = report.table_one(by, list(columns))
+    grouped = any(c.startswith("n:") and c != "n:Overall" for c in table.columns)
+    register_table_one(release, table, by=by if grouped else None)
 
 
 def register_tables(report: ReportSession):
@@ -254,11 +206,14 @@ def register_tables(report: ReportSession):
 
     Registers the tables its notebook's parameters name: ``groups`` (rows by
     a variable, :func:`data_flow`), ``pairs`` (an exposure's matched sets
-    and discordant pairs, :func:`matched_flow` and :func:`discordant_table`)
-    and ``overlaps`` (``[variable, by]`` pairs: :func:`released_overlap`).
+    and discordant pairs, :func:`matched_flow` and :func:`discordant_table`),
+    ``overlaps`` (``[variable, by]`` pairs: :func:`released_overlap`) and
+    ``characteristics`` (Table 1's columns, :func:`register_characteristics`).
     """
     def extra(release) -> None:
         by, pairs = report.parameters.get("groups"), report.parameters.get("pairs")
+        if report.parameters.get("characteristics"):
+            register_characteristics(release, report, report.parameters["characteristics"])
         if by:
             register_groups(release, report.survey, by)
         if pairs:
@@ -267,6 +222,23 @@ def register_tables(report: ReportSession):
         for variable, group in report.parameters.get("overlaps") or ():
             register_overlap(release, report.survey, variable, group)
     return extra
+
+
+def attach_release(report: ReportSession, parts: set[str] | None) -> ReportSession:
+    """Give a case study's session its release: the report's ``parts`` and its own tables.
+
+    ``parts``: the parts of :func:`analysis.report.disclosure.report_release`
+    its notebook shows (None: all). With a ``characteristics`` parameter the
+    report's default Table 1 is left out: :func:`register_tables` registers
+    the columns shown instead.
+    """
+    from analysis.report.disclosure import PARTS
+
+    if report.parameters.get("characteristics"):
+        parts = (set(PARTS.values()) if parts is None else set(parts)) - {"table one"}
+    report.extra_release = register_tables(report)
+    report.release_parts = parts
+    return report
 
 
 def _registered(report: ReportSession, name: str, value: str | None) -> str:
@@ -375,16 +347,21 @@ def discordant_table(report: ReportSession, exposure: str | None = None) -> Html
 
 
 __all__ = [
+    "attach_release",
     "data_flow",
     "discordant_table",
     "group_counts",
     "matched_flow",
     "matched_population",
     "pairs_population",
+    "register_characteristics",
     "register_discordant",
     "register_groups",
     "register_matched",
+    "register_overlap",
     "register_tables",
+    "released_overlap",
+    "table_one_grouping",
     "withheld_rows",
     "withheld_value",
     "withheld_variables",

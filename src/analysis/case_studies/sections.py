@@ -205,9 +205,11 @@ def overlap_table(report: ReportSession, variable: str, by: str, *, key: str, ti
     Its counts come from the report's release (:func:`released_overlap`): pass
     ``overlaps=[[variable, by]]`` to :func:`~analysis.case_studies.open_case_study`.
     """
+    from analysis.case_studies.distributions import EXTREMES_NOTE
+
     table = released_overlap(report, variable, by, beyond=beyond)
     return report.table(table, key, title=title, note=" ".join(
-        t for t in (note, report.rule()) if t))
+        t for t in (note, EXTREMES_NOTE, report.rule()) if t))
 
 
 def collinearity_table(report: ReportSession, total: str, parts: Sequence[str]) -> Html:
