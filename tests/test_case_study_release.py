@@ -13,8 +13,13 @@ matched odds ratio b/c and its interval are back-solved by trying every (b, c).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from _reader_attack import ReaderProgram
+from analysis.codebook import Codebook
 from analysis.privacy import COMPLEMENT_LABEL
 
 
@@ -30,7 +35,8 @@ def _session(survey, tmp_path, threshold: int = 5, parts=None, **parameters):
 
 
 def _rows(report, key: str) -> dict[str, list[str]]:
-    return {r[0]: r[1:] for r in report.results[key]["rows"]}
+    results = report["results"] if isinstance(report, dict) else report.results
+    return {r[0]: r[1:] for r in results[key]["rows"]}
 
 
 # ---- Table 1: registered with the columns shown --------------------------------------
@@ -109,3 +115,217 @@ def test_the_distribution_table_shows_no_extreme_value_and_no_quantile_of_the_ex
     x = np.array([21.0, 30, 34, 40, 66])
     p10, q1 = np.percentile(x, 10), np.percentile(x, 25)
     assert (p10 - 0.4 * q1) / 0.6 == pytest.approx(x.min(), abs=1e-9)
+
+
+# ---- hypothesis: small matched surveys with rare exposures ----------------------------
+MATCHED = {"name": "matched", "variables": {
+    "pair": {"type": "text", "label": "Matched set", "role": "match"},
+    "status": {"type": "binary", "label": "Disc", "levels": {0: "control", 1: "case"},
+               "role": "outcome"},
+    "driver": {"type": "binary", "label": "Drives a car", "levels": {0: "No", 1: "Yes"},
+               "role": "exposure"},
+    "sex": {"type": "categorical", "label": "Sex", "levels": {1: "Female", 2: "Male"},
+            "role": "confounder"},
+    "age": {"type": "numeric", "label": "Age", "unit": "years", "role": "confounder"},
+}}
+
+
+def _matched_survey(neither: int, b: int, c: int, both: int, two_controls: int,
+                    unknown: int, seed: int):
+    """1:1 pairs by (case, control) exposure: ``neither`` No/No, ``b`` Yes/No, ``c`` No/Yes,
+    ``both`` Yes/Yes; ``two_controls`` sets of two controls (not informative) and
+    ``unknown`` pairs whose control's exposure is missing (not complete)."""
+    from analysis.load import load_survey
+
+    rng = np.random.default_rng(seed)
+    pairs = ([(0, 0)] * neither + [(1, 0)] * b + [(0, 1)] * c + [(1, 1)] * both
+             + [(0, None)] * unknown)
+    rows = []
+    for i, (case, control) in enumerate(pairs):
+        rows += [(f"P{i}", 1, case), (f"P{i}", 0, control)]
+    for j in range(two_controls):
+        rows += [(f"C{j}", 0, int(rng.integers(0, 2))), (f"C{j}", 0, 0)]
+    frame = pd.DataFrame(rows, columns=["pair", "status", "driver"])
+    frame["sex"] = np.where(rng.random(len(frame)) < 0.15, 1, 2)
+    frame["age"] = np.round(rng.uniform(20, 70, len(frame)))
+    return load_survey(frame, Codebook.from_dict(MATCHED))
+
+
+class Reader:
+    """What a reader of the rendered case-study tables knows, as an integer program.
+
+    Unknowns: Table 1's cells (each variable's levels and missing by status), the
+    matched sets and people at each stage, the 2x2 pairs table. Known without being
+    told: every analysed row is in a set and is a case or a control; Table 1's columns
+    add up; each stage is a subset of the one above; the pairs are the sets with a case
+    and a control (two people each) and the discordant sets are the off-diagonal
+    pairs; the rows complete at the second stage are those with the exposure; the
+    pairs' margins are at most Table 1's cells, and equal when every row is in a
+    complete pair. :meth:`interval` solves with every label, :meth:`interval`
+    ``(labels_only=True)`` with each shown non-zero count known only to be at least
+    the threshold (what the labels alone leave with every count hidden: the range
+    the release promises, module docstring of analysis.privacy.release).
+    """
+
+    def __init__(self, threshold: int, levels: dict[str, list[str]], whole_pairs: bool):
+        self.threshold = threshold
+        names = ["N", "N:control", "N:case"]
+        for v, lv in levels.items():
+            names += [f"{v}={x}:{g}" for x in [*lv, "(missing)"] for g in ("control", "case")]
+        names += [f"S{i}" for i in range(4)] + [f"P{i}" for i in range(4)]
+        names += [f"p:{a}:{b}" for a in ("No", "Yes") for b in ("No", "Yes")]
+        self.index = {n: i for i, n in enumerate(names)}
+        self.structure: list[tuple[dict, str]] = []  # (terms, "eq" | "ge"): sum = 0 / >= 0
+        self.labels: list[tuple[list[str], str]] = []
+        eq, ge = (lambda t: self.structure.append((t, "eq"))), (
+            lambda t: self.structure.append((t, "ge")))
+        eq({"N": 1, "N:control": -1, "N:case": -1})
+        for v, lv in levels.items():
+            for g in ("control", "case"):
+                eq({f"N:{g}": 1, **{f"{v}={x}:{g}": -1 for x in [*lv, "(missing)"]}})
+        eq({"N": 1, "P0": -1})
+        for i in range(3):
+            ge({f"S{i}": 1, f"S{i + 1}": -1})
+            ge({f"P{i}": 1, f"P{i + 1}": -1})
+        eq({"S2": 1, **{f"p:{a}:{b}": -1 for a in ("No", "Yes") for b in ("No", "Yes")}})
+        eq({"P2": 1, "S2": -2})
+        eq({"S3": 1, "p:Yes:No": -1, "p:No:Yes": -1})
+        eq({"P3": 1, "S3": -2})
+        eq({"P1": 1, "N": -1, "driver=(missing):control": 1, "driver=(missing):case": 1})
+        for x in ("No", "Yes"):
+            for terms in ({f"driver={x}:case": 1, **{f"p:{x}:{y}": -1 for y in ("No", "Yes")}},
+                          {f"driver={x}:control": 1,
+                           **{f"p:{y}:{x}": -1 for y in ("No", "Yes")}}):
+                (eq if whole_pairs else ge)(terms)
+
+    def vector(self, terms: dict[str, float]) -> np.ndarray:
+        out = np.zeros(len(self.index))
+        for name, coef in terms.items():
+            out[self.index[name]] += coef
+        return out
+
+    def label(self, names: str | list[str], text: str) -> None:
+        self.labels.append(([names] if isinstance(names, str) else names, text))
+
+    def hidden(self) -> list[tuple[list[str], str]]:
+        return [(n, t) for n, t in self.labels if t.split(" ")[0] == f"<{self.threshold}"]
+
+    def interval(self, names: list[str], labels_only: bool = False) -> tuple[float, float]:
+        program = ReaderProgram((len(self.index),), self.threshold)
+        for terms, kind in self.structure:
+            if kind == "eq":
+                program.eq.append(self.vector(terms))
+                program.b_eq.append(0.0)
+            else:
+                program.ub.append(-self.vector(terms))
+                program.b_ub.append(0.0)
+        for cells, text in self.labels:
+            value = text.split(" ")[0]
+            if labels_only and value.isdigit() and value != "0":
+                text = COMPLEMENT_LABEL  # every count hidden: known to be >= threshold
+            program.constrain(self.vector(dict.fromkeys(cells, 1)), text)
+        return program.interval(self.vector(dict.fromkeys(names, 1)))
+
+
+def _mcnemar_solutions(text: str, most: int) -> set[tuple[int, int]]:
+    """Every (b, c) whose b/c (95% CI) prints as ``text`` (Breslow & Day's Wald interval)."""
+    out = set()
+    for b in range(1, most + 1):
+        for c in range(1, most + 1):
+            se = np.sqrt(1 / b + 1 / c)
+            shown = (f"{b / c:.3f} ({np.exp(np.log(b / c) - 1.959964 * se):.3f}-"
+                     f"{np.exp(np.log(b / c) + 1.959964 * se):.3f})")
+            if shown == text:
+                out.add((b, c))
+    return out
+
+
+def _render_matched(survey, threshold: int) -> dict:
+    """Every case-study table of a matched design, released together: ``report.results``."""
+    import tempfile
+    from pathlib import Path
+
+    from analysis.case_studies import released, sections
+    from analysis.report import sections as report_sections
+
+    columns = ["driver", "sex", "age"]
+    with tempfile.TemporaryDirectory() as tmp:
+        report = _session(survey, Path(tmp), threshold, parts={"flow"}, groups="status",
+                          pairs="driver", overlaps=[["age", "status"]],
+                          characteristics=columns)
+        report_sections.characteristics(report, by="status", columns=columns)
+        released.data_flow(report)
+        released.matched_flow(report)
+        released.discordant_table(report)
+        sections.overlap_table(report, "age", "status", key="age", title="Age")
+        assert report.release.log()["protected"].all()
+        return report.results
+
+
+def _read(shown: dict, reader: Reader) -> None:
+    """Every count label of the rendered tables, as the reader's constraints."""
+    groups = _rows({"results": shown}, "groups")
+    for g in ("control", "case"):
+        reader.label(f"N:{g}", groups[g][0])
+    reader.label("N", groups["Total"][0])
+    head = shown["characteristics"]["columns"]
+    t1 = _rows({"results": shown}, "characteristics")
+    for col, groups_of in (("control", ["control"]), ("case", ["case"]),
+                           ("Overall", ["control", "case"])):
+        i = head.index(col) - 1
+        reader.label([f"N:{g}" for g in groups_of], t1["n"][i])
+        for v, lv in (("driver", ["No", "Yes"]), ("sex", ["Female", "Male"])):
+            for x in lv:
+                reader.label([f"{v}={x}:{g}" for g in groups_of], t1[f"    {x}"][i])
+    missing = head.index("Missing") - 1
+    for v, row in (("driver", "Drives a car, n (%)"), ("sex", "Sex, n (%)")):
+        reader.label([f"{v}=(missing):control", f"{v}=(missing):case"], t1[row][missing] or "0")
+    sets = _rows({"results": shown}, "matched_sets")
+    for i, stage in enumerate(sets):
+        reader.label(f"S{i}", sets[stage][0])
+        reader.label(f"P{i}", sets[stage][1])
+    pairs = _rows({"results": shown}, "discordant_pairs")
+    for j, a in enumerate(("No", "Yes")):
+        for k, x in enumerate(("No", "Yes")):
+            reader.label(f"p:{a}:{x}", pairs[a][k])
+        reader.label([f"p:{a}:No", f"p:{a}:Yes"], pairs[a][2])
+        reader.label([f"p:No:{a}", f"p:Yes:{a}"], pairs["Total"][j])
+    reader.label("S2", pairs["Total"][2])
+    mcnemar = dict(map(tuple, shown["mcnemar"]["rows"]))
+    reader.label("p:Yes:No", mcnemar["Pairs with only the case exposed (b)"])
+    reader.label("p:No:Yes", mcnemar["Pairs with only the control exposed (c)"])
+    age = _rows({"results": shown}, "age")
+    for g in ("control", "case"):  # no age is missing: N is the group
+        reader.label(f"N:{g}", age[g][0])
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(neither=st.integers(2, 12), b=st.integers(0, 7), c=st.integers(0, 7),
+       both=st.integers(0, 5), two_controls=st.integers(0, 2), unknown=st.integers(0, 2),
+       seed=st.integers(0, 1000), threshold=st.sampled_from([3, 5]))
+def test_generated_matched_surveys_release_nothing_a_reader_can_solve(
+        neither, b, c, both, two_controls, unknown, seed, threshold):
+    """Rows by group, matched sets (and those leaving at each stage), discordant pairs,
+    McNemar's OR, the age distribution and Table 1, released together: every small
+    cell's interval under the reader's integer program is what the labels alone leave
+    (the shown counts add nothing), and a shown matched OR (95% CI), which gives b and c
+    back, rests on shown discordant counts of at least the threshold."""
+    survey = _matched_survey(neither, b, c, both, two_controls, unknown, seed)
+    shown = _render_matched(survey, threshold)
+    reader = Reader(threshold, {"driver": ["No", "Yes"], "sex": ["Female", "Male"]},
+                    whole_pairs=two_controls == 0 and unknown == 0)
+    _read(shown, reader)
+    for cells, text in reader.hidden():
+        assert reader.interval(cells) == reader.interval(cells, labels_only=True), (cells, text)
+    mcnemar = dict(map(tuple, shown["mcnemar"]["rows"]))
+    text = mcnemar["Matched odds ratio b/c (95% CI)"]
+    shown_b, shown_c = (mcnemar[f"Pairs with only the {w} exposed ({x})"]
+                        for w, x in (("case", "b"), ("control", "c")))
+    if text not in (COMPLEMENT_LABEL, "not estimable"):
+        assert shown_b.isdigit() and shown_c.isdigit()
+        assert min(int(shown_b), int(shown_c)) >= threshold
+        assert _mcnemar_solutions(text, max(b, c) + 3) == {(b, c)}  # it does give them back
+    elif 0 < b < threshold or 0 < c < threshold:
+        assert text == COMPLEMENT_LABEL
+        assert {mcnemar[k] for k in mcnemar if k.startswith(("p (", "McNemar"))} == {
+            COMPLEMENT_LABEL}

@@ -30,6 +30,7 @@ from analysis.style import ci, number
 
 # ---- the case study's own counts, in the report's one release -------------------------
 GROUPS = "case study groups"  # the release's name (``where``) of the rows-by-group table
+NOT_ESTIMABLE = "not estimable"  # McNemar's OR and tests with no pair of one kind
 
 
 def matched_population(exposure: str, unit: str) -> str:
@@ -106,34 +107,94 @@ def register_discordant(release, survey, exposure: str) -> dict:
                                 inner.astype(float), where="discordant pairs")
     _link_pairs(release, survey, exposure, inner)
     exposed, unexposed = str(levels[1]), str(levels[0])
-    release.add_estimate(f"mcnemar:{exposure}", [keys[exposed, unexposed],
-                                                  keys[unexposed, exposed]])
+    discordant = [keys[exposed, unexposed], keys[unexposed, exposed]]
+    _link_stages(release, survey, exposure, discordant)
+    release.add_estimate(f"mcnemar:{exposure}", discordant)
     return keys
 
 
-def _link_pairs(release, survey, exposure: str, inner: pd.DataFrame) -> None:
-    """When every analysed row is in a complete 1:1 pair, the pairs' margins are Table 1's.
+def _link_stages(release, survey, exposure: str, discordant: list) -> None:
+    """What a reader of a 1:1 design knows of the matched-sets flow, told to the release.
 
-    The cases exposed at a level are the pairs whose case is at that level
-    (likewise the controls), so a count hidden in one must be hidden in the
-    other: the release is told they are equal.
+    :func:`~analysis.models.discordant_pairs` admits only informative sets of
+    one case and one control, so the sets with a case and a control are the
+    pairs (the pairs table's total), the sets discordant for ``exposure`` are
+    its off-diagonal cells ``b + c``, and each of these sets holds two people
+    (a case and a control, each as many as the sets). The people at the first
+    stage are the analysed rows with a set, and at the second the rows also
+    complete for the outcome and ``exposure``: when no analysed row lacks a set
+    (a zero a reader assumes of a matched design) the first is the number
+    analysed, and when only ``exposure`` can be missing the rows left out at
+    the second stage are Table 1's missing count of ``exposure``. Without
+    these a shown stage minus a shown pair count gives a hidden one back
+    (9 discordant sets less 6 pairs with only the control exposed: b = 3).
+    """
+    from analysis.models.matched import _matched
+    from analysis.privacy import MISSING_LEVEL, cell_key
+    from analysis.report.disclosure import POPULATION
+
+    sets, people = (matched_population(exposure, u) for u in ("sets", "people"))
+    release.add_relation(cell_key(sets, stage="2"), [cell_key(pairs_population(exposure))])
+    release.add_relation(cell_key(sets, stage="3"), discordant)
+    for stage in ("2", "3"):
+        members = []
+        for member in ("case", "control"):
+            key = cell_key(people, stage=stage, member=member)
+            release.add_cell(key, release.count(cell_key(sets, stage=stage)), released=False)
+            release.add_relation(key, [cell_key(sets, stage=stage)])
+            members.append(key)
+        release.add_relation(cell_key(people, stage=stage), members)
+    outcome, strata = _matched(survey, None, None)
+    data = survey.data
+    everyone = cell_key(POPULATION)
+    no_set = float(data[strata].isna().sum())
+    gap = release.add_cell(cell_key(people, stage="0", member="no set"), no_set,
+                           released=no_set == 0, where="matched sets (every row in a set)")
+    release.add_relation(everyone, [cell_key(people, stage="0"), gap])
+    incomplete = float((~data[[strata, outcome, exposure]].notna().all(axis=1)).sum())
+    left = release.add_cell(cell_key(people, stage="1", member="incomplete"), incomplete,
+                            released=False)
+    release.add_relation(everyone, [cell_key(people, stage="1"), left])
+    if not data[[strata, outcome]].isna().any().any():
+        release.add_relation(left, [cell_key(POPULATION, {exposure: MISSING_LEVEL})])
+
+
+def _link_pairs(release, survey, exposure: str, inner: pd.DataFrame) -> None:
+    """The pairs' margins are part of Table 1's cells: the cases (controls) at each level.
+
+    The cases exposed at a level are the pairs whose case is at that level,
+    plus cases in no complete pair: a reader knows the pair margin is at most
+    Table 1's cell (b = 6 pairs with only the case driving, 11 drivers in all
+    and fewer than 5 drivers among the controls leave at most 2 pairs where
+    both drive), so the release is told ``cell = margin + outside`` with the
+    cases (controls) outside the pairs an unreleased count. When every
+    analysed row is in a complete pair, the outside counts are 0 and public.
     """
     from analysis.privacy import cell_key
     from analysis.report.disclosure import POPULATION
 
     data = survey.data
     outcomes = [v for v in survey.variables("outcome") if survey.codebook[v].type == "binary"]
-    if len(outcomes) != 1 or 2 * inner.to_numpy().sum() != len(data) \
-            or data[[outcomes[0], exposure]].isna().any().any():
+    if len(outcomes) != 1 or data[outcomes[0]].dtype != "category":
         return
     outcome = outcomes[0]
     control, case = (str(v) for v in data[outcome].cat.categories)  # the event is the second
+    whole = (2 * inner.to_numpy().sum() == len(data)
+             and not data[[outcome, exposure]].isna().any().any())
     base = cell_key(pairs_population(exposure))
     for lv in inner.index:
-        release.add_relation(cell_key(POPULATION, {exposure: lv, outcome: case}),
-                             [base.plus("case", lv)])
-        release.add_relation(cell_key(POPULATION, {exposure: lv, outcome: control}),
-                             [base.plus("control", lv)])
+        for role, level, margin in (("case", case, float(inner.loc[lv].sum())),
+                                    ("control", control, float(inner[lv].sum()))):
+            cell = cell_key(POPULATION, {exposure: lv, outcome: level})
+            rows = float(((data[exposure].astype(str) == lv)
+                          & (data[outcome].astype(str) == level)).sum())
+            if whole:
+                release.add_relation(cell, [base.plus(role, lv)])
+                continue
+            outside = release.add_cell(cell_key(f"outside pairs:{exposure}", {role: lv}),
+                                       rows - margin, released=False)
+            release.add_cell(cell, rows, released=False)
+            release.add_relation(cell, [base.plus(role, lv), outside])
 
 
 def withheld_rows(report: ReportSession) -> list[tuple[object, pd.DataFrame]]:
@@ -333,6 +394,8 @@ def discordant_table(report: ReportSession, exposure: str | None = None) -> Html
                   "McNemar chi-square (1 df)", "p (chi-square)", "p (exact binomial)"]
     if release.estimate_withheld(f"mcnemar:{exposure}"):
         values = [release.label(b_key), release.label(c_key), *[COMPLEMENT_LABEL] * 4]
+    elif not release.count(b_key) or not release.count(c_key):  # b/c is 0 or infinite
+        values = [release.label(b_key), release.label(c_key), *[NOT_ESTIMABLE] * 4]
     else:
         row = mcnemar(pairs).iloc[0]
         values = [release.label(b_key), release.label(c_key),
@@ -342,7 +405,8 @@ def discordant_table(report: ReportSession, exposure: str | None = None) -> Html
                           title="Crude matched odds ratio from the discordant pairs",
                           note="For one binary exposure in 1:1 pairs b/c is the conditional "
                                "maximum-likelihood OR, and its interval the Wald interval; "
-                               "not shown when b or c is a small count.")
+                               "not shown when b or c is a small count, not estimable when "
+                               "either is 0.")
     return join(first, second)
 
 
