@@ -62,7 +62,8 @@ def register_matched(release, survey, exposure: str) -> list[tuple]:
             # reader sees (unreleased: known only when both stages are shown), else the
             # audit would credit the reader with "at least the threshold" left
             small = release.threshold is not None and 0 < gone < release.threshold
-            release.add_cell(left, gone, where="matched sets (differences)", released=small)
+            release.add_cell(left, gone, where="matched sets (differences)", released=small,
+                             derived=small)
             release.add_relation(stage_keys[i], [stage_keys[i + 1], left])
         keys.append(stage_keys)
     return list(zip(*keys, strict=True))
