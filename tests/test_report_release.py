@@ -312,6 +312,50 @@ def test_model_notices_lose_the_counts_suppression_hides():
         "column: Age 10, Occupation type <5. Firth: 85 events (2.7 per coefficient).")
 
 
+def test_firths_reason_keeps_its_counts_only_when_the_release_shows_them():
+    """'3 events for 4 coefficients (0.8 per coefficient)': with 4 coefficients known, the
+    decimal is 3 / 4 and gives the hidden 3 back, as 'with 8% events' does with n = 40.
+    Said without the numbers when the model's event count is hidden or rounded; kept
+    when it is shown exactly."""
+    from types import SimpleNamespace
+
+    from analysis.report.session import ReportSession
+
+    firth = ("Firth's penalised likelihood: {k} events for {p} coefficients ({epp} per "
+             "coefficient, fewer than 10).")
+    share = ("Prevalence ratios and differences are reported beside the odds ratios: with "
+             "{pct}% events the odds ratio is close to the prevalence ratio, and the "
+             "difference gives the absolute scale.")
+
+    def session(events: int, n: int, threshold=5, rounding=None):
+        release = Release(threshold=threshold, rounding=rounding)
+        release.add_counts("model:spasm", "spasm", {"No": n - events, "Yes": events},
+                           where="model")
+        plan = SimpleNamespace(models=[SimpleNamespace(outcome="spasm")])
+        stub = SimpleNamespace(threshold=threshold, rounding=rounding, release=release,
+                               plan=plan)
+        return lambda text: ReportSession.safe_words(stub, text)
+
+    hidden = session(3, 40)
+    assert hidden(firth.format(k=3, p=4, epp="0.8")) == (
+        "Firth's penalised likelihood: fewer than ten events per coefficient.")
+    assert hidden(share.format(pct=8)) == (
+        "Prevalence ratios and differences are reported beside the odds ratios: an odds "
+        "ratio overstates the prevalence ratio when events are common, and the difference "
+        "gives the absolute scale.")
+    # a count at or above the threshold, hidden as a complement elsewhere: still no number
+    complement = session(30, 40, threshold=20)  # 10 non-events: the 30 is its complement
+    assert complement(firth.format(k=30, p=4, epp="7.5")) == (
+        "Firth's penalised likelihood: fewer than ten events per coefficient.")
+    # shown exactly: the reason is the plan's; rounded to 5: the decimal would unround it
+    shown = session(30, 400)
+    assert shown(firth.format(k=30, p=6, epp="5.0")) == firth.format(k=30, p=6, epp="5.0")
+    assert shown(share.format(pct=8)) == share.format(pct=8)
+    rounded = session(31, 400, rounding=5)
+    assert rounded(firth.format(k=31, p=6, epp="5.2")) == (
+        "Firth's penalised likelihood: fewer than ten events per coefficient.")
+
+
 def test_the_methods_paragraph_prints_the_flow_and_model_counts_as_released():
     """Three rows excluded (an unknown sport code): the text must not say 3, nor give it
     back as read - analysed; the counts read as in the flow table and the model's note."""

@@ -70,7 +70,7 @@ def case_study_notebooks(folder: str | Path | None = None) -> tuple[list[Path], 
 def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = None,
                     threshold: int | None = 5, rounding: int | None = None,
                     groups: str | None = None, pairs: str | None = None,
-                    overlaps: list | None = None,
+                    overlaps: list | None = None, characteristics: list | None = None,
                     **parameters: Any):
     """Load ``dataset`` and start the report record of case study ``name``.
 
@@ -79,7 +79,8 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = Non
     own codebook), and the provenance names that file and codebook; ``out_dir`` None (run
     by hand) writes into :func:`analysis.report.session.scratch_folder`. ``groups`` (a
     variable: the rows-by-group table) and ``pairs`` (an exposure: its matched sets and
-    discordant pairs) and ``overlaps`` (``[variable, by]`` pairs: the distribution tables)
+    discordant pairs), ``overlaps`` (``[variable, by]`` pairs: the distribution tables) and
+    ``characteristics`` (Table 1's columns, when the notebook shows fewer than the default)
     name the case study's own tables, which its release registers
     with the report's before deciding anything
     (:func:`analysis.case_studies.sections.register_tables`).
@@ -97,19 +98,18 @@ def open_case_study(name: str, dataset: str, *, out_dir: str | Path | None = Non
     except ImportError:  # pragma: no cover - figures are part of the package
         pass
     survey = datasets.load(dataset)
-    from analysis.case_studies.released import register_tables
+    from analysis.case_studies.released import attach_release
 
     own = {k: v for k, v in (("groups", groups), ("pairs", pairs),
-                             ("overlaps", [list(o) for o in overlaps or ()] or None))
+                             ("overlaps", [list(o) for o in overlaps or ()] or None),
+                             ("characteristics", list(characteristics or ()) or None))
            if v is not None}
     report = ReportSession(name=name, survey=survey, data=datasets.fetch(dataset),
                            codebook=CODEBOOK_DIR / datasets.get(dataset).codebook_file,
                            out_dir=scratch_folder(out_dir), threshold=threshold,
                            rounding=rounding, parameters={"dataset": dataset, **own,
                                                           **parameters})
-    report.extra_release = register_tables(report)
-    report.release_parts = _shown_parts(name)
-    return report
+    return attach_release(report, _shown_parts(name))
 
 
 def _shown_parts(name: str) -> set[str] | None:

@@ -15,120 +15,31 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.describe.render import format_p
-from analysis.errors import ReportError
-from analysis.models import discordant_pairs, matched_sets, mcnemar
-from analysis.privacy import COMPLEMENT_LABEL
-from analysis.report.sections import join
-from analysis.report.session import Html, ReportSession
-from analysis.style import ci, number
+from analysis.case_studies.distributions import (  # noqa: F401 - re-exported
+    overlap_keys,
+    register_overlap,
+    released_overlap,
+)
+from analysis.case_studies.flow import (  # noqa: F401 - re-exported
+    GROUPS,
+    data_flow,
+    group_counts,
+    register_groups,
+)
+from analysis.case_studies.matched_tables import (  # noqa: F401 - re-exported
+    NOT_ESTIMABLE,
+    discordant_table,
+    link_model_rows,
+    matched_flow,
+    matched_population,
+    pairs_population,
+    register_discordant,
+    register_matched,
+)
+from analysis.models import discordant_pairs
+from analysis.report.session import ReportSession
 
 # ---- the case study's own counts, in the report's one release -------------------------
-GROUPS = "case study groups"  # the release's name (``where``) of the rows-by-group table
-
-
-def matched_population(exposure: str, unit: str) -> str:
-    """The population of the matched-sets flow: ``unit`` is ``"sets"`` or ``"people"``."""
-    return f"matched {unit}:{exposure}"
-
-
-def pairs_population(exposure: str) -> str:
-    """The population of the discordant-pairs table of ``exposure`` (pairs, not people)."""
-    return f"pairs:{exposure}"
-
-
-def group_counts(survey, by: str) -> dict[str, float]:
-    """Rows analysed in each level of ``by`` (missing as the release's missing level)."""
-    from analysis.privacy import MISSING_LEVEL
-
-    counts = survey.data[by].value_counts(sort=False, dropna=False)
-    return {MISSING_LEVEL if pd.isna(level) else str(level): float(n)
-            for level, n in counts.items()}
-
-
-def register_groups(release, survey, by: str) -> dict:
-    """The rows-by-group table: the analysed rows in each level of ``by``, and their total.
-
-    The cells are Table 1's (population ``"analysed"``, ``by = level``) and the
-    total is the flow's rows analysed, so a level hidden in one is hidden in all.
-    """
-    from analysis.report.disclosure import POPULATION
-
-    return release.add_counts(POPULATION, by, group_counts(survey, by),
-                              where=f"{GROUPS}: {by}")
-
-
-def register_matched(release, survey, exposure: str) -> list[tuple]:
-    """The matched-sets flow of ``exposure``: sets and people at each stage.
-
-    Each stage is a subset of the one above, so a reader subtracts: the sets
-    (and people) leaving at each step are registered as released cells too
-    (stage = next stage + those leaving), and the audit protects a small
-    number leaving as it protects a small stage. Returns the (sets, people)
-    key of each stage.
-    """
-    from analysis.privacy import cell_key
-
-    flow = matched_sets(survey, exposure)
-    keys = []
-    for unit, column in (("sets", "sets"), ("people", "rows")):
-        population = matched_population(exposure, unit)
-        values = flow[column].to_numpy(dtype=float)
-        stage_keys = [cell_key(population, stage=str(i)) for i in range(len(values))]
-        for k, v in zip(stage_keys, values, strict=True):
-            release.add_cell(k, v, where="matched sets")
-        for i in range(len(values) - 1):
-            left = cell_key(population, left_after=str(i))
-            release.add_cell(left, values[i] - values[i + 1], where="matched sets (differences)")
-            release.add_relation(stage_keys[i], [stage_keys[i + 1], left])
-        keys.append(stage_keys)
-    return list(zip(*keys, strict=True))
-
-
-def register_discordant(release, survey, exposure: str) -> dict:
-    """The pairs by case and control exposure (with margins), and McNemar's odds ratio.
-
-    The odds ratio b/c and its Wald interval give b and c back (the interval's
-    width is ``sqrt(1/b + 1/c)``), so it is an estimate resting on the two
-    discordant cells (``mcnemar:<exposure>``), withheld when either is hidden
-    or small. Returns the inner cells' keys by (case level, control level).
-    """
-    pairs = discordant_pairs(survey, exposure)
-    levels = pairs.attrs["levels"]
-    inner = pairs[pairs["case"] != "Total"].set_index("case")[levels]
-    inner.index = [str(v) for v in inner.index]
-    keys = release.add_crosstab(pairs_population(exposure), "case", "control",
-                                inner.astype(float), where="discordant pairs")
-    _link_pairs(release, survey, exposure, inner)
-    exposed, unexposed = str(levels[1]), str(levels[0])
-    release.add_estimate(f"mcnemar:{exposure}", [keys[exposed, unexposed],
-                                                  keys[unexposed, exposed]])
-    return keys
-
-
-def _link_pairs(release, survey, exposure: str, inner: pd.DataFrame) -> None:
-    """When every analysed row is in a complete 1:1 pair, the pairs' margins are Table 1's.
-
-    The cases exposed at a level are the pairs whose case is at that level
-    (likewise the controls), so a count hidden in one must be hidden in the
-    other: the release is told they are equal.
-    """
-    from analysis.privacy import cell_key
-    from analysis.report.disclosure import POPULATION
-
-    data = survey.data
-    outcomes = [v for v in survey.variables("outcome") if survey.codebook[v].type == "binary"]
-    if len(outcomes) != 1 or 2 * inner.to_numpy().sum() != len(data) \
-            or data[[outcomes[0], exposure]].isna().any().any():
-        return
-    outcome = outcomes[0]
-    control, case = (str(v) for v in data[outcome].cat.categories)  # the event is the second
-    base = cell_key(pairs_population(exposure))
-    for lv in inner.index:
-        release.add_relation(cell_key(POPULATION, {exposure: lv, outcome: case}),
-                             [base.plus("case", lv)])
-        release.add_relation(cell_key(POPULATION, {exposure: lv, outcome: control}),
-                             [base.plus("control", lv)])
 
 
 def withheld_rows(report: ReportSession) -> list[tuple[object, pd.DataFrame]]:
@@ -177,76 +88,23 @@ def withheld_value(report: ReportSession, value: float | None) -> bool:
     return False
 
 
-def overlap_keys(survey, variable: str, by: str, groups) -> tuple[list, list]:
-    """The cells of an overlap table's N (known ``variable`` in each group) and Beyond columns."""
-    from analysis.privacy import KNOWN_LEVEL, cell_key
-    from analysis.report.disclosure import POPULATION
-
-    n = [cell_key(POPULATION, {by: g, variable: KNOWN_LEVEL}) for g in groups]
-    beyond = [cell_key(POPULATION, {by: g, f"{variable} beyond the reference": "yes"})
-              for g in groups]
-    return n, beyond
+def table_one_grouping(report: ReportSession) -> str | None:
+    """The variable a case study's Table 1 is by: its first outcome (as the section's default)."""
+    return next(iter(report.survey.variables("outcome")), None)
 
 
-def register_overlap(release, survey, variable: str, by: str) -> None:
-    """The respondents with ``variable`` in each group of ``by``, and those beyond the reference.
+def register_characteristics(release, report: ReportSession, columns) -> None:
+    """Table 1 with exactly the ``columns`` the notebook shows, by :func:`table_one_grouping`.
 
-    The N cells are Table 1's (respondents of the group with a known value),
-    so a group hidden there is hidden here.
+    The report's own Table 1 registers every default column; a column the
+    notebook does not show must not cost the columns it shows a complement.
     """
-    from analysis.diagnostics import overlap
+    from analysis.report.tables import register_table_one
 
-    table = overlap(survey, variable, by)
-    n_keys, beyond_keys = overlap_keys(survey, variable, by, table["group"])
-    for key, n in zip(n_keys, table["n"], strict=True):
-        release.add_cell(key, float(n), where=f"overlap of {variable}")
-    for key, n in zip(beyond_keys, table["beyond_reference"], strict=True):
-        release.add_cell(key, float(n), where=f"overlap of {variable}")
-    # N = the group's respondents when none lacks the value: a reader who sees no missing
-    # value (a zero is public) subtracts nothing, so the release must tie N to the group
-    from analysis.privacy import MISSING_LEVEL, cell_key
-    from analysis.report.disclosure import POPULATION
-
-    data = survey.data
-    for group, key in zip(table["group"], n_keys, strict=True):
-        inside = data[by].astype(str) == str(group)
-        missing = float(data.loc[inside, variable].isna().sum())
-        gap = release.add_cell(cell_key(POPULATION, {by: group, variable: MISSING_LEVEL}),
-                               missing, released=missing == 0,
-                               where=f"overlap of {variable} (no missing value)")
-        release.add_relation(cell_key(POPULATION, {by: group}), [key, gap])
-
-
-def released_overlap(report: ReportSession, variable: str, by: str, *,
-                     beyond: bool = True) -> pd.DataFrame:
-    """:func:`analysis.diagnostics.overlap` as reader text: counts from the release.
-
-    A group whose N is a small count shows no quantiles either (the minimum,
-    median and maximum of fewer than ``threshold`` respondents describe them).
-    """
-    from analysis.diagnostics import overlap
-    from analysis.privacy.release import PRIMARY
-    from analysis.style import significant
-
-    pairs = [tuple(p) for p in report.parameters.get("overlaps") or ()]
-    if (variable, by) not in pairs:
-        raise ReportError(
-            f"The case study's release registers overlaps={pairs!r}, not ({variable!r}, "
-            f"{by!r}): pass overlaps=[[{variable!r}, {by!r}]] to open_case_study so the "
-            "table is decided with the others.")
-    release = report.release
-    table = overlap(report.survey, variable, by)
-    n_keys, beyond_keys = overlap_keys(report.survey, variable, by, table["group"])
-    shown = pd.DataFrame({"Group": table["group"],
-                          "N": [release.label(k) for k in n_keys]})
-    small = np.array([release.status(k) == PRIMARY for k in n_keys], dtype=bool)
-    for column in ("min", "q1", "median", "q3", "max"):
-        shown[column.capitalize() if column != "q1" and column != "q3" else column.upper()] = [
-            COMPLEMENT_LABEL if hide else significant(v, 3)
-            for v, hide in zip(table[column], small, strict=True)]
-    if beyond:
-        shown["Beyond reference"] = [release.label(k) for k in beyond_keys]
-    return shown
+    by = table_one_grouping(report)
+    table = report.table_one(by, list(columns))
+    grouped = any(c.startswith("n:") and c != "n:Overall" for c in table.columns)
+    register_table_one(release, table, by=by if grouped else None)
 
 
 def register_tables(report: ReportSession):
@@ -254,136 +112,60 @@ def register_tables(report: ReportSession):
 
     Registers the tables its notebook's parameters name: ``groups`` (rows by
     a variable, :func:`data_flow`), ``pairs`` (an exposure's matched sets
-    and discordant pairs, :func:`matched_flow` and :func:`discordant_table`)
-    and ``overlaps`` (``[variable, by]`` pairs: :func:`released_overlap`).
+    and discordant pairs, :func:`matched_flow` and :func:`discordant_table`),
+    ``overlaps`` (``[variable, by]`` pairs: :func:`released_overlap`) and
+    ``characteristics`` (Table 1's columns, :func:`register_characteristics`).
     """
     def extra(release) -> None:
         by, pairs = report.parameters.get("groups"), report.parameters.get("pairs")
+        if report.parameters.get("characteristics"):
+            register_characteristics(release, report, report.parameters["characteristics"])
         if by:
             register_groups(release, report.survey, by)
         if pairs:
             register_matched(release, report.survey, pairs)
-            register_discordant(release, report.survey, pairs)
+            keys = register_discordant(release, report.survey, pairs)
+            levels = [str(v) for v in discordant_pairs(report.survey, pairs).attrs["levels"]]
+            link_model_rows(release, report, pairs, [keys[levels[1], levels[0]],
+                                                     keys[levels[0], levels[1]]])
         for variable, group in report.parameters.get("overlaps") or ():
             register_overlap(release, report.survey, variable, group)
     return extra
 
 
-def _registered(report: ReportSession, name: str, value: str | None) -> str:
-    wanted = report.parameters.get(name)
-    value = wanted if value is None else value
-    if not value or value != wanted:
-        raise ReportError(
-            f"The case study's release registers {name}={wanted!r}, not {value!r}: pass "
-            f"{name}={value!r} to open_case_study so the table is decided with the others.")
-    return value
+def attach_release(report: ReportSession, parts: set[str] | None) -> ReportSession:
+    """Give a case study's session its release: the report's ``parts`` and its own tables.
 
-
-def data_flow(report: ReportSession, by: str | None = None, *, groups: bool = True) -> Html:
-    """Rows read and analysed (STROBE diagram), with the count in each group of ``by``.
-
-    ``by`` defaults to the case study's ``groups`` parameter (the release
-    registered that table); ``groups=False`` draws only the diagram. Every
-    count is the report's release's: the group counts are Table 1's cells and
-    the diagram draws the flow only when none of its counts is hidden.
+    ``parts``: the parts of :func:`analysis.report.disclosure.report_release`
+    its notebook shows (None: all). With a ``characteristics`` parameter the
+    report's default Table 1 is left out: :func:`register_tables` registers
+    the columns shown instead.
     """
-    from analysis import figures
-    from analysis.privacy import cell_key
-    from analysis.report.disclosure import POPULATION, diagram_flow, undrawn_flow
+    from analysis.report.disclosure import PARTS
 
-    survey, release = report.survey, report.release
-    parts = []
-    if groups and (by is not None or report.parameters.get("groups")):
-        by = _registered(report, "groups", by)
-        counts = group_counts(survey, by)
-        base = cell_key(POPULATION)
-        table = pd.DataFrame({survey.label(by): [*counts, "Total"],
-                              "Rows": [*(release.label(base.plus(by, lv)) for lv in counts),
-                                       release.label(base)]})
-        parts.append(report.table(table, "groups", title=f"Rows by {survey.label(by).lower()}",
-                                  note=report.rule()))
-    drawn = diagram_flow(release, report.flow.reset_index(drop=True))
-    if drawn is None:
-        parts.append(Html(f"<p>{undrawn_flow(release)}</p>"))
-    else:
-        ax = figures.participant_flow(drawn, codebook=survey)
-        parts.append(report.figure(ax, "flow",
-                                   caption="Participant flow: rows read and analysed"))
-    return join(*parts)
-
-
-def matched_flow(report: ReportSession, exposure: str | None = None) -> Html:
-    """Matched sets down to those discordant for ``exposure``, and the STROBE diagram."""
-    exposure = _registered(report, "pairs", exposure)
-    release = report.release
-    flow = matched_sets(report.survey, exposure)
-    keys = register_matched(release, report.survey, exposure)  # a no-op: registered up front
-    table = pd.DataFrame({"Stage": flow["stage"],
-                          "Matched sets": [release.label(s) for s, _ in keys],
-                          "People": [release.label(p) for _, p in keys]})
-    return join(report.table(table, "matched_sets", title="Matched sets",
-                             note="Only sets with a case and a control inform conditional "
-                                  "logistic regression; for one binary exposure only the "
-                                  "discordant pairs do. " + report.rule()),
-                data_flow(report, groups=False))
-
-
-def discordant_table(report: ReportSession, exposure: str | None = None) -> Html:
-    """The 2x2 table of case against control exposure in the pairs, and McNemar's odds ratio.
-
-    Counts from the report's release; the odds ratio, its interval and the
-    tests are withheld when a discordant cell is hidden or small
-    (:func:`register_discordant`), since b/c and its interval give b and c back.
-    """
-    from analysis.privacy import cell_key
-
-    exposure = _registered(report, "pairs", exposure)
-    survey, release = report.survey, report.release
-    pairs = discordant_pairs(survey, exposure)
-    levels = [str(v) for v in pairs.attrs["levels"]]
-    register_discordant(release, survey, exposure)  # a no-op: registered up front
-    base = cell_key(pairs_population(exposure))
-    label = survey.label(exposure)
-    rows = [base.plus("case", lv) for lv in levels] + [base]
-    shown = pd.DataFrame({f"Case: {label.lower()}": [*levels, "Total"]})
-    for lv in levels:
-        shown[f"Control: {lv}"] = [release.label(r.plus("control", lv)) for r in rows]
-    shown["Total"] = [release.label(r) for r in rows]
-    first = report.table(shown, "discordant_pairs", title=f"Pairs by {label.lower()} of case and "
-                                                         "control",
-                         note="Each cell counts pairs. The off-diagonal cells are the "
-                              "discordant pairs. " + report.rule())
-    b_key = base.plus("case", levels[1]).plus("control", levels[0])
-    c_key = base.plus("case", levels[0]).plus("control", levels[1])
-    quantities = ["Pairs with only the case exposed (b)", "Pairs with only the control "
-                  "exposed (c)", "Matched odds ratio b/c (95% CI)",
-                  "McNemar chi-square (1 df)", "p (chi-square)", "p (exact binomial)"]
-    if release.estimate_withheld(f"mcnemar:{exposure}"):
-        values = [release.label(b_key), release.label(c_key), *[COMPLEMENT_LABEL] * 4]
-    else:
-        row = mcnemar(pairs).iloc[0]
-        values = [release.label(b_key), release.label(c_key),
-                  ci(row.odds_ratio, row.ci_low, row.ci_high, decimals=3), number(row.chi2, 2),
-                  format_p(row.p_value), format_p(row.p_exact)]
-    second = report.table(pd.DataFrame({"Quantity": quantities, "Value": values}), "mcnemar",
-                          title="Crude matched odds ratio from the discordant pairs",
-                          note="For one binary exposure in 1:1 pairs b/c is the conditional "
-                               "maximum-likelihood OR, and its interval the Wald interval; "
-                               "not shown when b or c is a small count.")
-    return join(first, second)
+    if report.parameters.get("characteristics"):
+        parts = (set(PARTS.values()) if parts is None else set(parts)) - {"table one"}
+    report.extra_release = register_tables(report)
+    report.release_parts = parts
+    return report
 
 
 __all__ = [
+    "attach_release",
     "data_flow",
     "discordant_table",
     "group_counts",
     "matched_flow",
     "matched_population",
     "pairs_population",
+    "register_characteristics",
     "register_discordant",
     "register_groups",
     "register_matched",
+    "register_overlap",
     "register_tables",
+    "released_overlap",
+    "table_one_grouping",
     "withheld_rows",
     "withheld_value",
     "withheld_variables",

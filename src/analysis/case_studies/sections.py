@@ -205,9 +205,11 @@ def overlap_table(report: ReportSession, variable: str, by: str, *, key: str, ti
     Its counts come from the report's release (:func:`released_overlap`): pass
     ``overlaps=[[variable, by]]`` to :func:`~analysis.case_studies.open_case_study`.
     """
+    from analysis.case_studies.distributions import EXTREMES_NOTE
+
     table = released_overlap(report, variable, by, beyond=beyond)
     return report.table(table, key, title=title, note=" ".join(
-        t for t in (note, report.rule()) if t))
+        t for t in (note, EXTREMES_NOTE, report.rule()) if t))
 
 
 def collinearity_table(report: ReportSession, total: str, parts: Sequence[str]) -> Html:
@@ -268,13 +270,20 @@ def dose_response(report: ReportSession, exposure: str, outcome: str,
 
     curve = figures.dose_response(report.survey, exposure, outcome,
                                   adjust_for=tuple(adjust_for), n_knots=n_knots)
-    ax = figures.dose_response_plot(curve)
+    counts = _curve_counts(report, outcome, curve)
+    drawn = curve.copy()
+    # the plot would print the true n and events under the axis: the caption says them as
+    # released instead
+    drawn.attrs = {k: v for k, v in curve.attrs.items() if k not in ("n", "events")}
+    ax = figures.dose_response_plot(drawn)
     knots = ", ".join(number(k, 3) for k in curve.attrs["knots"])
+    adjusted = ("; adjusted for " + ", ".join(report.survey.label(v).lower() for v in adjust_for)
+                if adjust_for else "")
     return report.figure(ax, f"dose_{exposure}",
                          caption=f"{report.survey.label(exposure)}: odds ratio against the "
                                  f"median ({number(curve.attrs['reference'], 3)}), "
                                  f"restricted cubic spline with {n_knots} knots ({knots}), "
-                                 "95% band; " + _curve_counts(report, outcome, curve))
+                                 "95% band; " + counts + adjusted)
 
 
 def _curve_counts(report: ReportSession, outcome: str, curve) -> str:

@@ -127,10 +127,11 @@ def effects_section(report: ReportSession, fitted, released: pd.DataFrame) -> Ht
     parts = [report.table(table, key, title=title, note=note)]
     drawn = ~effects_withheld(fitted.result.table, effects, report.release,
                               where=model_where(model))
-    ax = figures.ratio_forest_plot(fitted.result.table, effects.table[drawn])
-    parts.append(report.figure(ax, table_key("forest_pr", model.key),
-                               caption="Adjusted odds ratios and standardised prevalence "
-                                       "ratios (log scale)"))
+    if drawn.any():  # every estimate withheld: nothing to draw
+        ax = figures.ratio_forest_plot(fitted.result.table, effects.table[drawn])
+        parts.append(report.figure(ax, table_key("forest_pr", model.key),
+                                   caption="Adjusted odds ratios and standardised prevalence "
+                                           "ratios (log scale)"))
     return Html("".join(p.text for p in parts))
 
 

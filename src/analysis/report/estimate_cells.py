@@ -14,6 +14,8 @@ hidden. The cells are registered as unreleased: the report never prints them.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from analysis.privacy import Release, cell_key
@@ -96,4 +98,75 @@ def additive_withheld(release: Release, model, a: str, b: str, level: str) -> bo
     return name not in release.estimates() or release.estimate_withheld(name)
 
 
-__all__ = ["additive_estimate", "additive_fit_name", "additive_withheld", "register_additive"]
+# ---- counts in the plan's reasons (the methods text and the model notices) -------------
+FIRTH = re.compile(r"(\d[\d,]*) (events|non-events) for \d+ coefficients \([\d.]+ per "
+                   r"coefficient, fewer than (\d+)\)")
+SHARE = re.compile(r"with (\d+)% events (an odds ratio overstates the prevalence ratio|the "
+                   r"odds ratio is close to the prevalence ratio, and the difference gives "
+                   r"the absolute scale)\.")
+WORDS = {5: "five", 10: "ten", 15: "fifteen", 20: "twenty"}
+
+
+def _model_margins(release: Release, outcomes) -> tuple[list[tuple[int, int]], set[int]]:
+    """(outcome-level count, total) of every model's complete cases shown exactly, and the
+    counts of those not shown (hidden, or rounded): a reason's count must be only the first."""
+    shown, other = [], set()
+    for key in release.cells():
+        if not key.population.startswith("model:") or len(key.levels) != 1 \
+                or next(iter(dict(key.levels))) not in outcomes or release.count(key) is None:
+            continue
+        total = cell_key(key.population)
+        exact = (release.rounding is None and total in release
+                 and release.status(total) == "shown" and release.status(key) == "shown")
+        if exact:
+            shown.append((int(release.count(key)), int(release.count(total))))
+        else:
+            other.add(int(release.count(key)))
+    return [(k, n) for k, n in shown if k not in other], other
+
+
+def released_words(release: Release, text: str, outcomes) -> str:
+    """A plan's reason without the counts the release does not show as they are.
+
+    Firth's reason, "3 events for 4 coefficients (0.8 per coefficient,
+    fewer than 10)", gives the events back from its decimal and the number of
+    coefficients, and "with 8% events" gives them back from the model's n: a
+    count is kept only when it is a model's count of a level of one of
+    ``outcomes`` that the release shows exactly (no rounding), with its total
+    for a percentage, and no other model's such count of the same value is
+    hidden; otherwise
+    the sentence says the same without the number ("fewer than ten events per
+    coefficient"; the prevalence-ratio sentence without the share). Numbers
+    are spelled out so that no later masking of small whole numbers reads them
+    as counts.
+
+    Examples
+    --------
+    >>> r = Release(threshold=5)
+    >>> _ = r.add_cell(cell_key("model:m"), 40)
+    >>> _ = r.add_cell(cell_key("model:m", y="Yes"), 3)
+    >>> released_words(r, "Firth's penalised likelihood: 3 events for 4 coefficients "
+    ...                "(0.8 per coefficient, fewer than 10).", ["y"])
+    "Firth's penalised likelihood: fewer than ten events per coefficient."
+    """
+    margins, _ = _model_margins(release, set(outcomes))
+
+    def firth(match: re.Match) -> str:
+        count, what, rule = int(match.group(1).replace(",", "")), match.group(2), match.group(3)
+        if any(count == k for k, _ in margins):
+            return match.group(0)
+        return f"fewer than {WORDS.get(int(rule), rule)} {what} per coefficient"
+
+    def share(match: re.Match) -> str:
+        pct = int(match.group(1))
+        if any(n and round(100 * k / n) == pct for k, n in margins):
+            return match.group(0)
+        return ("an odds ratio overstates the prevalence ratio when events are common, and "
+                "the difference gives the absolute scale.")
+
+    text = FIRTH.sub(firth, text)
+    return SHARE.sub(share, text)
+
+
+__all__ = ["additive_estimate", "additive_fit_name", "additive_withheld", "register_additive",
+           "released_words"]

@@ -187,9 +187,10 @@ def model_sections(report: ReportSession) -> Html:
                                   note=" ".join([note, *extra, report.rule()])))
         if model.model == "proportional odds":
             parts.append(_brant(report, model, result))
-        if "outcome_level" not in result.table.columns:
-            ax = figures.forest_plot(drawn_rows(report.release, result.table,
-                                                model_where(model)), show_counts=False)
+        drawn = (drawn_rows(report.release, result.table, model_where(model))
+                 if "outcome_level" not in result.table.columns else None)
+        if drawn is not None and len(drawn):  # every estimate withheld: nothing to draw
+            ax = figures.forest_plot(drawn, show_counts=False)
             parts.append(report.figure(ax, table_key("forest", model.key),
                                        caption=f"Crude and adjusted {model.estimate}s "
                                                "(log scale)"))

@@ -330,6 +330,10 @@ class ReportSession:
         the release does not hold).
         """
         text = SPARSE.sub("sparse", text)
+        if "release" in self.__dict__:  # the plan's counts (Firth's events) as released
+            from analysis.report.estimate_cells import released_words
+
+            text = released_words(self.release, text, {m.outcome for m in self.plan.models})
 
         def one(match: re.Match) -> str:
             value = int(match.group(0).replace(",", ""))
