@@ -62,6 +62,17 @@ def lazy_table_one(lazy, by: str | None = None, *, columns: Iterable[str] | None
     --------
     >>> t1 = lazy_table_one(load_parquet_survey("cohort/", "codebook.yml"))  # doctest: +SKIP
     """
+    from analysis.scale.shared import remembered
+
+    columns = None if columns is None else list(columns)
+    if nonnormal is not None and not isinstance(nonnormal, Mapping):
+        nonnormal = list(nonnormal)
+    key = ["table_one", by, columns, nonnormal, overall, pvalues, smd, decimals, quantiles]
+    return remembered(lazy, key, lambda: _table_one(lazy, by, columns, nonnormal, overall,
+                                                    pvalues, smd, decimals, quantiles))
+
+
+def _table_one(lazy, by, columns, nonnormal, overall, pvalues, smd, decimals, quantiles):
     cb, con = lazy.codebook, lazy.con
     present = {c.name: c for c in lazy.columns}
     if by is None:
@@ -323,6 +334,12 @@ def lazy_missingness(lazy) -> pd.DataFrame:
     for each codebook variable in the data, in codebook order; respondents
     not asked a question (``asked_if``) are not missing it.
     """
+    from analysis.scale.shared import remembered
+
+    return remembered(lazy, ["missingness"], lambda: _missingness(lazy))
+
+
+def _missingness(lazy) -> pd.DataFrame:
     cb = lazy.codebook
     present = {c.name for c in lazy.columns}
     # identifier columns are dropped on loading unless kept, as in memory

@@ -46,6 +46,7 @@ def load_parquet_survey(
     memory_limit: str | None = None,
     threads: int | None = None,
     temp_directory: str | Path | None = None,
+    state: tuple[dict, dict] | None = None,
 ) -> LazySurvey:
     """Validate a Parquet dataset in DuckDB and return a :class:`LazySurvey`.
 
@@ -67,6 +68,9 @@ def load_parquet_survey(
         ``BACKPAIN_DUCKDB_THREADS`` (default: DuckDB's, one per core) from the
         environment, which is how ``backpain report`` and its notebook kernels
         are given them.
+    state : what :func:`analysis.scale.shared.lazy_state` saved of this dataset
+        validated with this codebook (counts, excluded lines, repeated ids,
+        remembered aggregates): the survey is reopened without scanning it.
 
     Examples
     --------
@@ -80,7 +84,7 @@ def load_parquet_survey(
     threads = threads or int(os.environ.get("BACKPAIN_DUCKDB_THREADS", "0")) or None
     return LazySurvey(files, load_codebook(codebook), str(path_or_glob), on_invalid,
                       keep_identifiers, check_duplicate_ids, memory_limit, threads,
-                      temp_directory)
+                      temp_directory, state)
 
 
 def _files(path_or_glob) -> list[str]:
@@ -118,7 +122,8 @@ class LazySurvey:
 
     def __init__(self, files: list[str], codebook: Codebook, source: str, on_invalid: str,
                  keep_identifiers: bool, check_duplicate_ids: bool, memory_limit: str,
-                 threads: int | None, temp_directory: str | Path | None):
+                 threads: int | None, temp_directory: str | Path | None,
+                 state: tuple[dict, dict] | None = None):
         import duckdb
 
         self.files, self.codebook, self.source = files, codebook, source
@@ -145,8 +150,15 @@ class LazySurvey:
         self._check_columns(types)
         self.columns = column_sql(codebook, types)
         ids = [c for c in self.columns if c.variable.type == "id"] if check_duplicate_ids else []
-        self._build_views(ids)
-        self._validate()
+        # aggregates already computed (key -> frame): a report computes each once per run
+        self.memo: dict[str, pd.DataFrame] = {}
+        if state is None:
+            self._build_views(ids)
+            self._validate()
+        else:  # validated once by the report run: its counts, without a scan
+            from analysis.scale.shared import restore
+
+            restore(self, ids, *state)
 
     # ---- set-up ----------------------------------------------------------
     def _check_columns(self, types: dict[str, str]) -> None:
@@ -163,7 +175,7 @@ class LazySurvey:
                 f"(rule: unknown column): {', '.join(map(repr, self.unknown_columns[:10]))}. "
                 f"To fix: {ADVICE['unknown column']}.")
 
-    def _build_views(self, ids: list[ColumnSQL]) -> None:
+    def _build_views(self, ids: list[ColumnSQL], dups: dict | None = None) -> None:
         source = (f"SELECT r.* EXCLUDE (filename, file_row_number), "
                   f"o.__offset + r.file_row_number + 1 AS __line FROM {self._read}, "
                   "filename = true, file_row_number = true) r JOIN __offsets o USING (filename)")
@@ -175,10 +187,15 @@ class LazySurvey:
         for k, col in enumerate(ids):
             # Identifiers seen more than once, with the line of their first occurrence;
             # usually few, so the view below joins every row against a small table.
-            self.con.execute(
-                f"CREATE TEMP TABLE __dups{k} AS SELECT {col.value} AS __id, min(__line) AS "
-                f"__first FROM __decoded WHERE NOT ({col.rules[0][1]}) "
-                "GROUP BY 1 HAVING count(*) > 1")
+            if dups is None:
+                self.con.execute(
+                    f"CREATE TEMP TABLE __dups{k} AS SELECT {col.value} AS __id, min(__line) "
+                    f"AS __first FROM __decoded WHERE NOT ({col.rules[0][1]}) "
+                    "GROUP BY 1 HAVING count(*) > 1")
+            else:  # counted by the run that validated the dataset
+                self.con.register(f"__dups{k}_frame", dups[f"dups{k}"])
+                self.con.execute(f"CREATE TEMP TABLE __dups{k} AS SELECT * FROM __dups{k}_frame")
+                self.con.unregister(f"__dups{k}_frame")
             joins += f" LEFT JOIN __dups{k} ON d.{col.value} = __dups{k}.__id"
             dup_rules[col.name] = f"coalesce(d.__line > __dups{k}.__first, FALSE)"
         self.rules: list[tuple[ColumnSQL, str, str]] = []
@@ -221,7 +238,11 @@ class LazySurvey:
         # table (one more scan, here), the valid rows are every decoded row but those, and a
         # query then decodes only the columns it reads (Table 1, prevalence, missing
         # values, models: several times faster on a wide codebook).
-        self.con.register("__excluded_frame", pd.DataFrame({"__line": np.sort(lines)}))
+        self._exclude(np.sort(lines))
+
+    def _exclude(self, lines: np.ndarray) -> None:
+        """``__valid``: every decoded row but the excluded ``lines`` (kept in a table)."""
+        self.con.register("__excluded_frame", pd.DataFrame({"__line": lines}))
         self.con.execute("CREATE TEMP TABLE __excluded AS SELECT * FROM __excluded_frame")
         self.con.unregister("__excluded_frame")
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW __valid AS SELECT {self._values} FROM "
@@ -320,7 +341,11 @@ class LazySurvey:
             weight = None
         if weighted is True and weight is None:
             raise ValidationError("weighted=True but the codebook declares no weight variable.")
-        return prevalence_table(self.con, self.codebook, outcome, factors, weight)
+        from analysis.scale.shared import remembered
+
+        return remembered(self, ["prevalence", outcome, factors, weight],
+                          lambda: prevalence_table(self.con, self.codebook, outcome, factors,
+                                                   weight))
 
     def covariate_patterns(self, columns: Sequence[str], outcome: str | None = None
                            ) -> pd.DataFrame:
