@@ -226,8 +226,10 @@ def report_run(folder: Path, out: Path) -> dict:
     start = time.perf_counter()
     summary = render_reports(folder, codebook, out, progress=False)
     total = time.perf_counter() - start
-    return {"times": {**{row.notebook: row.seconds for row in summary.itertuples()},
-                      "total": total}}
+    notebooks = {row.notebook: row.seconds for row in summary.itertuples()}
+    # before the notebooks: the run's one validation, sample, release and fits
+    return {"times": {"validation, sample, release (once)": total - sum(notebooks.values()),
+                      **notebooks, "total": total}}
 
 
 def tree_peak(process: subprocess.Popen, interval: float = 0.25) -> tuple[str, float]:
@@ -290,16 +292,21 @@ def report_benchmark(args) -> None:
         for k in range(args.repeat):
             for kind, source in kinds.items():
                 load = os.getloadavg()
+                cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
                 child = subprocess.Popen(
                     [sys.executable, __file__, "--dir", str(source), "--out",
                      str(scratch / f"report-{k}-{kind[:2]}"), "--child", "report"],
                     stdout=subprocess.PIPE, text=True, env=env)
                 out, peak = tree_peak(child)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 run = json.loads(out.strip().splitlines()[-1])
+                # CPU seconds of the report process and every kernel it waited for
                 run |= {"peak_tree_gib": peak, "load_before": load,
-                        "load_after": os.getloadavg()}
+                        "load_after": os.getloadavg(),
+                        "cpu_s": (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)}
                 runs[kind].append(run)
-                print(f"run {k + 1} {kind}: total {run['times']['total']:.1f} s, peak RSS (all "
+                print(f"run {k + 1} {kind}: total {run['times']['total']:.1f} s, CPU "
+                      f"{run['cpu_s']:.1f} s, peak RSS (all "
                       f"processes) {peak:.2f} GiB, load average {load[0]:.2f} {load[1]:.2f} "
                       f"-> {run['load_after'][0]:.2f} {run['load_after'][1]:.2f}", flush=True)
                 shutil.rmtree(scratch / f"report-{k}-{kind[:2]}", ignore_errors=True)
@@ -313,6 +320,8 @@ def report_benchmark(args) -> None:
                 print(f"  {step:<30} {median:8.1f} s")
             print(f"  {'peak RSS (max of runs)':<30} "
                   f"{max(r['peak_tree_gib'] for r in done):8.2f} GiB")
+            print(f"  {'CPU time (median)':<30} "
+                  f"{statistics.median(r['cpu_s'] for r in done):8.1f} s")
         if args.baseline:
             ratio = (statistics.median(r["times"]["total"] for r in runs["out of core"])
                      / statistics.median(r["times"]["total"] for r in runs["in memory"]))
