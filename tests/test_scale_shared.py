@@ -69,7 +69,7 @@ def test_reopened_survey_equals_the_validated_one(cohort):
 
 
 def test_a_state_of_other_files_is_refused(cohort):
-    tmp, folder, codebook = cohort
+    _, folder, codebook = cohort
     with load_parquet_survey(folder, codebook) as lazy:
         saved = lazy_state(lazy)
     part = sorted(folder.glob("*.parquet"))[0]

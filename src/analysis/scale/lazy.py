@@ -28,6 +28,8 @@ import pyarrow.parquet as pq
 from analysis.codebook import Codebook, load_codebook
 from analysis.errors import ReadError, ValidationError
 from analysis.scale.accounts import first_exclusions, validation_error
+from analysis.scale.describe import missing_frame, missing_sql
+from analysis.scale.shared import remember
 from analysis.scale.sql import CODED, ColumnSQL, column_sql, quote
 from analysis.scale.tables import patterns_query, patterns_table, prevalence_table
 from analysis.survey import Survey
@@ -219,13 +221,23 @@ class LazySurvey:
     def _validate(self) -> None:
         sums = [f"coalesce(sum(__rule{i}::BIGINT), 0)" for i in range(len(self.rules))]
         sums += [f"coalesce(sum(__miss{j}::BIGINT), 0)" for j in range(len(self.missing))]
-        # the excluded lines (few) come back from the same scan, as a list per reason
-        rows = self.con.execute(
+        # The same scan gives the excluded lines (few), as a list per reason, and the
+        # missing-value table's counts (they are those of the group of valid rows): that
+        # table would otherwise decode every column of every row again.
+        names, missing = missing_sql(self)
+        flags = "".join(f", __rule{i}" for i in range(len(self.rules)))
+        flags += "".join(f", __miss{j}" for j in range(len(self.missing)))
+        rows = self.con.sql(
             f"SELECT __reason, count(*){''.join(', ' + s for s in sums)}, "
-            "list(__line) FILTER (WHERE __reason > 0) FROM __flagged "
+            f"list(__line) FILTER (WHERE __reason > 0){''.join(', ' + m for m in missing)} "
+            f"FROM (SELECT __reason, __line{flags}, {self._values} FROM __flagged) "
             "GROUP BY __reason ORDER BY __reason").fetchall()
-        lines = np.array([x for r in rows for x in (r[-1] or [])], dtype=np.int64)
-        rows = [r[:-1] for r in rows]
+        width = 2 + len(sums)
+        lines = np.array([x for r in rows for x in (r[width] or [])], dtype=np.int64)
+        valid = next((r for r in rows if r[0] == 0), None)
+        remember(self, ["missingness"], missing_frame(
+            self, names, [valid[1], *valid[width + 1:]] if valid else [0] * (1 + len(missing))))
+        rows = [r[:width] for r in rows]
         totals = np.sum([r[2:] for r in rows], axis=0) if rows and sums else np.zeros(len(sums))
         self.rule_counts = [int(x) for x in totals[:len(self.rules)]]
         self.missing_counts = [int(x) for x in totals[len(self.rules):]]

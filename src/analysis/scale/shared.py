@@ -104,6 +104,15 @@ def restore(lazy, ids, state: dict, tables: dict[str, pd.DataFrame]) -> None:
         lazy.memo[key] = frame
 
 
+def _key(key: list) -> str:
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def remember(lazy, key: list, frame: pd.DataFrame) -> None:
+    """Keep ``frame`` as the aggregate of ``key`` (computed in another query's scan)."""
+    lazy.memo[_key(key)] = frame
+
+
 def remembered(lazy, key: list, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """``compute()``, or a copy of the frame ``lazy`` remembers under ``key`` (JSON).
 
@@ -111,7 +120,7 @@ def remembered(lazy, key: list, compute: Callable[[], pd.DataFrame]) -> pd.DataF
     its notebooks show the same tables: each aggregate is one DuckDB scan
     (seconds to minutes at 10^7-10^8 rows), made once.
     """
-    text = json.dumps(key, sort_keys=True, default=str)
+    text = _key(key)
     if text not in lazy.memo:
         lazy.memo[text] = compute()
     frame = lazy.memo[text]
