@@ -77,3 +77,20 @@ def test_a_state_of_other_files_is_refused(cohort):
     os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     with pytest.raises(ValidationError, match="saved validation is of other files"):
         load_parquet_survey(folder, codebook, state=saved)
+
+
+def test_sample_is_the_lines_of_smallest_hash_validated_in_memory(cohort):
+    _, folder, codebook = cohort
+    with load_parquet_survey(folder, codebook) as lazy:
+        sample = lazy.sample(700, seed=5)
+        expected = sorted(r[0] for r in lazy.con.sql(
+            "SELECT __line FROM __decoded ORDER BY hash(__line + 5) LIMIT 700").fetchall())
+        raw = lazy.con.sql("SELECT __line, age FROM __decoded").to_arrow_table().to_pandas()
+    # the sample's rows are those lines, less the ones its own validation excluded
+    excluded = sample.flow["n"].iloc[1:-1].sum()
+    assert excluded > 0 and len(sample.data) + excluded == 700
+    assert set(sample.data.index) < set(expected) and sample.data.index.is_monotonic_increasing
+    ages = pd.to_numeric(raw.set_index("__line").loc[sample.data.index, "age"],
+                         errors="coerce").to_numpy()
+    kept = sample.data["age"].notna().to_numpy()
+    assert kept.sum() > 600 and (ages[kept] == sample.data["age"].to_numpy()[kept]).all()

@@ -409,10 +409,20 @@ class LazySurvey:
         """
         if self.n_read <= size:
             return self.to_survey()
-        return self.to_survey(limit=int(size), order=f"hash(__line + {int(seed)})")
+        # The lines are chosen from their numbers alone (no Parquet read), then the rows
+        # are read in one scan that keeps those lines: a top-``size`` heap of whole rows
+        # holds ``size`` wide rows while it sorts, the join only the chosen numbers.
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __sample_lines AS SELECT range AS __line FROM "
+            f"range(1, {self.n_read + 1}) ORDER BY hash(range + {int(seed)}), range "
+            f"LIMIT {int(size)}")
+        try:
+            return self.to_survey(where="__line IN (SELECT __line FROM __sample_lines)")
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS __sample_lines")
 
     def to_survey(self, columns: Sequence[str] | None = None, limit: int | None = None,
-                  *, order: str = "__line") -> Survey:
+                  *, order: str = "__line", where: str | None = None) -> Survey:
         """The first ``limit`` lines (all if None) of ``columns`` as an ordinary :class:`Survey`.
 
         The subset is validated in memory by :func:`analysis.load_survey`'s
@@ -426,8 +436,10 @@ class LazySurvey:
         if absent:
             raise ValidationError(f"{self.source}: no column(s) {absent} in the files.")
         cols = ", ".join(quote(c) for c in names)
-        top = f" LIMIT {int(limit)}" if limit is not None else ""
-        raw = self.con.sql(f"SELECT __line, {cols} FROM __decoded ORDER BY {order}{top}"
+        # without a limit the rows are put in line order below, in pandas: no sort here
+        top = f" ORDER BY {order} LIMIT {int(limit)}" if limit is not None else ""
+        keep = f" WHERE {where}" if where else ""
+        raw = self.con.sql(f"SELECT __line, {cols} FROM __decoded{keep}{top}"
                            ).to_arrow_table().to_pandas()
         # DuckDB may hand sorted rows back out of order when insertion order is not
         # preserved (set for memory), so the order is made sure of here.
