@@ -149,3 +149,37 @@ def test_questionnaire_counts_of_a_sample_are_not_parts_of_every_row(tmp_path, m
     shown = [release.label(k) for k in by_level if release.status(k) == "shown"]
     assert shown and all((release.count(k) or 0) <= sample for k in by_level)
     assert all(f"<td>{n}</td>" in html for n in shown)
+
+
+def test_a_notebook_reopens_the_runs_validation_without_a_scan(tmp_path, monkeypatch):
+    """The run validates, samples and counts a dataset once; a notebook opened in its folder
+    reopens it from the signed cache (validating again would raise here) with the run's
+    sample, counts and aggregates."""
+    from analysis.report import build, session
+    from analysis.report.cache import SECRET_ENV
+    from analysis.scale import LazySurvey, load_parquet_survey
+    from analysis.scale.describe import lazy_missingness
+
+    _, folder, codebook = parquet_cohort(tmp_path, 1_200, seed=7, files=3)
+    folder, codebook, run = folder.resolve(), codebook.resolve(), tmp_path / "run"
+    monkeypatch.setattr(session, "SAMPLE_ROWS", 500)
+    monkeypatch.setenv(SECRET_ENV, "0" * 64)
+    paths = report_notebooks()[:2]
+    declared = {p: build.notebook_parameters(p) for p in paths}
+    build._dataset_once(folder, codebook, run, paths, declared, {}, 5, None, "0" * 64)
+    with load_parquet_survey(folder, codebook) as fresh:
+        flow, missing = fresh.flow, lazy_missingness(fresh)
+        sample = fresh.sample(500)
+
+    def again(self):
+        raise AssertionError("the dataset was validated again")
+
+    monkeypatch.setattr(LazySurvey, "_validate", again)
+    report = session.open_report("02_descriptives", folder, codebook, out_dir=run)
+    assert '["missingness"]' in report.lazy.memo and len(report.lazy.memo) >= 3
+    pd.testing.assert_frame_equal(report.flow, flow)
+    pd.testing.assert_frame_equal(report.missingness(), missing)
+    assert list(report.survey.data.index) == list(sample.data.index)
+    assert report.n == int(flow["n"].iloc[-1]) > len(report.survey.data)
+    assert report.release is not None and not getattr(report, "_own_release", False)
+    report.lazy.close()

@@ -100,7 +100,8 @@ def _patterns_duckdb(frame: pd.DataFrame, y: np.ndarray, w: np.ndarray | None,
     cols = ", ".join(f'"{c}"' for c in columns)
     con = duckdb.connect()
     con.register("rows", rel)
-    out = con.execute(
+    # a relation's Arrow output streams; a DB-API (execute) result's copies every row first
+    out = con.sql(
         f'SELECT {cols}, SUM(__w * __y) AS events, SUM(__w) AS trials FROM rows '
         f"GROUP BY {cols} ORDER BY {cols}"
     ).to_arrow_table().to_pandas()
@@ -161,7 +162,7 @@ def covariate_patterns_parquet(path: str | Path, columns: list[str], outcome: st
         cols = ", ".join(f'"{c}"' for c in columns)
         sql = (f"SELECT {cols}, {select[0]}, COUNT(*) AS trials FROM read_parquet(?) "
                f"WHERE {' AND '.join(where)} GROUP BY {cols} ORDER BY {cols}")
-        out = con.execute(sql, [str(path)]).to_arrow_table().to_pandas()
+        out = con.sql(sql, params=[str(path)]).to_arrow_table().to_pandas()
     finally:
         con.close()
     for c in columns:

@@ -14,6 +14,7 @@ by process id and start time on this machine, is gone).
 from __future__ import annotations
 
 import ast
+import contextlib
 import ctypes
 import errno
 import glob
@@ -190,10 +191,14 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     staging, owner = _stage(out)
     try:
         secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
-        if not dataset:  # each notebook opens a dataset in DuckDB, which loads no rows
-            # the plan's reasons and the release's labels are text the notebooks show: in
-            # the run's number style, as the notebooks write theirs
-            with use_style(number_style):
+        # the plan's reasons and the release's labels are text the notebooks show: in
+        # the run's number style, as the notebooks write theirs
+        with use_style(number_style):
+            if dataset:  # validated, sampled and counted in DuckDB once for the notebooks
+                _dataset_once(data, codebook, staging, paths, declared, parameters,
+                              threshold, rounding, secret)
+                _give_back_memory()  # the sample and DuckDB's buffers, before the kernels
+            else:
                 validated = _validate_once(data, codebook, staging, paths, declared,
                                            parameters, secret)
                 if validated is not None:
@@ -388,17 +393,8 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
     """
     from analysis.load import load_survey
 
-    modes = set()
-    for path in paths:
-        if "on_invalid" in parameters:
-            modes.add(parameters["on_invalid"])
-        elif "on_invalid" in declared[path]:
-            try:
-                modes.add(ast.literal_eval(str(declared[path]["on_invalid"])))
-            except (ValueError, SyntaxError):
-                return None
     clear_cache(out)
-    if len(modes) != 1 or not isinstance(mode := modes.pop(), str):
+    if (mode := _run_mode(paths, declared, parameters)) is None:
         return None
     sheet = parameters.get("sheet")
     options = {} if sheet is None else {"sheet": sheet}
@@ -410,6 +406,73 @@ def _validate_once(data: Path, codebook: Path, out: Path, paths: list[Path],
     planned, shared = _shared_plan(survey, parameters)
     write_cached_survey(survey, out, key, secret, plan=shared)
     return survey, key, planned
+
+
+def _run_mode(paths: list[Path], declared: dict[Path, dict[str, Any]],
+              parameters: Mapping[str, Any]) -> str | None:
+    """The ``on_invalid`` every notebook opens the survey with, or None when they differ."""
+    modes = set()
+    for path in paths:
+        if "on_invalid" in parameters:
+            modes.add(parameters["on_invalid"])
+        elif "on_invalid" in declared[path]:
+            try:
+                modes.add(ast.literal_eval(str(declared[path]["on_invalid"])))
+            except (ValueError, SyntaxError):
+                return None
+    if len(modes) != 1 or not isinstance(mode := modes.pop(), str):
+        return None
+    return mode
+
+
+def _dataset_once(data: Path, codebook: Path, out: Path, paths: list[Path],
+                  declared: dict[Path, dict[str, Any]], parameters: Mapping[str, Any],
+                  threshold: int | None, rounding: int | None, secret: str) -> None:
+    """A Parquet dataset's validation, sample, release and fits, once for the run's notebooks.
+
+    Each notebook would otherwise validate the dataset and draw its sample again (a scan
+    of every row each) and count Table 1, missing values and prevalence for its release;
+    the counts, the sample and the aggregates go into the signed cache
+    (:func:`analysis.scale.shared.lazy_state`), and DuckDB's memory is freed before the
+    notebooks run.
+    """
+    from analysis.load import load_survey
+    from analysis.report.session import SAMPLE_ROWS, ReportSession
+    from analysis.scale.planned import lazy_fitter
+    from analysis.scale.shared import lazy_state
+
+    clear_cache(out)
+    if (mode := _run_mode(paths, declared, parameters)) is None:
+        return
+    try:
+        lazy = load_survey(data, codebook, on_invalid=mode, keep_identifiers=False)
+    except BackpainError:
+        return  # each notebook raises its own error
+    try:
+        sample = lazy.sample(SAMPLE_ROWS)
+        key = survey_key(data, codebook, mode)
+        planned, shared = _shared_plan(sample, parameters)
+        if planned is not None:
+            source = ReportSession(name="run", survey=sample, data=data, codebook=codebook,
+                                   out_dir=out, lazy=lazy)
+            _release_once(sample, key, planned, out, parameters, threshold, rounding, secret,
+                          paths, source=source, fitter=lazy_fitter(lazy, SAMPLE_ROWS))
+        write_cached_survey(sample, out, key, secret, plan=shared, lazy=lazy_state(lazy))
+    finally:
+        lazy.close()
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the system: this process waits while the kernels run, and the
+    run's peak is its resident size plus theirs."""
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: freed memory stays ours
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _shared_plan(survey, parameters: Mapping[str, Any]):
@@ -432,12 +495,13 @@ def _shared_plan(survey, parameters: Mapping[str, Any]):
 
 def _release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[str, Any],
                   threshold: int | None, rounding: int | None, secret: str,
-                  paths: Sequence[Path] = ()) -> None:
+                  paths: Sequence[Path] = (), source=None, fitter=None) -> None:
     """Decide disclosure for every notebook of the run at once; save it and its log.
 
     The notebooks read the saved release (:func:`analysis.report.disclosure.read_release`)
     when their survey, rule and plan options are the run's; a notebook with other
-    options decides its own and writes its own log.
+    options decides its own and writes its own log. ``source`` and ``fitter`` (a
+    Parquet dataset: ``survey`` is its sample) count and fit on every row.
     """
     from analysis.plan import fit_plan, plan
     from analysis.report.disclosure import (
@@ -456,13 +520,13 @@ def _release_once(survey, data_key: str, planned, out: Path, parameters: Mapping
     fitted: list = []
 
     def fits() -> list:
-        fitted.extend(fit_plan(survey, planned))
+        fitted.extend(fit_plan(survey, planned, fitter))
         return fitted
 
     release = report_release(survey, planned, fits,
                              threshold=threshold, rounding=rounding,
                              factors=parameters.get("factors"), scores=parameters.get("scores"),
-                             parts=notebook_parts(sources) if paths else None)
+                             parts=notebook_parts(sources) if paths else None, source=source)
     write_log(release, out)
     key = release_key(data_key, threshold, rounding, release_options(parameters))
     write_release(release, out, key, secret)

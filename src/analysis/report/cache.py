@@ -72,7 +72,8 @@ def survey_key(data: str | Path, codebook: str | Path, on_invalid: str,
 
 
 def write_cached_survey(survey: Survey, out_dir: str | Path, key: str,
-                        secret: str | None = None, plan: dict[str, Any] | None = None) -> Path:
+                        secret: str | None = None, plan: dict[str, Any] | None = None,
+                        lazy: tuple[dict, dict[str, pd.DataFrame]] | None = None) -> Path:
     """Store ``survey`` under ``<out_dir>/.cache`` with its key; return the folder.
 
     ``secret`` (default: the environment variable :data:`SECRET_ENV`) signs
@@ -80,7 +81,10 @@ def write_cached_survey(survey: Survey, out_dir: str | Path, key: str,
     ``plan`` (``{"options": ..., "plan": json.dumps(AnalysisPlan.to_dict())}``) is the
     analysis plan of the survey, decided once for the notebooks that plan
     with those options (:func:`read_cached_plan`); it goes into the signed
-    manifest as plain JSON.
+    manifest as plain JSON. ``lazy`` (a Parquet dataset: ``survey`` is then its
+    sample) is :func:`analysis.scale.shared.lazy_state` of the run's validation:
+    its JSON goes into the manifest, its tables into ``lazy_<name>.parquet``
+    (hashed like the others), read back by :func:`read_cached_lazy`.
     """
     secret = secret if secret is not None else os.environ.get(SECRET_ENV)
     if not secret:
@@ -90,13 +94,19 @@ def write_cached_survey(survey: Survey, out_dir: str | Path, key: str,
     survey.data.to_parquet(folder / DATA, engine="pyarrow", index=True)
     blocks, entries = _ledger_tables(survey.accounts)
     entries.to_parquet(folder / LEDGER, engine="pyarrow", index=False)
+    names = [DATA, LEDGER]
+    for name, table in (lazy[1] if lazy else {}).items():
+        table.to_parquet(folder / f"lazy_{name}.parquet", engine="pyarrow", index=True)
+        names.append(f"lazy_{name}.parquet")
     manifest = {
         "format": FORMAT, "key": key, "source": survey.source,
         "ledger": {"n_read": int(survey.accounts.n_read), "source": survey.accounts.source,
                    "blocks": blocks},
         "columns": _column_types(survey.data),
-        "files": {name: sha256(folder / name) for name in (DATA, LEDGER)},
+        "files": {name: sha256(folder / name) for name in names},
     }
+    if lazy is not None:
+        manifest["lazy"] = {"state": lazy[0], "tables": sorted(lazy[1])}
     if plan is not None:
         manifest["plan"] = plan
     manifest["signature"] = _sign(manifest, secret)
@@ -149,6 +159,38 @@ def read_cached_survey(out_dir: str | Path, key: str, codebook: Codebook | str |
         return None
     return Survey(data=data, codebook=load_codebook(codebook), accounts=accounts,
                   source=manifest["source"])
+
+
+def read_cached_lazy(out_dir: str | Path, key: str, secret: str | None = None
+                     ) -> tuple[dict, dict[str, pd.DataFrame]] | None:
+    """The run's validation of a Parquet dataset (``lazy`` of :func:`write_cached_survey`).
+
+    ``(state, tables)`` for ``load_parquet_survey(..., state=...)``, or None
+    unless the manifest is signed by this run, made with ``key``, and every
+    table's sha256 is the recorded one.
+    """
+    secret = secret if secret is not None else os.environ.get(SECRET_ENV)
+    folder = Path(out_dir) / FOLDER
+    if not secret:
+        return None
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("signature"), str) \
+            or not hmac.compare_digest(manifest["signature"], _sign(manifest, secret)) \
+            or manifest.get("format") != FORMAT or manifest.get("key") != key \
+            or not isinstance(manifest.get("lazy"), dict):
+        return None
+    tables = {}
+    for name in manifest["lazy"]["tables"]:
+        path = folder / f"lazy_{name}.parquet"
+        if not path.is_file() or sha256(path) != manifest["files"].get(path.name):
+            log.warning("Cache file %s does not match its recorded sha256: ignored; "
+                        "validating the dataset instead.", path)
+            return None
+        tables[name] = _read_parquet(path)
+    return manifest["lazy"]["state"], tables
 
 
 def read_cached_plan(out_dir: str | Path, key: str, options: dict[str, Any],

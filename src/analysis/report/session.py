@@ -134,7 +134,8 @@ class ReportSession:
             report_release,
         )
 
-        if (self.out_dir / FOLDER / RELEASE_FILE).is_file() and self.data.is_file():
+        if (self.out_dir / FOLDER / RELEASE_FILE).is_file() \
+                and (self.data.is_file() or self.lazy is not None):
             key = release_key(self.data_key, self.threshold, self.rounding,
                               release_options(self.parameters))
             saved = read_release(self.out_dir, key)
@@ -189,24 +190,26 @@ class ReportSession:
         """Every planned model, fitted (or failed with its reason); computed on first use."""
         from analysis.plan import fit_plan
 
+        fitter = None
         if self.lazy is not None:
             from analysis.scale.planned import lazy_fitter
 
-            return fit_plan(self.survey, self.plan, lazy_fitter(self.lazy, SAMPLE_ROWS))
-        shared = self._shared_fits()
-        return shared if shared is not None else fit_plan(self.survey, self.plan)
+            fitter = lazy_fitter(self.lazy, SAMPLE_ROWS)
+        shared = self._shared_fits(fitter)
+        return shared if shared is not None else fit_plan(self.survey, self.plan, fitter)
 
-    def _shared_fits(self):
+    def _shared_fits(self, fitter=None):
         """The run's fits of this survey and plan (:mod:`analysis.report.shared_fits`), or None."""
         from analysis.plan import fit_model
         from analysis.report.cache import FOLDER
         from analysis.report.shared_fits import FILE, fits_key, plan_text, read_shared_fits
 
-        if not (self.out_dir / FOLDER / FILE).is_file() or not self.data.is_file():
+        if not (self.out_dir / FOLDER / FILE).is_file() \
+                or not (self.data.is_file() or self.lazy is not None):
             return None
         key = fits_key(self.data_key, plan_text(self.plan))
         return read_shared_fits(self.out_dir, key, self.plan,
-                                lambda model: fit_model(self.survey, model))
+                                lambda model: fit_model(self.survey, model, fitter))
 
     # ---- aggregates: from DuckDB for a Parquet dataset, else from the survey ----------
     @property
@@ -470,8 +473,11 @@ def open_report(name: str, data: str | Path, codebook: str | Path, *,
     _theme()
     lazy, shared_plan = None, None
     if dataset:  # a folder or glob of Parquet files: counted in DuckDB, sampled for the rest
-        lazy = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
-        survey = lazy.sample(SAMPLE_ROWS)
+        lazy, survey, shared_plan = _cached_dataset(data, codebook, out_dir, on_invalid,
+                                                   plan_options(parameters))
+        if lazy is None:  # not validated by a report run: here
+            lazy = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
+            survey = lazy.sample(SAMPLE_ROWS)
     else:
         survey, shared_plan = _cached_survey(data, codebook, out_dir, on_invalid, sheet,
                                              plan_options(parameters))
@@ -535,6 +541,32 @@ def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str,
         return survey, None if cached is None else AnalysisPlan.from_dict(cached)
     except (TypeError, KeyError, ValueError):  # a plan of another version: plan again
         return survey, None
+
+
+def _cached_dataset(data: Path, codebook: Path, out_dir: Path, on_invalid: str,
+                    options: dict[str, Any]):
+    """(LazySurvey, its sample, plan) as the report run validated them, or Nones.
+
+    The dataset is reopened in DuckDB from the run's counts (no scan), with the
+    aggregates the run computed for its release (:mod:`analysis.scale.shared`).
+    """
+    from analysis.errors import BackpainError
+    from analysis.report.cache import FOLDER, MANIFEST, read_cached_lazy, survey_key
+    from analysis.scale import load_parquet_survey
+
+    if not (out_dir / FOLDER / MANIFEST).is_file():
+        return None, None, None
+    survey, plan = _cached_survey(data, codebook, out_dir, on_invalid, None, options)
+    state = (read_cached_lazy(out_dir, survey_key(data, codebook, on_invalid))
+             if survey is not None else None)
+    if state is None:
+        return None, None, None
+    try:
+        lazy = load_parquet_survey(data, codebook, on_invalid=on_invalid,
+                                   keep_identifiers=False, state=state)
+    except BackpainError:  # other files or rules than the run's: validated here
+        return None, None, None
+    return lazy, survey, plan
 
 
 def _theme() -> None:

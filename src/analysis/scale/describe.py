@@ -62,6 +62,17 @@ def lazy_table_one(lazy, by: str | None = None, *, columns: Iterable[str] | None
     --------
     >>> t1 = lazy_table_one(load_parquet_survey("cohort/", "codebook.yml"))  # doctest: +SKIP
     """
+    from analysis.scale.shared import remembered
+
+    columns = None if columns is None else list(columns)
+    if nonnormal is not None and not isinstance(nonnormal, Mapping):
+        nonnormal = list(nonnormal)
+    key = ["table_one", by, columns, nonnormal, overall, pvalues, smd, decimals, quantiles]
+    return remembered(lazy, key, lambda: _table_one(lazy, by, columns, nonnormal, overall,
+                                                    pvalues, smd, decimals, quantiles))
+
+
+def _table_one(lazy, by, columns, nonnormal, overall, pvalues, smd, decimals, quantiles):
     cb, con = lazy.codebook, lazy.con
     present = {c.name: c for c in lazy.columns}
     if by is None:
@@ -323,6 +334,22 @@ def lazy_missingness(lazy) -> pd.DataFrame:
     for each codebook variable in the data, in codebook order; respondents
     not asked a question (``asked_if``) are not missing it.
     """
+    from analysis.scale.shared import remembered
+
+    return remembered(lazy, ["missingness"], lambda: _missingness(lazy))
+
+
+def _missingness(lazy) -> pd.DataFrame:
+    names, exprs = missing_sql(lazy)
+    row = lazy.con.sql(f"SELECT count(*){''.join(', ' + e for e in exprs)} FROM __valid"
+                       ).fetchall()[0]
+    return missing_frame(lazy, names, row)
+
+
+def missing_sql(lazy) -> tuple[list[str], list[str]]:
+    """The variables of the missing-value table and its aggregates over decoded columns
+    (asked, and asked but missing, per variable): :meth:`LazySurvey._validate` counts
+    them in its own scan, on the rows it keeps."""
     cb = lazy.codebook
     present = {c.name for c in lazy.columns}
     # identifier columns are dropped on loading unless kept, as in memory
@@ -333,8 +360,12 @@ def lazy_missingness(lazy) -> pd.DataFrame:
         asked = asked_sql(cb, name, present) or "TRUE"
         exprs += [f"count(*) FILTER (WHERE {asked})",
                   f"count(*) FILTER (WHERE ({asked}) AND {quote(name)} IS NULL)"]
-    row = lazy.con.sql(f"SELECT count(*){''.join(', ' + e for e in exprs)} FROM __valid"
-                       ).fetchall()[0]
+    return names, exprs
+
+
+def missing_frame(lazy, names: list[str], row) -> pd.DataFrame:
+    """The missing-value table from ``count(*)`` and :func:`missing_sql`'s aggregates."""
+    cb = lazy.codebook
     n = int(row[0])
     n_asked = np.array(row[1::2], dtype=np.int64)
     missing = np.array(row[2::2], dtype=np.int64)

@@ -28,6 +28,8 @@ import pyarrow.parquet as pq
 from analysis.codebook import Codebook, load_codebook
 from analysis.errors import ReadError, ValidationError
 from analysis.scale.accounts import first_exclusions, validation_error
+from analysis.scale.describe import missing_frame, missing_sql
+from analysis.scale.shared import remember
 from analysis.scale.sql import CODED, ColumnSQL, column_sql, quote
 from analysis.scale.tables import patterns_query, patterns_table, prevalence_table
 from analysis.survey import Survey
@@ -46,6 +48,7 @@ def load_parquet_survey(
     memory_limit: str | None = None,
     threads: int | None = None,
     temp_directory: str | Path | None = None,
+    state: tuple[dict, dict] | None = None,
 ) -> LazySurvey:
     """Validate a Parquet dataset in DuckDB and return a :class:`LazySurvey`.
 
@@ -67,6 +70,9 @@ def load_parquet_survey(
         ``BACKPAIN_DUCKDB_THREADS`` (default: DuckDB's, one per core) from the
         environment, which is how ``backpain report`` and its notebook kernels
         are given them.
+    state : what :func:`analysis.scale.shared.lazy_state` saved of this dataset
+        validated with this codebook (counts, excluded lines, repeated ids,
+        remembered aggregates): the survey is reopened without scanning it.
 
     Examples
     --------
@@ -80,7 +86,7 @@ def load_parquet_survey(
     threads = threads or int(os.environ.get("BACKPAIN_DUCKDB_THREADS", "0")) or None
     return LazySurvey(files, load_codebook(codebook), str(path_or_glob), on_invalid,
                       keep_identifiers, check_duplicate_ids, memory_limit, threads,
-                      temp_directory)
+                      temp_directory, state)
 
 
 def _files(path_or_glob) -> list[str]:
@@ -118,7 +124,8 @@ class LazySurvey:
 
     def __init__(self, files: list[str], codebook: Codebook, source: str, on_invalid: str,
                  keep_identifiers: bool, check_duplicate_ids: bool, memory_limit: str,
-                 threads: int | None, temp_directory: str | Path | None):
+                 threads: int | None, temp_directory: str | Path | None,
+                 state: tuple[dict, dict] | None = None):
         import duckdb
 
         self.files, self.codebook, self.source = files, codebook, source
@@ -145,8 +152,15 @@ class LazySurvey:
         self._check_columns(types)
         self.columns = column_sql(codebook, types)
         ids = [c for c in self.columns if c.variable.type == "id"] if check_duplicate_ids else []
-        self._build_views(ids)
-        self._validate()
+        # aggregates already computed (key -> frame): a report computes each once per run
+        self.memo: dict[str, pd.DataFrame] = {}
+        if state is None:
+            self._build_views(ids)
+            self._validate()
+        else:  # validated once by the report run: its counts, without a scan
+            from analysis.scale.shared import restore
+
+            restore(self, ids, *state)
 
     # ---- set-up ----------------------------------------------------------
     def _check_columns(self, types: dict[str, str]) -> None:
@@ -163,7 +177,7 @@ class LazySurvey:
                 f"(rule: unknown column): {', '.join(map(repr, self.unknown_columns[:10]))}. "
                 f"To fix: {ADVICE['unknown column']}.")
 
-    def _build_views(self, ids: list[ColumnSQL]) -> None:
+    def _build_views(self, ids: list[ColumnSQL], dups: dict | None = None) -> None:
         source = (f"SELECT r.* EXCLUDE (filename, file_row_number), "
                   f"o.__offset + r.file_row_number + 1 AS __line FROM {self._read}, "
                   "filename = true, file_row_number = true) r JOIN __offsets o USING (filename)")
@@ -175,10 +189,15 @@ class LazySurvey:
         for k, col in enumerate(ids):
             # Identifiers seen more than once, with the line of their first occurrence;
             # usually few, so the view below joins every row against a small table.
-            self.con.execute(
-                f"CREATE TEMP TABLE __dups{k} AS SELECT {col.value} AS __id, min(__line) AS "
-                f"__first FROM __decoded WHERE NOT ({col.rules[0][1]}) "
-                "GROUP BY 1 HAVING count(*) > 1")
+            if dups is None:
+                self.con.execute(
+                    f"CREATE TEMP TABLE __dups{k} AS SELECT {col.value} AS __id, min(__line) "
+                    f"AS __first FROM __decoded WHERE NOT ({col.rules[0][1]}) "
+                    "GROUP BY 1 HAVING count(*) > 1")
+            else:  # counted by the run that validated the dataset
+                self.con.register(f"__dups{k}_frame", dups[f"dups{k}"])
+                self.con.execute(f"CREATE TEMP TABLE __dups{k} AS SELECT * FROM __dups{k}_frame")
+                self.con.unregister(f"__dups{k}_frame")
             joins += f" LEFT JOIN __dups{k} ON d.{col.value} = __dups{k}.__id"
             dup_rules[col.name] = f"coalesce(d.__line > __dups{k}.__first, FALSE)"
         self.rules: list[tuple[ColumnSQL, str, str]] = []
@@ -202,13 +221,23 @@ class LazySurvey:
     def _validate(self) -> None:
         sums = [f"coalesce(sum(__rule{i}::BIGINT), 0)" for i in range(len(self.rules))]
         sums += [f"coalesce(sum(__miss{j}::BIGINT), 0)" for j in range(len(self.missing))]
-        # the excluded lines (few) come back from the same scan, as a list per reason
-        rows = self.con.execute(
+        # The same scan gives the excluded lines (few), as a list per reason, and the
+        # missing-value table's counts (they are those of the group of valid rows): that
+        # table would otherwise decode every column of every row again.
+        names, missing = missing_sql(self)
+        flags = "".join(f", __rule{i}" for i in range(len(self.rules)))
+        flags += "".join(f", __miss{j}" for j in range(len(self.missing)))
+        rows = self.con.sql(
             f"SELECT __reason, count(*){''.join(', ' + s for s in sums)}, "
-            "list(__line) FILTER (WHERE __reason > 0) FROM __flagged "
+            f"list(__line) FILTER (WHERE __reason > 0){''.join(', ' + m for m in missing)} "
+            f"FROM (SELECT __reason, __line{flags}, {self._values} FROM __flagged) "
             "GROUP BY __reason ORDER BY __reason").fetchall()
-        lines = np.array([x for r in rows for x in (r[-1] or [])], dtype=np.int64)
-        rows = [r[:-1] for r in rows]
+        width = 2 + len(sums)
+        lines = np.array([x for r in rows for x in (r[width] or [])], dtype=np.int64)
+        valid = next((r for r in rows if r[0] == 0), None)
+        remember(self, ["missingness"], missing_frame(
+            self, names, [valid[1], *valid[width + 1:]] if valid else [0] * (1 + len(missing))))
+        rows = [r[:width] for r in rows]
         totals = np.sum([r[2:] for r in rows], axis=0) if rows and sums else np.zeros(len(sums))
         self.rule_counts = [int(x) for x in totals[:len(self.rules)]]
         self.missing_counts = [int(x) for x in totals[len(self.rules):]]
@@ -221,7 +250,11 @@ class LazySurvey:
         # table (one more scan, here), the valid rows are every decoded row but those, and a
         # query then decodes only the columns it reads (Table 1, prevalence, missing
         # values, models: several times faster on a wide codebook).
-        self.con.register("__excluded_frame", pd.DataFrame({"__line": np.sort(lines)}))
+        self._exclude(np.sort(lines))
+
+    def _exclude(self, lines: np.ndarray) -> None:
+        """``__valid``: every decoded row but the excluded ``lines`` (kept in a table)."""
+        self.con.register("__excluded_frame", pd.DataFrame({"__line": lines}))
         self.con.execute("CREATE TEMP TABLE __excluded AS SELECT * FROM __excluded_frame")
         self.con.unregister("__excluded_frame")
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW __valid AS SELECT {self._values} FROM "
@@ -320,7 +353,11 @@ class LazySurvey:
             weight = None
         if weighted is True and weight is None:
             raise ValidationError("weighted=True but the codebook declares no weight variable.")
-        return prevalence_table(self.con, self.codebook, outcome, factors, weight)
+        from analysis.scale.shared import remembered
+
+        return remembered(self, ["prevalence", outcome, factors, weight],
+                          lambda: prevalence_table(self.con, self.codebook, outcome, factors,
+                                                   weight))
 
     def covariate_patterns(self, columns: Sequence[str], outcome: str | None = None
                            ) -> pd.DataFrame:
@@ -372,10 +409,20 @@ class LazySurvey:
         """
         if self.n_read <= size:
             return self.to_survey()
-        return self.to_survey(limit=int(size), order=f"hash(__line + {int(seed)})")
+        # The lines are chosen from their numbers alone (no Parquet read), then the rows
+        # are read in one scan that keeps those lines: a top-``size`` heap of whole rows
+        # holds ``size`` wide rows while it sorts, the join only the chosen numbers.
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __sample_lines AS SELECT range AS __line FROM "
+            f"range(1, {self.n_read + 1}) ORDER BY hash(range + {int(seed)}), range "
+            f"LIMIT {int(size)}")
+        try:
+            return self.to_survey(where="__line IN (SELECT __line FROM __sample_lines)")
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS __sample_lines")
 
     def to_survey(self, columns: Sequence[str] | None = None, limit: int | None = None,
-                  *, order: str = "__line") -> Survey:
+                  *, order: str = "__line", where: str | None = None) -> Survey:
         """The first ``limit`` lines (all if None) of ``columns`` as an ordinary :class:`Survey`.
 
         The subset is validated in memory by :func:`analysis.load_survey`'s
@@ -389,8 +436,10 @@ class LazySurvey:
         if absent:
             raise ValidationError(f"{self.source}: no column(s) {absent} in the files.")
         cols = ", ".join(quote(c) for c in names)
-        top = f" LIMIT {int(limit)}" if limit is not None else ""
-        raw = self.con.sql(f"SELECT __line, {cols} FROM __decoded ORDER BY {order}{top}"
+        # without a limit the rows are put in line order below, in pandas: no sort here
+        top = f" ORDER BY {order} LIMIT {int(limit)}" if limit is not None else ""
+        keep = f" WHERE {where}" if where else ""
+        raw = self.con.sql(f"SELECT __line, {cols} FROM __decoded{keep}{top}"
                            ).to_arrow_table().to_pandas()
         # DuckDB may hand sorted rows back out of order when insertion order is not
         # preserved (set for memory), so the order is made sure of here.
