@@ -214,6 +214,11 @@ class _Encoder:
                  "statistics": self.value(stats, path),
                  **{name: self.value(getattr(fit, name, None), path)
                     for name in FIT_ATTRIBUTES}}
+        from analysis.report.estimate_cells import interaction_pairs, pair_counts
+
+        # the cells of each additive contrast (the release registers them; rows not stored)
+        pairs = {pair: pair_counts(fit, *pair) for pair in interaction_pairs(fit)}
+        entry["pairs"] = self.value({k: v for k, v in pairs.items() if v is not None}, path)
         if self.main and path[-1] == ("key", "adjusted") and len(path) == 3:
             entry["outcome_weights"] = self.value(tuple(fit.outcome_weights()), path)
         self._seen[id(fit)] = len(self.fits)
@@ -473,6 +478,8 @@ class SharedFit:
         self.statistics = decoder.value(entry["statistics"])
         self.design = _SharedDesign(Design(None, list(entry["names"]),
                                            decoder.value(entry["terms"])), self._real)
+        if "pairs" in entry:  # {(a, b): estimate_cells.pair_counts}
+            self.pair_counts = decoder.value(entry["pairs"])
         weights = entry.get("outcome_weights")
         self._weights = None if weights is None else decoder.value(weights)
 
