@@ -199,6 +199,50 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return pq.read_table(path, memory_map=True).to_pandas()
 
 
+# ---- signed JSON files of the run (its release and its fits) -----------------------------
+def write_signed(path: str | Path, key: str, body: str, secret: str, field: str = "body") -> Path:
+    """Write ``{"key", "signature", field: body}``: ``body`` signed with the run's secret.
+
+    HMAC-SHA256 over ``key + body``; written beside and renamed into place,
+    so a reader never meets half a file.
+    """
+    path = Path(path)
+    sign = hmac.new(secret.encode(), (key + body).encode("utf-8"), hashlib.sha256).hexdigest()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps({"key": key, "signature": sign, field: body}),
+                       encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def read_signed(path: str | Path, key: str, what: str, then: str,
+                field: str = "body") -> str | None:
+    """The body of a :func:`write_signed` file signed by this run for ``key``, else None.
+
+    The secret is :data:`SECRET_ENV` (none: not under a report run). A file
+    that cannot be read or fails its signature is logged ("The run's
+    {what} ...; {then}."); one made for another key is passed over quietly.
+    """
+    path = Path(path)
+    secret = os.environ.get(SECRET_ENV)
+    if not secret or not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        body = saved[field]
+        sign = hmac.new(secret.encode(), (saved["key"] + body).encode("utf-8"),
+                        hashlib.sha256).hexdigest()
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("The run's %s %s cannot be read; %s.", what, path, then)
+        return None
+    if not hmac.compare_digest(sign, str(saved.get("signature"))):
+        verb = "fail their" if what.endswith("s") else "fails its"
+        log.warning("The run's %s %s %s signature; %s.", what, path, verb, then)
+        return None
+    return body if saved["key"] == key else None
+
+
 # ---- signature ---------------------------------------------------------------
 def _sign(manifest: dict[str, Any], secret: str) -> str:
     body = {k: v for k, v in manifest.items() if k != "signature"}
