@@ -25,6 +25,7 @@ import re
 import secrets
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -515,6 +516,7 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, ti
     formats, number_style = exports
     kernels = KernelGroup()  # every kernel manager this run starts
     running: list[str] = []  # the notebooks under way, shown beside the bar
+    exporting = threading.Lock()
 
     def one(path: Path) -> dict[str, Any]:
         name = path.stem
@@ -533,11 +535,12 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, ti
                                                env=env, kernels=kernels), staging, out)
         finally:
             running.remove(name)
-        reader = export_html(executed, reader=True, nav=_back_link("index.html"))
-        write_text(staging / f"{name}.html", reader)
-        write_text(staging / "analyst" / f"{name}.html",
-                   export_html(executed, reader=False, nav=_back_link("../index.html")))
-        export_report(staging, name, formats, style=number_style)
+        with exporting:  # nbconvert's exporters share state: one page at a time
+            reader = export_html(executed, reader=True, nav=_back_link("index.html"))
+            write_text(staging / f"{name}.html", reader)
+            write_text(staging / "analyst" / f"{name}.html",
+                       export_html(executed, reader=False, nav=_back_link("../index.html")))
+            export_report(staging, name, formats, style=number_style)
         return {"notebook": name, "title": toc(reader)[0],
                 "seconds": time.perf_counter() - start}
 
