@@ -159,6 +159,34 @@ def test_a_report_session_takes_the_runs_fits(data, fitted, tmp_path, monkeypatc
     assert not isinstance(other.fits[0].result.models["adjusted"], SharedFit)
 
 
+def test_the_regression_sections_fit_no_model_again(data, fitted, tmp_path, monkeypatch):
+    import analysis.plan
+    from analysis.privacy import Release
+    from analysis.report import planned
+    from analysis.report.estimate_cells import register_additive
+
+    survey, decided, fits = fitted
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    key = survey_key(data, CODEBOOK_PATH, "exclude")
+    write_cached_survey(survey, tmp_path, key, plan={"options": {}, "plan": plan_text(decided)})
+    write_shared_fits(fits, tmp_path, fits_key(key, plan_text(decided)), SECRET)
+    calls: list[str] = []
+    real_fit = analysis.plan.fit_model
+    monkeypatch.setattr(analysis.plan, "fit_model",
+                        lambda s, m, *a: calls.append(m.key) or real_fit(s, m, *a))
+    session = open_report("03_risk_factors", data, CODEBOOK_PATH, out_dir=tmp_path)
+    for section in (planned.model_sections, planned.additive_interaction,
+                    planned.dose_responses, planned.performance):
+        section(session)
+    assert calls == []  # the additive contrasts' cells came with the run's fits
+    # ... and they are the cells of the fit's own rows
+    ours, theirs = Release(5), Release(5)
+    names = register_additive(ours, session.fits[0])
+    assert names and names == register_additive(theirs, fits[0])
+    assert ours.to_json() == theirs.to_json()
+    assert calls == []
+
+
 @pytest.mark.slow
 def test_reports_with_the_runs_fits_are_identical(data, tmp_path, monkeypatch):
     out = tmp_path / "reports"

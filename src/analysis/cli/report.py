@@ -21,7 +21,7 @@ from analysis.errors import ReportError
 # (tests/test_cli_help.py checks that they agree): analysis.privacy.DEFAULT_THRESHOLD,
 # analysis.report.build.JOBS, analysis.report.run.CELL_TIMEOUT.
 DEFAULT_THRESHOLD = 5
-JOBS = 1
+JOBS = 2
 CELL_TIMEOUT = 600
 
 
@@ -61,7 +61,8 @@ def report(
     timeout: Annotated[int, typer.Option(
         "--timeout", min=1, help="Seconds any one notebook cell may run.")] = CELL_TIMEOUT,
     jobs: Annotated[int, typer.Option(
-        "--jobs", min=1, help="Notebooks run at once (each kernel holds the survey).")] = JOBS,
+        "--jobs", min=1, help="Notebooks run at once, at most: one per core, and one when "
+        "the kernels, each holding the survey, would not fit in memory.")] = JOBS,
     on_invalid: OnInvalidOption = ON_INVALID,
     sheet: SheetOption = None,
     case_studies: Annotated[bool, typer.Option(

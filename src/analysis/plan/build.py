@@ -248,35 +248,61 @@ def _aliased_rows(survey, rows: pd.DataFrame, names: list[str]) -> dict[str, str
         return {}
     cb = survey.codebook
     blocks: list[tuple[str, np.ndarray]] = [("(intercept)", np.ones((len(rows), 1)))]
+    # An orthonormal basis of the columns kept so far: a column's residual on them is
+    # two projections (Gram-Schmidt twice), not a least-squares fit of every column again.
+    # The least-squares fit decides, as it always did, once a residual looks small.
+    basis = np.full((len(rows), 1), 1 / np.sqrt(len(rows)))
     out: dict[str, str] = {}
     for name in names:
-        column = rows[name]
-        if cb[name].type in ("numeric", "count"):
-            block = column.to_numpy(dtype=float)[:, None]
-        else:
-            block = pd.get_dummies(column.astype(object), drop_first=True,
-                                   dtype=float).to_numpy()
+        block = _model_columns(rows[name], cb[name].type in ("numeric", "count"))
         spread = np.linalg.norm(block - block.mean(axis=0), axis=0)
         if block.shape[1] == 0 or not np.all(spread > 0):
             continue
-        before = np.hstack([b for _, b in blocks])
-        coef = np.linalg.lstsq(before, block, rcond=None)[0]
-        residual = np.linalg.norm(block - before @ coef, axis=0)
-        if np.any(residual < 1e-3 * spread):
-            scale = np.abs(coef) * np.linalg.norm(before, axis=0)[:, None]
-            owners, start = [], 0
-            for owner, b in blocks:
-                width = b.shape[1]
-                if owner != "(intercept)" and (scale[start:start + width]
-                                               > 1e-2 * spread.max()).any():
-                    owners.append(owner)
-                start += width
-            out[name] = ("it is a linear combination of " + " and ".join(
-                survey.label(o) for o in owners) + " (aliased)" if owners
-                else "it is constant (aliased with the intercept)")
-            continue
+        residual = block - basis @ (basis.T @ block)
+        residual -= basis @ (basis.T @ residual)
+        if np.any(np.linalg.norm(residual, axis=0) < 1e-3 * spread):
+            before = np.hstack([b for _, b in blocks])
+            coef = np.linalg.lstsq(before, block, rcond=None)[0]
+            if np.any(np.linalg.norm(block - before @ coef, axis=0) < 1e-3 * spread):
+                scale = np.abs(coef) * np.linalg.norm(before, axis=0)[:, None]
+                owners, start = [], 0
+                for owner, b in blocks:
+                    width = b.shape[1]
+                    if owner != "(intercept)" and (scale[start:start + width]
+                                                   > 1e-2 * spread.max()).any():
+                        owners.append(owner)
+                    start += width
+                out[name] = ("it is a linear combination of " + " and ".join(
+                    survey.label(o) for o in owners) + " (aliased)" if owners
+                    else "it is constant (aliased with the intercept)")
+                continue
         blocks.append((name, block))
+        q, r = np.linalg.qr(residual)
+        size = np.abs(np.diag(r))
+        basis = np.hstack([basis, q[:, size > 1e-10 * max(size.max(), 1e-300)]])
     return out
+
+
+def _model_columns(column: pd.Series, numeric: bool) -> np.ndarray:
+    """A variable's model columns: its values, or treatment dummies of its observed levels.
+
+    The dummies are ``pd.get_dummies(column.astype(object), drop_first=True)``'s
+    (the observed values sorted, the first left out), built from a
+    categorical's codes without the object copy.
+    """
+    if numeric:
+        return column.to_numpy(dtype=float)[:, None]
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.get_dummies(column.astype(object), drop_first=True, dtype=float).to_numpy()
+    codes = column.cat.codes.to_numpy()
+    observed = np.flatnonzero(np.bincount(codes[codes >= 0],
+                                          minlength=len(column.cat.categories)))
+    labels = pd.Series(np.asarray(column.cat.categories, dtype=object)[observed], dtype=object)
+    # the order get_dummies gives them: the categories of an unordered Categorical
+    order = pd.Categorical(labels).categories
+    code_of = dict(zip(labels.tolist(), observed.tolist(), strict=True))
+    kept = [code_of[level] for level in order.tolist()[1:]]
+    return (codes[:, None] == np.asarray(kept, dtype=codes.dtype)[None, :]).astype(float)
 
 
 def _kind(var, column: pd.Series) -> str:

@@ -26,6 +26,7 @@ import re
 import secrets
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -54,7 +55,8 @@ from analysis.style import NumberStyle, current_style, get_style, style_to_text,
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold", "rounding")
-JOBS = 1  # notebooks of one run at a time; each kernel holds its own copy of the survey
+JOBS = 2  # notebooks of one run at a time, at most (see _jobs): each kernel holds the survey
+KERNEL_COPIES = 4  # a kernel's peak memory, in copies of the in-memory survey (10^6: ~1 GiB)
 REPORT_MARKER = ".backpain-report"  # in every finished report: the folder may be replaced
 STAGING = ".backpain-"  # .<name>.backpain-<token>: a run under way, or a report set aside
 LAYOUT = {"index.html", "results.json", "analyst", "tables", "figures", "results", ".cache",
@@ -123,8 +125,12 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     ``figures/<name>_<key>.png``, ``results/<name>.json``, ``results.json``
     (every table shown, sorted keys) and ``index.html``. ``parameters`` go
     to the notebooks that declare them; a parameter no notebook declares is
-    an error. ``jobs`` notebooks run at once (default 1: each kernel holds
-    the survey). Returns one row per notebook: ``notebook, title, seconds``.
+    an error. Up to ``jobs`` notebooks run at once (default 2), each in its
+    own kernel: fewer when the machine has fewer cores, or when that many
+    kernels, each holding the survey, would not fit in half the memory
+    available (and one at a time for a Parquet dataset, whose kernels each
+    give DuckDB its memory limit). Every file written is the same whatever
+    the number. Returns one row per notebook: ``notebook, title, seconds``.
 
     ``formats`` beyond ``html`` (``docx``, ``xlsx``, ``tex``) also write
     ``exports/<name>.docx`` (the whole reader page), ``.xlsx`` (a sheet per
@@ -191,6 +197,7 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     staging, owner = _stage(out)
     try:
         secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
+        survey_bytes = None
         # the plan's reasons and the release's labels are text the notebooks show: in
         # the run's number style, as the notebooks write theirs
         with use_style(number_style):
@@ -202,12 +209,15 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                 validated = _validate_once(data, codebook, staging, paths, declared,
                                            parameters, secret)
                 if validated is not None:
+                    survey_bytes = int(validated[0].data.memory_usage(deep=True).sum())
                     _release_once(*validated, staging, parameters, threshold, rounding,
                                   secret, paths)
+                    del validated  # the run's fits and survey: not held while kernels run
         rule = {"threshold": threshold or 0, "rounding": rounding}
         env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
+        at_once = _jobs(int(jobs), len(paths), dataset, survey_bytes)
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,
-                           rule, timeout, progress, int(jobs), env, (formats, number_style))
+                           rule, timeout, progress, at_once, env, (formats, number_style))
         clear_cache(staging)
         _write_results(staging, [p.stem for p in paths])
         write_text(staging / "index.html", index_page(staging, summary))
@@ -218,6 +228,37 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
         shutil.rmtree(staging, ignore_errors=True)  # this run's folder, or the old report
         owner.unlink(missing_ok=True)
     return summary
+
+
+def _jobs(jobs: int, notebooks: int, dataset: bool, survey_bytes: int | None) -> int:
+    """How many notebooks run at once: ``jobs``, at most one per core and per notebook.
+
+    One for a Parquet dataset, or when ``jobs`` kernels of
+    :data:`KERNEL_COPIES` copies of the survey (``survey_bytes``) each would
+    take more than half the memory available now (Linux ``MemAvailable``).
+    """
+    at_once = max(1, min(jobs, notebooks, len(os.sched_getaffinity(0))
+                         if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+    if at_once > 1 and dataset:
+        return 1
+    if at_once > 1 and survey_bytes is not None:
+        free = _available_memory()
+        if free is not None and at_once * KERNEL_COPIES * survey_bytes > free / 2:
+            log.info("notebooks run one at a time: %d kernels holding the survey would "
+                     "need more than half the memory available", at_once)
+            return 1
+    return at_once
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available (``MemAvailable`` of /proc/meminfo), or None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def check_report_folder(out: str | Path) -> None:
@@ -538,6 +579,8 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, ti
              progress, jobs, env, exports=(("html",), None)) -> pd.DataFrame:
     formats, number_style = exports
     kernels = KernelGroup()  # every kernel manager this run starts
+    running: list[str] = []  # the notebooks under way, shown beside the bar
+    exporting = threading.Lock()
 
     def one(path: Path) -> dict[str, Any]:
         name = path.stem
@@ -549,17 +592,25 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, ti
         given = {k: v for k, v in given.items() if k in declared[path]}
         given |= {k: v for k, v in parameters.items() if k in declared[path]}
         start = time.perf_counter()
-        executed = _relocated(run_notebook(path, given, cwd=path.parent, timeout=timeout,
-                                           env=env, kernels=kernels), staging, out)
-        reader = export_html(executed, reader=True, nav=_back_link("index.html"))
-        write_text(staging / f"{name}.html", reader)
-        write_text(staging / "analyst" / f"{name}.html",
-                   export_html(executed, reader=False, nav=_back_link("../index.html")))
-        export_report(staging, name, formats, style=number_style)
+        running.append(name)
+        bar.set_postfix_str(", ".join(running), refresh=True)  # which kernels are at work
+        try:
+            executed = _relocated(run_notebook(path, given, cwd=path.parent, timeout=timeout,
+                                               env=env, kernels=kernels), staging, out)
+        finally:
+            running.remove(name)
+        with exporting:  # nbconvert's exporters share state: one page at a time
+            reader = export_html(executed, reader=True, nav=_back_link("index.html"))
+            write_text(staging / f"{name}.html", reader)
+            write_text(staging / "analyst" / f"{name}.html",
+                       export_html(executed, reader=False, nav=_back_link("../index.html")))
+            export_report(staging, name, formats, style=number_style)
         return {"notebook": name, "title": toc(reader)[0],
                 "seconds": time.perf_counter() - start}
 
     bar = tqdm(total=len(paths), desc="reports", unit="notebook", disable=not progress)
+    if jobs > 1:
+        log.info("running %d notebooks at once", jobs)
     try:
         if jobs == 1:
             rows = []

@@ -241,6 +241,50 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return pq.read_table(path, memory_map=True).to_pandas()
 
 
+# ---- signed JSON files of the run (its release and its fits) -----------------------------
+def write_signed(path: str | Path, key: str, body: str, secret: str, field: str = "body") -> Path:
+    """Write ``{"key", "signature", field: body}``: ``body`` signed with the run's secret.
+
+    HMAC-SHA256 over ``key + body``; written beside and renamed into place,
+    so a reader never meets half a file.
+    """
+    path = Path(path)
+    sign = hmac.new(secret.encode(), (key + body).encode("utf-8"), hashlib.sha256).hexdigest()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps({"key": key, "signature": sign, field: body}),
+                       encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def read_signed(path: str | Path, key: str, what: str, then: str,
+                field: str = "body") -> str | None:
+    """The body of a :func:`write_signed` file signed by this run for ``key``, else None.
+
+    The secret is :data:`SECRET_ENV` (none: not under a report run). A file
+    that cannot be read or fails its signature is logged ("The run's
+    {what} ...; {then}."); one made for another key is passed over quietly.
+    """
+    path = Path(path)
+    secret = os.environ.get(SECRET_ENV)
+    if not secret or not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        body = saved[field]
+        sign = hmac.new(secret.encode(), (saved["key"] + body).encode("utf-8"),
+                        hashlib.sha256).hexdigest()
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("The run's %s %s cannot be read; %s.", what, path, then)
+        return None
+    if not hmac.compare_digest(sign, str(saved.get("signature"))):
+        verb = "fail their" if what.endswith("s") else "fails its"
+        log.warning("The run's %s %s %s signature; %s.", what, path, verb, then)
+        return None
+    return body if saved["key"] == key else None
+
+
 # ---- signature ---------------------------------------------------------------
 def _sign(manifest: dict[str, Any], secret: str) -> str:
     body = {k: v for k, v in manifest.items() if k != "signature"}
@@ -315,19 +359,53 @@ def _encode(value: Any) -> tuple[str, int, float, str]:
 
 
 def _ledger_tables(ledger: Ledger) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    blocks, lines, rows = [], [], []
+    blocks, lines, kinds, ints, floats, texts = [], [], [], [], [], []
     for step, column, rule, action, block_lines, values in ledger.blocks():
+        size = int(block_lines.size)
         blocks.append({"step": step, "column": column, "rule": rule, "action": action,
-                       "size": int(block_lines.size), "values": values is not None})
+                       "size": size, "values": values is not None})
         lines.append(np.asarray(block_lines, dtype=np.int64))
-        rows += [_encode(v) for v in values] if values is not None \
-            else [("-", 0, math.nan, "")] * block_lines.size
-    kinds, ints, floats, texts = zip(*rows, strict=True) if rows else ((), (), (), ())
+        kind, whole, real, text = _encode_block(values, size)
+        kinds.append(kind)
+        ints.append(whole)
+        floats.append(real)
+        texts.append(text)
+
+    def joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.array([], dtype=dtype)
+
     entries = pd.DataFrame({
-        "line": np.concatenate(lines) if lines else np.array([], dtype=np.int64),
-        "kind": pd.Series(kinds, dtype=object), "int": np.array(ints, dtype=np.int64),
-        "float": np.array(floats, dtype=np.float64), "text": pd.Series(texts, dtype=object)})
+        "line": joined(lines, np.int64),
+        "kind": pd.Series(joined(kinds, object), dtype=object), "int": joined(ints, np.int64),
+        "float": joined(floats, np.float64), "text": pd.Series(joined(texts, object),
+                                                               dtype=object)})
     return blocks, entries
+
+
+def _encode_block(values, size: int) -> tuple[np.ndarray, ...]:
+    """A block's (kind, int, float, text) columns: :func:`_encode` of each value.
+
+    A block of Python ints only (most of them: the lines' original values of a
+    rule) is encoded at once; any other value by value.
+    """
+    if values is None:
+        return (np.full(size, "-", dtype=object), np.zeros(size, dtype=np.int64),
+                np.full(size, math.nan), np.full(size, "", dtype=object))
+    items = list(values)
+    if items and set(map(type, items)) == {int}:
+        try:
+            whole = np.array(items, dtype=np.int64)
+        except OverflowError:  # beyond int64: each by its own kind
+            pass
+        else:
+            return (np.full(size, "i", dtype=object), whole, np.full(size, math.nan),
+                    np.full(size, "", dtype=object))
+    rows = [_encode(v) for v in items]
+    kind, whole, real, text = zip(*rows, strict=True) if rows else ((), (), (), ())
+    out_kind, out_text = np.empty(len(rows), dtype=object), np.empty(len(rows), dtype=object)
+    out_kind[:], out_text[:] = kind, text
+    return (out_kind, np.array(whole, dtype=np.int64), np.array(real, dtype=np.float64),
+            out_text)
 
 
 def _ledger_values(entries: pd.DataFrame) -> np.ndarray:

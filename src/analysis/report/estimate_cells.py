@@ -42,12 +42,48 @@ def _cells(fit, variable: str) -> tuple[np.ndarray, list[str], str]:
     return np.asarray(enc.codes), levels, reference
 
 
+def pair_counts(fit, first: str, second: str) -> dict | None:
+    """Events and respondents of ``fit``'s rows by the levels of two factors, or None.
+
+    ``{"levels": (levels of first, of second), "reference": (their reference
+    levels), "events": 2-D array, "trials": 2-D array}``, rows the first
+    factor's levels; None when the fit keeps no rows or patterns, or a
+    variable is numeric. The run stores them with its shared fits
+    (:mod:`analysis.report.shared_fits`), so the notebook registers the
+    additive contrasts' cells without the rows.
+    """
+    if fit.y is not None:
+        events, trials = np.asarray(fit.y, dtype=float), np.ones(len(fit.y))
+    elif fit.events is not None:
+        events, trials = np.asarray(fit.events, float), np.asarray(fit.trials, float)
+    else:
+        return None
+    try:
+        (ca, la_all, ra), (cb, lb_all, rb) = _cells(fit, first), _cells(fit, second)
+    except (StopIteration, AttributeError, KeyError):
+        return None  # a numeric variable in the pair: no 2 x 2 contrast
+    shape = (len(la_all), len(lb_all))
+    # whole counts (0/1 outcomes or pattern counts) add up exactly in any order
+    cell = ca.astype(np.int64) * shape[1] + cb
+    size = shape[0] * shape[1]
+    return {"levels": (la_all, lb_all), "reference": (ra, rb),
+            "events": np.bincount(cell, weights=events, minlength=size).reshape(shape),
+            "trials": np.bincount(cell, weights=trials, minlength=size).reshape(shape)}
+
+
+def interaction_pairs(fit) -> list[tuple[str, str]]:
+    """The two variables of each interaction term of ``fit``'s design."""
+    return [tuple(t.variables) for t in fit.design.terms
+            if t.kind == "interaction" and len(t.variables) == 2]
+
+
 def register_additive(release: Release, fitted) -> list[str]:
     """Register the cells behind each additive-interaction contrast of a planned model.
 
     Returns the estimates' names (:func:`additive_estimate`); none for a model
     that is not logistic, declares no interaction of two factors, or whose
-    fit keeps no rows (multiple imputation pools several).
+    fit keeps no rows (multiple imputation pools several). A fit shared by
+    the run brings its counts (:func:`pair_counts`) instead of its rows.
     """
     model, result = fitted.plan, fitted.result
     if model.model not in MODELS or not model.interactions or result is None:
@@ -58,27 +94,24 @@ def register_additive(release: Release, fitted) -> list[str]:
         term = None if fit is None else next(
             (t for t in fit.design.terms if t.kind == "interaction"
              and set(t.variables) == {a, b}), None)
-        if term is None or not all(v in fit.encoded for v in term.variables):
+        if term is None:
             continue
         first, second = term.variables
-        if fit.y is not None:
-            events, trials = np.asarray(fit.y, dtype=float), np.ones(len(fit.y))
-        elif fit.events is not None:
-            events, trials = np.asarray(fit.events, float), np.asarray(fit.trials, float)
-        else:
+        stored = getattr(fit, "pair_counts", None)  # a shared fit's: no rows
+        counts = stored.get((first, second)) if isinstance(stored, dict) else (
+            None if not all(v in fit.encoded for v in term.variables)
+            else pair_counts(fit, first, second))
+        if counts is None:
             continue
-        try:
-            (ca, la_all, ra), (cb, lb_all, rb) = _cells(fit, first), _cells(fit, second)
-        except (StopIteration, AttributeError):
-            continue  # a numeric variable in the pair: no 2 x 2 contrast
+        (la_all, lb_all), (ra, rb) = counts["levels"], counts["reference"]
         population = f"model:{model.key}:additive {first} × {second}"
         for level in term.levels:
             la, lb = str(level).split(" × ")
             keys = []
             for x in (la, ra):
                 for z in (lb, rb):
-                    inside = (ca == la_all.index(x)) & (cb == lb_all.index(z))
-                    ev, n = float(events[inside].sum()), float(trials[inside].sum())
+                    i, j = la_all.index(x), lb_all.index(z)
+                    ev, n = float(counts["events"][i, j]), float(counts["trials"][i, j])
                     base = cell_key(population, {first: x, second: z})
                     keys.append(release.add_cell(base.plus(model.outcome, "event"), ev,
                                                  released=False))
@@ -168,5 +201,5 @@ def released_words(release: Release, text: str, outcomes) -> str:
     return SHARE.sub(share, text)
 
 
-__all__ = ["additive_estimate", "additive_fit_name", "additive_withheld", "register_additive",
-           "released_words"]
+__all__ = ["additive_estimate", "additive_fit_name", "additive_withheld", "interaction_pairs",
+           "pair_counts", "register_additive", "released_words"]

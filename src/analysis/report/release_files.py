@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,39 +28,20 @@ def release_key(data_key: str, threshold, rounding, options: dict[str, Any]) -> 
 
 def write_release(release: Release, folder: Path, key: str, secret: str) -> Path:
     """Save the registration, signed with the run's secret, in the run's cache folder."""
-    from analysis.report.cache import FOLDER
+    from analysis.report.cache import FOLDER, write_signed
 
-    body = release.to_json()
-    sign = hmac.new(secret.encode(), (key + body).encode("utf-8"), hashlib.sha256).hexdigest()
-    path = Path(folder) / FOLDER / RELEASE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"key": key, "signature": sign, "release": body}),
-                    encoding="utf-8")
-    return path
+    return write_signed(Path(folder) / FOLDER / RELEASE_FILE, key, release.to_json(), secret,
+                        field="release")
 
 
 def read_release(folder: Path, key: str) -> Release | None:
     """The run's saved release when it was made for ``key`` and its signature holds."""
-    from analysis.report.cache import FOLDER, SECRET_ENV
+    from analysis.report.cache import FOLDER, read_signed
 
-    path = Path(folder) / FOLDER / RELEASE_FILE
-    secret = os.environ.get(SECRET_ENV)
-    if not path.is_file() or not secret:
-        return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        body = saved["release"]
-        sign = hmac.new(secret.encode(), (saved["key"] + body).encode("utf-8"),
-                        hashlib.sha256).hexdigest()
-    except (OSError, ValueError, KeyError, TypeError):
-        log.warning("The run's saved release %s cannot be read; deciding again.", path)
-        return None
-    if not hmac.compare_digest(sign, str(saved.get("signature"))):
-        log.warning("The run's saved release %s fails its signature; deciding again.", path)
-        return None
-    if saved["key"] != key:
-        return None  # made for other data, another rule or other plan options
-    return Release.from_json(body)
+    body = read_signed(Path(folder) / FOLDER / RELEASE_FILE, key, "saved release",
+                       "deciding again", field="release")
+    # None: not under a report run, not signed by it, or for other data, rule or options
+    return None if body is None else Release.from_json(body)
 
 
 def write_log(release: Release, folder: Path, name: str = LOG_FILE) -> Path:

@@ -30,10 +30,8 @@ import base64
 import dataclasses
 import functools
 import hashlib
-import hmac
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,18 +60,11 @@ def plan_text(plan) -> str:
 
 def write_shared_fits(fits: list, folder: str | Path, key: str, secret: str) -> Path:
     """Save ``fits`` (:func:`analysis.plan.fit_plan`) for the notebooks, signed; return the file."""
-    from analysis.report.cache import FOLDER
+    from analysis.report.cache import FOLDER, write_signed
 
     body = json.dumps({"format": FORMAT, "models": [_encode_planned(f) for f in fits]},
                       ensure_ascii=True, allow_nan=False)
-    sign = hmac.new(secret.encode(), (key + body).encode("utf-8"), hashlib.sha256).hexdigest()
-    path = Path(folder) / FOLDER / FILE
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_name(FILE + ".part")
-    partial.write_text(json.dumps({"key": key, "signature": sign, "body": body}),
-                       encoding="utf-8")
-    partial.replace(path)
-    return path
+    return write_signed(Path(folder) / FOLDER / FILE, key, body, secret)
 
 
 def read_shared_fits(folder: str | Path, key: str, plan, refit: Callable[[Any], Any]
@@ -85,25 +76,12 @@ def read_shared_fits(folder: str | Path, key: str, plan, refit: Callable[[Any], 
     was not shared, or when something not stored is asked for.
     """
     from analysis.plan import PlannedFit
-    from analysis.report.cache import FOLDER, SECRET_ENV
+    from analysis.report.cache import FOLDER, read_signed
 
     path = Path(folder) / FOLDER / FILE
-    secret = os.environ.get(SECRET_ENV)
-    if not secret or not path.is_file():
-        return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        body = saved["body"]
-        sign = hmac.new(secret.encode(), (saved["key"] + body).encode("utf-8"),
-                        hashlib.sha256).hexdigest()
-    except (OSError, ValueError, KeyError, TypeError):
-        log.warning("The run's shared fits %s cannot be read; fitting here.", path)
-        return None
-    if not hmac.compare_digest(sign, str(saved.get("signature"))):
-        log.warning("The run's shared fits %s fail their signature; fitting here.", path)
-        return None
-    if saved["key"] != key:
-        return None  # made for another survey or plan
+    body = read_signed(path, key, "shared fits", "fitting here")
+    if body is None:
+        return None  # not under a report run, not signed by it, or for another survey or plan
     try:
         data = json.loads(body)
         if data.get("format") != FORMAT or len(data["models"]) != len(plan.models):
@@ -214,6 +192,11 @@ class _Encoder:
                  "statistics": self.value(stats, path),
                  **{name: self.value(getattr(fit, name, None), path)
                     for name in FIT_ATTRIBUTES}}
+        from analysis.report.estimate_cells import interaction_pairs, pair_counts
+
+        # the cells of each additive contrast (the release registers them; rows not stored)
+        pairs = {pair: pair_counts(fit, *pair) for pair in interaction_pairs(fit)}
+        entry["pairs"] = self.value({k: v for k, v in pairs.items() if v is not None}, path)
         if self.main and path[-1] == ("key", "adjusted") and len(path) == 3:
             entry["outcome_weights"] = self.value(tuple(fit.outcome_weights()), path)
         self._seen[id(fit)] = len(self.fits)
@@ -473,6 +456,8 @@ class SharedFit:
         self.statistics = decoder.value(entry["statistics"])
         self.design = _SharedDesign(Design(None, list(entry["names"]),
                                            decoder.value(entry["terms"])), self._real)
+        if "pairs" in entry:  # {(a, b): estimate_cells.pair_counts}
+            self.pair_counts = decoder.value(entry["pairs"])
         weights = entry.get("outcome_weights")
         self._weights = None if weights is None else decoder.value(weights)
 
