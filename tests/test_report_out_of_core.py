@@ -148,7 +148,7 @@ def test_questionnaire_counts_of_a_sample_are_not_parts_of_every_row(tmp_path, m
                 and dict(k.levels).get(outcome) == "(known)"]
     shown = [release.label(k) for k in by_level if release.status(k) == "shown"]
     assert shown and all((release.count(k) or 0) <= sample for k in by_level)
-    assert all(f"<td>{n}</td>" in html for n in shown)
+    assert all(f"<td class=\"num\">{n}</td>" in html for n in shown)
 
 
 def test_a_notebook_reopens_the_runs_validation_without_a_scan(tmp_path, monkeypatch):
