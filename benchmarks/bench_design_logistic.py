@@ -34,26 +34,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import subprocess
-import time
 import warnings
 from dataclasses import replace
 
 import numpy as np
+from bench_standardise import timed  # median of runs, and the last result
 
 
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
-def timed(fn, runs: int):
-    times, out = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
 
 
 CHILD = r"""

@@ -229,7 +229,7 @@ def test_separation_warns_and_firth_matches_independent_fit():
 
 
 def test_vertebral_column_through_public_api():
-    datasets = pytest.importorskip("analysis.datasets")
+    from analysis import datasets
     survey = datasets.load("vertebral-column")
     result = logistic(survey, outcome="abnormal",
                       exposures=["pelvic_tilt", "lumbar_lordosis_angle"], adjust_for=[])

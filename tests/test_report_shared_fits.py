@@ -145,12 +145,17 @@ def test_planted_or_foreign_fits_are_rejected(fitted, tmp_path, monkeypatch, cap
     assert _read(tmp_path, decided, survey) is None  # not under a report run
 
 
-def test_a_report_session_takes_the_runs_fits(data, fitted, tmp_path, monkeypatch):
-    survey, decided, fits = fitted
+def _share_run(data, survey, decided, fits, folder, monkeypatch) -> None:
+    """What a report run leaves for its notebooks: the signed survey cache and the fits."""
     monkeypatch.setenv(SECRET_ENV, SECRET)
     key = survey_key(data, CODEBOOK_PATH, "exclude")
-    write_cached_survey(survey, tmp_path, key, plan={"options": {}, "plan": plan_text(decided)})
-    write_shared_fits(fits, tmp_path, fits_key(key, plan_text(decided)), SECRET)
+    write_cached_survey(survey, folder, key, plan={"options": {}, "plan": plan_text(decided)})
+    write_shared_fits(fits, folder, fits_key(key, plan_text(decided)), SECRET)
+
+
+def test_a_report_session_takes_the_runs_fits(data, fitted, tmp_path, monkeypatch):
+    survey, decided, fits = fitted
+    _share_run(data, survey, decided, fits, tmp_path, monkeypatch)
     session = open_report("03_risk_factors", data, CODEBOOK_PATH, out_dir=tmp_path)
     assert isinstance(session.fits[0].result.models["adjusted"], SharedFit)
     _same(session.fits[0].result.table, fits[0].result.table)
@@ -166,10 +171,7 @@ def test_the_regression_sections_fit_no_model_again(data, fitted, tmp_path, monk
     from analysis.report.estimate_cells import register_additive
 
     survey, decided, fits = fitted
-    monkeypatch.setenv(SECRET_ENV, SECRET)
-    key = survey_key(data, CODEBOOK_PATH, "exclude")
-    write_cached_survey(survey, tmp_path, key, plan={"options": {}, "plan": plan_text(decided)})
-    write_shared_fits(fits, tmp_path, fits_key(key, plan_text(decided)), SECRET)
+    _share_run(data, survey, decided, fits, tmp_path, monkeypatch)
     calls: list[str] = []
     real_fit = analysis.plan.fit_model
     monkeypatch.setattr(analysis.plan, "fit_model",

@@ -60,8 +60,8 @@ def design_survey(n: int = 1500, seed: int = 4) -> Survey:
 
 
 def svy_sample(survey: Survey):
-    svy = pytest.importorskip("svy")
-    pl = pytest.importorskip("polars")
+    import polars as pl  # svy's own data frames (a dependency of svy)
+    import svy
     d = survey.data
     frame = pl.DataFrame({
         "s": d["stratum"].cat.codes.to_numpy(), "p": d["psu"].to_numpy(),

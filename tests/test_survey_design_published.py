@@ -92,7 +92,7 @@ PRINTED = 5e-7  # half a unit in the sixth decimal, the precision printed in the
 
 @pytest.fixture(scope="module")
 def nhanes2():
-    pytest.importorskip("samplics", reason="the published NHANES II extract ships with samplics")
+    import samplics  # noqa: F401  the published NHANES II extract ships with samplics
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # samplics announces its successor
         path = importlib.resources.files("samplics") / "datasets" / "data" / "nhanes2.csv"
