@@ -24,8 +24,7 @@ import pytest
 
 from analysis import load_survey
 from analysis.errors import ReportError
-from analysis.report import build, open_report, render_reports, run_notebook
-from analysis.report.build import check_report_folder, remove_stale_runs
+from analysis.report import build, open_report, render_reports, run_folder, run_notebook
 from analysis.report.cache import (
     DATA,
     FOLDER,
@@ -36,6 +35,7 @@ from analysis.report.cache import (
     write_cached_survey,
 )
 from analysis.report.run import LocalKernelManager
+from analysis.report.run_folder import check_report_folder, remove_stale_runs
 from analysis.simulate import CODEBOOK_PATH, simulate_survey, write_survey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,7 +174,7 @@ def test_stale_folders_of_killed_runs_are_removed_and_no_other(tmp_path):
     out = tmp_path / "reports"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    me = build._me()
+    me = run_folder._me()
 
     def plant(token: str, owner: dict | None, suffix: str = "") -> Path:
         folder = tmp_path / f".reports.backpain-{token}{suffix}"
