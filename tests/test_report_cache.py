@@ -10,7 +10,7 @@ import pytest
 
 from analysis import load_survey
 from analysis.errors import ValidationError
-from analysis.report import build, open_report, render_reports
+from analysis.report import build, once, open_report, render_reports
 from analysis.report.cache import (
     FOLDER,
     SECRET_ENV,
@@ -76,7 +76,7 @@ def test_reports_from_the_cache_are_byte_identical(data, tmp_path, monkeypatch):
     assert not (out / FOLDER).exists()  # removed when the run ends
     # the survey (and plan) are not cached: each notebook validates and plans on its own; the
     # run's disclosure decision is still shared, as it must be for one report
-    monkeypatch.setattr(build, "write_cached_survey", lambda *args, **kwargs: None)
+    monkeypatch.setattr(once, "write_cached_survey", lambda *args, **kwargs: None)
     each = render()
     assert sorted(cached) == sorted(each)
     assert [str(p) for p in cached if cached[p] != each[p]] == []
@@ -130,16 +130,16 @@ def test_the_run_plans_once_with_its_options(data, monkeypatch):
     from analysis.errors import ModelError
 
     survey = load_survey(data, CODEBOOK_PATH, on_invalid="exclude")
-    decided, plan = build._shared_plan(survey, {"outcome": None, "threshold": 5})
+    decided, plan = once.shared_plan(survey, {"outcome": None, "threshold": 5})
     assert plan["options"] == {} and '"models"' in plan["plan"]
     assert plan["plan"] == json.dumps(decided.to_dict(), ensure_ascii=False)
-    assert build._shared_plan(survey, {"outcome": "pain"})[1]["options"] == {"outcomes": "pain"}
+    assert once.shared_plan(survey, {"outcome": "pain"})[1]["options"] == {"outcomes": "pain"}
 
     def fails(*args, **kwargs):
         raise ModelError("cannot plan")
 
     monkeypatch.setattr(analysis.plan, "plan", fails)  # the notebooks plan, and say why
-    assert build._shared_plan(survey, {}) == (None, None)
+    assert once.shared_plan(survey, {}) == (None, None)
 
 
 def test_sample_rows_for_curves_is_a_fixed_simple_random_sample():

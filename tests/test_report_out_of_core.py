@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from _parquet_cohort import parquet_cohort
-from analysis.report import render_reports
+from analysis.report import once, render_reports
 from analysis.report.build import report_notebooks
 from analysis.simulate import simulate_survey, write_survey
 
@@ -166,7 +166,7 @@ def test_a_notebook_reopens_the_runs_validation_without_a_scan(tmp_path, monkeyp
     monkeypatch.setenv(SECRET_ENV, "0" * 64)
     paths = report_notebooks()[:2]
     declared = {p: build.notebook_parameters(p) for p in paths}
-    build._dataset_once(folder, codebook, run, paths, declared, {}, 5, None, "0" * 64)
+    once.dataset_once(folder, codebook, run, paths, declared, {}, 5, None, "0" * 64)
     with load_parquet_survey(folder, codebook) as fresh:
         flow, missing = fresh.flow, lazy_missingness(fresh)
         sample = fresh.sample(500)

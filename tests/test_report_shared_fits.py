@@ -11,7 +11,7 @@ import pytest
 from analysis import load_survey
 from analysis.models.additive import additive_interaction
 from analysis.plan import AnalysisPlan, fit_model, fit_plan, plan
-from analysis.report import build, open_report, render_reports
+from analysis.report import build, once, open_report, render_reports
 from analysis.report.cache import FOLDER, SECRET_ENV, survey_key, write_cached_survey
 from analysis.report.shared_fits import (
     FILE,
@@ -201,7 +201,7 @@ def test_reports_with_the_runs_fits_are_identical(data, tmp_path, monkeypatch):
 
     shared = render()
     written = []
-    monkeypatch.setattr(build, "write_shared_fits", lambda *a, **k: written.append(a))
+    monkeypatch.setattr(once, "write_shared_fits", lambda *a, **k: written.append(a))
     own = render()  # the notebook fits its models itself
     assert len(written) == 1 and len(written[0][0]) == 2
     assert sorted(shared) == sorted(own)

@@ -45,6 +45,7 @@ from analysis.report.flow_cells import (
     diagram_flow,
     flow_keys,
     pooled_flow,
+    register_changes,
     register_flow,
     register_missing,
     undrawn_flow,
@@ -330,9 +331,7 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     if "flow" in parts:
         register_flow(release, source.flow)
     if "changes" in parts:
-        counts = change_counts(source.change_counts())
-        for key, n in zip(change_keys(counts, source.flow), counts["n"], strict=True):
-            release.add_cell(key, float(n), where="values changed by rule")
+        register_changes(release, change_counts(source.change_counts()), source.flow)
     if "table one" in parts:
         by = characteristics_grouping(survey, plan)
         register_table_one(release, source.table_one(by), by=by,
@@ -426,6 +425,7 @@ __all__ = [
     "prevalence_models",
     "read_release",
     "register_bands",
+    "register_changes",
     "register_flow",
     "register_histogram",
     "register_missing",

@@ -133,19 +133,49 @@ def undrawn_flow(release: Release) -> str:
 
 
 def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
-    """A cell per row of the changes table; a rule's excluded rows are the flow's cell."""
-    reasons = set(flow_keys(flow))
+    """A cell per row of the changes table.
+
+    A rule's excluded rows are the flow's cell when they are the same rows. A
+    row breaking several rules is counted under each rule here but only under
+    its first in the flow: that rule's changes cell is then its own.
+    """
+    in_flow = dict(zip(flow_keys(flow), flow["n"], strict=True))
     keys = []
-    for step, column, rule, action in counts[["step", "column", "rule", "action"]].itertuples(
-            index=False):
-        flow_key = cell_key(READ, excluded=f"{step}: {column}: {rule}" if column
-                            else f"{step}: {rule}")
-        if action == "excluded" and flow_key in reasons:
+    for step, column, rule, action, n in counts[["step", "column", "rule", "action",
+                                                  "n"]].itertuples(index=False):
+        flow_key = _flow_key(step, column, rule)
+        if action == "excluded" and in_flow.get(flow_key) == n:
             keys.append(flow_key)
         else:  # values, not respondents, and no other table adds them up
             keys.append(cell_key("changes", step=step, column=column, rule=rule,
                                  action=action))
     return keys
+
+
+def register_changes(release: Release, counts: pd.DataFrame, flow: pd.DataFrame) -> list:
+    """The changes table's cells (:func:`change_keys`); returns their keys.
+
+    Where a rule's changes count more rows than its flow cell, the difference
+    (rows that broke an earlier rule too) is a derived cell: no table shows
+    it, but a reader who subtracts the two tables' counts knows it, so it is
+    protected like a shown count.
+    """
+    keys = change_keys(counts, flow)
+    in_flow = set(flow_keys(flow))
+    for key, row in zip(keys, counts.itertuples(index=False), strict=True):
+        release.add_cell(key, float(row.n), where="values changed by rule")
+        flow_key = _flow_key(row.step, row.column, row.rule)
+        if row.action == "excluded" and key != flow_key and flow_key in in_flow:
+            earlier = cell_key("changes", step=row.step, column=row.column, rule=row.rule,
+                               action="excluded under an earlier rule")
+            release.add_cell(earlier, float(row.n - release.count(flow_key)), derived=True,
+                             where="values changed by rule")
+            release.add_relation(key, [flow_key, earlier])
+    return keys
+
+
+def _flow_key(step, column, rule):
+    return cell_key(READ, excluded=f"{step}: {column}: {rule}" if column else f"{step}: {rule}")
 
 
 def change_counts(survey) -> pd.DataFrame:
@@ -190,6 +220,7 @@ __all__ = [
     "diagram_flow",
     "flow_keys",
     "pooled_flow",
+    "register_changes",
     "register_flow",
     "register_missing",
     "undrawn_flow",

@@ -84,13 +84,11 @@ def pool_small_reasons(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
 
 def changes_by_rule(report: ReportSession) -> Html:
     """Values set missing and rows excluded, by column and rule."""
-    from analysis.report.disclosure import change_counts, change_keys
+    from analysis.report.disclosure import change_counts, register_changes
 
     # counted from the ledger's blocks: a row per changed value would be millions of rows
     counts = change_counts(report.change_counts())
-    keys = change_keys(counts, report.flow)
-    for key, n in zip(keys, counts["n"], strict=True):
-        report.release.add_cell(key, float(n), where="values changed by rule")
+    keys = register_changes(report.release, counts, report.flow)
     cb = report.survey.codebook
     counts["Variable"] = [cb.label(c) if isinstance(c, str) and c in cb else str(c)
                           for c in counts["column"]]
@@ -99,7 +97,9 @@ def changes_by_rule(report: ReportSession) -> Html:
         Values=[report.release.label(k) for k in keys])
     return report.table(shown, "changes", title="Values changed and rows excluded, by rule",
                         note="Missing-value codes became missing; rows breaking a rule were "
-                             "excluded. " + _suppression_note(report))
+                             "excluded. A row breaking several rules counts under each "
+                             "here, and under its first in the participant flow. "
+                             + _suppression_note(report))
 
 
 def missing_values(report: ReportSession) -> Html:
