@@ -201,3 +201,16 @@ def test_design_needs_roles_and_complete_design_columns():
     single = Survey(lonely, survey.codebook, Ledger(n_read=len(lonely)), source="design.csv")
     with pytest.raises(ModelError, match="3 sampling strata have a single PSU"):
         survey_mean(single, "age")
+
+
+def test_a_surveys_design_is_coded_once_and_again_when_its_weights_change():
+    """The design of one survey is the same object on every call (so its PSUs are coded
+    once); weights replaced in place give a new design with the new weights."""
+    survey = design_survey()
+    first = survey_design(survey)
+    assert survey_design(survey) is first
+    weight = survey.codebook.role("weight")
+    survey.data[weight] = survey.data[weight] * 2
+    second = survey_design(survey)
+    assert second is not first
+    np.testing.assert_allclose(second.weight, 2 * first.weight)

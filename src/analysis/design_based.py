@@ -47,6 +47,7 @@ nothing for a 60-line variance formula.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,14 +84,37 @@ class SurveyDesign:
         return SurveyDesign(self.weight[rows], pick(self.strata), pick(self.psu), self.names)
 
 
+_DESIGNS: list = []  # (weak reference to the data, roles, rows, weight total, design)
+
+
 def survey_design(survey) -> SurveyDesign:
     """The design of ``survey`` from its codebook roles (weight, stratum, cluster).
 
     Rows with a missing or negative weight, stratum or PSU raise
     :class:`~analysis.errors.ValidationError`; without any design role, too.
+    The design of the last few surveys is kept (by the identity of their data
+    frame, the roles' columns and the weights' total): a report asks for it for every model and
+    every estimate, and the very same arrays let
+    :func:`analysis.models.robust.design_units` code the PSUs once. A survey's
+    data are not changed in place once loaded (nothing in the package does).
     """
     cb, data = survey.codebook, survey.data
     names = {role: cb.role(role) for role in ("weight", "stratum", "cluster")}
+    # the weights' total too: a weight column replaced in place is a new design
+    total = (float(np.nansum(data[names["weight"]].to_numpy(dtype=float, na_value=np.nan)))
+             if names["weight"] in data.columns else None)
+    for kept, kept_names, kept_rows, kept_total, design in _DESIGNS:
+        if (kept() is data and kept_names == names and kept_rows == len(data)
+                and kept_total == total):
+            return design
+    design = _design_of(survey, names)
+    _DESIGNS.insert(0, (weakref.ref(data), names, len(data), total, design))
+    del _DESIGNS[4:]
+    return design
+
+
+def _design_of(survey, names: dict[str, str | None]) -> SurveyDesign:
+    data = survey.data
     if not any(names.values()):
         raise ValidationError(f"{survey.source or 'survey'}: a design-based estimate needs a "
                               "variable with role weight, stratum or cluster in the codebook.")

@@ -34,7 +34,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
              splines: Sequence[str] | Mapping[str, int] = (), *, method: str = "auto",
              firth: bool = False, reference: Mapping[str, object] | None = None,
              cov_type: str = "model", cluster: str | None = None, design: bool = False,
-             impute: str | None = None, m: int = 20, seed: int = 0) -> LogisticResult:
+             impute: str | None = None, m: int = 20, seed: int = 0,
+             crude: bool = True) -> LogisticResult:
     """Crude and adjusted odds ratios, side by side, for a binary outcome.
 
     Each exposure is fitted alone (crude) and all exposures together with
@@ -87,7 +88,11 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     ``survey::svyglm``; ``.tests`` is then empty: likelihood-ratio tests do
     not hold under the design); ``impute="mice"`` fits on ``m`` multiply
     imputed data sets (seed ``seed``) and pools by Rubin's rules, with
-    ``info["n_dropped_complete_case"]`` and ``info["fmi"]``.
+    ``info["n_dropped_complete_case"]`` and ``info["fmi"]``. ``crude=False``
+    fits the adjusted model alone (the table's crude columns are empty and
+    ``.tests`` too): for a model whose crude estimates come from elsewhere, as
+    the model of all exposures when each has a model of its own
+    (:func:`analysis.plan.causal.fit_by_adjustment_set`); not with ``impute``.
 
     Tested against R (fixture ``logistic``, ``tests/reference/R/logistic.R``):
     ``glm(binomial)`` crude, adjusted and interaction models on rows and on
@@ -103,6 +108,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     >>> result.table[["label", "or_crude", "or_adjusted"]]  # doctest: +SKIP
     """
     if impute is not None:
+        if not crude:
+            raise ModelError("crude=False is not available with impute: the pooled table "
+                             "needs the crude models.")
         return fit_imputed(logistic, survey, impute, m, seed, outcome=outcome,
                            exposures=exposures, adjust_for=adjust_for, interactions=interactions,
                            splines=splines, method=method, firth=firth, reference=reference,
@@ -164,12 +172,13 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     cells = sparse_cells(enc, y, exposures + adjust_for, warn=True, firth=firth)
 
     counts = {}  # n and events per level of each factor: the same rows for every model
-    crude = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth, counts)
-             for v in exposures}
+    crude_of = exposures if crude else []
+    crude_fits = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth, counts)
+             for v in crude_of}
     adjusted = fit_terms("adjusted", [*main_terms.values(), *inter_terms], enc, y, method, firth)
 
     design_df = None
-    for fit in [adjusted, *crude.values()]:
+    for fit in [adjusted, *crude_fits.values()]:
         if sample_design is not None:
             from analysis.design_based import design_logistic_fit
 
@@ -181,17 +190,19 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
             robust_logistic_fit(fit, cov_type, None if groups_all is None else groups_all[rows])
     tidy_adj = tidy_rows(adjusted, [*main_terms.values(), *inter_terms], enc, y, counts)
-    tidy_crude = [tidy_rows(crude[v], [main_terms[v]], enc, y, counts) for v in exposures]
+    tidy_crude = [tidy_rows(crude_fits[v], [main_terms[v]], enc, y, counts) for v in crude_of]
     if firth:  # logistf's defaults: profile penalised-likelihood intervals, penalised LR p
         tidy_adj = profile_rows(adjusted, tidy_adj, [*main_terms.values(), *inter_terms], enc)
-        tidy_crude = [profile_rows(crude[v], t, [main_terms[v]], enc)
-                      for v, t in zip(exposures, tidy_crude, strict=True)]
-    tidy_crude = pd.concat(tidy_crude, ignore_index=True)
+        tidy_crude = [profile_rows(crude_fits[v], t, [main_terms[v]], enc)
+                      for v, t in zip(crude_of, tidy_crude, strict=True)]
+    tidy_crude = (pd.concat(tidy_crude, ignore_index=True) if crude
+                  else tidy_adj.iloc[:0].copy())
     if sample_design is not None or cov_type == "cluster":  # t on each fit's df
         from analysis.design_based import design_t_rows
 
         tidy_adj = design_t_rows(tidy_adj, adjusted.df_resid)
-        tidy_crude = design_t_rows(tidy_crude, {v: f.df_resid for v, f in crude.items()})
+        if crude:
+            tidy_crude = design_t_rows(tidy_crude, {v: f.df_resid for v, f in crude_fits.items()})
     table = side_by_side(tidy_crude, tidy_adj, exposures, inter_terms)
     formula = f"{outcome} ~ " + " + ".join(t.formula for t in [*main_terms.values(), *inter_terms])
     info = {
@@ -205,10 +216,10 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "exposures": exposures,
         "adjust_for": adjust_for,
         "formula": formula,
-        "formulas_crude": {v: f"{outcome} ~ {main_terms[v].formula}" for v in exposures},
+        "formulas_crude": {v: f"{outcome} ~ {main_terms[v].formula}" for v in crude_of},
         "method": adjusted.method,
         "methods": {"adjusted": adjusted.method, **{f"crude: {v}": f.method
-                                                   for v, f in crude.items()}},
+                                                   for v, f in crude_fits.items()}},
         "n_patterns": int(adjusted.design.X.shape[0]) if adjusted.method == "patterns" else None,
         "firth": firth,
         "reference": {v: e.categories[e.reference] for v, e in enc.items() if e.kind == "factor"},
@@ -222,9 +233,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         "design_df": design_df,
         "tests": _tests_info(cov_type, sample_design is not None, firth),
     }
-    fits = {"adjusted": adjusted.raw, **{f"crude: {v}": f.raw for v, f in crude.items()}}
+    fits = {"adjusted": adjusted.raw, **{f"crude: {v}": f.raw for v, f in crude_fits.items()}}
     result = LogisticResult(table, fits, info, "or", {"crude": tidy_crude, "adjusted": tidy_adj})
-    result._fits = {"adjusted": adjusted, **{f"crude: {v}": f for v, f in crude.items()}}
+    result._fits = {"adjusted": adjusted, **{f"crude: {v}": f for v, f in crude_fits.items()}}
     _notify_variables(result, adjust_default, adjust_for, dropped, survey.label)
     if not firth:
         _notify_separation(result, cells, warn=True)
@@ -234,18 +245,20 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
                           "standard errors are not reliable (separated data or a sparse "
                           "level?). See analysis.diagnostics.separation(); firth=True gives "
                           "finite estimates.", name)
-    for fit in crude.values():
+    for fit in crude_fits.values():
         # A crude model's matrix is rebuilt from its codes when used again (tests, a
         # standardisation on rows): the fits of a report at 10^7 held 2 GB of them.
         if fit.method == "rows":
             fit.design.release()
-    if sample_design is None and cov_type != "model":
+    if not crude:
+        pass  # no term tests: they compare each crude model with the null model
+    elif sample_design is None and cov_type != "model":
         groups = None if groups_all is None else groups_all[rows]
-        result._tests = lambda: robust_model_tests(crude, adjusted, main_terms, inter_terms, enc,
-                                                   cov_type, groups)
+        result._tests = lambda: robust_model_tests(crude_fits, adjusted, main_terms,
+                                                   inter_terms, enc, cov_type, groups)
         result.notify("test", info["tests"])
     elif sample_design is None:
-        result._tests = lambda: model_tests(crude, adjusted, main_terms, inter_terms, enc)
+        result._tests = lambda: model_tests(crude_fits, adjusted, main_terms, inter_terms, enc)
     return result
 
 

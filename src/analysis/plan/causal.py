@@ -191,8 +191,10 @@ def fit_by_adjustment_set(model, fit: Callable):
     """Each exposure in a model of its own with its adjustment set; one result of them all.
 
     ``model`` is a :class:`~analysis.plan.ModelPlan` with
-    ``adjustment_sets`` (exposure -> its set); ``fit`` fits a ModelPlan and
-    returns a :class:`~analysis.models.result.ModelResult`. The result's
+    ``adjustment_sets`` (exposure -> its set); ``fit(model, crude=True)`` fits
+    a ModelPlan and returns a :class:`~analysis.models.result.ModelResult`
+    (``crude=False``: its crude models are not needed, a logistic fit may
+    leave them out; see :func:`analysis.models.logistic`). The result's
     table and tidy rows hold each exposure's rows from its own model (crude
     and adjusted in the same rows), the rows of a declared interaction from
     a model of both exposures with both sets; ``models["adjusted"]`` and
@@ -201,7 +203,9 @@ def fit_by_adjustment_set(model, fit: Callable):
     ``models["adjusted: <exposure>"]`` each exposure's model.
     """
     plain = dataclasses.replace(model, adjustment_sets={})
-    mutual = fit(plain)
+    # the crude rows come from each exposure's own model (its rows): the model of all
+    # exposures would fit them again on other rows, for nothing
+    mutual = fit(plain, crude=False)
     # Each exposure's model uses the rows with its own variables: the mutual model's account
     # of dropped rows ("every model uses the same rows") does not hold for them.
     notices = [n for n in mutual.notices if n.kind != "dropped rows"]

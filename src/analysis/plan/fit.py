@@ -122,14 +122,15 @@ def fit_in_memory(survey, model: ModelPlan, impute: str | None = None) -> ModelR
     return _fit(survey, model, impute)
 
 
-def _fit(survey, model: ModelPlan, impute: str | None) -> ModelResult:
+def _fit(survey, model: ModelPlan, impute: str | None, crude: bool = True) -> ModelResult:
     if model.adjustment_sets:  # from a causal diagram: each exposure in a model of its own
-        return fit_by_adjustment_set(model, lambda m: _fit(survey, m, impute))
+        return fit_by_adjustment_set(
+            model, lambda m, crude=True: _fit(survey, m, impute, crude=crude or bool(impute)))
     common = dict(outcome=model.outcome, exposures=model.exposures, adjust_for=model.adjust_for)
     if model.model in ("logistic", "Firth logistic"):
         return logistic(survey, **common, interactions=model.interactions,
                         firth=model.model == "Firth logistic", design=model.design,
-                        impute=impute)
+                        impute=impute, crude=crude)
     if model.model == "conditional logistic":
         return conditional_logistic(survey, **common, strata=model.match)
     if model.model in ("Poisson", "negative binomial"):

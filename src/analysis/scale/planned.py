@@ -44,7 +44,8 @@ def lazy_fitter(lazy, sample_size: int):
         if model.adjustment_sets:  # a causal diagram: each exposure in a model of its own
             from analysis.plan.causal import fit_by_adjustment_set
 
-            return fit_by_adjustment_set(model, lambda m: fit(survey, m, impute))
+            # out of core the crude models are fitted anyway (aggregates are cheap)
+            return fit_by_adjustment_set(model, lambda m, crude=True: fit(survey, m, impute))
         variables = [*model.exposures, *model.adjust_for]
         continuous = [v for v in variables if survey.codebook[v].type not in CODED]
         client = cluster()
