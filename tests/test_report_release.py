@@ -331,10 +331,10 @@ def test_firths_reason_keeps_its_counts_only_when_the_release_shows_them():
         release = Release(threshold=threshold, rounding=rounding)
         release.add_counts("model:spasm", "spasm", {"No": n - events, "Yes": events},
                            where="model")
-        plan = SimpleNamespace(models=[SimpleNamespace(outcome="spasm")])
+        model = SimpleNamespace(key="spasm", outcome="spasm")
         stub = SimpleNamespace(threshold=threshold, rounding=rounding, release=release,
-                               plan=plan)
-        return lambda text: ReportSession.safe_words(stub, text)
+                               plan=SimpleNamespace(models=[model]))
+        return lambda text: ReportSession.safe_words(stub, text, model)
 
     hidden = session(3, 40)
     assert hidden(firth.format(k=3, p=4, epp="0.8")) == (
@@ -354,6 +354,47 @@ def test_firths_reason_keeps_its_counts_only_when_the_release_shows_them():
     rounded = session(31, 400, rounding=5)
     assert rounded(firth.format(k=31, p=6, epp="5.2")) == (
         "Firth's penalised likelihood: fewer than ten events per coefficient.")
+
+
+def test_a_reasons_count_stays_only_when_its_own_model_shows_it():
+    """Two models with 30 events each: the first shows its 30 (400 respondents), the second
+    hides it (30 events, 10 non-events at threshold 20: the 10 is small, the 30 its
+    complement). Matched by value alone, the second's reason would keep the 30 the
+    release hides; matched by model, only the first's does, through the methods text too."""
+    from types import SimpleNamespace
+
+    from analysis.report.estimate_cells import released_words
+    from analysis.report.methods import methods_text
+
+    release = Release(threshold=20)
+    release.add_counts("model:shown", "spasm", {"No": 370, "Yes": 30}, where="shown")
+    release.add_counts("model:hidden", "spasm", {"No": 10, "Yes": 30}, where="hidden")
+    assert release.label(cell_key("model:shown", spasm="Yes")) == "30"
+    assert release.label(cell_key("model:hidden", spasm="Yes")) == COMPLEMENT_LABEL
+    shown = SimpleNamespace(key="shown", outcome="spasm")
+    hidden = SimpleNamespace(key="hidden", outcome="spasm")
+    reason = ("Firth's penalised likelihood: 30 events for 4 coefficients (7.5 per "
+              "coefficient, fewer than 10).")
+    assert released_words(release, reason, shown) == reason
+    assert released_words(release, reason, hidden) == (
+        "Firth's penalised likelihood: fewer than ten events per coefficient.")
+    assert released_words(release, reason, None) == (
+        "Firth's penalised likelihood: fewer than ten events per coefficient.")
+    share = ("Prevalence ratios and differences are reported beside the odds ratios: with "
+             "8% events the odds ratio is close to the prevalence ratio, and the difference "
+             "gives the absolute scale.")
+    assert released_words(release, share, shown) == share
+    # the hidden model's 30 of 40 is 75%: a share of 8% is not its own, so it goes too
+    assert "8%" not in released_words(release, share, hidden)
+    # the methods text hands each reason its own model
+    seen = []
+    survey = _survey(_rare_frame())
+    from analysis.plan import plan as make_plan
+
+    the_plan = make_plan(survey)
+    methods_text(survey, the_plan, words=lambda text, model: seen.append(model) or text)
+    reasons = [m for m in the_plan.models for _ in m.reasons]
+    assert seen == reasons and seen
 
 
 def test_the_methods_paragraph_prints_the_flow_and_model_counts_as_released():

@@ -166,7 +166,7 @@ def model_sections(report: ReportSession) -> Html:
                                                         if model.subsample else "")
         key = table_key("model", model.key)
         parts.append(heading(title[0].upper() + title[1:]))
-        parts.append(report.notices(fitted.result, key) if fitted.result is not None
+        parts.append(report.notices(fitted.result, key, model) if fitted.result is not None
                      else Html(""))
         if fitted.failure is not None:
             parts.append(_failure(report, key, fitted))
