@@ -330,7 +330,8 @@ def dose_responses(report: ReportSession) -> Html:
     return join(heading("Dose-response"),
                 "<p>Odds ratios along each continuous exposure, against its median, adjusted "
                 "for the confounders.</p>",
-                curves(report, fitted.plan.outcome, names, fitted.plan.adjust_for))
+                curves(report, fitted.plan.outcome, names, fitted.plan.adjust_for,
+                       fitted))
 
 
 def performance(report: ReportSession) -> Html:
