@@ -433,7 +433,7 @@ def _curve_report(tmp_path, release, monkeypatch):
 
 
 def test_a_dose_response_segment_on_two_events_is_not_drawn(tmp_path, monkeypatch):
-    from analysis.report.sections import dose_responses
+    from analysis.report.dose_response import dose_responses
 
     report, drawn = _curve_report(tmp_path, Release(threshold=5), monkeypatch)
     page = dose_responses(report, "spasm", ["sessions"], ["age"]).text
@@ -463,7 +463,7 @@ def test_a_dose_response_segment_on_two_events_is_not_drawn(tmp_path, monkeypatc
 def test_a_dose_response_with_nothing_left_is_one_sentence(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from analysis.report.sections import dose_responses
+    from analysis.report.dose_response import dose_responses
 
     # threshold 30: the reference's segment (4 to 7 sessions) has 29 events, so every point
     # (a contrast against the median) rests on a small count

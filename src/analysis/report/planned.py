@@ -319,7 +319,7 @@ def first_logistic(report: ReportSession) -> PlannedFit | None:
 
 def dose_responses(report: ReportSession) -> Html:
     """Dose-response curves of the plan's continuous exposures, for the first binary outcome."""
-    from analysis.report.sections import dose_responses as curves
+    from analysis.report.dose_response import dose_responses as curves
 
     fitted = first_logistic(report)
     if "dose_response" not in report.plan.sections or fitted is None:
