@@ -331,10 +331,10 @@ def test_firths_reason_keeps_its_counts_only_when_the_release_shows_them():
         release = Release(threshold=threshold, rounding=rounding)
         release.add_counts("model:spasm", "spasm", {"No": n - events, "Yes": events},
                            where="model")
-        plan = SimpleNamespace(models=[SimpleNamespace(outcome="spasm")])
+        model = SimpleNamespace(key="spasm", outcome="spasm")
         stub = SimpleNamespace(threshold=threshold, rounding=rounding, release=release,
-                               plan=plan)
-        return lambda text: ReportSession.safe_words(stub, text)
+                               plan=SimpleNamespace(models=[model]))
+        return lambda text: ReportSession.safe_words(stub, text, model)
 
     hidden = session(3, 40)
     assert hidden(firth.format(k=3, p=4, epp="0.8")) == (
@@ -354,6 +354,137 @@ def test_firths_reason_keeps_its_counts_only_when_the_release_shows_them():
     rounded = session(31, 400, rounding=5)
     assert rounded(firth.format(k=31, p=6, epp="5.2")) == (
         "Firth's penalised likelihood: fewer than ten events per coefficient.")
+
+
+def test_a_reasons_count_stays_only_when_its_own_model_shows_it():
+    """Two models with 30 events each: the first shows its 30 (400 respondents), the second
+    hides it (30 events, 10 non-events at threshold 20: the 10 is small, the 30 its
+    complement). Matched by value alone, the second's reason would keep the 30 the
+    release hides; matched by model, only the first's does, through the methods text too."""
+    from types import SimpleNamespace
+
+    from analysis.report.estimate_cells import released_words
+    from analysis.report.methods import methods_text
+
+    release = Release(threshold=20)
+    release.add_counts("model:shown", "spasm", {"No": 370, "Yes": 30}, where="shown")
+    release.add_counts("model:hidden", "spasm", {"No": 10, "Yes": 30}, where="hidden")
+    assert release.label(cell_key("model:shown", spasm="Yes")) == "30"
+    assert release.label(cell_key("model:hidden", spasm="Yes")) == COMPLEMENT_LABEL
+    shown = SimpleNamespace(key="shown", outcome="spasm")
+    hidden = SimpleNamespace(key="hidden", outcome="spasm")
+    reason = ("Firth's penalised likelihood: 30 events for 4 coefficients (7.5 per "
+              "coefficient, fewer than 10).")
+    assert released_words(release, reason, shown) == reason
+    assert released_words(release, reason, hidden) == (
+        "Firth's penalised likelihood: fewer than ten events per coefficient.")
+    assert released_words(release, reason, None) == (
+        "Firth's penalised likelihood: fewer than ten events per coefficient.")
+    share = ("Prevalence ratios and differences are reported beside the odds ratios: with "
+             "8% events the odds ratio is close to the prevalence ratio, and the difference "
+             "gives the absolute scale.")
+    assert released_words(release, share, shown) == share
+    # the hidden model's 30 of 40 is 75%: a share of 8% is not its own, so it goes too
+    assert "8%" not in released_words(release, share, hidden)
+    # the methods text hands each reason its own model
+    seen = []
+    survey = _survey(_rare_frame())
+    from analysis.plan import plan as make_plan
+
+    the_plan = make_plan(survey)
+    methods_text(survey, the_plan, words=lambda text, model: seen.append(model) or text)
+    reasons = [m for m in the_plan.models for _ in m.reasons]
+    assert seen == reasons and seen
+
+
+def _sessions_survey():
+    """The rare survey with gym sessions a week (0 to 11, and 12 for 8 respondents, 2 with
+    spasms): 12 is above the last knot (11), so that spline segment rests on 2 events."""
+    from analysis.codebook import Codebook
+    from analysis.load import load_survey
+
+    frame = _rare_frame()
+    sessions = np.random.default_rng(3).integers(0, 12, len(frame))
+    sessions[-8:] = 12
+    frame["sessions"] = sessions
+    frame.loc[frame.index[-8:], "spasm"] = [1, 1, 0, 0, 0, 0, 0, 0]
+    variables = {k: v for k, v in CODEBOOK["variables"].items() if k != "rid"}
+    variables["sessions"] = {"type": "count", "label": "Gym sessions", "unit": "a week",
+                             "role": "exposure"}
+    return load_survey(frame.drop(columns=["rid"]),
+                       Codebook.from_dict({**CODEBOOK, "variables": variables}))
+
+
+def _curve_report(tmp_path, release, monkeypatch):
+    """A stub report session with the sessions survey; the drawn Axes are kept."""
+    from types import SimpleNamespace
+
+    from analysis import figures
+    from analysis.report.session import ReportSession
+
+    drawn = []
+    plot = figures.dose_response_plot
+    monkeypatch.setattr(figures, "dose_response_plot",
+                        lambda curve, **kw: drawn.append((curve, plot(curve, **kw))) or drawn[-1][1])
+    stub = SimpleNamespace(survey=_sessions_survey(), release=release, out_dir=tmp_path,
+                           name="03_risk_factors")
+    stub.figure = lambda ax, key, caption: ReportSession.figure(stub, ax, key, caption=caption)
+    return stub, drawn
+
+
+def test_a_dose_response_segment_on_two_events_is_not_drawn(tmp_path, monkeypatch):
+    from analysis.report.dose_response import dose_responses
+
+    report, drawn = _curve_report(tmp_path, Release(threshold=5), monkeypatch)
+    page = dose_responses(report, "spasm", ["sessions"], ["age"]).text
+    (curve, ax), = drawn
+    bands = {b["band"]: b for b in curve.attrs["bands"]}
+    assert (bands[4]["low"], bands[4]["n"], bands[4]["events"]) == (11.0, 8, 2)
+    # the tidy frame the figure gets, and the Axes' line and band, stop at the last knot
+    assert 10.9 < curve["x"].max() <= 11.0 and 4 not in set(curve["band"])
+    assert len(curve) == 92  # of the 101 grid points (100 and the median), 9 are above 11
+    lines = [ln for ln in ax.lines if ln.get_gid() == "dose-response-curve"]
+    assert len(lines) == 1
+    np.testing.assert_array_equal(lines[0].get_xdata(), curve["x"])
+    band_x = np.concatenate([p.vertices[:, 0] for c in ax.collections for p in c.get_paths()
+                             if c.get_label() == "95% confidence band"])
+    assert band_x.max() <= 11.0
+    # the caption and the alt text name the gap, never its counts nor the true n
+    assert ("Not drawn above 11 a week: the curve there rests on fewer than 5 respondents "
+            "with or without back-muscle spasm") in page
+    alt = re.search(r'alt="([^"]*)"', page).group(1)
+    assert "Not drawn above 11 a week" in alt
+    words = alt + re.search(r"<figcaption>(.*)</figcaption>", page).group(1)
+    assert not re.search(r"\b(400|8|2)\b", words)  # the segment's 8 and 2, the true n
+    png = tmp_path / "figures" / "03_risk_factors_dose_sessions.png"
+    assert png.stat().st_size > 10_000
+
+
+def test_a_dose_response_with_nothing_left_is_one_sentence(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from analysis.report.dose_response import dose_responses
+
+    # threshold 30: the reference's segment (4 to 7 sessions) has 29 events, so every point
+    # (a contrast against the median) rests on a small count
+    report, drawn = _curve_report(tmp_path, Release(threshold=30), monkeypatch)
+    page = dose_responses(report, "spasm", ["sessions"], ["age"]).text
+    assert drawn == [] and "<figure" not in page
+    assert page == ("<p>The dose-response curve of gym sessions is not shown: it rests on "
+                    "fewer than 30 respondents with or without back-muscle spasm (the "
+                    "disclosure rule).</p>")
+    # the model's odds ratio per session withheld (its table's row rests on 2 events):
+    # the curve, on the same respondents, goes too
+    report, drawn = _curve_report(tmp_path, Release(threshold=5), monkeypatch)
+    table = pd.DataFrame({"variable": ["sessions"], "level": [""], "label": ["Gym sessions"],
+                          "or_crude": [1.3], "ci_low_crude": [0.9], "ci_high_crude": [1.8],
+                          "p_crude": [0.2], "n": [8.0], "events": [2.0]})
+    fitted = SimpleNamespace(plan=SimpleNamespace(key="m", outcome="spasm"),
+                             result=SimpleNamespace(table=table, info={}))
+    page = dose_responses(report, "spasm", ["sessions"], ["age"], fitted).text
+    assert drawn == [] and page == (
+        "<p>The dose-response curve of gym sessions is not shown: its model's odds ratio is "
+        "withheld under the disclosure rule, and the curve rests on the same respondents.</p>")
 
 
 def test_the_methods_paragraph_prints_the_flow_and_model_counts_as_released():

@@ -54,9 +54,12 @@ def dose_response(survey, exposure: str, outcome: str | None = None,
     Returns
     -------
     DataFrame
-        ``x, estimate, ci_low, ci_high`` (odds ratios). ``attrs`` hold
+        ``x, estimate, ci_low, ci_high`` (odds ratios) and ``band`` (the
+        spline segment of ``x``, :func:`segment`). ``attrs`` hold
         ``exposure, label, unit, outcome, outcome_label, reference, knots, n,
-        events, adjust_for`` for :func:`dose_response_plot`.
+        events, adjust_for`` for :func:`dose_response_plot`, and ``bands``
+        (:func:`band_counts`) and ``reference_band`` for a report that
+        withholds the segments resting on small counts.
 
     Examples
     --------
@@ -110,7 +113,8 @@ def dose_response(survey, exposure: str, outcome: str | None = None,
     se = np.sqrt(np.einsum("ij,jk,ik->i", contrast, cov, contrast))
     curve = pd.DataFrame({"x": xs, "estimate": np.exp(log_or),
                           "ci_low": np.exp(log_or - Z95 * se),
-                          "ci_high": np.exp(log_or + Z95 * se)})
+                          "ci_high": np.exp(log_or + Z95 * se),
+                          "band": segment(xs, spline.knots)})
     var = cb.variables.get(exposure) if cb is not None else None
     curve.attrs.update({
         "exposure": exposure, "label": enc[exposure].label,
@@ -118,8 +122,31 @@ def dose_response(survey, exposure: str, outcome: str | None = None,
         "outcome": outcome, "outcome_label": cb.label(outcome) if cb is not None else outcome,
         "reference": ref, "knots": tuple(float(k) for k in spline.knots),
         "n": int(y.size), "events": int(y.sum()),
-        "adjust_for": [enc[v].label for v in adjust_for]})
+        "adjust_for": [enc[v].label for v in adjust_for],
+        "bands": band_counts(x_obs, y, spline.knots),
+        "reference_band": int(segment(np.array([ref]), spline.knots)[0])})
     return curve
+
+
+def segment(x: np.ndarray, knots: Sequence[float]) -> np.ndarray:
+    """The spline segment of each ``x``: 0 up to the first knot, i for (knot i, knot i+1]."""
+    return np.searchsorted(np.asarray(knots, dtype=float), np.asarray(x, dtype=float),
+                           side="left")
+
+
+def band_counts(x: np.ndarray, y: np.ndarray, knots: Sequence[float]) -> tuple[dict, ...]:
+    """Respondents and events of the complete cases in each spline segment (:func:`segment`).
+
+    The spline is one cubic on each segment, fitted from the respondents in
+    it: the curve there rests on their events and non-events, as a factor's
+    odds ratio rests on its level's (a report withholds the segment when one
+    of them is small). ``low``/``high``: the segment's ends (None: open).
+    """
+    seg = segment(x, knots)
+    ends = [None, *(float(k) for k in knots), None]
+    return tuple({"band": i, "low": ends[i], "high": ends[i + 1],
+                  "n": int(np.sum(seg == i)), "events": int(np.sum(y[seg == i]))}
+                 for i in range(len(knots) + 1))
 
 
 def _outcome(survey) -> str:
@@ -138,7 +165,10 @@ def dose_response_plot(curve: pd.DataFrame, *, ax: Axes | None = None, xlabel: s
     ``curve`` has columns ``x, estimate, ci_low, ci_high`` (odds ratios
     against a reference value), e.g. from :func:`dose_response`, whose
     ``attrs`` supply the axis label, reference, knots (a rug along the x
-    axis) and the adjustment set for the caption when not given.
+    axis) and the adjustment set for the caption when not given. Rows may be
+    missing (a report withholds a segment resting on small counts): where the
+    ``band`` column skips a segment the curve and its band are drawn in two
+    pieces with a gap, never joined across it.
 
     Returns
     -------
@@ -147,16 +177,19 @@ def dose_response_plot(curve: pd.DataFrame, *, ax: Axes | None = None, xlabel: s
     require(curve, ["x", "estimate", "ci_low", "ci_high"], "dose_response_plot")
     attrs = curve.attrs
     curve = curve.sort_values("x")
+    runs = _runs(curve)
     reference = attrs.get("reference") if reference is None else reference
     unit = attrs.get("unit")
     label = attrs.get("label", "exposure")
     with themed():
         own = ax is None
         ax = new_axes(ax, 5.0)
-        ax.fill_between(curve["x"], curve["ci_low"], curve["ci_high"], color=COLOURS["band"],
-                        alpha=0.35, linewidth=0, label="95% confidence band")
-        ax.plot(curve["x"], curve["estimate"], color=COLOURS["estimate"], label="odds ratio",
-                gid="dose-response-curve")
+        for i, run in enumerate(runs):  # a withheld segment leaves a gap, not a straight line
+            ax.fill_between(run["x"], run["ci_low"], run["ci_high"], color=COLOURS["band"],
+                            alpha=0.35, linewidth=0,
+                            label="95% confidence band" if i == 0 else None)
+            ax.plot(run["x"], run["estimate"], color=COLOURS["estimate"],
+                    label="odds ratio" if i == 0 else None, gid="dose-response-curve")
         log_axis(ax, curve[["estimate", "ci_low", "ci_high"]].to_numpy().ravel(), axis="y")
         reference_line(ax, axis="y")
         if reference is not None:
@@ -189,6 +222,16 @@ def dose_response_plot(curve: pd.DataFrame, *, ax: Axes | None = None, xlabel: s
                  f"{_lower(label)} against the reference value, with its 95% confidence band, "
                  "on a log scale; the horizontal line at 1 is the reference's odds.")
     return ax
+
+
+def _runs(curve: pd.DataFrame) -> list[pd.DataFrame]:
+    """The curve in pieces that are drawn joined: split where a segment's rows are missing."""
+    if "band" not in curve.columns or curve.empty:
+        return [curve] if not curve.empty else []
+    band = curve["band"].to_numpy()
+    breaks = np.flatnonzero(np.diff(band) > 1) + 1
+    return [curve.iloc[a:b] for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(curve)],
+                                            strict=True)]
 
 
 def _lower(text: str) -> str:

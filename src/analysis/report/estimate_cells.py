@@ -140,49 +140,56 @@ SHARE = re.compile(r"with (\d+)% events (an odds ratio overstates the prevalence
 WORDS = {5: "five", 10: "ten", 15: "fifteen", 20: "twenty"}
 
 
-def _model_margins(release: Release, outcomes) -> tuple[list[tuple[int, int]], set[int]]:
-    """(outcome-level count, total) of every model's complete cases shown exactly, and the
-    counts of those not shown (hidden, or rounded): a reason's count must be only the first."""
-    shown, other = [], set()
-    for key in release.cells():
-        if not key.population.startswith("model:") or len(key.levels) != 1 \
-                or next(iter(dict(key.levels))) not in outcomes or release.count(key) is None:
-            continue
-        total = cell_key(key.population)
-        exact = (release.rounding is None and total in release
-                 and release.status(total) == "shown" and release.status(key) == "shown")
-        if exact:
-            shown.append((int(release.count(key)), int(release.count(total))))
-        else:
-            other.add(int(release.count(key)))
-    return [(k, n) for k, n in shown if k not in other], other
+def _model_margins(release: Release, model) -> list[tuple[int, int]]:
+    """(outcome-level count, total) of ``model``'s complete cases, when both are shown exactly.
+
+    Only that model's cells count: another model's count of the same value
+    says nothing about whether this one's is shown.
+    """
+    if model is None:
+        return []
+    # the model's complete cases, as disclosure.model_population names them (disclosure
+    # imports this module, so importing it back would make a circle)
+    total = cell_key(f"model:{model.key}")
+    if total not in release or release.rounding is not None \
+            or release.count(total) is None or release.status(total) != "shown":
+        return []
+    out = []
+    for key in release.cells(total.population):
+        if len(key.levels) == 1 and next(iter(dict(key.levels))) == model.outcome \
+                and release.count(key) is not None and release.status(key) == "shown":
+            out.append((int(release.count(key)), int(release.count(total))))
+    return out
 
 
-def released_words(release: Release, text: str, outcomes) -> str:
-    """A plan's reason without the counts the release does not show as they are.
+def released_words(release: Release, text: str, model) -> str:
+    """A plan's reason about ``model`` without the counts the release does not show as they are.
 
     Firth's reason, "3 events for 4 coefficients (0.8 per coefficient,
     fewer than 10)", gives the events back from its decimal and the number of
     coefficients, and "with 8% events" gives them back from the model's n: a
-    count is kept only when it is a model's count of a level of one of
-    ``outcomes`` that the release shows exactly (no rounding), with its total
-    for a percentage, and no other model's such count of the same value is
-    hidden; otherwise
-    the sentence says the same without the number ("fewer than ten events per
-    coefficient"; the prevalence-ratio sentence without the share). Numbers
-    are spelled out so that no later masking of small whole numbers reads them
-    as counts.
+    count is kept only when it is ``model``'s own count of a level of its
+    outcome (population :func:`~analysis.report.disclosure.model_population`)
+    that the release shows exactly (no rounding), with its total for a
+    percentage. The count of another model, even of the same value, vouches
+    for nothing (its cell may be shown while this one's is hidden); with
+    ``model=None`` no count is kept. Otherwise the sentence says the same
+    without the number ("fewer than ten events per coefficient"; the
+    prevalence-ratio sentence without the share). Numbers are spelled out so
+    that no later masking of small whole numbers reads them as counts.
 
     Examples
     --------
+    >>> from types import SimpleNamespace
     >>> r = Release(threshold=5)
     >>> _ = r.add_cell(cell_key("model:m"), 40)
     >>> _ = r.add_cell(cell_key("model:m", y="Yes"), 3)
+    >>> m = SimpleNamespace(key="m", outcome="y")  # a plan's model: its key and outcome
     >>> released_words(r, "Firth's penalised likelihood: 3 events for 4 coefficients "
-    ...                "(0.8 per coefficient, fewer than 10).", ["y"])
+    ...                "(0.8 per coefficient, fewer than 10).", m)
     "Firth's penalised likelihood: fewer than ten events per coefficient."
     """
-    margins, _ = _model_margins(release, set(outcomes))
+    margins = _model_margins(release, model)
 
     def firth(match: re.Match) -> str:
         count, what, rule = int(match.group(1).replace(",", "")), match.group(2), match.group(3)

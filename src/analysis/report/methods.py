@@ -22,9 +22,10 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
     complete cases) is its released cell, read as in the participant flow and
     the model tables (``"<5"``, ``"suppressed"``, rounded), and ``words``
     (e.g. :meth:`ReportSession.safe_words`) rewrites the plan's reasons,
-    whose counts (a Firth model's few events) the release does not hold.
+    whose counts (a Firth model's few events) the release does not hold; it
+    is called with each reason and its model.
     """
-    rewrite = words or (lambda text: text)
+    rewrite = words or (lambda text, model: text)
     cb = survey.codebook
     n_read, n = counts or (survey.accounts.n_read, len(survey.data))
     source = cb.description or f"the survey {cb.name}"
@@ -78,7 +79,7 @@ def methods_text(survey, plan: AnalysisPlan, fits: list[PlannedFit] | None = Non
         elif release is None:
             words.append("Complete-case analysis: respondents with every model variable: "
                          f"{model.n_complete} of {model.n_read}.")
-        words += [rewrite(r) for r in model.reasons]
+        words += [rewrite(r, model) for r in model.reasons]
         if fitted is not None and getattr(fitted, "effects", None) is not None:
             words.append(_standardisation_words(model))
         if model.adjustment_reasons:

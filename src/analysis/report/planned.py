@@ -166,7 +166,7 @@ def model_sections(report: ReportSession) -> Html:
                                                         if model.subsample else "")
         key = table_key("model", model.key)
         parts.append(heading(title[0].upper() + title[1:]))
-        parts.append(report.notices(fitted.result, key) if fitted.result is not None
+        parts.append(report.notices(fitted.result, key, model) if fitted.result is not None
                      else Html(""))
         if fitted.failure is not None:
             parts.append(_failure(report, key, fitted))
@@ -319,7 +319,7 @@ def first_logistic(report: ReportSession) -> PlannedFit | None:
 
 def dose_responses(report: ReportSession) -> Html:
     """Dose-response curves of the plan's continuous exposures, for the first binary outcome."""
-    from analysis.report.sections import dose_responses as curves
+    from analysis.report.dose_response import dose_responses as curves
 
     fitted = first_logistic(report)
     if "dose_response" not in report.plan.sections or fitted is None:
@@ -330,7 +330,8 @@ def dose_responses(report: ReportSession) -> Html:
     return join(heading("Dose-response"),
                 "<p>Odds ratios along each continuous exposure, against its median, adjusted "
                 "for the confounders.</p>",
-                curves(report, fitted.plan.outcome, names, fitted.plan.adjust_for))
+                curves(report, fitted.plan.outcome, names, fitted.plan.adjust_for,
+                       fitted))
 
 
 def performance(report: ReportSession) -> Html:

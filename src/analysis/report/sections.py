@@ -8,7 +8,6 @@ the returned HTML; the statistics come from the package's modules
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +23,7 @@ from analysis.report.questionnaires import (  # noqa: F401 - the 04 notebook's s
     score,
     score_bands,
 )
-from analysis.report.session import Html, ReportSession, table_key
+from analysis.report.session import Html, ReportSession
 
 
 def _suppression_note(report: ReportSession) -> str:
@@ -360,36 +359,10 @@ def sample_rows(n: int, size: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> np.
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-def _sample_note(n: int) -> str:
+def sample_note(n: int) -> str:
     return (f"Computed on a simple random sample of {style.count(SAMPLE_ROWS)} of the "
             f"{style.count(n)} rows "
             f"(seed {SAMPLE_SEED}).")
-
-
-def dose_responses(report: ReportSession, outcome: str | None,
-                   exposures: Sequence[str], confounders: Sequence[str] | None) -> Html:
-    """A dose-response curve with its 95% band for each continuous exposure.
-
-    Above :data:`SAMPLE_ROWS` respondents the curves are fitted on a random
-    sample of that many (:func:`sample_rows`), as the caption says.
-    """
-    from analysis import figures
-
-    survey, note = report.survey, ""
-    rows = sample_rows(len(survey.data))
-    if rows is not None:
-        note = _sample_note(len(survey.data))
-        survey = dataclasses.replace(survey, data=survey.data.iloc[rows])
-    parts = []
-    for exposure in exposures:
-        curve = figures.dose_response(survey, exposure, outcome,
-                                      adjust_for=tuple(confounders or ()))
-        ax = figures.dose_response_plot(curve)
-        parts.append(report.figure(ax, table_key("dose", exposure),
-                                   caption=f"{report.survey.label(exposure)}: odds ratio "
-                                           "against the median, with 95% band"
-                                           + (f". {note}" if note else "")))
-    return join(*parts)
 
 
 def performance(report: ReportSession, result) -> Html:
@@ -405,7 +378,7 @@ def performance(report: ReportSession, result) -> Html:
     rows = sample_rows(len(y)) if np.all(w == 1) else None
     note = ""
     if rows is not None:
-        note = _sample_note(len(y))
+        note = sample_note(len(y))
         y, p, w = y[rows], p[rows], w[rows]
     auc = diagnostics.discrimination(y, p, w)
     cal = diagnostics.calibration(y, p, w)

@@ -301,18 +301,19 @@ class ReportSession:
         labels = ([suppressed_label(self.threshold)] if self.threshold else []) + ["suppressed"]
         return Html(html_table(frame, title=title, note=note, suppressed=labels))
 
-    def notices(self, result, key: str) -> Html:
+    def notices(self, result, key: str, model=None) -> Html:
         """The notices of a model result (non-convergence, separation, rows left out, ...).
 
         Shown above the model's table and kept in the results record under
         ``<key>_notices``, so a reader of either sees what the numbers rest on.
-        Nothing when the result has no notices.
+        Nothing when the result has no notices. ``model``: the plan's model
+        the result is of (its counts may stay in the words, :meth:`safe_words`).
         """
         notices = list(getattr(result, "notices", []) or [])
         if not notices:
             return Html("")
         record = f"{key}_notices"
-        texts = [self.safe_words(n.message) for n in notices]
+        texts = [self.safe_words(n.message, model) for n in notices]
         self.results[record] = {"title": "Notices", "columns": ["kind", "model", "message"],
                                 "rows": [[n.kind, n.model or "", t]
                                          for n, t in zip(notices, texts, strict=True)]}
@@ -323,20 +324,21 @@ class ReportSession:
         return Html(f'<div class="backpain-notice" role="note"><p>Notes on this model</p>'
                     f"<ul>{items}</ul></div>")
 
-    def safe_words(self, text: str) -> str:
+    def safe_words(self, text: str, model=None) -> str:
         """A model's notice without the counts that would undo suppression.
 
         A sparse-level notice ("sparse, 2 events among 11 respondents") loses
         its counts; any other whole number of 1 to ``threshold - 1`` reads
         ``"<threshold"``, and with rounding every whole number of 1,000 or
         fewer is rounded (counts of rows in a notice are the model's, which
-        the release does not hold).
+        the release does not hold). ``model``: the plan's model the words are
+        about; only its own released counts may stay (none without it).
         """
         text = SPARSE.sub("sparse", text)
         if "release" in self.__dict__:  # the plan's counts (Firth's events) as released
             from analysis.report.estimate_cells import released_words
 
-            text = released_words(self.release, text, {m.outcome for m in self.plan.models})
+            text = released_words(self.release, text, model)
 
         def one(match: re.Match) -> str:
             value = int(match.group(0).replace(",", ""))
