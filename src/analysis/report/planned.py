@@ -22,7 +22,7 @@ from analysis.report.causal import causal_diagram as diagram_parts
 from analysis.report.causal import sensitivity_columns
 from analysis.report.disclosure import model_where
 from analysis.report.methods import methods_text
-from analysis.report.sections import drawn_rows
+from analysis.report.sections import drawn_rows, left_out
 from analysis.report.session import Html, ReportSession, table_key
 
 
@@ -175,9 +175,9 @@ def model_sections(report: ReportSession) -> Html:
         numbers = _note_numbers(report, fitted)
         note = (f"{model.model[0].upper() + model.model[1:]} regression on {numbers['n']} "
                 f"respondents with complete data"
-                + (f" ({numbers['events']} {_events_word(model)})"
+                + (f" ({_events_words(model, numbers['events'])})"
                    if numbers["events"] is not None else "")
-                + f"; {numbers['dropped']} left out for a missing value. "
+                + f"; {left_out(numbers['dropped'])} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
         released = _model_table(report, fitted)
         shown, extra = sensitivity_columns(result.table, released, model, result,
@@ -262,8 +262,10 @@ def _brant(report: ReportSession, model, result) -> Html:
                              "(proportional odds) summarises it poorly.")
 
 
-def _events_word(model) -> str:
-    return "in total" if model.kind == "count" else "events"
+def _events_words(model, events: str) -> str:
+    # a count outcome's events are its sum, not respondents: "(426 in total)" beside
+    # "400 respondents" read as 26 rows gone missing
+    return f"their counts sum to {events}" if model.kind == "count" else f"{events} events"
 
 
 def causal_diagram(report: ReportSession) -> Html:

@@ -1,0 +1,103 @@
+"""What the report's sections say on a survey that is not the example (issue 13, reader check).
+
+Found by looking at the own-data reports on a phone: an empty table of changes
+(a header row over nothing), a missing-values chart of a survey without
+missing values (an empty axis reading "0% 0% 1% 1%"), a pointer to a
+questionnaire report that a survey without instruments does not have,
+"0 left out", a count model's "(426 in total)" beside "400 respondents", and
+"Ratios of odds ratios have none" under tables without any. Each is checked on
+the HTML a section returns, for a small synthetic survey opened in process
+(:func:`analysis.report.open_report`, what a notebook calls).
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.report import open_report, planned, sections
+
+ROWS = 120
+
+
+def _write(tmp_path, variables: dict, frame: pd.DataFrame):
+    codebook = tmp_path / "cb.yml"
+    codebook.write_text(yaml.safe_dump({"name": "own", "variables": variables},
+                                       sort_keys=False), encoding="utf-8")
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    return data, codebook
+
+
+def _complete_binary(tmp_path):
+    """120 complete, valid rows: no missing value, no rule broken, no questionnaire."""
+    rng = np.random.default_rng(13)
+    lifting = rng.integers(0, 2, ROWS)
+    pain = (rng.random(ROWS) < 0.25 + 0.25 * lifting).astype(int)
+    frame = pd.DataFrame({"lifting": lifting, "age": rng.integers(20, 65, ROWS), "pain": pain})
+    variables = {
+        "lifting": {"type": "binary", "label": "Lifts loads", "role": "exposure"},
+        "age": {"type": "numeric", "label": "Age", "unit": "years", "range": [16, 70],
+                "role": "confounder"},
+        "pain": {"type": "binary", "label": "Back pain", "role": "outcome"}}
+    return _write(tmp_path, variables, frame), frame
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_a_survey_without_changes_or_missing_values_says_so_in_words(tmp_path):
+    (data, codebook), frame = _complete_binary(tmp_path)
+    assert not frame.isna().any().any()
+    report = open_report("01_data_quality", data, codebook, out_dir=tmp_path / "out")
+    changes = sections.changes_by_rule(report).text
+    assert "<table" not in changes
+    assert _text(changes).strip() == ("No value was recoded as missing and no row broke a "
+                                      "codebook rule.")
+    missing = sections.missing_values(report).text
+    # the table (every variable asked of all 120, none missing) and a sentence, no chart
+    assert missing.count("<table") == 1 and "<img" not in missing
+    assert "No variable has a missing value." in missing
+    assert re.findall(r'<td class="num">(\d+)</td><td class="num">(\d+)</td>', missing) == [
+        (str(ROWS), "0")] * 3
+    # no instruments in this codebook: no questionnaire report to point to
+    assert "questionnaire" not in _text(missing).lower()
+
+
+def test_a_model_note_says_none_left_out_and_no_ratio_of_ratios_it_lacks(tmp_path):
+    (data, codebook), frame = _complete_binary(tmp_path)
+    report = open_report("03_risk_factors", data, codebook, out_dir=tmp_path / "out")
+    words = _text(planned.model_sections(report).text)
+    events = int(frame["pain"].sum())
+    assert (f"Logistic regression on {ROWS} respondents with complete data ({events} events); "
+            "none left out for a missing value.") in words
+    assert "0 left out" not in words
+    assert "E-value (VanderWeele & Ding 2017)" in words
+    assert "Ratios of odds ratios" not in words  # no interaction term in this model
+
+
+def test_a_count_models_note_gives_the_sum_of_the_counts_not_a_second_total(tmp_path):
+    rng = np.random.default_rng(14)
+    night = rng.integers(0, 2, ROWS)
+    months = rng.integers(6, 37, ROWS)
+    episodes = rng.poisson(0.05 * months * (1 + night))
+    frame = pd.DataFrame({"night": night, "months": months, "episodes": episodes})
+    variables = {
+        "night": {"type": "binary", "label": "Night shifts", "role": "exposure"},
+        "months": {"type": "numeric", "label": "Months of follow-up", "unit": "months",
+                   "range": [1, 60], "role": "exposure_time"},
+        "episodes": {"type": "count", "label": "Sick-leave episodes", "role": "outcome"}}
+    data, codebook = _write(tmp_path, variables, frame)
+    report = open_report("03_risk_factors", data, codebook, out_dir=tmp_path / "out")
+    words = _text(planned.model_sections(report).text)
+    total = int(frame["episodes"].sum())
+    assert total > ROWS  # the case that read as rows gone missing
+    assert re.search(rf"regression on {ROWS} respondents with complete data \(their counts "
+                     rf"sum to {total:,}\); none left out for a missing value\.", words), words
+    assert "in total)" not in words
+    assert "Ratios of odds ratios" not in words and "Ratios of rate ratios" not in words
