@@ -101,3 +101,19 @@ def test_a_count_models_note_gives_the_sum_of_the_counts_not_a_second_total(tmp_
                      rf"sum to {total:,}\); none left out for a missing value\.", words), words
     assert "in total)" not in words
     assert "Ratios of odds ratios" not in words and "Ratios of rate ratios" not in words
+
+
+def test_a_notebooks_introduction_promises_an_optional_section_only_where_it_applies():
+    """The matched survey's descriptives have no prevalence, the vertebral models no
+    dose-response or model performance: the first paragraph said they would."""
+    import json
+    from pathlib import Path
+
+    optional = {"02_descriptives": "how common each binary outcome is",
+                "03_risk_factors": "how the association changes along continuous exposures"}
+    for name, words in optional.items():
+        path = Path(__file__).resolve().parents[1] / "notebooks" / f"{name}.ipynb"
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        intro = "".join(cells[0]["source"]) if cells[0]["cell_type"] == "markdown" else ""
+        before = intro.split(words)[0]
+        assert words in intro and "where" in before.rsplit(";", 1)[-1], (name, intro)
