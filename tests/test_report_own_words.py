@@ -117,3 +117,24 @@ def test_a_notebooks_introduction_promises_an_optional_section_only_where_it_app
         intro = "".join(cells[0]["source"]) if cells[0]["cell_type"] == "markdown" else ""
         before = intro.split(words)[0]
         assert words in intro and "where" in before.rsplit(";", 1)[-1], (name, intro)
+
+
+def test_a_flow_without_exclusions_is_drawn_as_narrow_as_its_boxes(tmp_path):
+    """On the phone the two boxes of a flow without exclusions took half the figure's
+    width (room for side boxes that were not there): 170 of 343 px, text at half size."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    (data, codebook), _ = _complete_binary(tmp_path)
+    report = open_report("01_data_quality", data, codebook, out_dir=tmp_path / "out")
+    flow = sections.participant_flow(report).text
+    alt = re.search(r'<img alt="([^"]*)"', flow).group(1)
+    assert alt.startswith(f"Participant flow (STROBE). Boxes from top to bottom: {ROWS} rows "
+                          f"read, no row excluded, {ROWS} rows analysed.")
+    png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", flow).group(1))
+    width = Image.open(io.BytesIO(png)).size[0]
+    # the main column (3.9 in), its margins and the saved figure's padding at the report's
+    # 110 dpi: 474 px, where a flow with side boxes is 8 in (892 px, measured before)
+    assert width <= 4.4 * 110 < 8 * 110
