@@ -138,3 +138,47 @@ def test_a_flow_without_exclusions_is_drawn_as_narrow_as_its_boxes(tmp_path):
     # the main column (3.9 in), its margins and the saved figure's padding at the report's
     # 110 dpi: 474 px, where a flow with side boxes is 8 in (892 px, measured before)
     assert width <= 4.4 * 110 < 8 * 110
+
+
+def _headers(html: str) -> list[str]:
+    return [unescape(h) for h in re.findall(r"<th[^>]*>([^<]*)</th>", html)]
+
+
+def test_table_one_shows_a_missing_column_only_when_something_is_missing(tmp_path):
+    """Five of the seven own-data Table 1s had a Missing column blank on every row, and a
+    footnote explaining it (counts_time also explained an SMD column it does not have)."""
+    (data, codebook), frame = _complete_binary(tmp_path)
+    report = open_report("02_descriptives", data, codebook, out_dir=tmp_path / "out")
+    table = planned.characteristics(report).text
+    assert _headers(table)[:4] == ["Characteristic", "No", "Yes", "Overall"]
+    assert "Missing" not in _headers(table) and "SMD" in _headers(table)
+    words = _text(table)
+    assert "Missing: respondents asked without a value." not in words
+    assert "SMD: standardised mean difference" in words
+    # three ages missing: the column and its meaning are back, with the count
+    frame.loc[:2, "age"] = np.nan
+    frame.to_csv(data, index=False)
+    report = open_report("02_descriptives", data, codebook, out_dir=tmp_path / "out2")
+    table = planned.characteristics(report).text
+    assert "Missing" in _headers(table)
+    assert "Missing: respondents asked without a value." in _text(table)
+    row = re.search(r"<td>Age, [^<]*</td>(.*?)</tr>", table).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    assert unescape(cells[_headers(table).index("Missing") - 1]) == "<5"  # 3: under 5
+
+
+def test_table_one_without_groups_does_not_explain_an_smd_column(tmp_path):
+    rng = np.random.default_rng(15)
+    frame = pd.DataFrame({"night": rng.integers(0, 2, ROWS),
+                          "episodes": rng.poisson(1.0, ROWS)})
+    variables = {
+        "night": {"type": "binary", "label": "Night shifts", "role": "exposure"},
+        "episodes": {"type": "count", "label": "Sick-leave episodes", "role": "outcome"}}
+    data, codebook = _write(tmp_path, variables, frame)
+    report = open_report("02_descriptives", data, codebook, out_dir=tmp_path / "out")
+    table = planned.characteristics(report).text
+    assert _headers(table) == ["Characteristic", "Overall"]
+    words = _text(table)
+    assert "SMD" not in words and "Missing:" not in words
+    assert "Percentages are of respondents with a value. Numeric variables: mean (SD), or " \
+           "median [Q1, Q3] when skewed." in words

@@ -108,17 +108,41 @@ def characteristics(report: ReportSession) -> Html:
             notice = (f"The design-based Table 1 could not be computed ({error}); the table "
                       "shows unweighted counts. ")
         else:
-            frame = released_design_table_one(release, t1, weighted, by=by)
+            frame = _shown_columns(released_design_table_one(release, t1, weighted, by=by))
             note = " ".join([_design_words(report.plan.design, survey),
-                             _blank_words(t1), suppression + " The rule applies to the "
+                             _blank_words(t1, frame), suppression + " The rule applies to the "
                              "unweighted counts; a weighted estimate of a hidden count is "
                              "hidden with it."])
             return join(heading("Characteristics of respondents"),
                         report.table(frame, "characteristics", title=title, note=note))
-    note = notice + table_one_note(t1) + " " + suppression
+    frame = _shown_columns(released_table_one(release, t1, by=by))
+    note = notice + table_one_note(t1, base=_note_base(frame)) + " " + suppression
     return join(heading("Characteristics of respondents"),
-                report.table(released_table_one(release, t1, by=by), "characteristics",
-                             title=title, note=note))
+                report.table(frame, "characteristics", title=title, note=note))
+
+
+def _shown_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 without a Missing column that is blank on every row (nothing missing)."""
+    if "Missing" in frame and not frame["Missing"].astype(str).str.strip().any():
+        return frame.drop(columns="Missing")
+    return frame
+
+
+MISSING_WORDS = "Missing: respondents asked without a value. "
+SMD_WORDS = (" SMD: standardised mean difference (absolute; mean of pairwise SMDs for more "
+             "than two groups).")
+
+
+def _note_base(frame: pd.DataFrame) -> str:
+    """Table 1's footnote, less the meaning of a Missing or SMD column it does not show."""
+    from analysis.describe.render import NOTE
+
+    base = NOTE
+    if "Missing" not in frame:
+        base = base.replace(MISSING_WORDS, "")
+    if "SMD" not in frame:
+        base = base.replace(SMD_WORDS, "")
+    return base
 
 
 def _design_words(design: dict, survey) -> str:
@@ -130,11 +154,12 @@ def _design_words(design: dict, survey) -> str:
             "SMDs are not shown: those of the unweighted table ignore the design.")
 
 
-def _blank_words(t1: pd.DataFrame) -> str:
+def _blank_words(t1: pd.DataFrame, frame: pd.DataFrame) -> str:
     from analysis.describe.render import NOT_ASKED_NOTE
 
-    words = ("Percentages are of respondents with a value. Missing: respondents asked "
-             "without a value (unweighted).")
+    words = "Percentages are of respondents with a value." + (
+        " Missing: respondents asked without a value (unweighted)." if "Missing" in frame
+        else "")
     if "not_asked" in t1 and (t1["not_asked"] > 0).any():
         words += " " + NOT_ASKED_NOTE
     return words
