@@ -101,6 +101,25 @@ def test_a_count_models_note_gives_the_sum_of_the_counts_not_a_second_total(tmp_
                      rf"sum to {total:,}\); none left out for a missing value\.", words), words
     assert "in total)" not in words
     assert "Ratios of odds ratios" not in words and "Ratios of rate ratios" not in words
+    # the methods say what the table's note does: no odds ratios to convert in a count model
+    methods = _text(planned.methods(report).text)
+    assert ("E-values (VanderWeele & Ding 2017) of each adjusted estimate and of its interval "
+            "limit nearer 1; rate ratios are taken as risk ratios.") in methods
+    assert "sqrt(OR)" not in methods and "rate ratios are used as risk ratios" in words
+
+
+def test_a_matched_surveys_methods_convert_no_odds_ratio_the_table_does_not(tmp_path):
+    from pathlib import Path
+
+    own = Path(__file__).resolve().parent / "own_data"
+    report = open_report("03_risk_factors", own / "data" / "matched_sets.csv",
+                         own / "codebooks" / "matched_sets.yml", out_dir=tmp_path / "out")
+    assert report.plan.models[0].model == "conditional logistic"
+    methods = _text(planned.methods(report).text)
+    tables = _text(planned.model_sections(report).text)
+    assert "in matched case-control sets each odds ratio is taken as a risk ratio." in methods
+    assert "sqrt(OR)" not in methods and "sqrt(OR)" not in tables
+    assert "in matched case-control sets the odds ratio is taken as a risk ratio" in tables
 
 
 def test_a_notebooks_introduction_promises_an_optional_section_only_where_it_applies():
