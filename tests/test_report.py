@@ -267,6 +267,29 @@ def test_a_cut_table_title_is_a_problem_the_report_css_prevents(browser, tmp_pat
     ours.write_text(f"<html><head><style>{CSS}</style></head><body><main>{table}</main>"
                     "</body></html>")
     assert page_problems(browser, ours, widths=(390,)) == []
+    # Inside the window is not enough: a note as wide as the window less main's padding
+    # (the CSS before the own-data check of issue 13) still lost the end of each line
+    # under the edge of the box the table scrolls in (the cell's padding, the scroll bar).
+    before = CSS.replace("main { container-type: inline-size; }", "").replace(
+        "max-width: calc(100cqw - 14px)", "max-width: calc(100vw - 32px)")
+    assert before != CSS
+    clipped = tmp_path / "clipped.html"
+    clipped.write_text(f"<html><head><style>{before}</style></head><body><main>{table}</main>"
+                       "</body></html>")
+    problems = page_problems(browser, clipped, widths=(390,))
+    assert problems == ["clipped.html at 390 px: a table's title or note runs off the screen: "
+                        "'A note as long, which the reader must see without scrolling.'"]
+    note = json.loads(browser.evaluate(
+        "JSON.stringify((() => { const n = document.querySelector('tfoot .note');"
+        " const box = n.closest('table'); return [n.getBoundingClientRect().right,"
+        " box.getBoundingClientRect().left + box.clientWidth]; })())"))
+    assert note[0] > note[1]  # past the box's visible edge, by the measure of the checker
+    browser.open(ours.as_uri(), 390)
+    note = json.loads(browser.evaluate(
+        "JSON.stringify((() => { const n = document.querySelector('tfoot .note');"
+        " const box = n.closest('table'); return [n.getBoundingClientRect().right,"
+        " box.getBoundingClientRect().left + box.clientWidth]; })())"))
+    assert note[0] <= note[1]
 
 
 # ---- failures ------------------------------------------------------------------

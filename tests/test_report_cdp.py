@@ -98,9 +98,17 @@ MEASURE = """JSON.stringify((() => {
     .filter(el => el.getBoundingClientRect().right > win + 0.5 && !scrolls(el))
     .slice(0, 8).map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
       + ' ' + Math.round(el.getBoundingClientRect().right) + 'px');
-  // a table's title and note must be readable without scrolling the table sideways
+  // a table's title and note must be readable without scrolling the table sideways: inside
+  // the window and inside the box that scrolls (whose edge clips them, scroll bar excluded)
+  const edge = el => { let right = Math.min(win, doc.clientWidth);
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') {
+        const box = p.getBoundingClientRect();
+        right = Math.min(right, box.left + p.clientLeft + p.clientWidth); } }
+    return right; };
   const cut = Array.from(document.querySelectorAll('table caption, table tfoot .note'))
-    .filter(el => el.getBoundingClientRect().right > win + 0.5)
+    .filter(el => el.getBoundingClientRect().right > edge(el) + 0.5)
     .slice(0, 5).map(el => el.textContent.slice(0, 60));
   return {scrollWidth: doc.scrollWidth, innerWidth: win, clientWidth: doc.clientWidth,
     wide: wide, cut: cut, scripts: document.querySelectorAll('script').length,

@@ -82,7 +82,7 @@ def test_out_of_core_report_says_so_only_past_its_sample(reports):
 def test_past_its_sample_a_report_says_what_rests_on_the_sample(tmp_path, monkeypatch):
     # In process, with a sample of 400 lines of 2,000: the banner says so, aggregates use
     # every row, and a design-based model (no aggregate form) carries a notice.
-    from analysis.report import session
+    from analysis.report import opening, session
 
     whole = write_survey(simulate_survey(N, seed=5), tmp_path / "whole.parquet")
     folder = tmp_path / "cohort"
@@ -91,7 +91,7 @@ def test_past_its_sample_a_report_says_what_rests_on_the_sample(tmp_path, monkey
     for k, part in enumerate(np.array_split(np.arange(N), 2)):
         frame.iloc[part].to_parquet(folder / f"part-{k}.parquet", index=False)
     monkeypatch.setattr(session, "SAMPLE_ROWS", 400)
-    report = session.open_report("03_risk_factors", folder, "data/codebooks/backpain_survey.yml",
+    report = opening.open_report("03_risk_factors", folder, "data/codebooks/backpain_survey.yml",
                                  out_dir=tmp_path / "out")
     n = report.lazy.n_analysed
     assert len(report.survey.data) < 400 < n == report.n
@@ -115,6 +115,7 @@ def test_questionnaire_counts_of_a_sample_are_not_parts_of_every_row(tmp_path, m
     every row (which made the 10^7-row report stop with 'parts add up to ...')."""
     import analysis.report.session as session
     from analysis.report.disclosure import SAMPLE, sample_population
+    from analysis.report.opening import open_report
 
     folder = tmp_path / "cohort"
     folder.mkdir()
@@ -122,8 +123,8 @@ def test_questionnaire_counts_of_a_sample_are_not_parts_of_every_row(tmp_path, m
     for k, part in enumerate(np.array_split(np.arange(900), 3)):
         write_survey(frame.iloc[part].reset_index(drop=True), folder / f"part-{k}.parquet")
     monkeypatch.setattr(session, "SAMPLE_ROWS", 300)
-    report = session.open_report("04_questionnaires", folder,
-                                 "data/codebooks/backpain_survey.yml", out_dir=tmp_path / "out")
+    report = open_report("04_questionnaires", folder,
+                         "data/codebooks/backpain_survey.yml", out_dir=tmp_path / "out")
     sample = len(report.survey.data)
     assert sample <= 300 < report.n  # 900 rows less the simulation's planted invalid ones
     assert sample_population(report.n, len(report.survey.data)) == SAMPLE
@@ -155,7 +156,7 @@ def test_a_notebook_reopens_the_runs_validation_without_a_scan(tmp_path, monkeyp
     """The run validates, samples and counts a dataset once; a notebook opened in its folder
     reopens it from the signed cache (validating again would raise here) with the run's
     sample, counts and aggregates."""
-    from analysis.report import build, session
+    from analysis.report import build, opening, session
     from analysis.report.cache import SECRET_ENV
     from analysis.scale import LazySurvey, load_parquet_survey
     from analysis.scale.describe import lazy_missingness
@@ -175,7 +176,7 @@ def test_a_notebook_reopens_the_runs_validation_without_a_scan(tmp_path, monkeyp
         raise AssertionError("the dataset was validated again")
 
     monkeypatch.setattr(LazySurvey, "_validate", again)
-    report = session.open_report("02_descriptives", folder, codebook, out_dir=run)
+    report = opening.open_report("02_descriptives", folder, codebook, out_dir=run)
     assert '["missingness"]' in report.lazy.memo and len(report.lazy.memo) >= 3
     pd.testing.assert_frame_equal(report.flow, flow)
     pd.testing.assert_frame_equal(report.missingness(), missing)

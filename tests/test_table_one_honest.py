@@ -419,7 +419,8 @@ def test_report_section_weighted_under_a_design(tmp_path):
     table = record["characteristics"]
     assert table["columns"] == ["Characteristic", "No: n", "No: weighted (SE)", "Yes: n",
                                 "Yes: weighted (SE)", "Overall: n", "Overall: weighted (SE)",
-                                "Missing", "Not asked"]
+                                "Not asked"]  # nothing missing: no blank Missing column
+    assert "Missing: respondents asked" not in html
     rows = {r[0]: dict(zip(table["columns"], r, strict=True)) for r in table["rows"]}
     mean, se = _linearised(survey.data["age"].to_numpy(), survey.data["w"].to_numpy(),
                            survey.data["stratum"].astype(str).to_numpy(),

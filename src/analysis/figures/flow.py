@@ -89,8 +89,11 @@ def participant_flow(flow, *, ax: Axes | None = None, title: str | None = "Parti
 
     with themed():
         own = ax is None
-        ax = new_axes(ax, height + (0.6 if title else 0.2))
-        ax.set_xlim(0, FIG_WIDTH)
+        # without exclusions no side boxes: the main column alone, so a phone scales the
+        # figure to its boxes, not to an empty half (text of 10 pt read at 5 pt)
+        width = FIG_WIDTH if steps else MAIN[1] + MAIN[0]
+        ax = new_axes(ax, height + (0.6 if title else 0.2), width)
+        ax.set_xlim(0, width)
         ax.set_ylim(height, -0.05)
         ax.set_axis_off()
         mains = [it for it in items if it[0] == "main"]
@@ -111,9 +114,10 @@ def participant_flow(flow, *, ax: Axes | None = None, title: str | None = "Parti
                                    fontweight="bold")
             else:
                 ax.set_title(title)
+        exclusions = (f"{len(steps)} step{'s' if len(steps) != 1 else ''} that excluded rows "
+                      "(side boxes with the reasons)" if steps else "no row excluded")
         describe(ax, f"Boxes from top to bottom: {thousands(read.iloc[0])} rows read, "
-                 f"{len(steps)} step{'s' if len(steps) != 1 else ''} that excluded rows (side "
-                 f"boxes with the reasons), {thousands(analysed.iloc[0])} rows analysed.")
+                 f"{exclusions}, {thousands(analysed.iloc[0])} rows analysed.")
     return ax
 
 

@@ -10,10 +10,12 @@ figure goes through, and :mod:`analysis.report.sections` the sections.
 """
 
 from analysis.report.build import render_reports, report_notebooks
+from analysis.report.fragments import html_table
 from analysis.report.html import export_html
+from analysis.report.opening import open_report
 from analysis.report.provenance import git_commit, package_versions, provenance_table, sha256
 from analysis.report.run import check_parameters, notebook_parameters, run_notebook
-from analysis.report.session import ReportSession, html_table, open_report
+from analysis.report.session import ReportSession
 
 __all__ = [
     "ReportSession",

@@ -96,8 +96,11 @@ def _sensitivity_columns(table: pd.DataFrame, shown: pd.DataFrame, model, result
     notes.append("E-value (VanderWeele & Ding 2017): how strongly, on the risk-ratio scale, an "
                  "unmeasured confounder would have to be associated with both exposure and "
                  "outcome to explain the adjusted estimate away; in brackets, to move its "
-                 f"interval to include 1 (1: it already does); {how}. Ratios of odds ratios "
-                 "have none.")
+                 f"interval to include 1 (1: it already does); {how}."
+                 # said only where the table has such rows, in the model's own measure
+                 + (f" Ratios of {'rate' if measure == 'IRR' else 'odds'} ratios (interaction "
+                    "terms) have none."
+                    if interaction.any() else ""))
     return out, notes
 
 

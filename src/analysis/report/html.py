@@ -93,7 +93,12 @@ pre { background: #f5f7fa; padding: 8px 12px; overflow-x: auto; font-size: 12.5p
      screen, wrapped to it, and a shadow at the edge says more columns are beside */
   table.backpain-table caption { display: block; }
   table.backpain-table caption, table.backpain-table tfoot div.note {
-    position: sticky; left: 0; max-width: calc(100vw - 32px); }
+    position: sticky; left: 0; }
+  /* as wide as main's text column (a container: 100cqw), not the window, whose 100vw
+     counts a scroll bar; the note sits in a cell, less its padding on both sides */
+  main { container-type: inline-size; }
+  table.backpain-table caption { max-width: 100cqw; }
+  table.backpain-table tfoot div.note { max-width: calc(100cqw - 14px); }
   main table {
     background: linear-gradient(to right, #fff 30%, rgba(255, 255, 255, 0)),
       linear-gradient(to left, #fff 30%, rgba(255, 255, 255, 0)) 100% 0,

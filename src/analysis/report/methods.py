@@ -157,10 +157,16 @@ def _sensitivity_words(model) -> list[str]:
     words = []
     if model.model in ("logistic", "Firth logistic", "conditional logistic", "Poisson",
                        "negative binomial"):
+        # the conversion the model's table applies (report.causal.sensitivity_columns)
+        if model.model == "conditional logistic":
+            how = "in matched case-control sets each odds ratio is taken as a risk ratio"
+        elif model.model in ("Poisson", "negative binomial"):
+            how = "rate ratios are taken as risk ratios"
+        else:
+            how = ("odds ratios of an outcome of 15% or more are first converted to risk "
+                   "ratios as sqrt(OR), of a rarer outcome taken as risk ratios")
         words.append("Sensitivity to unmeasured confounding: E-values (VanderWeele & Ding 2017) "
-                     "of each adjusted estimate and of its interval limit nearer 1; odds ratios "
-                     "of an outcome of 15% or more are first converted to risk ratios as "
-                     "sqrt(OR), of a rarer outcome taken as risk ratios.")
+                     f"of each adjusted estimate and of its interval limit nearer 1; {how}.")
     if len(model.exposures) > 1:
         words.append("With three or more adjusted tests in a table, Benjamini-Hochberg q-values "
                      "(false discovery rate) are shown beside the p-values.")

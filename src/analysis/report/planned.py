@@ -22,7 +22,7 @@ from analysis.report.causal import causal_diagram as diagram_parts
 from analysis.report.causal import sensitivity_columns
 from analysis.report.disclosure import model_where
 from analysis.report.methods import methods_text
-from analysis.report.sections import drawn_rows
+from analysis.report.sections import drawn_rows, left_out
 from analysis.report.session import Html, ReportSession, table_key
 
 
@@ -108,17 +108,41 @@ def characteristics(report: ReportSession) -> Html:
             notice = (f"The design-based Table 1 could not be computed ({error}); the table "
                       "shows unweighted counts. ")
         else:
-            frame = released_design_table_one(release, t1, weighted, by=by)
+            frame = _shown_columns(released_design_table_one(release, t1, weighted, by=by))
             note = " ".join([_design_words(report.plan.design, survey),
-                             _blank_words(t1), suppression + " The rule applies to the "
+                             _blank_words(t1, frame), suppression + " The rule applies to the "
                              "unweighted counts; a weighted estimate of a hidden count is "
                              "hidden with it."])
             return join(heading("Characteristics of respondents"),
                         report.table(frame, "characteristics", title=title, note=note))
-    note = notice + table_one_note(t1) + " " + suppression
+    frame = _shown_columns(released_table_one(release, t1, by=by))
+    note = notice + table_one_note(t1, base=_note_base(frame)) + " " + suppression
     return join(heading("Characteristics of respondents"),
-                report.table(released_table_one(release, t1, by=by), "characteristics",
-                             title=title, note=note))
+                report.table(frame, "characteristics", title=title, note=note))
+
+
+def _shown_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 without a Missing column that is blank on every row (nothing missing)."""
+    if "Missing" in frame and not frame["Missing"].astype(str).str.strip().any():
+        return frame.drop(columns="Missing")
+    return frame
+
+
+MISSING_WORDS = "Missing: respondents asked without a value. "
+SMD_WORDS = (" SMD: standardised mean difference (absolute; mean of pairwise SMDs for more "
+             "than two groups).")
+
+
+def _note_base(frame: pd.DataFrame) -> str:
+    """Table 1's footnote, less the meaning of a Missing or SMD column it does not show."""
+    from analysis.describe.render import NOTE
+
+    base = NOTE
+    if "Missing" not in frame:
+        base = base.replace(MISSING_WORDS, "")
+    if "SMD" not in frame:
+        base = base.replace(SMD_WORDS, "")
+    return base
 
 
 def _design_words(design: dict, survey) -> str:
@@ -130,11 +154,12 @@ def _design_words(design: dict, survey) -> str:
             "SMDs are not shown: those of the unweighted table ignore the design.")
 
 
-def _blank_words(t1: pd.DataFrame) -> str:
+def _blank_words(t1: pd.DataFrame, frame: pd.DataFrame) -> str:
     from analysis.describe.render import NOT_ASKED_NOTE
 
-    words = ("Percentages are of respondents with a value. Missing: respondents asked "
-             "without a value (unweighted).")
+    words = "Percentages are of respondents with a value." + (
+        " Missing: respondents asked without a value (unweighted)." if "Missing" in frame
+        else "")
     if "not_asked" in t1 and (t1["not_asked"] > 0).any():
         words += " " + NOT_ASKED_NOTE
     return words
@@ -175,9 +200,9 @@ def model_sections(report: ReportSession) -> Html:
         numbers = _note_numbers(report, fitted)
         note = (f"{model.model[0].upper() + model.model[1:]} regression on {numbers['n']} "
                 f"respondents with complete data"
-                + (f" ({numbers['events']} {_events_word(model)})"
+                + (f" ({_events_words(model, numbers['events'])})"
                    if numbers["events"] is not None else "")
-                + f"; {numbers['dropped']} left out for a missing value. "
+                + f"; {left_out(numbers['dropped'])} left out for a missing value. "
                 + _adjusted_words(report, model) + " " + _interval_words(result))
         released = _model_table(report, fitted)
         shown, extra = sensitivity_columns(result.table, released, model, result,
@@ -262,8 +287,10 @@ def _brant(report: ReportSession, model, result) -> Html:
                              "(proportional odds) summarises it poorly.")
 
 
-def _events_word(model) -> str:
-    return "in total" if model.kind == "count" else "events"
+def _events_words(model, events: str) -> str:
+    # a count outcome's events are its sum, not respondents: "(426 in total)" beside
+    # "400 respondents" read as 26 rows gone missing
+    return f"their counts sum to {events}" if model.kind == "count" else f"{events} events"
 
 
 def causal_diagram(report: ReportSession) -> Html:

@@ -88,6 +88,8 @@ def changes_by_rule(report: ReportSession) -> Html:
     # counted from the ledger's blocks: a row per changed value would be millions of rows
     counts = change_counts(report.change_counts())
     keys = register_changes(report.release, counts, report.flow)
+    if counts.empty:  # a header row over nothing reads as a table that failed to fill
+        return Html("<p>No value was recoded as missing and no row broke a codebook rule.</p>")
     cb = report.survey.codebook
     counts["Variable"] = [cb.label(c) if isinstance(c, str) and c in cb else str(c)
                           for c in counts["column"]]
@@ -126,8 +128,11 @@ def missing_values(report: ReportSession) -> Html:
                              "analysed",
                        note="Percent of the respondents asked: a question put only to some (an "
                             "examination of a sub-sample, a follow-up after 'No') is not "
-                            "missing for the others. Questionnaire items are summarised in the "
-                            "questionnaire report. " + _suppression_note(report))
+                            "missing for the others. "
+                            # only a codebook with instruments has a questionnaire report
+                            + ("Questionnaire items are summarised in the questionnaire "
+                               "report. " if items else "")
+                            + _suppression_note(report))
     hidden = [release.hidden(m) or release.hidden(a) for m, a in zip(missing, asked, strict=True)]
     drawn = counts[[not h for h in hidden]].copy()
     if release.rounding:  # the bars from the released counts, as the table's percentages
@@ -135,6 +140,9 @@ def missing_values(report: ReportSession) -> Html:
                  zip(missing, asked, hidden, strict=True) if not h]
         drawn["n_missing"] = [m for m, _ in shown]
         drawn["percent_missing"] = [100 * m / a if a else 0.0 for m, a in shown]
+    if not any(hidden) and not drawn["n_missing"].any():
+        # an empty chart whose axis repeats "0%, 1%" says less than a sentence
+        return join(out, Html("<p>No variable has a missing value.</p>"))
     ax = figures.missingness_plot(drawn)
     caption = "Share of missing values by variable"
     if any(hidden):
@@ -316,7 +324,8 @@ def odds_ratio_table(report: ReportSession, result, key: str = "odds_ratios",
     out = report.table(
         shown, key, title=f"Odds ratios of {report.survey.label(outcome).lower()}",
         note=(f"Logistic regression on {info['n']} {population} "
-              f"({info['events']} events; {info['n_dropped']} left out for a missing value); "
+              f"({info['events']} events; {left_out(info['n_dropped'])} left out for a missing "
+              "value); "
               "adjusted for "
               f"{', '.join(report.survey.label(c) for c in info['adjust_for']) or 'nothing'} "
               "and the other factors. Wald 95% intervals. " + _suppression_note(report)))
@@ -325,6 +334,11 @@ def odds_ratio_table(report: ReportSession, result, key: str = "odds_ratios",
     figure_key = "forest" if key == "odds_ratios" else f"forest_{key}"
     figure = report.figure(ax, figure_key, caption="Crude and adjusted odds ratios (log scale)")
     return join(report.notices(result, key), out, figure)
+
+
+def left_out(count) -> str:
+    """How many rows a model's note says were left out: "none" rather than "0"."""
+    return "none" if str(count) == "0" else str(count)
 
 
 def drawn_rows(release, table: pd.DataFrame, where: str | None) -> pd.DataFrame:

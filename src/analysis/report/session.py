@@ -1,11 +1,13 @@
 """What a report notebook talks to: the survey, and the tables and figures it shows.
 
-A notebook opens one :class:`ReportSession` with its parameters; every table
-it shows goes through :meth:`ReportSession.table`, which renders it as
-escaped HTML, writes it to ``tables/<notebook>_<key>.csv`` and records it in
-``results/<notebook>.json`` (the runner merges those into ``results.json``);
-every figure goes through :meth:`ReportSession.figure`, which embeds it as a
-PNG data URI (self-contained, same bytes on every run) and writes
+A notebook opens one :class:`ReportSession` with its parameters
+(:func:`analysis.report.opening.open_report`); every table it shows goes
+through :meth:`ReportSession.table`, which renders it as escaped HTML
+(:func:`analysis.report.fragments.html_table`), writes it to
+``tables/<notebook>_<key>.csv`` and records it in ``results/<notebook>.json``
+(the runner merges those into ``results.json``); every figure goes through
+:meth:`ReportSession.figure`, which embeds it as a PNG data URI
+(self-contained, same bytes on every run) and writes
 ``figures/<notebook>_<key>.png``.
 """
 
@@ -20,81 +22,31 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import pandas as pd
 
 from analysis.errors import ReportError
 from analysis.privacy import DEFAULT_THRESHOLD, drop_identifiers, suppressed_label
+from analysis.report.fragments import NUMBER, Html, html_table, table_key
+from analysis.report.parameters import (
+    PLAN_PARAMETERS,
+    check_rule,
+    plan_options,
+    release_options,
+    scratch_folder,
+)
 from analysis.report.provenance import provenance_table
 from analysis.survey import Survey
+
+# Names of the fragments and parameters modules, kept here for the callers that import them
+# from the session (case studies, the run, the tests).
+__all__ = ["DPI", "NUMBER", "PLAN_PARAMETERS", "SAMPLE_ROWS", "Html", "ReportSession",
+           "check_rule", "html_table", "out_of_core_words", "plan_options", "release_options",
+           "scratch_folder", "table_key"]
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 SPARSE = re.compile(r"sparse, \d[\d,]* (?:non-)?events among \d[\d,]* respondents")
 WHOLE = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})*(?![\w%]|[.,]\d)")
 DPI = 110
-
-
-class Html:
-    """An HTML fragment that Jupyter shows as HTML and prints as its text."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def _repr_html_(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def table_key(*parts: str) -> str:
-    """A table or figure key from names of the user's survey: ``BackProblems`` -> ``backproblems``.
-
-    Keys name files (``tables/<notebook>_<key>.csv``), so they are lower-case
-    letters, digits and underscores, whatever the codebook's variable names are.
-    """
-    key = re.sub(r"[^a-z0-9_]+", "_", "_".join(parts).lower()).strip("_")
-    return key if key and key[0].isalnum() else f"k_{key}"
-
-
-# A number, a percentage or an estimate with its interval in brackets ("1.71 (1.44-2.02)"):
-# such a cell is not broken across lines ("1.44-" above "2.02" reads as two numbers).
-NUMBER = re.compile(r"[<>≤≥−+-]?\d[\d.,]*%?( \([^()]{1,30}\))?")
-
-
-def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | None = None,
-               suppressed: str | list[str] | None = None) -> str:
-    """``frame`` as an HTML table; every header, cell, title and note is escaped.
-
-    Cells reading one of ``suppressed`` (``"<5"``, ``"suppressed"``) get the
-    class ``suppressed``, so the page can set them apart.
-    """
-    esc = html.escape
-    suppressed = [suppressed] if isinstance(suppressed, str) else list(suppressed or [])
-    head = "".join(f"<th>{esc(str(c))}</th>" for c in frame.columns)
-    body = []
-    for row in frame.itertuples(index=False):
-        cells = []
-        for value in row:
-            text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) \
-                else str(value)
-            classes = []
-            if text.startswith("    "):
-                classes.append("level")
-                text = text.strip()
-            if text in suppressed:
-                classes.append("suppressed")
-            elif NUMBER.fullmatch(text):
-                classes.append("num")
-            attr = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{attr}>{esc(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    caption = f"<caption>{esc(title)}</caption>" if title else ""
-    # the note in a block of its own: on a phone it wraps to the screen, not the table
-    foot = (f'<tfoot><tr><td colspan="{frame.shape[1]}"><div class="note">{esc(note)}</div>'
-            "</td></tr></tfoot>" if note else "")
-    return (f'<table class="backpain-table">{caption}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody>{foot}</table>")
 
 
 @dataclass
@@ -401,11 +353,6 @@ class ReportSession:
         (folder / f"{self.name}.json").write_text(text + "\n", encoding="utf-8")
 
 
-PLAN_PARAMETERS = {"outcome": "outcomes", "exposures": "exposures",
-                   "confounders": "adjust_for", "interactions": "interactions",
-                   "continuous": "continuous", "missing": "missing", "firth": "firth"}
-
-
 SAMPLE_ROWS = 1_000_000  # the sample of a Parquet dataset, as the in-memory report's
 
 
@@ -418,162 +365,3 @@ def out_of_core_words(report: ReportSession) -> str:
             "analysed. The analysis plan, dose-response curves, model performance "
             "(discrimination, calibration), questionnaire scores and any other model use a "
             f"random sample of {len(report.survey.data):,} respondents, and say so.")
-
-
-def plan_options(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Notebook parameters that override the plan (None: leave it to the codebook)."""
-    return {PLAN_PARAMETERS[k]: v for k, v in parameters.items()
-            if k in PLAN_PARAMETERS and v is not None}
-
-
-def release_options(parameters: dict[str, Any]) -> dict[str, Any]:
-    """The parameters a report's release depends on: the plan's, ``factors`` and ``scores``."""
-    return {k: v for k, v in parameters.items()
-            if (k in PLAN_PARAMETERS or k in ("factors", "scores")) and v is not None}
-
-
-def scratch_folder(out_dir: str | Path | None = None) -> Path:
-    """Where a notebook writes its tables and figures: ``out_dir``, else a scratch folder.
-
-    A notebook run by hand in JupyterLab has ``out_dir = None`` and writes into
-    ``$BACKPAIN_SCRATCH`` or ``./scratch`` (beside the notebook, git-ignored),
-    never into ``reports/``: only ``backpain report`` (``make report``) passes
-    an ``out_dir``, the hidden staging folder that it swaps in whole.
-    """
-    if out_dir is not None:
-        return Path(out_dir)
-    import os
-
-    return Path(os.environ.get("BACKPAIN_SCRATCH") or "scratch")
-
-
-def open_report(name: str, data: str | Path, codebook: str | Path, *,
-                out_dir: str | Path | None = None, threshold: int | None = DEFAULT_THRESHOLD,
-                on_invalid: str = "exclude", sheet: str | int | None = None,
-                rounding: int | None = None, **parameters: Any) -> ReportSession:
-    """Load the survey of a report notebook and start its record.
-
-    ``out_dir`` None (a notebook run by hand) writes into :func:`scratch_folder`.
-    Identifier columns are never loaded (``keep_identifiers=False``). Other
-    ``parameters`` are kept for the provenance section. When
-    :func:`~analysis.report.render_reports` has validated this data file with
-    this codebook and ``on_invalid`` for the run, the survey comes from its
-    cache in ``out_dir`` (:mod:`analysis.report.cache`) instead of being
-    validated again.
-    """
-    from analysis.load import load_survey
-
-    threshold, rounding = check_rule(threshold, rounding)
-    data, codebook, out_dir = Path(data), Path(codebook), scratch_folder(out_dir)
-    from analysis.load import is_dataset
-
-    dataset = is_dataset(data)
-    for what, path in (("data file", data), ("codebook", codebook)):
-        if not (path.is_file() or (dataset and path == data)):
-            raise ReportError(f"Report {name}: {what} {str(path)!r} does not exist.")
-    matplotlib.rcParams["svg.hashsalt"] = "backpain"  # stable ids should anyone save SVG
-    _theme()
-    lazy, shared_plan = None, None
-    if dataset:  # a folder or glob of Parquet files: counted in DuckDB, sampled for the rest
-        lazy, survey, shared_plan = _cached_dataset(data, codebook, out_dir, on_invalid,
-                                                   plan_options(parameters))
-        if lazy is None:  # not validated by a report run: here
-            lazy = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False)
-            survey = lazy.sample(SAMPLE_ROWS)
-    else:
-        survey, shared_plan = _cached_survey(data, codebook, out_dir, on_invalid, sheet,
-                                             plan_options(parameters))
-    if survey is None:
-        options = {} if sheet is None else {"sheet": sheet}
-        survey = load_survey(data, codebook, on_invalid=on_invalid, keep_identifiers=False,
-                             **options)
-    given = {"on_invalid": on_invalid, **({"sheet": sheet} if sheet is not None else {})}
-    session = ReportSession(name=name, survey=survey, data=data, codebook=codebook,
-                            out_dir=out_dir, threshold=threshold, rounding=rounding,
-                            parameters={**given, **parameters}, lazy=lazy)
-    if shared_plan is not None:  # planned once by the run, with this notebook's options
-        session.__dict__["plan"] = shared_plan
-    session.write_results()
-    return session
-
-
-def check_rule(threshold, rounding) -> tuple[int | None, int | None]:
-    """The small-cell threshold and rounding base as whole numbers; ReportError otherwise.
-
-    ``threshold=None`` (or 0) with a rounding base: counts are only rounded.
-    """
-    def whole(value, what: str) -> int | None:
-        if value is None or value == 0:
-            return None
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            number = -1
-        if number != value or number < 1:
-            raise ReportError(f"{what} must be a positive whole number, not {value!r}.")
-        return number
-
-    threshold = whole(threshold, "Small-cell threshold")
-    rounding = whole(rounding, "Rounding base")
-    if threshold is None and rounding is None:
-        raise ReportError("A report needs a small-cell threshold, a rounding base or both.")
-    return threshold, rounding
-
-
-def _cached_survey(data: Path, codebook: Path, out_dir: Path, on_invalid: str,
-                   sheet: str | int | None, options: dict[str, Any]):
-    """(survey, plan) from the run's cache, or None for what it does not hold."""
-    from analysis.plan import AnalysisPlan
-    from analysis.report.cache import (
-        FOLDER,
-        MANIFEST,
-        read_cached_plan,
-        read_cached_survey,
-        survey_key,
-    )
-
-    if not (out_dir / FOLDER / MANIFEST).is_file():
-        return None, None  # no report run under way: skip hashing the data
-    key = survey_key(data, codebook, on_invalid, sheet)
-    survey = read_cached_survey(out_dir, key, codebook)
-    if survey is None:
-        return None, None
-    cached = read_cached_plan(out_dir, key, options)
-    try:
-        return survey, None if cached is None else AnalysisPlan.from_dict(cached)
-    except (TypeError, KeyError, ValueError):  # a plan of another version: plan again
-        return survey, None
-
-
-def _cached_dataset(data: Path, codebook: Path, out_dir: Path, on_invalid: str,
-                    options: dict[str, Any]):
-    """(LazySurvey, its sample, plan) as the report run validated them, or Nones.
-
-    The dataset is reopened in DuckDB from the run's counts (no scan), with the
-    aggregates the run computed for its release (:mod:`analysis.scale.shared`).
-    """
-    from analysis.errors import BackpainError
-    from analysis.report.cache import FOLDER, MANIFEST, read_cached_lazy, survey_key
-    from analysis.scale import load_parquet_survey
-
-    if not (out_dir / FOLDER / MANIFEST).is_file():
-        return None, None, None
-    survey, plan = _cached_survey(data, codebook, out_dir, on_invalid, None, options)
-    state = (read_cached_lazy(out_dir, survey_key(data, codebook, on_invalid))
-             if survey is not None else None)
-    if state is None:
-        return None, None, None
-    try:
-        lazy = load_parquet_survey(data, codebook, on_invalid=on_invalid,
-                                   keep_identifiers=False, state=state)
-    except BackpainError:  # other files or rules than the run's: validated here
-        return None, None, None
-    return lazy, survey, plan
-
-
-def _theme() -> None:
-    try:
-        from analysis.figures import set_theme
-    except ImportError:  # the figures module is optional for tables-only reports
-        return
-    set_theme()
