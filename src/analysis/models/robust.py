@@ -80,12 +80,31 @@ def design_units(n: int, strata: np.ndarray | None, psu: np.ndarray | None
 
     PSUs are numbered within strata in the order of (stratum, PSU label), as
     sorting the pairs would. A design's columns are coded once: the last two
-    codings are kept with the very arrays they came from (compared by
-    identity), since a report asks for dozens of estimates on one design.
+    codings are kept with the very arrays they came from, since a report asks
+    for dozens of estimates on one design. Each model takes the design's
+    columns afresh from the survey (new arrays of the same values), so arrays
+    that are not the kept ones are compared by value: the comparison costs a
+    fifteenth of the coding (object columns of 10^6 rows: 0.06 s against 0.9 s).
     """
-    for kept_strata, kept_psu, kept_n, result in _UNITS:
-        if kept_strata is strata and kept_psu is psu and kept_n == n:
+    for i, (kept_strata, kept_psu, kept_n, result) in enumerate(_UNITS):
+        if kept_n != n:
+            continue
+        if kept_strata is strata and kept_psu is psu:
             return result
+        if _same(kept_strata, strata) and _same(kept_psu, psu):
+            # the new arrays too, so that their next call is found by identity
+            _UNITS.insert(0, (strata, psu, n, result))
+            del _UNITS[i + 1]
+            del _UNITS[2:]
+            return result
+    result = _code_units(n, strata, psu)
+    _UNITS.insert(0, (strata, psu, n, result))
+    del _UNITS[2:]
+    return result
+
+
+def _code_units(n: int, strata: np.ndarray | None, psu: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray]:
     strata_codes = np.zeros(n, dtype=np.int64) if strata is None else pd.factorize(
         pd.Series(strata), sort=True)[0].astype(np.int64)
     if psu is None:
@@ -97,10 +116,23 @@ def design_units(n: int, strata: np.ndarray | None, psu: np.ndarray | None
                              sort=True)[0].astype(np.int64)
     unit_stratum = np.zeros(int(units.max(initial=-1)) + 1, dtype=np.int64)
     unit_stratum[units] = strata_codes
-    result = (units, unit_stratum)
-    _UNITS.insert(0, (strata, psu, n, result))
-    del _UNITS[2:]
-    return result
+    return units, unit_stratum
+
+
+def _same(kept: np.ndarray | None, given: np.ndarray | None) -> bool:
+    """Do two design columns hold the same values in the same order (None: the same absence)?
+
+    Element by element, as ``==`` compares labels; a label that is not equal to itself
+    (NaN) makes the columns differ, and the design is coded again.
+    """
+    if kept is None or given is None:
+        return kept is given
+    if kept.shape != given.shape or kept.dtype != given.dtype:
+        return False
+    try:
+        return bool(np.array_equal(kept, given))
+    except TypeError:  # pd.NA among the labels: no answer, so not the same
+        return False
 
 
 def psu_totals(values: np.ndarray, units: np.ndarray, n_units: int,
