@@ -37,15 +37,16 @@ def test_units_by_hand(counted):
 
 def test_same_values_in_new_arrays_are_coded_once(counted):
     survey = design_survey()
-    first, second = survey_design(survey), survey_design(survey)
-    assert first.strata is not second.strata  # each model takes the columns afresh
-    units = robust.design_units(first.weight.size, first.strata, first.psu)
-    again = robust.design_units(second.weight.size, second.strata, second.psu)
+    design = survey_design(survey)
+    # a model on other rows, or on a survey read again, takes the columns afresh
+    strata, psu = design.strata.copy(), design.psu.copy()
+    units = robust.design_units(design.weight.size, design.strata, design.psu)
+    again = robust.design_units(design.weight.size, strata, psu)
     assert again is units
     assert len(counted) == 1
     # the same numbers as a coding from scratch
     robust._UNITS.clear()
-    recoded = robust.design_units(second.weight.size, second.strata.copy(), second.psu.copy())
+    recoded = robust.design_units(design.weight.size, strata.copy(), psu.copy())
     assert len(counted) == 2
     for kept, new in zip(units, recoded, strict=True):
         np.testing.assert_array_equal(kept, new)
