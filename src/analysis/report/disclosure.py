@@ -43,6 +43,7 @@ from analysis.report.flow_cells import (
     change_counts,
     change_keys,
     diagram_flow,
+    exclusions_once,
     flow_keys,
     pooled_flow,
     register_changes,
@@ -331,7 +332,8 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     if "flow" in parts:
         register_flow(release, source.flow)
     if "changes" in parts:
-        register_changes(release, change_counts(source.change_counts()), source.flow)
+        register_changes(release, exclusions_once(change_counts(source.change_counts()),
+                                                  source.flow), source.flow)
     if "table one" in parts:
         by = characteristics_grouping(survey, plan)
         register_table_one(release, source.table_one(by), by=by,
@@ -414,6 +416,7 @@ __all__ = [
     "change_keys",
     "characteristics_grouping",
     "diagram_flow",
+    "exclusions_once",
     "flow_keys",
     "histogram_bins",
     "histogram_key",

@@ -132,45 +132,51 @@ def undrawn_flow(release: Release) -> str:
                else "one of its totals is suppressed."))
 
 
-def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
-    """A cell per row of the changes table.
+def exclusions_once(counts: pd.DataFrame, flow: pd.DataFrame) -> pd.DataFrame:
+    """The changes table with each excluded row counted once, under its first rule.
 
-    A rule's excluded rows are the flow's cell when they are the same rows. A
-    row breaking several rules is counted under each rule here but only under
-    its first in the flow: that rule's changes cell is then its own.
+    The ledger counts a row breaking several exclusion rules under each; the
+    participant flow counts it under the first. Shown side by side, the
+    difference of the two counts is the number of respondents who broke both
+    rules, which no table protects (and, with two rules, the rows that broke
+    only the first). So the public changes table counts excluded rows as the
+    flow does; a rule whose rows all broke an earlier rule has no row. The
+    analyst's ledger keeps every rule's count.
     """
     in_flow = dict(zip(flow_keys(flow), flow["n"], strict=True))
+    excluded = counts["action"] == "excluded"
+    first = [in_flow.get(_flow_key(step, column, rule), 0) for step, column, rule in
+             counts.loc[excluded, ["step", "column", "rule"]].itertuples(index=False)]
+    out = counts.copy()
+    out.loc[excluded, "n"] = first
+    return out[~excluded | (out["n"] > 0)].reset_index(drop=True)
+
+
+def change_keys(counts: pd.DataFrame, flow: pd.DataFrame) -> list:
+    """A cell per row of the changes table (:func:`exclusions_once`).
+
+    A rule's excluded rows are the flow's cell; the values a rule set missing
+    are cells of their own (values, not respondents, and no other table adds
+    them up).
+    """
+    in_flow = set(flow_keys(flow))
     keys = []
-    for step, column, rule, action, n in counts[["step", "column", "rule", "action",
-                                                  "n"]].itertuples(index=False):
+    for step, column, rule, action in counts[["step", "column", "rule",
+                                               "action"]].itertuples(index=False):
         flow_key = _flow_key(step, column, rule)
-        if action == "excluded" and in_flow.get(flow_key) == n:
+        if action == "excluded" and flow_key in in_flow:
             keys.append(flow_key)
-        else:  # values, not respondents, and no other table adds them up
+        else:
             keys.append(cell_key("changes", step=step, column=column, rule=rule,
                                  action=action))
     return keys
 
 
 def register_changes(release: Release, counts: pd.DataFrame, flow: pd.DataFrame) -> list:
-    """The changes table's cells (:func:`change_keys`); returns their keys.
-
-    Where a rule's changes count more rows than its flow cell, the difference
-    (rows that broke an earlier rule too) is a derived cell: no table shows
-    it, but a reader who subtracts the two tables' counts knows it, so it is
-    protected like a shown count.
-    """
+    """The changes table's cells (:func:`change_keys` of :func:`exclusions_once`); their keys."""
     keys = change_keys(counts, flow)
-    in_flow = set(flow_keys(flow))
-    for key, row in zip(keys, counts.itertuples(index=False), strict=True):
-        release.add_cell(key, float(row.n), where="values changed by rule")
-        flow_key = _flow_key(row.step, row.column, row.rule)
-        if row.action == "excluded" and key != flow_key and flow_key in in_flow:
-            earlier = cell_key("changes", step=row.step, column=row.column, rule=row.rule,
-                               action="excluded under an earlier rule")
-            release.add_cell(earlier, float(row.n - release.count(flow_key)), derived=True,
-                             where="values changed by rule")
-            release.add_relation(key, [flow_key, earlier])
+    for key, n in zip(keys, counts["n"], strict=True):
+        release.add_cell(key, float(n), where="values changed by rule")
     return keys
 
 
@@ -218,6 +224,7 @@ __all__ = [
     "change_counts",
     "change_keys",
     "diagram_flow",
+    "exclusions_once",
     "flow_keys",
     "pooled_flow",
     "register_changes",

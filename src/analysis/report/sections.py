@@ -83,10 +83,10 @@ def pool_small_reasons(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
 
 def changes_by_rule(report: ReportSession) -> Html:
     """Values set missing and rows excluded, by column and rule."""
-    from analysis.report.disclosure import change_counts, register_changes
+    from analysis.report.disclosure import change_counts, exclusions_once, register_changes
 
     # counted from the ledger's blocks: a row per changed value would be millions of rows
-    counts = change_counts(report.change_counts())
+    counts = exclusions_once(change_counts(report.change_counts()), report.flow)
     keys = register_changes(report.release, counts, report.flow)
     if counts.empty:  # a header row over nothing reads as a table that failed to fill
         return Html("<p>No value was recoded as missing and no row broke a codebook rule.</p>")
@@ -98,8 +98,8 @@ def changes_by_rule(report: ReportSession) -> Html:
         Values=[report.release.label(k) for k in keys])
     return report.table(shown, "changes", title="Values changed and rows excluded, by rule",
                         note="Missing-value codes became missing; rows breaking a rule were "
-                             "excluded. A row breaking several rules counts under each "
-                             "here, and under its first in the participant flow. "
+                             "excluded. A row breaking several exclusion rules counts once, "
+                             "under the first it breaks, as in the participant flow. "
                              + _suppression_note(report))
 
 
