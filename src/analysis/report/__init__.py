@@ -9,13 +9,24 @@ tables as CSV, ``results.json`` and an index page. Inside a notebook,
 figure goes through, and :mod:`analysis.report.sections` the sections.
 """
 
-from analysis.report.build import render_reports, report_notebooks
+import importlib
+
 from analysis.report.fragments import html_table
-from analysis.report.html import export_html
 from analysis.report.opening import open_report
 from analysis.report.provenance import git_commit, package_versions, provenance_table, sha256
-from analysis.report.run import check_parameters, notebook_parameters, run_notebook
 from analysis.report.session import ReportSession
+
+# Running and exporting notebooks needs nbformat, nbclient and nbconvert (2 s of imports,
+# most of it jsonschema's format checkers); a notebook's kernel, which only opens its
+# report, does not import them.
+_RUNNING = {"render_reports": "build", "report_notebooks": "build", "export_html": "html",
+            "check_parameters": "run", "notebook_parameters": "run", "run_notebook": "run"}
+
+
+def __getattr__(name: str):
+    if name in _RUNNING:
+        return getattr(importlib.import_module(f"analysis.report.{_RUNNING[name]}"), name)
+    raise AttributeError(f"module 'analysis.report' has no attribute {name!r}")
 
 __all__ = [
     "ReportSession",
