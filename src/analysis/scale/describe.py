@@ -34,6 +34,7 @@ from analysis.describe.table_rows import (
     numeric_row,
 )
 from analysis.errors import ValidationError
+from analysis.scale.memo import remembered
 from analysis.scale.sql import CODED, NUMERIC, quote
 
 EXACT_LIMIT = 20_000_000
@@ -62,8 +63,6 @@ def lazy_table_one(lazy, by: str | None = None, *, columns: Iterable[str] | None
     --------
     >>> t1 = lazy_table_one(load_parquet_survey("cohort/", "codebook.yml"))  # doctest: +SKIP
     """
-    from analysis.scale.shared import remembered
-
     columns = None if columns is None else list(columns)
     if nonnormal is not None and not isinstance(nonnormal, Mapping):
         nonnormal = list(nonnormal)
@@ -334,8 +333,6 @@ def lazy_missingness(lazy) -> pd.DataFrame:
     for each codebook variable in the data, in codebook order; respondents
     not asked a question (``asked_if``) are not missing it.
     """
-    from analysis.scale.shared import remembered
-
     return remembered(lazy, ["missingness"], lambda: _missingness(lazy))
 
 

@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 from analysis.codebook import Codebook, load_codebook
 from analysis.errors import ReadError, ValidationError
 from analysis.scale.accounts import first_exclusions, validation_error
-from analysis.scale.describe import missing_frame, missing_sql
-from analysis.scale.shared import remember
+from analysis.scale.memo import remembered
+from analysis.scale.scan import build_views, validate_rows
 from analysis.scale.sql import CODED, ColumnSQL, column_sql, quote
 from analysis.scale.tables import patterns_query, patterns_table, prevalence_table
 from analysis.survey import Survey
@@ -155,8 +155,8 @@ class LazySurvey:
         # aggregates already computed (key -> frame): a report computes each once per run
         self.memo: dict[str, pd.DataFrame] = {}
         if state is None:
-            self._build_views(ids)
-            self._validate()
+            build_views(self, ids)
+            validate_rows(self)
         else:  # validated once by the report run: its counts, without a scan
             from analysis.scale.shared import restore
 
@@ -176,89 +176,6 @@ class LazySurvey:
                 f"{self.source}: {len(self.unknown_columns)} column(s) not in the codebook "
                 f"(rule: unknown column): {', '.join(map(repr, self.unknown_columns[:10]))}. "
                 f"To fix: {ADVICE['unknown column']}.")
-
-    def _build_views(self, ids: list[ColumnSQL], dups: dict | None = None) -> None:
-        source = (f"SELECT r.* EXCLUDE (filename, file_row_number), "
-                  f"o.__offset + r.file_row_number + 1 AS __line FROM {self._read}, "
-                  "filename = true, file_row_number = true) r JOIN __offsets o USING (filename)")
-        derived = ", ".join(f"{expr} AS {quote(name)}" for c in self.columns
-                            for name, expr in c.derived.items())
-        self.con.execute(f"CREATE TEMP VIEW __decoded AS SELECT *{', ' if derived else ''}"
-                         f"{derived} FROM ({source})")
-        joins, dup_rules = "", {}
-        for k, col in enumerate(ids):
-            # Identifiers seen more than once, with the line of their first occurrence;
-            # usually few, so the view below joins every row against a small table.
-            if dups is None:
-                self.con.execute(
-                    f"CREATE TEMP TABLE __dups{k} AS SELECT {col.value} AS __id, min(__line) "
-                    f"AS __first FROM __decoded WHERE NOT ({col.rules[0][1]}) "
-                    "GROUP BY 1 HAVING count(*) > 1")
-            else:  # counted by the run that validated the dataset
-                self.con.register(f"__dups{k}_frame", dups[f"dups{k}"])
-                self.con.execute(f"CREATE TEMP TABLE __dups{k} AS SELECT * FROM __dups{k}_frame")
-                self.con.unregister(f"__dups{k}_frame")
-            joins += f" LEFT JOIN __dups{k} ON d.{col.value} = __dups{k}.__id"
-            dup_rules[col.name] = f"coalesce(d.__line > __dups{k}.__first, FALSE)"
-        self.rules: list[tuple[ColumnSQL, str, str]] = []
-        for col in self.columns:
-            self.rules += [(col, rule, cond) for rule, cond in col.rules]
-            if col.name in dup_rules:
-                self.rules.append((col, "duplicate id", dup_rules[col.name]))
-        flags = [f"({cond}) AS __rule{i}" for i, (_, _, cond) in enumerate(self.rules)]
-        self.missing = [(col, code, meaning, cond) for col in self.columns
-                        for code, meaning, cond in col.missing]
-        flags += [f"({cond}) AS __miss{j}" for j, (*_, cond) in enumerate(self.missing)]
-        reason = ("CASE " + " ".join(f"WHEN __rule{i} THEN {i + 1}" for i in range(len(self.rules)))
-                  + " ELSE 0 END" if self.rules else "0")
-        self.con.execute(
-            f"CREATE TEMP VIEW __flagged AS SELECT *, {reason} AS __reason FROM "
-            f"(SELECT d.*{', ' if flags else ''}{', '.join(flags)} FROM __decoded d{joins})")
-        self._values = ", ".join(f"{c.value} AS {c.quoted}" for c in self.columns)
-        self.con.execute(f"CREATE TEMP VIEW __valid AS SELECT {self._values} FROM __flagged "
-                         "WHERE __reason = 0")
-
-    def _validate(self) -> None:
-        sums = [f"coalesce(sum(__rule{i}::BIGINT), 0)" for i in range(len(self.rules))]
-        sums += [f"coalesce(sum(__miss{j}::BIGINT), 0)" for j in range(len(self.missing))]
-        # The same scan gives the excluded lines (few), as a list per reason, and the
-        # missing-value table's counts (they are those of the group of valid rows): that
-        # table would otherwise decode every column of every row again.
-        names, missing = missing_sql(self)
-        flags = "".join(f", __rule{i}" for i in range(len(self.rules)))
-        flags += "".join(f", __miss{j}" for j in range(len(self.missing)))
-        rows = self.con.sql(
-            f"SELECT __reason, count(*){''.join(', ' + s for s in sums)}, "
-            f"list(__line) FILTER (WHERE __reason > 0){''.join(', ' + m for m in missing)} "
-            f"FROM (SELECT __reason, __line{flags}, {self._values} FROM __flagged) "
-            "GROUP BY __reason ORDER BY __reason").fetchall()
-        width = 2 + len(sums)
-        lines = np.array([x for r in rows for x in (r[width] or [])], dtype=np.int64)
-        valid = next((r for r in rows if r[0] == 0), None)
-        remember(self, ["missingness"], missing_frame(
-            self, names, [valid[1], *valid[width + 1:]] if valid else [0] * (1 + len(missing))))
-        rows = [r[:width] for r in rows]
-        totals = np.sum([r[2:] for r in rows], axis=0) if rows and sums else np.zeros(len(sums))
-        self.rule_counts = [int(x) for x in totals[:len(self.rules)]]
-        self.missing_counts = [int(x) for x in totals[len(self.rules):]]
-        self.first_reason = {int(r[0]): int(r[1]) for r in rows}
-        self.n_analysed = self.first_reason.get(0, 0)
-        if self.on_invalid == "raise" and any(self.rule_counts):
-            raise self._error()
-        # ``__valid`` as first defined applies every rule to every row of each query, since
-        # a row's fate needs all of its columns. The lines excluded are few: kept in a
-        # table (one more scan, here), the valid rows are every decoded row but those, and a
-        # query then decodes only the columns it reads (Table 1, prevalence, missing
-        # values, models: several times faster on a wide codebook).
-        self._exclude(np.sort(lines))
-
-    def _exclude(self, lines: np.ndarray) -> None:
-        """``__valid``: every decoded row but the excluded ``lines`` (kept in a table)."""
-        self.con.register("__excluded_frame", pd.DataFrame({"__line": lines}))
-        self.con.execute("CREATE TEMP TABLE __excluded AS SELECT * FROM __excluded_frame")
-        self.con.unregister("__excluded_frame")
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW __valid AS SELECT {self._values} FROM "
-                         "__decoded WHERE __line NOT IN (SELECT __line FROM __excluded)")
 
     def _error(self) -> ValidationError:
         return validation_error(self)
@@ -353,8 +270,6 @@ class LazySurvey:
             weight = None
         if weighted is True and weight is None:
             raise ValidationError("weighted=True but the codebook declares no weight variable.")
-        from analysis.scale.shared import remembered
-
         return remembered(self, ["prevalence", outcome, factors, weight],
                           lambda: prevalence_table(self.con, self.codebook, outcome, factors,
                                                    weight))

@@ -19,13 +19,13 @@ with a :class:`~analysis.errors.ValidationError`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import ValidationError
+from analysis.scale.scan import build_views, exclude_lines
 
 FORMAT = "backpain-lazy-state/1"
 
@@ -89,7 +89,7 @@ def restore(lazy, ids, state: dict, tables: dict[str, pd.DataFrame]) -> None:
             or state.get("on_invalid") != lazy.on_invalid:
         raise ValidationError(f"{lazy.source}: the saved validation is of other files or "
                               "another mode; validate the dataset again.")
-    lazy._build_views(ids, dups=tables)
+    build_views(lazy, ids, dups=tables)
     if state.get("rules") != _rules(lazy):
         raise ValidationError(f"{lazy.source}: the saved validation has other rules (another "
                               "codebook); validate the dataset again.")
@@ -97,33 +97,10 @@ def restore(lazy, ids, state: dict, tables: dict[str, pd.DataFrame]) -> None:
     lazy.missing_counts = [int(x) for x in state["missing_counts"]]
     lazy.first_reason = {int(k): int(v) for k, v in state["first_reason"].items()}
     lazy.n_analysed = int(state["n_analysed"])
-    lazy._exclude(tables["excluded"]["__line"].to_numpy(dtype=np.int64))
+    exclude_lines(lazy, tables["excluded"]["__line"].to_numpy(dtype=np.int64))
     for key, entry in state.get("memo", {}).items():
         frame = tables[entry["table"]]
         frame.attrs = dict(entry["attrs"])
         lazy.memo[key] = frame
 
 
-def _key(key: list) -> str:
-    return json.dumps(key, sort_keys=True, default=str)
-
-
-def remember(lazy, key: list, frame: pd.DataFrame) -> None:
-    """Keep ``frame`` as the aggregate of ``key`` (computed in another query's scan)."""
-    lazy.memo[_key(key)] = frame
-
-
-def remembered(lazy, key: list, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """``compute()``, or a copy of the frame ``lazy`` remembers under ``key`` (JSON).
-
-    A report registers its counts for disclosure control (once per run) and
-    its notebooks show the same tables: each aggregate is one DuckDB scan
-    (seconds to minutes at 10^7-10^8 rows), made once.
-    """
-    text = _key(key)
-    if text not in lazy.memo:
-        lazy.memo[text] = compute()
-    frame = lazy.memo[text]
-    out = frame.copy()
-    out.attrs = dict(frame.attrs)
-    return out
