@@ -26,8 +26,6 @@ class Counts(Protocol):
 
     def count(self, key: Key) -> float | None: ...
 
-    def derived(self, key: Key) -> bool: ...
-
     def relations(self) -> list[tuple[Key, tuple[Key, ...]]]: ...
 
 
@@ -57,8 +55,7 @@ class Problem:
         r, out = self.release, []
         for k in self.group:
             s, v = status[k], r.count(k)
-            # a derived count: no label tells the reader its range
-            if s == UNRELEASED or (s == PRIMARY and r.derived(k)):
+            if s == UNRELEASED:
                 out.append((0.0, np.inf))
             elif s == PRIMARY:
                 out.append((1.0, r.threshold - 1.0))

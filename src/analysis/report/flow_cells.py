@@ -148,7 +148,8 @@ def exclusions_once(counts: pd.DataFrame, flow: pd.DataFrame) -> pd.DataFrame:
     first = [in_flow.get(_flow_key(step, column, rule), 0) for step, column, rule in
              counts.loc[excluded, ["step", "column", "rule"]].itertuples(index=False)]
     out = counts.copy()
-    out.loc[excluded, "n"] = first
+    if excluded.any():  # pandas will not set an empty list into an integer column
+        out.loc[excluded, "n"] = first
     return out[~excluded | (out["n"] > 0)].reset_index(drop=True)
 
 
