@@ -156,10 +156,14 @@ def test_a_notebook_reopens_the_runs_validation_without_a_scan(tmp_path, monkeyp
     """The run validates, samples and counts a dataset once; a notebook opened in its folder
     reopens it from the signed cache (validating again would raise here) with the run's
     sample, counts and aggregates."""
+    import importlib
+
     from analysis.report import build, opening, session
     from analysis.report.cache import SECRET_ENV
-    from analysis.scale import LazySurvey, load_parquet_survey
+    from analysis.scale import load_parquet_survey
     from analysis.scale.describe import lazy_missingness
+
+    lazy_module = importlib.import_module("analysis.scale.lazy")
 
     _, folder, codebook = parquet_cohort(tmp_path, 1_200, seed=7, files=3)
     folder, codebook, run = folder.resolve(), codebook.resolve(), tmp_path / "run"
@@ -172,10 +176,10 @@ def test_a_notebook_reopens_the_runs_validation_without_a_scan(tmp_path, monkeyp
         flow, missing = fresh.flow, lazy_missingness(fresh)
         sample = fresh.sample(500)
 
-    def again(self):
+    def again(lazy):
         raise AssertionError("the dataset was validated again")
 
-    monkeypatch.setattr(LazySurvey, "_validate", again)
+    monkeypatch.setattr(lazy_module, "validate_rows", again)
     report = opening.open_report("02_descriptives", folder, codebook, out_dir=run)
     assert '["missingness"]' in report.lazy.memo and len(report.lazy.memo) >= 3
     pd.testing.assert_frame_equal(report.flow, flow)

@@ -487,6 +487,28 @@ def test_a_dose_response_with_nothing_left_is_one_sentence(tmp_path, monkeypatch
         "withheld under the disclosure rule, and the curve rests on the same respondents.</p>")
 
 
+def test_a_case_studys_dose_response_draws_no_withheld_segment(tmp_path, monkeypatch):
+    """The case studies' curve (its own caption: knots, median) withholds as the report's."""
+    from analysis.case_studies.sections import dose_response
+
+    report, drawn = _curve_report(tmp_path, Release(threshold=5), monkeypatch)
+    report.fits = []
+    page = dose_response(report, "sessions", "spasm", ["age"], n_knots=4).text
+    (curve, _ax), = drawn
+    assert curve["x"].max() <= 11.0 and 4 not in set(curve["band"])
+    assert "n" not in curve.attrs and "events" not in curve.attrs
+    caption = re.search(r"<figcaption>(.*)</figcaption>", page).group(1)
+    assert "restricted cubic spline with 4 knots" in caption
+    assert ("Not drawn above 11 a week: the curve there rests on fewer than 5 respondents "
+            "with or without back-muscle spasm") in caption
+    assert not re.search(r"\b(400|8|2)\b", caption.split("knots (")[0])
+    report, drawn = _curve_report(tmp_path, Release(threshold=30), monkeypatch)
+    report.fits = []
+    page = dose_response(report, "sessions", "spasm", ["age"], n_knots=4).text
+    assert drawn == [] and page.startswith("<p>The dose-response curve of gym sessions is not "
+                                           "shown: it rests on fewer than 30 respondents")
+
+
 def test_the_methods_paragraph_prints_the_flow_and_model_counts_as_released():
     """Three rows excluded (an unknown sport code): the text must not say 3, nor give it
     back as read - analysed; the counts read as in the flow table and the model's note."""

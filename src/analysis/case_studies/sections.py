@@ -265,16 +265,28 @@ def firth_table(report: ReportSession, exposures: Sequence[str], outcome: str) -
 
 def dose_response(report: ReportSession, exposure: str, outcome: str,
                   adjust_for: Sequence[str], n_knots: int) -> Html:
-    """The spline dose-response curve of ``exposure``, against its median."""
+    """The spline dose-response curve of ``exposure``, against its median.
+
+    What the report's release withholds is not drawn, as in the report
+    notebooks (:func:`analysis.report.dose_response.drawn_curve`): a spline
+    segment resting on a small count leaves a gap, named in the caption
+    without its counts; a curve with nothing left, or whose model's odds
+    ratio of the exposure is withheld, is one sentence saying why.
+    """
+    import html
+
     from analysis import figures
+    from analysis.report.dose_response import drawn_curve, model_withholds
 
     curve = figures.dose_response(report.survey, exposure, outcome,
                                   adjust_for=tuple(adjust_for), n_knots=n_knots)
+    fitted = next((f for f in report.fits if f.plan.outcome == outcome and f.failure is None
+                   and exposure in f.plan.exposures), None)
+    drawn, gaps = drawn_curve(report.release, curve,
+                              model_withheld=model_withholds(report, fitted, exposure))
+    if drawn is None:
+        return Html(f"<p>{html.escape(gaps[0], quote=False)}</p>")
     counts = _curve_counts(report, outcome, curve)
-    drawn = curve.copy()
-    # the plot would print the true n and events under the axis: the caption says them as
-    # released instead
-    drawn.attrs = {k: v for k, v in curve.attrs.items() if k not in ("n", "events")}
     ax = figures.dose_response_plot(drawn)
     knots = ", ".join(number(k, 3) for k in curve.attrs["knots"])
     adjusted = ("; adjusted for " + ", ".join(report.survey.label(v).lower() for v in adjust_for)
@@ -283,7 +295,8 @@ def dose_response(report: ReportSession, exposure: str, outcome: str,
                          caption=f"{report.survey.label(exposure)}: odds ratio against the "
                                  f"median ({number(curve.attrs['reference'], 3)}), "
                                  f"restricted cubic spline with {n_knots} knots ({knots}), "
-                                 "95% band; " + counts + adjusted)
+                                 "95% band; " + counts + adjusted
+                                 + "".join(f". {g}" for g in gaps))
 
 
 def _curve_counts(report: ReportSession, outcome: str, curve) -> str:

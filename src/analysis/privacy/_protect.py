@@ -26,6 +26,8 @@ class Counts(Protocol):
 
     def count(self, key: Key) -> float | None: ...
 
+    def derived(self, key: Key) -> bool: ...
+
     def relations(self) -> list[tuple[Key, tuple[Key, ...]]]: ...
 
 
@@ -55,7 +57,8 @@ class Problem:
         r, out = self.release, []
         for k in self.group:
             s, v = status[k], r.count(k)
-            if s == UNRELEASED:
+            # a derived count: no label tells the reader its range
+            if s == UNRELEASED or (s == PRIMARY and r.derived(k)):
                 out.append((0.0, np.inf))
             elif s == PRIMARY:
                 out.append((1.0, r.threshold - 1.0))

@@ -18,7 +18,7 @@ def dump(release) -> str:
 
     return json.dumps({
         "threshold": release.threshold, "rounding": release.rounding,
-        "cells": [[key(k), c.value, c.released, c.where]
+        "cells": [[key(k), c.value, c.released, c.where, *([True] if c.derived else [])]
                   for k, c in release._cells.items()],
         "relations": [[key(t), [key(p) for p in parts]]
                       for t, parts in release._relations.values()],
@@ -39,8 +39,8 @@ def load(cls, text: str):
         return CellKey(item[0], tuple((v, lv) for v, lv in item[1]))
 
     out = cls(data["threshold"], rounding=data["rounding"])
-    for k, value, released, where in data["cells"]:
-        cell = out._cells[key(k)] = CellRecord(value, released, list(where))
+    for k, value, released, where, *derived in data["cells"]:
+        cell = out._cells[key(k)] = CellRecord(value, released, list(where), bool(derived))
         cell.value = None if value is None else float(value)
     for total, parts in data["relations"]:
         t, ps = key(total), tuple(key(p) for p in parts)

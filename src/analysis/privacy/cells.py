@@ -54,6 +54,9 @@ class CellRecord:
     value: float | None
     released: bool = False
     where: list[str] = field(default_factory=list)
+    # a count no table shows but a reader derives (a difference of two shown counts):
+    # protected when small, yet the reader is not credited with knowing its range
+    derived: bool = False
 
 
 __all__ = ["KNOWN_LEVEL", "MISSING_LEVEL", "CellKey", "CellRecord", "cell_key"]

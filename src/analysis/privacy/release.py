@@ -179,12 +179,14 @@ class Release:
                 "same everywhere.")
 
     def add_cell(self, key: CellKey, value: float | None, *, where: str = "",
-                 released: bool = True) -> CellKey:
+                 released: bool = True, derived: bool = False) -> CellKey:
         """Register a count cell (``released=False``: known to the analysis, never shown).
 
         ``value`` is the *unweighted* count of respondents. A key registered
         again must have the same value; ``where`` (a table name) is kept for
-        the log.
+        the log. ``derived``: no table shows it but a reader may derive it (a
+        difference of two shown counts): protected as a released cell, while
+        the audit credits the reader with nothing of it but ``>= 0``.
         """
         if value is not None and not pd.isna(value):
             value = float(value)
@@ -209,6 +211,7 @@ class Release:
                     "different populations.")
             cell.value = value
         cell.released |= released
+        cell.derived |= derived and released
         if where and where not in cell.where:
             cell.where.append(where)
         if not self._frozen:
@@ -435,6 +438,10 @@ class Release:
     def count(self, key: CellKey) -> float | None:
         """The true count of a registered cell (for the analyst; ``None`` if unknown)."""
         return self._cells[key].value
+
+    def derived(self, key: CellKey) -> bool:
+        """Whether the cell is shown nowhere but derivable (:meth:`add_cell`)."""
+        return self._cells[key].derived
 
     def relations(self) -> list[tuple[CellKey, tuple[CellKey, ...]]]:
         """Every published relation ``(total, parts)``, declared levels' margins included."""

@@ -55,7 +55,7 @@ def dose_responses(report: ReportSession, outcome: str | None,
                                       adjust_for=tuple(confounders or ()))
         label = report.survey.label(exposure)
         drawn, gaps = drawn_curve(report.release, curve,
-                                  model_withheld=_model_withholds(report, fitted, exposure))
+                                  model_withheld=model_withholds(report, fitted, exposure))
         if drawn is None:
             parts.append(Html(f"<p>{html.escape(gaps[0], quote=False)}</p>"))
             continue
@@ -126,7 +126,7 @@ def _range(band: dict, unit: str | None) -> str:
     return f"from {style.significant(low, 3)} to {style.significant(high, 3)}{unit}"
 
 
-def _model_withholds(report: ReportSession, fitted, exposure: str) -> bool:
+def model_withholds(report: ReportSession, fitted, exposure: str) -> bool:
     """Whether the planned model's table withholds the odds ratio of ``exposure``."""
     if fitted is None or getattr(fitted, "result", None) is None:
         return False
@@ -161,4 +161,4 @@ def _curve_counts(report: ReportSession, fitted, curve) -> str:
     return ""
 
 
-__all__ = ["dose_responses", "drawn_curve"]
+__all__ = ["dose_responses", "drawn_curve", "model_withholds"]
