@@ -498,7 +498,8 @@ def test_a_case_studys_dose_response_draws_no_withheld_segment(tmp_path, monkeyp
     assert curve["x"].max() <= 11.0 and 4 not in set(curve["band"])
     assert "n" not in curve.attrs and "events" not in curve.attrs
     caption = re.search(r"<figcaption>(.*)</figcaption>", page).group(1)
-    assert "restricted cubic spline with 4 knots" in caption
+    # the median and knots to 3 significant digits: '6', not '6.000'
+    assert "against the median (6), restricted cubic spline with 4 knots (0, 4, 7, 11)" in caption
     assert ("Not drawn above 11 a week: the curve there rests on fewer than 5 respondents "
             "with or without back-muscle spasm") in caption
     assert not re.search(r"\b(400|8|2)\b", caption.split("knots (")[0])

@@ -288,12 +288,12 @@ def dose_response(report: ReportSession, exposure: str, outcome: str,
         return Html(f"<p>{html.escape(gaps[0], quote=False)}</p>")
     counts = _curve_counts(report, outcome, curve)
     ax = figures.dose_response_plot(drawn)
-    knots = ", ".join(number(k, 3) for k in curve.attrs["knots"])
+    knots = ", ".join(significant(k, 3) for k in curve.attrs["knots"])
     adjusted = ("; adjusted for " + ", ".join(report.survey.label(v).lower() for v in adjust_for)
                 if adjust_for else "")
     return report.figure(ax, f"dose_{exposure}",
                          caption=f"{report.survey.label(exposure)}: odds ratio against the "
-                                 f"median ({number(curve.attrs['reference'], 3)}), "
+                                 f"median ({significant(curve.attrs['reference'], 3)}), "
                                  f"restricted cubic spline with {n_knots} knots ({knots}), "
                                  "95% band; " + counts + adjusted
                                  + "".join(f". {g}" for g in gaps))
