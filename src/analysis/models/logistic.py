@@ -250,14 +250,14 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         # standardisation on rows): the fits of a report at 10^7 held 2 GB of them.
         if fit.method == "rows":
             fit.design.release()
-    if not crude:
-        pass  # no term tests: they compare each crude model with the null model
-    elif sample_design is None and cov_type != "model":
+    # term tests compare each crude model with the null model: none without crude models,
+    # and none under a design (likelihood-ratio tests do not hold there)
+    if crude and sample_design is None and cov_type != "model":
         groups = None if groups_all is None else groups_all[rows]
         result._tests = lambda: robust_model_tests(crude_fits, adjusted, main_terms,
                                                    inter_terms, enc, cov_type, groups)
         result.notify("test", info["tests"])
-    elif sample_design is None:
+    elif crude and sample_design is None:
         result._tests = lambda: model_tests(crude_fits, adjusted, main_terms, inter_terms, enc)
     return result
 

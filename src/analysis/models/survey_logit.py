@@ -37,7 +37,7 @@ from scipy.special import expit
 from analysis.aggregate import pattern_index
 from analysis.errors import ModelError
 from analysis.models.design import Encoded, build_design
-from analysis.models.fitting import Z95, information_score
+from analysis.models.fitting import Z95, information_score, one_blas_thread
 from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
 CELL_RATIO = 2  # cells at most half the rows: fit on cells
@@ -93,19 +93,20 @@ def weighted_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarra
     :func:`design_logistic_fit` against ``svyglm`` (fixture ``design``).
     """
     beta = np.zeros(X.shape[1]) if start is None else np.asarray(start, float).copy()
-    for _ in range(maxiter):
-        p = expit(X @ beta)
-        # information and score over blocks of rows: no n x k temporary per iteration
-        information, score = information_score(X, w * p * (1 - p), w * (y - p))
-        step = np.linalg.solve(information, score)
-        beta = beta + step
-        if np.max(np.abs(step)) < tol:
-            break
-    else:
-        raise ModelError("The weighted logistic fit did not converge (separated data?).")
-    eta = X @ beta
-    p = expit(eta)
-    bread = np.linalg.inv(information_score(X, w * p * (1 - p), np.zeros_like(p))[0])
+    with one_blas_thread():  # once for the whole fit, not at every pass
+        for _ in range(maxiter):
+            p = expit(X @ beta)
+            # information and score over blocks of rows: no n x k temporary per iteration
+            information, score = information_score(X, w * p * (1 - p), w * (y - p))
+            step = np.linalg.solve(information, score)
+            beta = beta + step
+            if np.max(np.abs(step)) < tol:
+                break
+        else:
+            raise ModelError("The weighted logistic fit did not converge (separated data?).")
+        eta = X @ beta
+        p = expit(eta)
+        bread = np.linalg.inv(information_score(X, w * p * (1 - p), np.zeros_like(p))[0])
     # log p = -log(1 + e^-eta), log(1 - p) = -log(1 + e^eta), without overflow
     llf = float(-np.sum(w * (y * np.logaddexp(0.0, -eta) + (1 - y) * np.logaddexp(0.0, eta))))
     return beta, bread, llf

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.privacy import MISSING_LEVEL, Release, cell_key
+from analysis.report.estimate_cells import model_population
 from analysis.report.flow_cells import (
     EXCLUDED,
     POPULATION,
@@ -199,11 +200,6 @@ def prevalence_models(survey, plan, factors=None) -> list[tuple[Any, list[str], 
 
 def outcome_levels(survey, outcome: str) -> list[str]:
     return [str(v) for v in survey.data[outcome].cat.categories]
-
-
-def model_population(model) -> str:
-    """The population of a model's counts: its complete cases."""
-    return f"model:{model.key}"
 
 
 def table_population(fitted) -> str | dict[str, str]:

@@ -104,7 +104,7 @@ def register_additive(release: Release, fitted) -> list[str]:
         if counts is None:
             continue
         (la_all, lb_all), (ra, rb) = counts["levels"], counts["reference"]
-        population = f"model:{model.key}:additive {first} × {second}"
+        population = f"{model_population(model)}:additive {first} × {second}"
         for level in term.levels:
             la, lb = str(level).split(" × ")
             keys = []
@@ -137,6 +137,11 @@ FIRTH = re.compile(r"(\d[\d,]*) (events|non-events) for \d+ coefficients \([\d.]
 SHARE = re.compile(r"with (\d+)% events (an odds ratio overstates the prevalence ratio|the "
                    r"odds ratio is close to the prevalence ratio, and the difference gives "
                    r"the absolute scale)\.")
+def model_population(model) -> str:
+    """The population of a model's counts: its complete cases."""
+    return f"model:{model.key}"
+
+
 WORDS = {5: "five", 10: "ten", 15: "fifteen", 20: "twenty"}
 
 
@@ -148,9 +153,7 @@ def _model_margins(release: Release, model) -> list[tuple[int, int]]:
     """
     if model is None:
         return []
-    # the model's complete cases, as disclosure.model_population names them (disclosure
-    # imports this module, so importing it back would make a circle)
-    total = cell_key(f"model:{model.key}")
+    total = cell_key(model_population(model))
     if total not in release or release.rounding is not None \
             or release.count(total) is None or release.status(total) != "shown":
         return []
@@ -169,7 +172,7 @@ def released_words(release: Release, text: str, model) -> str:
     fewer than 10)", gives the events back from its decimal and the number of
     coefficients, and "with 8% events" gives them back from the model's n: a
     count is kept only when it is ``model``'s own count of a level of its
-    outcome (population :func:`~analysis.report.disclosure.model_population`)
+    outcome (population :func:`model_population`)
     that the release shows exactly (no rounding), with its total for a
     percentage. The count of another model, even of the same value, vouches
     for nothing (its cell may be shown while this one's is hidden); with
@@ -209,4 +212,4 @@ def released_words(release: Release, text: str, model) -> str:
 
 
 __all__ = ["additive_estimate", "additive_fit_name", "additive_withheld", "interaction_pairs",
-           "pair_counts", "register_additive", "released_words"]
+           "model_population", "pair_counts", "register_additive", "released_words"]

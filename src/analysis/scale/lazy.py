@@ -144,10 +144,11 @@ class LazySurvey:
         self.con.execute("CREATE TEMP TABLE __offsets AS SELECT * FROM __offsets_frame")
         self.con.unregister("__offsets_frame")
         hive = any("=" in part for f in files for part in Path(f).parts[:-1])
-        self._read = (f"read_parquet({_list(files)}, hive_partitioning = {str(hive).lower()}, "
-                      "union_by_name = true")
+        # the files as one table, without its closing parenthesis (callers add options)
+        self.parquet_sql = (f"read_parquet({_list(files)}, "
+                            f"hive_partitioning = {str(hive).lower()}, union_by_name = true")
         types = {row[0]: row[1] for row in
-                 self.con.execute(f"DESCRIBE SELECT * FROM {self._read})").fetchall()}
+                 self.con.execute(f"DESCRIBE SELECT * FROM {self.parquet_sql})").fetchall()}
         self.file_columns = list(types)
         self._check_columns(types)
         self.columns = column_sql(codebook, types)

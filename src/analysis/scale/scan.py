@@ -27,7 +27,7 @@ def build_views(lazy, ids: list[ColumnSQL], dups: dict | None = None) -> None:
     as a run that validated the dataset counted them (then no scan here).
     """
     source = (f"SELECT r.* EXCLUDE (filename, file_row_number), "
-              f"o.__offset + r.file_row_number + 1 AS __line FROM {lazy._read}, "
+              f"o.__offset + r.file_row_number + 1 AS __line FROM {lazy.parquet_sql}, "
               "filename = true, file_row_number = true) r JOIN __offsets o USING (filename)")
     derived = ", ".join(f"{expr} AS {quote(name)}" for c in lazy.columns
                         for name, expr in c.derived.items())
@@ -62,8 +62,7 @@ def build_views(lazy, ids: list[ColumnSQL], dups: dict | None = None) -> None:
     lazy.con.execute(
         f"CREATE TEMP VIEW __flagged AS SELECT *, {reason} AS __reason FROM "
         f"(SELECT d.*{', ' if flags else ''}{', '.join(flags)} FROM __decoded d{joins})")
-    lazy._values = ", ".join(f"{c.value} AS {c.quoted}" for c in lazy.columns)
-    lazy.con.execute(f"CREATE TEMP VIEW __valid AS SELECT {lazy._values} FROM __flagged "
+    lazy.con.execute(f"CREATE TEMP VIEW __valid AS SELECT {_values(lazy)} FROM __flagged "
                      "WHERE __reason = 0")
 
 def validate_rows(lazy) -> None:
@@ -79,7 +78,7 @@ def validate_rows(lazy) -> None:
     rows = lazy.con.sql(
         f"SELECT __reason, count(*){''.join(', ' + s for s in sums)}, "
         f"list(__line) FILTER (WHERE __reason > 0){''.join(', ' + m for m in missing)} "
-        f"FROM (SELECT __reason, __line{flags}, {lazy._values} FROM __flagged) "
+        f"FROM (SELECT __reason, __line{flags}, {_values(lazy)} FROM __flagged) "
         "GROUP BY __reason ORDER BY __reason").fetchall()
     width = 2 + len(sums)
     lines = np.array([x for r in rows for x in (r[width] or [])], dtype=np.int64)
@@ -106,8 +105,13 @@ def exclude_lines(lazy, lines: np.ndarray) -> None:
     lazy.con.register("__excluded_frame", pd.DataFrame({"__line": lines}))
     lazy.con.execute("CREATE TEMP TABLE __excluded AS SELECT * FROM __excluded_frame")
     lazy.con.unregister("__excluded_frame")
-    lazy.con.execute(f"CREATE OR REPLACE TEMP VIEW __valid AS SELECT {lazy._values} FROM "
+    lazy.con.execute(f"CREATE OR REPLACE TEMP VIEW __valid AS SELECT {_values(lazy)} FROM "
                      "__decoded WHERE __line NOT IN (SELECT __line FROM __excluded)")
+
+
+def _values(lazy) -> str:
+    """Each codebook column's decoded value under its own name (the select list of __valid)."""
+    return ", ".join(f"{c.value} AS {c.quoted}" for c in lazy.columns)
 
 
 __all__ = ["build_views", "exclude_lines", "validate_rows"]
