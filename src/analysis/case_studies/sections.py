@@ -300,26 +300,17 @@ def dose_response(report: ReportSession, exposure: str, outcome: str,
 
 
 def _curve_counts(report: ReportSession, outcome: str, curve) -> str:
-    """"n = ..., ... events" of a curve, as the release shows the planned model's counts.
+    """"n = ..., ... events" of a curve, from the planned model of ``outcome`` it was fitted on.
 
-    The curve is fitted on the planned model's complete cases (the same n and
-    events), so its counts are that model's released cells; other counts are
-    not in the release and are left out.
+    As in the report notebooks (:func:`analysis.report.dose_response.curve_counts`):
+    the counts are that model's released cells when the curve has its n and events.
     """
-    from analysis.privacy import cell_key
-    from analysis.report.disclosure import model_population, outcome_levels
+    from analysis.report.dose_response import curve_counts
 
-    release = report.release
     for fitted in report.fits:
-        info = getattr(fitted.result, "info", None) or {}
-        if fitted.plan.outcome != outcome or fitted.failure is not None \
-                or (info.get("n"), info.get("events")) != (curve.attrs["n"],
-                                                           curve.attrs["events"]):
-            continue
-        total = cell_key(model_population(fitted.plan))
-        events = total.plus(outcome, outcome_levels(report.survey, outcome)[-1])
-        if total in release and events in release:
-            return f"n = {release.label(total)}, {release.label(events)} events"
+        if fitted.plan.outcome == outcome and fitted.failure is None \
+                and (counts := curve_counts(report, fitted, curve)):
+            return counts
     return "the counts are those of the model's complete cases"
 
 

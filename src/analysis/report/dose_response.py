@@ -59,7 +59,7 @@ def dose_responses(report: ReportSession, outcome: str | None,
         if drawn is None:
             parts.append(Html(f"<p>{html.escape(gaps[0], quote=False)}</p>"))
             continue
-        counts = _curve_counts(report, fitted, curve)
+        counts = curve_counts(report, fitted, curve)
         ax = figures.dose_response_plot(drawn)
         parts.append(report.figure(ax, table_key("dose", exposure),
                                    caption=f"{label}: odds ratio against the median, with 95% "
@@ -140,7 +140,7 @@ def model_withholds(report: ReportSession, fitted, exposure: str) -> bool:
     return len(kept) < len(rows)
 
 
-def _curve_counts(report: ReportSession, fitted, curve) -> str:
+def curve_counts(report: ReportSession, fitted, curve) -> str:
     """"n = ..., ... events" of a curve, as the release shows its model's counts ("": unknown).
 
     A curve fitted on the planned model's complete cases (the same n and
@@ -161,4 +161,4 @@ def _curve_counts(report: ReportSession, fitted, curve) -> str:
     return ""
 
 
-__all__ = ["dose_responses", "drawn_curve", "model_withholds"]
+__all__ = ["curve_counts", "dose_responses", "drawn_curve", "model_withholds"]
