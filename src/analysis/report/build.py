@@ -44,12 +44,14 @@ from analysis.report.run_folder import (
     remove_stale_runs,
     stage_run,
 )
+from analysis.report.warm import WarmKernel, survey_prefetch
 from analysis.style import ENV as STYLE_ENV
 from analysis.style import NumberStyle, current_style, get_style, style_to_text, use_style
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 RUNNER_PARAMETERS = ("data", "codebook", "out_dir", "threshold", "rounding")
 JOBS = 2  # notebooks of one run at a time, at most (see _jobs): each kernel holds the survey
+WARM_KERNELS = 4  # notebooks whose kernels start while the run validates and fits, at most
 KERNEL_COPIES = 4  # a kernel's peak memory, in copies of the in-memory survey (10^6: ~1 GiB)
 
 log = logging.getLogger("analysis.report")
@@ -185,8 +187,14 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_runs(out)
     staging, owner = stage_run(out)
+    warm: list[WarmKernel] = []
+    kernels = KernelGroup()  # every kernel manager this run starts
     try:
         secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
+        env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
+        at_once = _jobs(int(jobs), len(paths), dataset, None)
+        # the notebooks' kernels start now and import while the run validates and fits
+        warm = [WarmKernel(path.parent, env, kernels) for path in paths[:WARM_KERNELS]]
         survey_bytes = None
         # the plan's reasons and the release's labels are text the notebooks show: in
         # the run's number style, as the notebooks write theirs
@@ -200,14 +208,17 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                                            parameters, secret)
                 if validated is not None:
                     survey_bytes = int(validated[0].data.memory_usage(deep=True).sum())
+                    planned, at_once = at_once, _jobs(int(jobs), len(paths), dataset,
+                                                      survey_bytes)
+                    _prefetch(warm, planned, at_once, survey_bytes, staging, validated[1],
+                              codebook)
                     release_once(*validated, staging, parameters, threshold, rounding,
                                   secret, paths)
                     del validated  # the run's fits and survey: not held while kernels run
         rule = {"threshold": threshold or 0, "rounding": rounding}
-        env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
-        at_once = _jobs(int(jobs), len(paths), dataset, survey_bytes)
         summary = _run_all(paths, declared, parameters, data, codebook, staging, out,
-                           rule, timeout, progress, at_once, env, (formats, number_style))
+                           rule, timeout, progress, at_once, env, (formats, number_style),
+                           kernels, warm)
         clear_cache(staging)
         _write_results(staging, [p.stem for p in paths])
         write_text(staging / "index.html", index_page(staging, summary))
@@ -215,9 +226,32 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                    "replace this folder as a whole.\n")
         put_in_place(staging, out)
     finally:
+        for kernel in warm:  # those not taken: a failure before their notebooks ran
+            kernel.discard()
         shutil.rmtree(staging, ignore_errors=True)  # this run's folder, or the old report
         owner.unlink(missing_ok=True)
     return summary
+
+
+def _prefetch(warm: list[WarmKernel], planned: int, at_once: int, survey_bytes: int,
+              staging: Path, key: str, codebook: Path) -> None:
+    """Have the warm kernels read the cached survey while the run fits (see
+    :mod:`analysis.report.warm`).
+
+    Only when the memory test of :func:`_jobs` passes for all of them at once.
+    ``at_once`` is the notebooks at a time that test allows: when it is fewer
+    than the kernels that would run at once without it (``planned``), the
+    kernels beyond ``at_once`` are shut down (each holds the imports, ~200 MB).
+    """
+    if at_once < planned:
+        for kernel in warm[at_once:]:
+            kernel.discard()
+        del warm[at_once:]
+    free = _available_memory()
+    if free is not None and len(warm) * KERNEL_COPIES * survey_bytes > free / 2:
+        return
+    for kernel in warm:
+        kernel.prefetch(survey_prefetch(staging, key, codebook))
 
 
 def _jobs(jobs: int, notebooks: int, dataset: bool, survey_bytes: int | None) -> int:
@@ -252,9 +286,11 @@ def _available_memory() -> int | None:
 
 
 def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, timeout,
-             progress, jobs, env, exports=(("html",), None)) -> pd.DataFrame:
+             progress, jobs, env, exports=(("html",), None), kernels=None,
+             warm=()) -> pd.DataFrame:
     formats, number_style = exports
-    kernels = KernelGroup()  # every kernel manager this run starts
+    kernels = KernelGroup() if kernels is None else kernels
+    ready = dict(zip(paths[:len(warm)], warm, strict=True))  # their kernels, made ready ahead
     running: list[str] = []  # the notebooks under way, shown beside the bar
     exporting = threading.Lock()
 
@@ -272,7 +308,8 @@ def _run_all(paths, declared, parameters, data, codebook, staging, out, rule, ti
         bar.set_postfix_str(", ".join(running), refresh=True)  # which kernels are at work
         try:
             executed = _relocated(run_notebook(path, given, cwd=path.parent, timeout=timeout,
-                                               env=env, kernels=kernels), staging, out)
+                                               env=env, kernels=kernels,
+                                               warm=ready.pop(path, None)), staging, out)
         finally:
             running.remove(name)
         with exporting:  # nbconvert's exporters share state: one page at a time

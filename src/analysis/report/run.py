@@ -65,7 +65,7 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
                  timeout: int = CELL_TIMEOUT, kernel_name: str = KERNEL,
                  start_timeout: int = START_TIMEOUT,
                  env: Mapping[str, str] | None = None,
-                 kernels: list | None = None) -> nbformat.NotebookNode:
+                 kernels: list | None = None, warm=None) -> nbformat.NotebookNode:
     """Execute a notebook with papermill and return the executed notebook.
 
     The kernel is ``kernel_name`` (``python3``); jupyter_client starts the
@@ -78,7 +78,10 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
     so any number of runs at once cannot meet each other's channels. A
     kernel that fails to start is started once more, and the log says so.
     Each kernel manager started is appended to ``kernels`` when given (see
-    :func:`stop_kernels`).
+    :func:`stop_kernels`). ``warm`` is a :class:`~analysis.report.warm.WarmKernel`
+    made for this notebook: its kernel, already started, runs the notebook
+    (and is shut down after it), unless it failed; then the notebook starts
+    its own.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -89,19 +92,23 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
     with tempfile.TemporaryDirectory(prefix="backpain-report-") as tmp:
         for attempt in (1, 2):
             output = Path(tmp) / f"{attempt}-{path.name}"
-            started: list[LocalKernelManager] = []  # this notebook's kernel(s)
-            kernel_log = Path(tmp) / f"{attempt}-kernel.log"
-            manager = type("RunKernelManager", (LocalKernelManager,), {
-                "kernel_cwd": str(cwd or path.parent), "kernel_env": dict(env or {}),
-                "kernel_log": str(kernel_log), "started": started, "group": kernels})
+            ready = warm.take() if warm is not None and attempt == 1 else None
+            if ready is not None:
+                started, kernel_log = warm.started, Path(warm.kernel_log)
+                given = {"km": ready}
+            else:
+                started = []  # this notebook's kernel(s)
+                kernel_log = Path(tmp) / f"{attempt}-kernel.log"
+                given = {"kernel_manager_class": kernel_manager_class(
+                    str(cwd or path.parent), dict(env or {}), str(kernel_log), started,
+                    kernels)}
             try:
                 # papermill's own ``cwd`` changes this whole process's folder (a race
                 # when runs share a process); the kernel manager starts the kernel there
                 papermill.execute_notebook(
                     str(path), str(output), parameters=dict(parameters),
                     kernel_name=kernel_name, progress_bar=False, log_output=False,
-                    start_timeout=start_timeout, execution_timeout=timeout,
-                    kernel_manager_class=manager)
+                    start_timeout=start_timeout, execution_timeout=timeout, **given)
             except PapermillExecutionError as exc:
                 executed = _read(output)
                 number = _cell_number(executed, exc.source)
@@ -122,6 +129,8 @@ def run_notebook(path: str | Path, parameters: Mapping[str, Any], *, cwd: str | 
                                   f"{type(exc).__name__}: {message}{_death(started)}"
                                   f"{_last_words(kernel_log)}") from None
             finally:
+                if ready is not None:  # handed over: papermill leaves it running
+                    warm.discard()
                 for started_manager in started:  # also after an interrupt, which skips cleanup
                     started_manager.remove_private_folder()
             return nbformat.read(output, as_version=4)
@@ -190,6 +199,15 @@ def _death(started: list[LocalKernelManager]) -> str:
     return f"; the kernel was killed by {name}: {why}"
 
 
+def kernel_manager_class(cwd: str, env: dict[str, str], kernel_log: str, started: list,
+                         group: list | None) -> type[LocalKernelManager]:
+    """The :class:`LocalKernelManager` of one notebook's kernel: its folder, environment,
+    stderr log, the list it adds itself to and the run's :class:`KernelGroup`."""
+    return type("RunKernelManager", (LocalKernelManager,), {
+        "kernel_cwd": cwd, "kernel_env": env, "kernel_log": kernel_log, "started": started,
+        "group": group})
+
+
 class LocalKernelManager(AsyncKernelManager):
     """A kernel that talks over Unix sockets in a private folder of its own.
 
@@ -246,6 +264,13 @@ class LocalKernelManager(AsyncKernelManager):
             self.group.append(self)
             if getattr(self.group, "stopped", False):  # its run was stopped meanwhile
                 stop_kernels(self.group)
+
+    def client(self, **kwargs: Any):
+        # kept: a kernel handed to papermill is not shut down by it, nor its client's
+        # channels closed; whoever shuts the kernel down closes them
+        made = super().client(**kwargs)
+        self.__dict__.setdefault("clients", []).append(made)
+        return made
 
     def exit_status(self) -> int | None:
         """The kernel process's exit status (negative: killed by that signal), or None."""
