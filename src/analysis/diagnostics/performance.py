@@ -95,14 +95,15 @@ def calibration(result_or_y, p=None, weights=None, bins: int = 10) -> Calibratio
     Wilson 95% interval. In-sample, a maximum-likelihood logistic model has
     intercept 0 and slope 1 exactly (tested).
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     y, p, w = outcome_arrays(result_or_y, p, weights)
     lp = np.log(p / (1 - p))
     const = np.ones_like(lp)
-    slope_fit = sm.GLM(y, np.column_stack([const, lp]), family=sm.families.Binomial(),
+    slope_fit = GLM(y, np.column_stack([const, lp]), family=families.Binomial(),
                        freq_weights=w).fit()
-    int_fit = sm.GLM(y, const[:, None], family=sm.families.Binomial(), offset=lp,
+    int_fit = GLM(y, const[:, None], family=families.Binomial(), offset=lp,
                      freq_weights=w).fit()
     rows = []
     for name, fit, j, null in (("intercept", int_fit, 0, 0.0), ("slope", slope_fit, 1, 1.0)):

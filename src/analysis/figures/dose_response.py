@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from matplotlib.axes import Axes
 from scipy import stats
+from statsmodels.discrete.discrete_model import Logit
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from analysis.aggregate import event_indicator
@@ -93,7 +93,7 @@ def dose_response(survey, exposure: str, outcome: str | None = None,
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            fit = sm.Logit(y, design.X).fit(disp=0, maxiter=100)
+            fit = Logit(y, design.X).fit(disp=0, maxiter=100)
         except (PerfectSeparationWarning, np.linalg.LinAlgError) as err:
             raise ModelError(f"dose_response of {outcome!r} on {exposure!r} cannot be fitted: "
                              f"{err}") from err

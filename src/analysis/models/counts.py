@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import special, stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools import sm_exceptions
 
 from analysis.errors import ModelError
@@ -223,7 +224,7 @@ def _fit(name, prep, names, y, offset, family, cov_type, groups) -> Fit:
 def _poisson(y, X, offset):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raw = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=1e-12,
+        raw = GLM(y, X, family=families.Poisson(), offset=offset).fit(tol=1e-12,
                                                                              maxiter=200)
     trouble = any(issubclass(w.category, (sm_exceptions.ConvergenceWarning,
                                           sm_exceptions.PerfectSeparationWarning))

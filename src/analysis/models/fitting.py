@@ -23,9 +23,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools import sm_exceptions
 
 from analysis.aggregate import events_trials, pattern_index
@@ -209,7 +210,7 @@ def fit_arrays(name, design, encoded, method, firth, y, events, trials, start=No
                 converged = bool(raw.mle_retvals["converged"])
             else:
                 endog = np.column_stack([events, trials - events])
-                glm = sm.GLM(endog, X, family=sm.families.Binomial())
+                glm = GLM(endog, X, family=families.Binomial())
                 known = _pattern_start(X, events, trials) if start is None else None
                 if known is not None:
                     # From the maximum, IRLS's step is ~1e-16: judged on the estimates, it

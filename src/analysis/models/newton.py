@@ -16,7 +16,7 @@ import warnings
 from contextlib import contextmanager
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import Logit
 from statsmodels.tools import sm_exceptions
 
 
@@ -111,7 +111,7 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
         cov = np.full((k, k), np.nan)
     # The rank is known from the invertible information matrix; statsmodels'
     # own check is a QR decomposition of X that costs more than the whole fit.
-    model = sm.Logit(y, X, check_rank=False)
+    model = Logit(y, X, check_rank=False)
     fit = LikelihoodModelResults(model, beta, normalized_cov_params=cov, scale=1.0)
     fit.mle_retvals = {"converged": converged, "iterations": iterations, "fopt": -llf / n}
     fit.mle_settings = {"optimizer": "newton", "start_params": start, "maxiter": maxiter}

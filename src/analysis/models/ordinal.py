@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit
+from statsmodels.discrete.discrete_model import MNLogit
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools import sm_exceptions
 
@@ -317,7 +317,7 @@ def _fit_multinomial(name, prep, names, y, order, cov_type, groups
     design = prep.design(names)
     X = design.X
     k = X.shape[1]
-    model = sm.MNLogit(y, X)
+    model = MNLogit(y, X)
     singular = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -37,7 +37,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools import sm_exceptions
 
 from analysis.errors import ModelError
@@ -167,7 +168,7 @@ def _poisson_fit(name, design, prep, y, sample_design) -> Fit:
     w = np.ones(y.size) if sample_design is None else sample_design.weight[prep.rows]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raw = sm.GLM(y, X, family=sm.families.Poisson(), freq_weights=w).fit(tol=1e-12,
+        raw = GLM(y, X, family=families.Poisson(), freq_weights=w).fit(tol=1e-12,
                                                                             maxiter=200)
     converged = bool(raw.converged) and not any(
         issubclass(c.category, sm_exceptions.ConvergenceWarning) for c in caught)

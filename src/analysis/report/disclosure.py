@@ -60,6 +60,7 @@ from analysis.report.release_files import (
     write_log,
     write_release,
 )
+from analysis.report.survey_counts import SurveyCounts
 
 # ---- questionnaires -----------------------------------------------------------------
 SAMPLE = "sample"  # the random sample of a Parquet dataset: what has no aggregate form
@@ -369,36 +370,6 @@ def report_release(survey, plan, fits=None, *, threshold: int | None = 5,
     return release
 
 
-class SurveyCounts:
-    """The counts of an in-memory survey, under the names a report session gives them.
-
-    Their one home: :class:`~analysis.report.session.ReportSession` counts an
-    in-memory survey with these (and a Parquet dataset in DuckDB).
-    """
-
-    def __init__(self, survey) -> None:
-        self.survey = survey
-        self.flow = survey.flow
-
-    def change_counts(self) -> pd.DataFrame:
-        return self.survey.accounts.counts()
-
-    def table_one(self, by: str | None = None, columns=None) -> pd.DataFrame:
-        from analysis.describe import table_one
-
-        return table_one(self.survey, by=by, columns=columns)
-
-    def missingness(self) -> pd.DataFrame:
-        from analysis.figures import missingness
-
-        return missingness(self.survey)
-
-    def prevalence(self, outcome: str, by: list[str], design: bool) -> pd.DataFrame:
-        from analysis.describe import prevalence
-
-        return prevalence(self.survey, outcome, by=by, weighted=False, design=design)
-
-
 __all__ = [
     "EXCLUDED",
     "LOG_FILE",
@@ -406,7 +377,6 @@ __all__ = [
     "POPULATION",
     "READ",
     "RELEASE_FILE",
-    "SurveyCounts",
     "band_scores",
     "change_counts",
     "change_keys",

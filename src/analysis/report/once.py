@@ -153,6 +153,7 @@ def release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[
         write_release,
     )
     from analysis.report.session import plan_options, release_options
+    from analysis.report.survey_counts import SurveyCounts, write_shared_counts
 
     sources = [c.source for p in paths for c in nbformat.read(p, as_version=4).cells
                if c.cell_type == "code"]
@@ -164,12 +165,16 @@ def release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[
         fitted.extend(fit_plan(survey, planned, fitter))
         return fitted
 
+    counts = SurveyCounts(survey) if source is None else None
     release = report_release(survey, planned, fits,
                              threshold=threshold, rounding=rounding,
                              factors=parameters.get("factors"), scores=parameters.get("scores"),
-                             parts=notebook_parts(sources) if paths else None, source=source)
+                             parts=notebook_parts(sources) if paths else None,
+                             source=source if source is not None else counts)
     write_log(release, out)
     key = release_key(data_key, threshold, rounding, release_options(parameters))
     write_release(release, out, key, secret)
+    if counts is not None:  # Table 1 and the missing values: read by the notebooks
+        write_shared_counts(counts, out, data_key, secret)
     if fitted:  # fitted once: the regression notebook reads them (analysis.report.shared_fits)
         write_shared_fits(fitted, out, fits_key(data_key, plan_text(planned)), secret)

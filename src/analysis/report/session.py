@@ -206,10 +206,21 @@ class ReportSession:
 
     @property
     def _counts(self):
-        """An in-memory survey's counts: their one home (:class:`~.disclosure.SurveyCounts`)."""
-        from analysis.report.disclosure import SurveyCounts
+        """An in-memory survey's counts: their one home (:class:`~.survey_counts.SurveyCounts`)."""
+        from analysis.report.survey_counts import SurveyCounts
 
-        return SurveyCounts(self.survey)
+        return SurveyCounts(self.survey, self._shared_counts)
+
+    @cached_property
+    def _shared_counts(self) -> dict:
+        """The tables the run counted on this survey (:mod:`analysis.report.survey_counts`),
+        and those counted here since (each is used only on the rows and columns it counted)."""
+        from analysis.report.cache import FOLDER
+        from analysis.report.survey_counts import FILE, read_shared_counts
+
+        if not (self.out_dir / FOLDER / FILE).is_file() or not self.data.is_file():
+            return {}
+        return read_shared_counts(self.out_dir, self.data_key)
 
     @property
     def has_fits(self) -> bool:
