@@ -142,3 +142,28 @@ def test_standardised_prevalences_on_cells_equal_rows(survey, interactions):
         a, b = getattr(on_cells, frame), getattr(on_rows, frame)
         columns = [c for c in a.columns if a[c].dtype.kind == "f"]
         np.testing.assert_allclose(a[columns], b[columns], rtol=1e-10, atol=1e-14)
+
+
+def test_the_unweighted_start_is_rough_and_the_design_estimates_exact(survey, monkeypatch):
+    import importlib
+
+    from analysis.models.fitting import START_TOL
+
+    logistic_module = importlib.import_module("analysis.models.logistic")  # not the function
+
+    def fits(tol: float):
+        monkeypatch.setattr(logistic_module, "START_TOL", tol)
+        return logistic(survey, "ache", ["lifting"], ["age", "shift"], design=True)
+
+    rough, precise = fits(START_TOL), fits(1e-12)
+    for name in rough._fits:
+        np.testing.assert_allclose(rough._fits[name].params, precise._fits[name].params,
+                                   rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(rough._fits[name].cov, precise._fits[name].cov,
+                                   rtol=1e-9, atol=1e-15)
+    pd.testing.assert_frame_equal(rough.table, precise.table, rtol=1e-9)
+    # the adjusted model has a numeric covariate: its start is a Newton fit of the rows,
+    # which stops early, and the weighted fit goes on from there
+    start = rough.fits["adjusted"].mle_retvals["iterations"]
+    assert start < precise.fits["adjusted"].mle_retvals["iterations"]
+    assert rough._fits["adjusted"].cells is None

@@ -19,7 +19,7 @@ from analysis.models.design import (
     spline_term,
 )
 from analysis.models.firth import profile_rows
-from analysis.models.fitting import fit_terms
+from analysis.models.fitting import START_TOL, fit_terms
 from analysis.models.imputation import fit_imputed
 from analysis.models.lr import model_tests, robust_model_tests
 from analysis.models.result import LogisticResult
@@ -86,8 +86,10 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     survey-weighted model with design-based (Taylor-linearised) standard
     errors from the codebook's weight, stratum and cluster roles (as
     ``survey::svyglm``; ``.tests`` is then empty: likelihood-ratio tests do
-    not hold under the design); ``impute="mice"`` fits on ``m`` multiply
-    imputed data sets (seed ``seed``) and pools by Rubin's rules, with
+    not hold under the design; ``.fits`` are then the unweighted fits the
+    weighted ones start from, to a Newton step below 0.01, not results);
+    ``impute="mice"`` fits on ``m`` multiply imputed data sets (seed
+    ``seed``) and pools by Rubin's rules, with
     ``info["n_dropped_complete_case"]`` and ``info["fmi"]``. ``crude=False``
     fits the adjusted model alone (the table's crude columns are empty and
     ``.tests`` too): for a model whose crude estimates come from elsewhere, as
@@ -173,9 +175,13 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
     counts = {}  # n and events per level of each factor: the same rows for every model
     crude_of = exposures if crude else []
-    crude_fits = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth, counts)
-             for v in crude_of}
-    adjusted = fit_terms("adjusted", [*main_terms.values(), *inter_terms], enc, y, method, firth)
+    # under the design the unweighted fits only start the weighted ones
+    tol = START_TOL if sample_design is not None and not firth else None
+    crude_fits = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth, counts,
+                               tol=tol)
+                  for v in crude_of}
+    adjusted = fit_terms("adjusted", [*main_terms.values(), *inter_terms], enc, y, method,
+                         firth, tol=tol)
 
     design_df = None
     for fit in [adjusted, *crude_fits.values()]:
