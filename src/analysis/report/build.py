@@ -193,8 +193,10 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
         secret = secrets.token_hex(32)  # signs the survey cache; only this run's kernels get it
         env = {SECRET_ENV: secret, STYLE_ENV: style_to_text(number_style)}
         at_once = _jobs(int(jobs), len(paths), dataset, None)
-        # the notebooks' kernels start now and import while the run validates and fits
-        warm = [WarmKernel(path.parent, env, kernels) for path in paths[:WARM_KERNELS]]
+        # the notebooks' kernels start now and import while the run validates and fits (a
+        # Parquet dataset's run keeps to one kernel at a time, for DuckDB's memory)
+        warm = [WarmKernel(path.parent, env, kernels)
+                for path in paths[:at_once if dataset else WARM_KERNELS]]
         survey_bytes = None
         # the plan's reasons and the release's labels are text the notebooks show: in
         # the run's number style, as the notebooks write theirs
