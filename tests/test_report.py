@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from _notebooks import write_notebook
 from analysis.cli import main
 from analysis.cli import report as _report_cli  # noqa: F401  registers `backpain report`
 from analysis.errors import ReportError
@@ -294,16 +295,7 @@ def test_a_cut_table_title_is_a_problem_the_report_css_prevents(browser, tmp_pat
 
 # ---- failures ------------------------------------------------------------------
 def _notebook(path: Path, *sources: str) -> Path:
-    cells = [nbformat.v4.new_code_cell("x = 1\nlabel = 'a'")]
-    cells[0].metadata["tags"] = ["parameters"]
-    cells += [nbformat.v4.new_code_cell(s) for s in sources]
-    for i, cell in enumerate(cells):
-        cell["id"] = f"c{i}"
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
-                                 "display_name": "Python 3"}
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(path, "x = 1\nlabel = 'a'", *sources)
 
 
 def test_committed_notebooks_have_one_parameters_cell_and_no_outputs():

@@ -17,11 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import psutil
 import pytest
 
+from _notebooks import write_notebook
 from analysis import load_survey
 from analysis.errors import ReportError
 from analysis.report import build, open_report, render_reports, run_folder, run_notebook
@@ -90,16 +90,7 @@ def _wait_for(predicate, seconds: float) -> bool:
 
 
 def _notebook(path: Path, *sources: str) -> Path:
-    cells = [nbformat.v4.new_code_cell("out_dir = 'reports'")]
-    cells[0].metadata["tags"] = ["parameters"]
-    cells += [nbformat.v4.new_code_cell(s) for s in sources]
-    for i, cell in enumerate(cells):
-        cell["id"] = f"c{i}"
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
-                                 "display_name": "Python 3"}
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(path, "out_dir = 'reports'", *sources)
 
 
 WRITE = ("import pathlib\np = pathlib.Path(out_dir) / 'tables'\np.mkdir(exist_ok=True)\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from _notebooks import write_notebook
 from analysis import load_survey
 from analysis.report import build, render_reports, run_notebook
 from analysis.report import warm as warm_module
@@ -41,17 +42,9 @@ folder.mkdir(exist_ok=True)
 
 
 def _probe(path: Path) -> Path:
-    cells = [nbformat.v4.new_code_cell("data = None\ncodebook = None\nout_dir = None\n"
-                                       "threshold = 5\nrounding = None\non_invalid = \"exclude\""),
-             nbformat.v4.new_code_cell(PROBE.replace("NAME", repr(path.stem)))]
-    cells[0].metadata["tags"] = ["parameters"]
-    for i, cell in enumerate(cells):
-        cell["id"] = f"c{i}"
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
-                                 "display_name": "Python 3"}
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(path, "data = None\ncodebook = None\nout_dir = None\nthreshold = 5\n"
+                          "rounding = None\non_invalid = \"exclude\"",
+                          PROBE.replace("NAME", repr(path.stem)))
 
 
 @pytest.fixture(scope="module")
