@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pandas as pd
 import pytest
@@ -90,3 +91,41 @@ def test_a_notebook_session_shows_the_runs_counts(data, survey, tmp_path, monkey
     write_shared_counts(counts, elsewhere, "another survey's key", "secret of the run")
     other = open_report("x", data, CODEBOOK_PATH, out_dir=elsewhere)
     assert len(other.table_one("spasm_12m")) == len(table_one(survey, by="spasm_12m")) > 3
+
+
+def test_the_counts_are_made_while_the_models_are_fitted(survey):
+    from analysis.report.once import fit_while_counting
+
+    counts = SurveyCounts(survey)
+    seen = []
+
+    def fits():
+        # returns only once the other thread has counted both tables: run one after the
+        # other, this would wait out its 60 s and fail
+        deadline = time.monotonic() + 60
+        while len(counts.computed) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(sorted(counts.computed))
+        return []
+
+    fit_while_counting(fits, counts, "spasm_12m", None)
+    assert seen == [['["missing values"]', '["table one", "spasm_12m", null]']]
+    pd.testing.assert_frame_equal(counts.table_one("spasm_12m"),
+                                  table_one(survey, by="spasm_12m"), check_exact=True)
+    only_missing = SurveyCounts(survey)
+    fit_while_counting(lambda: [], only_missing, "spasm_12m", {"missing", "models"})
+    assert list(only_missing.computed) == ['["missing values"]']
+
+
+def test_a_count_failing_beside_the_fits_is_left_to_the_release(survey):
+    from analysis.report.once import fit_while_counting
+
+    class Failing(SurveyCounts):
+        def table_one(self, by=None, columns=None):
+            raise RuntimeError("no Table 1 today")
+
+    counts, fitted = Failing(survey), []
+    fit_while_counting(lambda: fitted.append("fitted"), counts, None, None)
+    assert fitted == ["fitted"] and list(counts.computed) == []  # missingness not reached
+    with pytest.raises(RuntimeError, match="no Table 1 today"):  # where the release counts
+        counts.table_one(None)

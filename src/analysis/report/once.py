@@ -12,7 +12,8 @@ import ast
 import contextlib
 import ctypes
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,7 @@ def release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[
     """
     from analysis.plan import fit_plan, plan
     from analysis.report.disclosure import (
+        characteristics_grouping,
         notebook_parts,
         release_key,
         report_release,
@@ -160,17 +162,22 @@ def release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[
     if planned is None:
         planned = plan(survey, **plan_options(dict(parameters)))
     fitted: list = []
+    done: list = []
 
     def fits() -> list:
-        fitted.extend(fit_plan(survey, planned, fitter))
+        if not done:
+            fitted.extend(fit_plan(survey, planned, fitter))
+            done.append(True)
         return fitted
 
+    parts = notebook_parts(sources) if paths else None
     counts = SurveyCounts(survey) if source is None else None
+    if counts is not None and (parts is None or "models" in parts):
+        fit_while_counting(fits, counts, characteristics_grouping(survey, planned), parts)
     release = report_release(survey, planned, fits,
                              threshold=threshold, rounding=rounding,
                              factors=parameters.get("factors"), scores=parameters.get("scores"),
-                             parts=notebook_parts(sources) if paths else None,
-                             source=source if source is not None else counts)
+                             parts=parts, source=source if source is not None else counts)
     write_log(release, out)
     key = release_key(data_key, threshold, rounding, release_options(parameters))
     write_release(release, out, key, secret)
@@ -178,3 +185,30 @@ def release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[
         write_shared_counts(counts, out, data_key, secret)
     if fitted:  # fitted once: the regression notebook reads them (analysis.report.shared_fits)
         write_shared_fits(fitted, out, fits_key(data_key, plan_text(planned)), secret)
+
+
+def fit_while_counting(fits: Callable[[], list], counts, by: str | None,
+                       parts: set[str] | None) -> None:
+    """Fit the plan (``fits()``) while a second thread counts Table 1 and the missing values.
+
+    The fits are most of a run's work before its notebooks (about 15 s at 10^6
+    respondents), spent largely in BLAS, which lets go of the interpreter's
+    lock; the counts (about 4 s of pandas, into ``counts``, a
+    :class:`~analysis.report.survey_counts.SurveyCounts`) take the other core
+    meanwhile. Neither count reads the ledger the fits write to, and the release
+    registers both afterwards in its own order, so it decides as before. A count
+    that fails on the thread is counted again in the release, and fails there.
+    """
+    def count() -> None:
+        with contextlib.suppress(Exception):
+            if parts is None or "table one" in parts:
+                counts.table_one(by)
+            if parts is None or "missing" in parts:
+                counts.missingness()
+
+    ahead = threading.Thread(target=count, name="backpain-counts", daemon=True)
+    ahead.start()
+    try:
+        fits()
+    finally:
+        ahead.join()
