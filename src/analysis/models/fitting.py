@@ -34,6 +34,7 @@ from analysis.errors import BackpainWarning, ModelError
 from analysis.models.design import Design, Encoded, Term, build_design
 from analysis.models.firth import penalised_fit
 from analysis.models.newton import (
+    TOL,
     RankDeficientError,
     design_rank,
     gram_rank,
@@ -44,8 +45,8 @@ from analysis.models.newton import (
 
 PATTERN_RATIO = 10
 # Newton's tolerance for a row fit that only starts another: the survey-weighted refit
-# goes on to its own 1e-10 from wherever it starts (same estimates to ~1e-12), and a fit
-# of 10^6 rows to 1e-2 takes one or two passes over them instead of three or four.
+# goes on to its own 1e-10 from wherever it starts (same estimates to ~1e-12), and the
+# start stops a pass or more over the rows earlier.
 START_TOL = 1e-2
 Z95 = stats.norm.ppf(0.975)
 
@@ -109,13 +110,13 @@ class Fit:
 
 def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.ndarray,
               method: str = "auto", firth: bool = False, counts: dict | None = None,
-              tol: float | None = None) -> Fit:
+              tol: float = TOL) -> Fit:
     """Fit intercept + ``terms`` on complete rows ``encoded``/``y`` by the chosen method.
 
     ``counts`` (a dict, filled here) keeps each factor's respondents and events per
     level for further models of the same rows (and their tables: ``tidy_rows``).
-    ``tol`` (rows, maximum likelihood) is Newton's tolerance when the default
-    (1e-8) is not wanted: :data:`START_TOL` for a fit that only starts another
+    ``tol`` (rows, maximum likelihood) is Newton's tolerance:
+    :data:`START_TOL` for a fit that only starts another
     (the design-based refit, :func:`analysis.design_based.design_logistic_fit`).
     """
     used = {v for t in terms for v in t.variables}
@@ -198,7 +199,7 @@ def _rank_error(name: str, design: Design, rank: int) -> ModelError:
 
 
 def fit_arrays(name, design, encoded, method, firth, y, events, trials, start=None,
-               tol=None) -> Fit:
+               tol=TOL) -> Fit:
     X = design.X
     # A row fit checks the rank on its first information matrix instead of
     # paying for one more pass over the rows.
@@ -212,8 +213,7 @@ def fit_arrays(name, design, encoded, method, firth, y, events, trials, start=No
                 raw, params, cov, llf, converged = _firth(X, y, events, trials, start)
             elif method == "rows":
                 try:
-                    raw = newton_logit(X, y, start, check_rank=True,
-                                       **({} if tol is None else {"tol": tol}))
+                    raw = newton_logit(X, y, start, check_rank=True, tol=tol)
                 except RankDeficientError as exc:
                     raise _rank_error(name, design, exc.rank) from None
                 params, cov, llf = raw.params, raw.cov_params(), raw.llf

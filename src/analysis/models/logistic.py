@@ -22,6 +22,7 @@ from analysis.models.firth import profile_rows
 from analysis.models.fitting import START_TOL, fit_terms
 from analysis.models.imputation import fit_imputed
 from analysis.models.lr import model_tests, robust_model_tests
+from analysis.models.newton import TOL
 from analysis.models.result import LogisticResult
 from analysis.models.rows import TABLE_COLUMNS, side_by_side, tidy_rows
 from analysis.models.variables import RULE_MISSING, model_variables
@@ -176,7 +177,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     counts = {}  # n and events per level of each factor: the same rows for every model
     crude_of = exposures if crude else []
     # under the design the unweighted fits only start the weighted ones
-    tol = START_TOL if sample_design is not None and not firth else None
+    tol = START_TOL if sample_design is not None and not firth else TOL
     crude_fits = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth, counts,
                                tol=tol)
                   for v in crude_of}

@@ -51,8 +51,11 @@ class RankDeficientError(Exception):
         self.rank = rank
 
 
+TOL = 1e-8  # Newton's default tolerance: the largest step at which it stops
+
+
 def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, *,
-                 tol: float = 1e-8, maxiter: int = 100, check_rank: bool = False):
+                 tol: float = TOL, maxiter: int = 100, check_rank: bool = False):
     """Maximum-likelihood logistic regression by Newton-Raphson, as a statsmodels result.
 
     Method: Newton-Raphson on the log-likelihood with step-halving, the

@@ -210,9 +210,9 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
                                            parameters, secret)
                 if validated is not None:
                     survey_bytes = int(validated[0].data.memory_usage(deep=True).sum())
-                    planned, at_once = at_once, _jobs(int(jobs), len(paths), dataset,
-                                                      survey_bytes)
-                    _prefetch(warm, planned, at_once, survey_bytes, staging, validated[1],
+                    unlimited, at_once = at_once, _jobs(int(jobs), len(paths), dataset,
+                                                        survey_bytes)
+                    _prefetch(warm, unlimited, at_once, survey_bytes, staging, validated[1],
                               codebook)
                     release_once(*validated, staging, parameters, threshold, rounding,
                                   secret, paths)
@@ -235,17 +235,17 @@ def render_reports(data: str | Path, codebook: str | Path, out: str | Path = "re
     return summary
 
 
-def _prefetch(warm: list[WarmKernel], planned: int, at_once: int, survey_bytes: int,
+def _prefetch(warm: list[WarmKernel], unlimited: int, at_once: int, survey_bytes: int,
               staging: Path, key: str, codebook: Path) -> None:
     """Have the warm kernels read the cached survey while the run fits (see
     :mod:`analysis.report.warm`).
 
     Only when the memory test of :func:`_jobs` passes for all of them at once.
     ``at_once`` is the notebooks at a time that test allows: when it is fewer
-    than the kernels that would run at once without it (``planned``), the
+    than the kernels that would run at once without it (``unlimited``), the
     kernels beyond ``at_once`` are shut down (each holds the imports, ~200 MB).
     """
-    if at_once < planned:
+    if at_once < unlimited:
         for kernel in warm[at_once:]:
             kernel.discard()
         del warm[at_once:]

@@ -161,13 +161,12 @@ def release_once(survey, data_key: str, planned, out: Path, parameters: Mapping[
                if c.cell_type == "code"]
     if planned is None:
         planned = plan(survey, **plan_options(dict(parameters)))
-    fitted: list = []
-    done: list = []
+    fitted: list | None = None  # fitted on first use: by fit_while_counting or the release
 
     def fits() -> list:
-        if not done:
-            fitted.extend(fit_plan(survey, planned, fitter))
-            done.append(True)
+        nonlocal fitted
+        if fitted is None:
+            fitted = fit_plan(survey, planned, fitter)
         return fitted
 
     parts = notebook_parts(sources) if paths else None

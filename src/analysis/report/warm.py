@@ -56,7 +56,7 @@ class WarmKernel:
         self.manager = manager_class(kernel_name=KERNEL)
         self.failure: str | None = None
         self._start_timeout = start_timeout
-        self._later: list[str] = []
+        self._code: str | None = None  # what runs after the imports (the survey read)
         self._no_more = threading.Event()  # no more code comes: finish what was given
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._prepare, name="backpain-warm-kernel",
@@ -66,7 +66,7 @@ class WarmKernel:
     def prefetch(self, code: str) -> None:
         """Run ``code`` in the kernel after the imports (it must not raise)."""
         if not self._no_more.is_set():
-            self._later.append(code)
+            self._code = code
             self._no_more.set()
 
     def take(self):
@@ -103,8 +103,8 @@ class WarmKernel:
                 client.wait_for_ready(timeout=self._start_timeout)
                 _execute(client, IMPORTS, self._start_timeout)
                 self._no_more.wait()
-                for code in self._later:
-                    _execute(client, code, self._start_timeout)
+                if self._code is not None:
+                    _execute(client, self._code, self._start_timeout)
             finally:
                 client.stop_channels()
         except Exception as exc:
