@@ -61,12 +61,18 @@ def survey():
 
 
 def _on_rows(survey, result, name: str):
-    """The result's fit ``name`` refitted by design_logistic_fit on its rows."""
+    """The result's fit ``name``, and the same model refitted by design_logistic_fit on its
+    rows (started from an unweighted row fit, as ``method="rows"`` starts)."""
     fit = result._fits[name]
-    rows_fit = replace(fit)
-    design_logistic_fit(rows_fit, survey_design(survey), complete_rows(survey, result.info),
+    info = result.info
+    started = logistic(survey, info["outcome"], info["exposures"], info["adjust_for"],
+                       interactions=[t.variables for t in fit.design.terms
+                                     if t.kind == "interaction"],
+                       method="rows", design=True)._fits[name]
+    rows_fit = replace(started)
+    design_logistic_fit(rows_fit, survey_design(survey), complete_rows(survey, info),
                         cells=False)
-    assert rows_fit.cells is None
+    assert rows_fit.cells is None and rows_fit.method == "rows"
     return fit, rows_fit
 
 
@@ -121,7 +127,9 @@ def test_cells_are_not_made_when_as_many_as_rows(survey):
     result = logistic(small, "ache", ["lifting", "shift"], [], design=True)
     fit = result._fits["adjusted"]
     # 6 patterns in 24 PSUs can be 144 cells: more than half of ~110 rows
-    assert design_cells(fit, survey_design(small), complete_rows(small, result.info)) is None
+    assert design_cells(fit.design.terms, fit.encoded, fit.y, survey_design(small),
+                        complete_rows(small, result.info)) is None
+    assert fit.method == "rows"  # started on its 6 patterns, refitted on its rows
     assert fit.cells is None
 
 

@@ -88,7 +88,8 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     errors from the codebook's weight, stratum and cluster roles (as
     ``survey::svyglm``; ``.tests`` is then empty: likelihood-ratio tests do
     not hold under the design; ``.fits`` are then the unweighted fits the
-    weighted ones start from, to a Newton step below 0.01, not results);
+    weighted ones start from, not results: on covariate patterns, or on rows
+    to a Newton step below 0.01);
     ``impute="mice"`` fits on ``m`` multiply imputed data sets (seed
     ``seed``) and pools by Rubin's rules, with
     ``info["n_dropped_complete_case"]`` and ``info["fmi"]``. ``crude=False``
@@ -141,8 +142,10 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
     cov_type, cluster, groups_all, sample_design = _variance_options(survey, cov_type, cluster,
                                                                      design, firth)
-    if sample_design is not None or cov_type != "model":
+    if cov_type != "model":
         method = "rows"  # sandwiches need one score per respondent
+    # (under the design the scores are totalled by PSU over cells or rows: the unweighted
+    # fit that starts the weighted one may be on covariate patterns)
     # Complete cases: one sample for crude and adjusted models alike.
     missing = {outcome: np.isnan(y_all), **{v: e.missing for v, e in enc_all.items()}}
     if groups_all is not None:
@@ -189,7 +192,7 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
         if sample_design is not None:
             from analysis.design_based import design_logistic_fit
 
-            design_df = design_logistic_fit(fit, sample_design, rows)
+            design_df = design_logistic_fit(fit, sample_design, rows, encoded=enc, y=y)
             if fit.cov_type == "model":
                 fit.cov_type = "design"
         elif cov_type != "model":

@@ -153,6 +153,9 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 pr_rows += a
                 pd_rows += b
                 continue
+            if design is not None and fit.method == "patterns" and (
+                    ci != "delta" or fit.cells is None):
+                fit = _fit_on_rows(fit, survey, info, rows)
             target = _target(fit, [v], design, rows, cells=ci == "delta")
             if ci == "bootstrap":
                 mus, draws = _bootstrap(fit, target, v, design, rows, n_boot, seed)
@@ -256,6 +259,24 @@ def complete_rows(survey, info: dict) -> np.ndarray:
         raise ModelError(f"The survey has {rows.size} complete rows but the result used "
                          f"{info['n']}: pass the survey the model was fitted on.")
     return rows
+
+
+def _fit_on_rows(fit, survey, info: dict, rows: np.ndarray):
+    """A copy of a design-based fit that started on covariate patterns, on its rows.
+
+    Its weighted sums were taken over (pattern x PSU) cells; a bootstrap
+    reweights PSUs, which cells of the original weights cannot follow.
+    """
+    from analysis.aggregate import event_indicator
+    from analysis.models.design import encode
+    from analysis.models.survey_logit import as_rows
+
+    data = survey.data
+    used = {v for t in fit.design.terms for v in t.variables}
+    encoded = {v: encode(data, survey.codebook, v, info["reference"].get(v)).take(rows)
+               for v in used}
+    y = event_indicator(data[info["outcome"]], info["outcome"])[rows]
+    return as_rows(replace(fit), encoded, y)
 
 
 def _target(fit, variables, design, rows, cells: bool = False) -> _Target:

@@ -36,7 +36,7 @@ from scipy.special import expit
 
 from analysis.aggregate import pattern_index
 from analysis.errors import ModelError
-from analysis.models.design import Encoded, build_design
+from analysis.models.design import Design, Encoded, Term, build_design
 from analysis.models.fitting import Z95, information_score, one_blas_thread
 from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
@@ -112,58 +112,75 @@ def weighted_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, start: np.ndarra
     return beta, bread, llf
 
 
-def design_cells(fit, design, rows: np.ndarray) -> DesignCells | None:
-    """The (covariate pattern x PSU) cells of a row fit, or None when they are too many.
+def design_cells(terms: list[Term], encoded: dict[str, Encoded], y: np.ndarray, design,
+                 rows: np.ndarray) -> DesignCells | None:
+    """The (covariate pattern x PSU) cells of a model's rows, or None when they are too many.
 
-    A pattern is a combination of the factors' levels and the numeric
-    covariates' values (a spline's columns are functions of its value). None
-    when the cells would be more than half the rows (then the rows are as
-    cheap), which continuous covariates give. ``rows`` are the fit's rows' positions in the
-    survey; cells of zero weight total are left out (they add nothing to
-    any sum; their PSUs still count, as the rows' do).
+    ``terms`` are the model's, ``encoded`` and ``y`` its rows' variables and
+    0/1 outcome, ``rows`` those rows' positions in the survey. A pattern is a
+    combination of the factors' levels and the numeric covariates' values (a
+    spline's columns are functions of its value). None when the cells would
+    be more than half the rows (then the rows are as cheap), which
+    continuous covariates give. Cells of zero weight total are left out
+    (they add nothing to any sum; their PSUs still count, as the rows' do).
     """
-    used = sorted({v for t in fit.design.terms for v in t.variables})
+    used = sorted({v for t in terms for v in t.variables})
     n = rows.size
-    numeric = [fit.encoded[v] for v in used if fit.encoded[v].kind != "factor"]
+    numeric = [encoded[v] for v in used if encoded[v].kind != "factor"]
     if numeric and not _compressible(numeric, n):
         return None
     units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
     units = units[rows]
     w = design.weight[rows]
-    sizes = [len(fit.encoded[v].categories) for v in used]
+    sizes = [len(encoded[v].categories) for v in used]
     space = float(np.prod(sizes, dtype=float)) * max(unit_stratum.size, 1)
     if not numeric and space <= max(4 * n, 1 << 20):
         # Few possible cells: the mixed-radix key of (levels, PSU) numbers them without
         # hashing a million keys, and its digits give each cell's levels and PSU back.
         key = np.zeros(n, dtype=np.int64)
         for v, k in zip(used, sizes, strict=True):
-            key = key * k + fit.encoded[v].codes
+            key = key * k + encoded[v].codes
         key = key * max(unit_stratum.size, 1) + units
         sw = np.bincount(key, weights=w, minlength=int(space))
         cell = np.flatnonzero(sw > 0)
-        swy = np.bincount(key, weights=w * fit.y, minlength=int(space))[cell]
+        swy = np.bincount(key, weights=w * y, minlength=int(space))[cell]
         sw = sw[cell]
         cell_units, rest = cell % max(unit_stratum.size, 1), cell // max(unit_stratum.size, 1)
-        encoded = {}
+        of_cells = {}
         for v, k in reversed(list(zip(used, sizes, strict=True))):
-            e = fit.encoded[v]
-            encoded[v] = replace(e, codes=(rest % k).astype(e.codes.dtype))
+            e = encoded[v]
+            of_cells[v] = replace(e, codes=(rest % k).astype(e.codes.dtype))
             rest = rest // k
     else:
-        inverse, first = pattern_index([fit.encoded[v].group_codes for v in used]
+        inverse, first = pattern_index([encoded[v].group_codes for v in used]
                                        + [(units, max(unit_stratum.size, 1))])
         if first.size * CELL_RATIO > n:
             return None
         sw = np.bincount(inverse, weights=w, minlength=first.size)
-        swy = np.bincount(inverse, weights=w * fit.y, minlength=first.size)
+        swy = np.bincount(inverse, weights=w * y, minlength=first.size)
         keep = sw > 0
         first, sw, swy = first[keep], sw[keep], swy[keep]
-        encoded = {v: fit.encoded[v].take(first) for v in used}
+        of_cells = {v: encoded[v].take(first) for v in used}
         cell_units = units[first]
     if sw.size * CELL_RATIO > n:
         return None
-    X = build_design(fit.design.terms, encoded).X if used else np.ones((sw.size, 1))
-    return DesignCells(X, swy / sw, sw, encoded, cell_units)
+    X = build_design(terms, of_cells).X if used else np.ones((sw.size, 1))
+    return DesignCells(X, swy / sw, sw, of_cells, cell_units)
+
+
+def as_rows(fit, encoded: dict[str, Encoded], y: np.ndarray):
+    """Make a fit on covariate patterns the same fit on its rows (``encoded``, ``y``), in place.
+
+    Its estimates are unchanged; its design, variables and outcome become the
+    rows', for the sums that a design-based fit takes over rows (scores by
+    PSU, weighted means), which patterns cannot give. Returns ``fit``.
+    """
+    terms = fit.design.terms
+    used = {v for t in terms for v in t.variables}
+    fit.design = (build_design(terms, {v: encoded[v] for v in used}) if used
+                  else Design(np.ones((y.size, 1)), ["Intercept"], []))
+    fit.method, fit.encoded, fit.y, fit.events, fit.trials = "rows", encoded, y, None, None
+    return fit
 
 
 def _compressible(encoded: list[Encoded], n: int) -> bool:
@@ -178,15 +195,21 @@ def _compressible(encoded: list[Encoded], n: int) -> bool:
         * 2 * CELL_RATIO <= m
 
 
-def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True) -> int:
-    """Refit a row-level logistic :class:`Fit` with weights; design-based covariance in place.
+def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True,
+                        encoded: dict[str, Encoded] | None = None,
+                        y: np.ndarray | None = None) -> int:
+    """Refit a logistic :class:`Fit` with weights; design-based covariance in place.
 
-    ``rows`` are the positions of the fit's rows in the survey: rows left out
+    ``fit`` is the unweighted fit the weighted one starts from: on rows, or on
+    covariate patterns, whose rows' variables and 0/1 outcome are then
+    ``encoded`` and ``y`` (a row fit has its own). ``rows`` are the positions
+    of those rows in the survey: rows left out
     (missing values) contribute zero scores but keep their PSU in the
     variance, as a domain of the full design (``svyglm`` on a subset).
     With covariates of few values (factors; and ``cells``) the fit is on
     :func:`design_cells`, kept as ``fit.cells`` for the standardised
-    prevalences; otherwise on the rows. Sets ``fit.cov_type = "design"`` and
+    prevalences; otherwise on the rows, and a pattern fit becomes a row fit
+    (its design, variables and outcome those of the rows). Sets ``fit.cov_type = "design"`` and
     ``fit.df_resid = degf + 1 - rank``, the residual df ``svyglm`` gives its
     t tests and default ``confint`` (``degf`` is :func:`design_df` of the
     fit's rows), so :meth:`~analysis.models.result.ModelResult.coefficients`
@@ -194,7 +217,14 @@ def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True) -> in
     quasibinomial())`` (fixture ``design``: estimates 1e-10; SEs, p-values
     and CIs 1e-9), and cells against rows (1e-10).
     """
-    made = design_cells(fit, design, rows) if cells else None
+    if fit.method != "patterns":
+        encoded, y = fit.encoded, fit.y
+    elif encoded is None or y is None:
+        raise ModelError(f"Model {getattr(fit, 'name', '')!r} was fitted on covariate patterns: "
+                         "the design-based refit needs its rows (encoded= and y=).")
+    made = design_cells(fit.design.terms, encoded, y, design, rows) if cells else None
+    if made is None and fit.method == "patterns":
+        as_rows(fit, encoded, y)
     units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
     if made is not None:
         X, y, w, units = made.X, made.y, made.w, made.units
@@ -246,6 +276,6 @@ def design_t_rows(tidy: pd.DataFrame, df_resid) -> pd.DataFrame:
     return out
 
 
-__all__ = ["CELL_RATIO", "DesignCells", "design_cells", "design_df", "design_logistic_fit",
-           "design_t_rows", "weighted_logit"]
+__all__ = ["CELL_RATIO", "DesignCells", "as_rows", "design_cells", "design_df",
+           "design_logistic_fit", "design_t_rows", "weighted_logit"]
 
