@@ -152,26 +152,26 @@ def test_standardised_prevalences_on_cells_equal_rows(survey, interactions):
         np.testing.assert_allclose(a[columns], b[columns], rtol=1e-10, atol=1e-14)
 
 
-def test_the_unweighted_start_is_rough_and_the_design_estimates_exact(survey, monkeypatch):
-    import importlib
+def test_a_row_start_under_the_design_is_the_weighted_estimate(survey):
+    result = logistic(survey, "ache", ["lifting"], ["age", "shift"], design=True)
+    fit = result._fits["adjusted"]
+    assert fit.cells is None  # a numeric covariate: the fit stays on the rows
+    # the start (Newton on the weighted rows) is the estimate the design-based fit keeps
+    np.testing.assert_allclose(result.fits["adjusted"].params, fit.params, rtol=1e-10,
+                               atol=1e-13)
 
-    from analysis.models.fitting import START_TOL
 
-    logistic_module = importlib.import_module("analysis.models.logistic")  # not the function
+@pytest.mark.parametrize("n", [3_000, 250_000])  # the second from a warm start on a sample
+def test_weighted_newton_equals_the_fit_of_rows_repeated_by_their_weights(n):
+    from analysis.models.newton import newton_logit
 
-    def fits(tol: float):
-        monkeypatch.setattr(logistic_module, "START_TOL", tol)
-        return logistic(survey, "ache", ["lifting"], ["age", "shift"], design=True)
-
-    rough, precise = fits(START_TOL), fits(1e-12)
-    for name in rough._fits:
-        np.testing.assert_allclose(rough._fits[name].params, precise._fits[name].params,
-                                   rtol=1e-10, atol=1e-13)
-        np.testing.assert_allclose(rough._fits[name].cov, precise._fits[name].cov,
-                                   rtol=1e-9, atol=1e-15)
-    pd.testing.assert_frame_equal(rough.table, precise.table, rtol=1e-9)
-    # the adjusted model has a numeric covariate: its start is a Newton fit of the rows,
-    # which stops early, and the weighted fit goes on from there
-    start = rough.fits["adjusted"].mle_retvals["iterations"]
-    assert start < precise.fits["adjusted"].mle_retvals["iterations"]
-    assert rough._fits["adjusted"].cells is None
+    rng = np.random.default_rng(7)
+    X = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-0.5 + 0.8 * X[:, 1] - 0.4 * X[:, 2])))).astype(float)
+    w = rng.integers(0, 4, n).astype(float)  # 0 to 3: some rows out, some counted thrice
+    weighted = newton_logit(X, y, weights=w)
+    repeat = np.repeat(np.arange(n), w.astype(int))
+    repeated = newton_logit(X[repeat], y[repeat])
+    np.testing.assert_allclose(weighted.params, repeated.params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weighted.cov_params(), repeated.cov_params(), rtol=1e-7)
+    assert weighted.llf == pytest.approx(repeated.llf, rel=1e-12)

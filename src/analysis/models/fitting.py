@@ -34,7 +34,6 @@ from analysis.errors import BackpainWarning, ModelError
 from analysis.models.design import Design, Encoded, Term, build_design
 from analysis.models.firth import penalised_fit
 from analysis.models.newton import (
-    TOL,
     RankDeficientError,
     design_rank,
     gram_rank,
@@ -44,10 +43,6 @@ from analysis.models.newton import (
 )
 
 PATTERN_RATIO = 10
-# Newton's tolerance for a row fit that only starts another: the survey-weighted refit
-# goes on to its own 1e-10 from wherever it starts (same estimates to ~1e-12), and the
-# start stops a pass or more over the rows earlier.
-START_TOL = 1e-2
 Z95 = stats.norm.ppf(0.975)
 
 
@@ -110,14 +105,16 @@ class Fit:
 
 def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.ndarray,
               method: str = "auto", firth: bool = False, counts: dict | None = None,
-              tol: float = TOL) -> Fit:
+              weights: np.ndarray | None = None) -> Fit:
     """Fit intercept + ``terms`` on complete rows ``encoded``/``y`` by the chosen method.
 
     ``counts`` (a dict, filled here) keeps each factor's respondents and events per
     level for further models of the same rows (and their tables: ``tidy_rows``).
-    ``tol`` (rows, maximum likelihood) is Newton's tolerance:
-    :data:`START_TOL` for a fit that only starts another
-    (the design-based refit, :func:`analysis.design_based.design_logistic_fit`).
+    ``weights`` (one per row) make a row fit the survey-weighted
+    (pseudo-maximum-likelihood) one, which the design-based fit
+    (:func:`analysis.design_based.design_logistic_fit`) then only checks and
+    gives its covariance; a pattern fit stays unweighted (that fit refits on
+    (pattern x PSU) cells from it).
     """
     used = {v for t in terms for v in t.variables}
     if method not in ("auto", "rows", "patterns"):
@@ -146,9 +143,9 @@ def fit_terms(name: str, terms: list[Term], encoded: dict[str, Encoded], y: np.n
                            np.array([y.sum()]), np.array([float(y.size)]))
     if not used:
         design = Design(np.ones((y.size, 1)), ["Intercept"], [])
-        return fit_arrays(name, design, encoded, "rows", firth, y, None, None, tol=tol)
+        return fit_arrays(name, design, encoded, "rows", firth, y, None, None, weights=weights)
     design = build_design(terms, {v: encoded[v] for v in used})
-    return fit_arrays(name, design, encoded, "rows", firth, y, None, None, tol=tol)
+    return fit_arrays(name, design, encoded, "rows", firth, y, None, None, weights=weights)
 
 
 def factor_patterns(enc: Encoded, y: np.ndarray, counts: dict | None = None
@@ -199,7 +196,7 @@ def _rank_error(name: str, design: Design, rank: int) -> ModelError:
 
 
 def fit_arrays(name, design, encoded, method, firth, y, events, trials, start=None,
-               tol=TOL) -> Fit:
+               weights=None) -> Fit:
     X = design.X
     # A row fit checks the rank on its first information matrix instead of
     # paying for one more pass over the rows.
@@ -213,7 +210,7 @@ def fit_arrays(name, design, encoded, method, firth, y, events, trials, start=No
                 raw, params, cov, llf, converged = _firth(X, y, events, trials, start)
             elif method == "rows":
                 try:
-                    raw = newton_logit(X, y, start, check_rank=True, tol=tol)
+                    raw = newton_logit(X, y, start, check_rank=True, weights=weights)
                 except RankDeficientError as exc:
                     raise _rank_error(name, design, exc.rank) from None
                 params, cov, llf = raw.params, raw.cov_params(), raw.llf

@@ -19,10 +19,9 @@ from analysis.models.design import (
     spline_term,
 )
 from analysis.models.firth import profile_rows
-from analysis.models.fitting import START_TOL, fit_terms
+from analysis.models.fitting import fit_terms
 from analysis.models.imputation import fit_imputed
 from analysis.models.lr import model_tests, robust_model_tests
-from analysis.models.newton import TOL
 from analysis.models.result import LogisticResult
 from analysis.models.rows import TABLE_COLUMNS, side_by_side, tidy_rows
 from analysis.models.variables import RULE_MISSING, model_variables
@@ -87,9 +86,9 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
     survey-weighted model with design-based (Taylor-linearised) standard
     errors from the codebook's weight, stratum and cluster roles (as
     ``survey::svyglm``; ``.tests`` is then empty: likelihood-ratio tests do
-    not hold under the design; ``.fits`` are then the unweighted fits the
-    weighted ones start from, not results: on covariate patterns, or on rows
-    to a Newton step below 0.01);
+    not hold under the design; ``.fits`` are then the fits the design-based
+    ones start from, not results: unweighted on covariate patterns, or
+    survey-weighted on rows with a model-based covariance);
     ``impute="mice"`` fits on ``m`` multiply imputed data sets (seed
     ``seed``) and pools by Rubin's rules, with
     ``info["n_dropped_complete_case"]`` and ``info["fmi"]``. ``crude=False``
@@ -179,13 +178,13 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
     counts = {}  # n and events per level of each factor: the same rows for every model
     crude_of = exposures if crude else []
-    # under the design the unweighted fits only start the weighted ones
-    tol = START_TOL if sample_design is not None and not firth else TOL
+    # under the design a row fit is weighted already; the design-based fit adds its covariance
+    weights = sample_design.weight[rows] if sample_design is not None else None
     crude_fits = {v: fit_terms(f"crude: {v}", [main_terms[v]], enc, y, method, firth, counts,
-                               tol=tol)
+                               weights=weights)
                   for v in crude_of}
     adjusted = fit_terms("adjusted", [*main_terms.values(), *inter_terms], enc, y, method,
-                         firth, tol=tol)
+                         firth, weights=weights)
 
     design_df = None
     for fit in [adjusted, *crude_fits.values()]:

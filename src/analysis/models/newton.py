@@ -55,7 +55,8 @@ TOL = 1e-8  # Newton's default tolerance: the largest step at which it stops
 
 
 def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, *,
-                 tol: float = TOL, maxiter: int = 100, check_rank: bool = False):
+                 tol: float = TOL, maxiter: int = 100, check_rank: bool = False,
+                 weights: np.ndarray | None = None):
     """Maximum-likelihood logistic regression by Newton-Raphson, as a statsmodels result.
 
     Method: Newton-Raphson on the log-likelihood with step-halving, the
@@ -78,7 +79,11 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
     covariance is the inverse information of the last iteration, computed
     before that last step (it differs from the one at the final estimate by
     O(``tol``) relative). ``check_rank`` raises :class:`RankDeficientError` when
-    the first information matrix shows dependent columns. The estimates and
+    the first information matrix shows dependent columns. ``weights`` (one per
+    row, >= 0) make it the pseudo-maximum-likelihood fit of ``sum w [y log p +
+    (1 - y) log(1 - p)]`` (a survey-weighted logistic regression's estimate,
+    whose design-based covariance :mod:`analysis.models.survey_logit` adds);
+    its information is then ``X' diag(w p (1-p)) X``. The estimates and
     the inverse information are then wrapped in
     ``statsmodels.discrete.discrete_model.LogitResults``, so callers get the
     usual statsmodels API (``params``, ``bse``, ``cov_params()``, ``llf``,
@@ -97,17 +102,17 @@ def newton_logit(X: np.ndarray, y: np.ndarray, start: np.ndarray | None = None, 
         if start is not None:
             beta = np.asarray(start, dtype=np.float64).copy()
         else:
-            beta = _warm_start(X, y, tol) if n > 2 * WARM_ROWS else None
+            beta = _warm_start(X, y, tol, weights) if n > 2 * WARM_ROWS else None
             warm = beta is not None
             if beta is None:
                 beta = np.zeros(k)
-                ybar = y.mean()
+                ybar = y.mean() if weights is None else _weighted_mean(y, weights)
                 if 0 < ybar < 1 and np.all(X[:, 0] == 1.0):
                     beta[0] = np.log(ybar / (1 - ybar))
         # A warm start was fitted on a subset of the rows with its rank checked: the
         # columns of all rows are then independent too, and the path may start rough.
         beta, llf, information, converged, iterations = _newton(
-            X, y, beta, tol, maxiter, check_rank and not warm, rough=warm)
+            X, y, beta, tol, maxiter, check_rank and not warm, rough=warm, w=weights)
     try:
         cov = np.linalg.inv(information)
     except np.linalg.LinAlgError:
@@ -160,7 +165,13 @@ def one_blas_thread():
 _limited = threading.local()
 
 
-def _warm_start(X: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray | None:
+def _weighted_mean(y: np.ndarray, w: np.ndarray) -> float:
+    total = float(w.sum())
+    return float(w @ y) / total if total > 0 else float("nan")
+
+
+def _warm_start(X: np.ndarray, y: np.ndarray, tol: float, w: np.ndarray | None = None
+                ) -> np.ndarray | None:
     """The estimate on a systematic sample of about WARM_ROWS rows, or None when it fails.
 
     The sample is every m-th run of :data:`WARM_RUN` consecutive rows
@@ -171,13 +182,15 @@ def _warm_start(X: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray | None:
     """
     blocks = warm_blocks(X.shape[0])
     ys = np.concatenate([y[a:b] for a, b in blocks])
-    if not 0 < ys.mean() < 1:
+    ybar = ys.mean() if w is None else _weighted_mean(
+        ys, np.concatenate([w[a:b] for a, b in blocks]))
+    if not 0 < ybar < 1:
         return None
     beta = np.zeros(X.shape[1])
     if all(np.all(X[a:b, 0] == 1.0) for a, b in blocks):
-        beta[0] = np.log(ys.mean() / (1 - ys.mean()))
+        beta[0] = np.log(ybar / (1 - ybar))
     try:
-        beta, _, _, converged, _ = _newton(X, y, beta, tol, 25, True, blocks)
+        beta, _, _, converged, _ = _newton(X, y, beta, tol, 25, True, blocks, w=w)
     except (RankDeficientError, np.linalg.LinAlgError):
         return None
     # a separated sample diverges; such a start would be worse than none
@@ -198,7 +211,7 @@ def warm_blocks(n: int) -> list[tuple[int, int]]:
 ROUGH_STEP = 1e-5  # a step at least this large: the next information may be single precision
 
 
-def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None, rough=False):
+def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None, rough=False, w=None):
     """Newton-Raphson with step-halving from ``beta``: (beta, llf, information, converged, it).
 
     Each iteration is one pass over the rows (:func:`_logit_pass`): the
@@ -216,11 +229,12 @@ def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None, rough=False):
     quadratic down to errors of ~1e-6 times the step. The score is always in
     double precision, so the maximum is the same; a step below ``tol`` from a
     single-precision information is recomputed from a double-precision one
-    at the same estimate before it can end the iteration.
+    at the same estimate before it can end the iteration. ``w``: row weights
+    (:func:`newton_logit`).
     """
     k = X.shape[1]
     precise = not rough
-    llf, information, score = _logit_pass(X, y, beta, blocks=blocks, precise=precise)
+    llf, information, score = _logit_pass(X, y, beta, blocks=blocks, precise=precise, w=w)
     converged, iterations = False, 0
     for iterations in range(1, maxiter + 1):
         if check_rank and iterations == 1:
@@ -230,7 +244,7 @@ def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None, rough=False):
         step = _solve(information, score)
         if np.max(np.abs(step)) < tol and not precise:
             precise = True
-            llf, information, score = _logit_pass(X, y, beta, blocks=blocks)
+            llf, information, score = _logit_pass(X, y, beta, blocks=blocks, w=w)
             step = _solve(information, score)
         if np.max(np.abs(step)) < tol:
             beta = beta + step
@@ -242,7 +256,7 @@ def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None, rough=False):
         for _ in range(30):
             candidate = beta + step
             new_llf, new_information, new_score = _logit_pass(X, y, candidate, True, blocks,
-                                                              precise)
+                                                              precise, w)
             if new_llf >= llf - 1e-12 * abs(llf):
                 break
             step = step / 2
@@ -250,7 +264,7 @@ def _newton(X, y, beta, tol, maxiter, check_rank, blocks=None, rough=False):
         information, score = new_information, new_score
     # not converged: ``information`` is the one where it stopped
     if not converged and not precise:
-        llf, information, score = _logit_pass(X, y, beta, blocks=blocks)
+        llf, information, score = _logit_pass(X, y, beta, blocks=blocks, w=w)
     return beta, llf, information, converged, iterations
 
 
@@ -267,7 +281,8 @@ _PASS_BLOCK = 1 << 12  # rows per block of a Newton pass: the block and its scal
 
 
 def _logit_pass(X: np.ndarray, y: np.ndarray, beta: np.ndarray, full: bool = True,
-                blocks: list[tuple[int, int]] | None = None, precise: bool = True
+                blocks: list[tuple[int, int]] | None = None, precise: bool = True,
+                w: np.ndarray | None = None
                 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Log-likelihood at ``beta`` and (``full``) the information X'WX and score X'(y - p).
 
@@ -278,10 +293,11 @@ def _logit_pass(X: np.ndarray, y: np.ndarray, beta: np.ndarray, full: bool = Tru
     ``precise=False`` forms the information's products in single precision
     (summed in double); the log-likelihood and score stay in double. A long
     pass is summed in two halves, side by side on two cores (:func:`in_halves`).
+    With row weights ``w`` each row's terms are multiplied by its weight.
     """
     if blocks is None:
         blocks = [(a, a + _PASS_BLOCK) for a in range(0, X.shape[0], _PASS_BLOCK)]
-    return in_halves(_pass_blocks, blocks, X, y, beta, full, precise)
+    return in_halves(_pass_blocks, blocks, X, y, beta, full, precise, w)
 
 
 def in_halves(total, blocks: list, *args):
@@ -324,7 +340,7 @@ def _pool():
     return _POOL[0]
 
 
-def _pass_blocks(blocks, X, y, beta, full, precise):
+def _pass_blocks(blocks, X, y, beta, full, precise, w=None):
     k = X.shape[1]
     llf = 0.0
     gram = np.zeros((k, k)) if full else None
@@ -332,15 +348,18 @@ def _pass_blocks(blocks, X, y, beta, full, precise):
     for start, stop in blocks:
         block = X[start:stop]
         yb = y[start:stop]
+        wb = None if w is None else w[start:stop]
         eta = block @ beta
         # log p = -log(1 + e^-eta), log(1 - p) = -log(1 + e^eta), without overflow
-        llf -= float(np.logaddexp(0.0, np.where(yb > 0, -eta, eta)).sum())
+        terms = np.logaddexp(0.0, np.where(yb > 0, -eta, eta))
+        llf -= float(terms.sum() if wb is None else wb @ terms)
         if full:
             p = _expit(eta)
-            root = np.sqrt(p * (1.0 - p))[:, None]
+            variance = p * (1.0 - p) if wb is None else wb * p * (1.0 - p)
+            root = np.sqrt(variance)[:, None]
             scaled = block * root if precise else np.multiply(block, root, dtype=np.float32)
             gram += scaled.T @ scaled  # numpy sees A'A and calls BLAS syrk: half the work
-            score += (yb - p) @ block
+            score += ((yb - p) if wb is None else wb * (yb - p)) @ block
     return llf, gram, score
 
 
