@@ -200,9 +200,10 @@ def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True,
                         y: np.ndarray | None = None) -> int:
     """Refit a logistic :class:`Fit` with weights; design-based covariance in place.
 
-    ``fit`` is the unweighted fit the weighted one starts from: on rows, or on
-    covariate patterns, whose rows' variables and 0/1 outcome are then
-    ``encoded`` and ``y`` (a row fit has its own). ``rows`` are the positions
+    ``fit`` is the fit the weighted one starts from: on rows (any start; the
+    survey-weighted one converges at once), or unweighted on covariate
+    patterns, whose rows' variables and 0/1 outcome are then ``encoded`` and
+    ``y`` (a row fit has its own). ``rows`` are the positions
     of those rows in the survey: rows left out
     (missing values) contribute zero scores but keep their PSU in the
     variance, as a domain of the full design (``svyglm`` on a subset).
