@@ -38,6 +38,7 @@ from analysis.aggregate import pattern_index
 from analysis.errors import ModelError
 from analysis.models.design import Design, Encoded, Term, build_design
 from analysis.models.fitting import Z95, information_score, one_blas_thread
+from analysis.models.newton import weighted_newton
 from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
 CELL_RATIO = 2  # cells at most half the rows: fit on cells
@@ -231,7 +232,12 @@ def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True,
         X, y, w, units = made.X, made.y, made.w, made.units
     else:
         X, y, w, units = fit.design.X, fit.y, design.weight[rows], units[rows]
-    params, bread, llf = weighted_logit(X, y, w, start=fit.params)
+    if made is not None:
+        params, bread, llf = weighted_logit(X, y, w, start=fit.params)
+    else:  # 0/1 rows: Newton's blocked passes, one of them from the weighted row fit
+        params, bread, llf, converged = weighted_newton(X, y, w, fit.params)
+        if not converged:
+            raise ModelError("The weighted logistic fit did not converge (separated data?).")
     # rows left out score zero: only the fit's rows (or cells) are totalled by PSU
     totals = psu_totals(X, units, unit_stratum.size, w * (y - expit(X @ params)))
     meat, _ = meat_of_totals(totals, unit_stratum)
