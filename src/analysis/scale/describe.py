@@ -343,21 +343,28 @@ def _missingness(lazy) -> pd.DataFrame:
     return missing_frame(lazy, names, row)
 
 
-def missing_sql(lazy) -> tuple[list[str], list[str]]:
-    """The variables of the missing-value table and its aggregates over decoded columns
-    (asked, and asked but missing, per variable): :meth:`LazySurvey._validate` counts
-    them in its own scan, on the rows it keeps."""
+def missing_conditions(lazy) -> tuple[list[str], list[str]]:
+    """The variables of the missing-value table and, for each, the conditions over decoded
+    columns of being asked and of being asked but missing (``TRUE``: every row):
+    :func:`analysis.scale.scan.validate_rows` counts them in its own scan, on the rows it
+    keeps."""
     cb = lazy.codebook
     present = {c.name for c in lazy.columns}
     # identifier columns are dropped on loading unless kept, as in memory
     names = [n for n in cb.variables if n in present
              and (lazy.keep_identifiers or not cb[n].is_identifier)]
-    exprs = []
+    conditions = []
     for name in names:
         asked = asked_sql(cb, name, present) or "TRUE"
-        exprs += [f"count(*) FILTER (WHERE {asked})",
-                  f"count(*) FILTER (WHERE ({asked}) AND {quote(name)} IS NULL)"]
-    return names, exprs
+        conditions += [asked, f"({asked}) AND {quote(name)} IS NULL"]
+    return names, conditions
+
+
+def missing_sql(lazy) -> tuple[list[str], list[str]]:
+    """The variables of the missing-value table and its aggregates (:func:`missing_conditions`
+    counted)."""
+    names, conditions = missing_conditions(lazy)
+    return names, [f"count(*) FILTER (WHERE {c})" for c in conditions]
 
 
 def missing_frame(lazy, names: list[str], row) -> pd.DataFrame:

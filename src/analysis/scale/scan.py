@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.scale.accounts import validation_error
-from analysis.scale.describe import missing_frame, missing_sql
+from analysis.scale.describe import missing_conditions, missing_frame
 from analysis.scale.memo import remember
 from analysis.scale.sql import ColumnSQL, quote
 
@@ -65,31 +65,50 @@ def build_views(lazy, ids: list[ColumnSQL], dups: dict | None = None) -> None:
     lazy.con.execute(f"CREATE TEMP VIEW __valid AS SELECT {_values(lazy)} FROM __flagged "
                      "WHERE __reason = 0")
 
+MASK_BITS = 62  # flags per BIGINT key of the validation scan (the sign bit unused)
+
+
 def validate_rows(lazy) -> None:
-    """Count every rule, missing code and exclusion of a :class:`LazySurvey` in one scan."""
-    sums = [f"coalesce(sum(__rule{i}::BIGINT), 0)" for i in range(len(lazy.rules))]
-    sums += [f"coalesce(sum(__miss{j}::BIGINT), 0)" for j in range(len(lazy.missing))]
-    # The same scan gives the excluded lines (few), as a list per reason, and the
-    # missing-value table's counts (they are those of the group of valid rows): that
-    # table would otherwise decode every column of every row again.
-    names, missing = missing_sql(lazy)
-    flags = "".join(f", __rule{i}" for i in range(len(lazy.rules)))
-    flags += "".join(f", __miss{j}" for j in range(len(lazy.missing)))
+    """Count every rule, missing code and exclusion of a :class:`LazySurvey` in one scan.
+
+    The same scan gives the missing-value table's counts (those of the valid
+    rows) and the excluded lines (few). Each row's flags -- the rules it
+    breaks, its missing codes, and per variable whether it was asked and is
+    missing -- are packed into the bits of a few BIGINT keys, and the scan
+    counts rows per (first broken rule, keys): rows fall into few such
+    patterns, so each row updates one count, where a sum per flag updated
+    some 360 (the example's codebook) and took most of a validation. A
+    flag's count is then the sum of the counts of the patterns with its bit.
+    """
+    names, asked = missing_conditions(lazy)
+    flags = [f"__rule{i}" for i in range(len(lazy.rules))]
+    flags += [f"__miss{j}" for j in range(len(lazy.missing))]
+    conditions = list(dict.fromkeys(c for c in [*flags, *asked] if c != "TRUE"))
+    keys = [" | ".join(f"(CASE WHEN {c} THEN {1 << b}::BIGINT ELSE 0::BIGINT END)"
+                       for b, c in enumerate(conditions[at:at + MASK_BITS]))
+            for at in range(0, len(conditions), MASK_BITS)]
+    key_names = "".join(f", __key{w}" for w in range(len(keys)))
+    packed = "".join(f", {k} AS __key{w}" for w, k in enumerate(keys))
     rows = lazy.con.sql(
-        f"SELECT __reason, count(*){''.join(', ' + s for s in sums)}, "
-        f"list(__line) FILTER (WHERE __reason > 0){''.join(', ' + m for m in missing)} "
-        f"FROM (SELECT __reason, __line{flags}, {_values(lazy)} FROM __flagged) "
-        "GROUP BY __reason ORDER BY __reason").fetchall()
-    width = 2 + len(sums)
-    lines = np.array([x for r in rows for x in (r[width] or [])], dtype=np.int64)
-    valid = next((r for r in rows if r[0] == 0), None)
+        f"SELECT __reason{key_names}, count(*), list(__line) FILTER (WHERE __reason > 0) "
+        f"FROM (SELECT __reason, __line{packed} "
+        f"FROM (SELECT __reason, __line{''.join(', ' + f for f in flags)}, {_values(lazy)} "
+        "FROM __flagged)) GROUP BY ALL").fetchall()
+    width = len(keys)
+    reason = np.array([r[0] for r in rows], dtype=np.int64)
+    counts = np.array([r[width + 1] for r in rows], dtype=np.int64)
+    masks = np.array([r[1:width + 1] for r in rows], dtype=np.int64).reshape(len(rows), width)
+    lines = np.array([x for r in rows for x in (r[width + 2] or [])], dtype=np.int64)
+    everywhere = _flag_counts(masks, counts, len(conditions))
+    valid_rows = reason == 0
+    in_valid = _flag_counts(masks[valid_rows], counts[valid_rows], len(conditions))
+    bit = {c: b for b, c in enumerate(conditions)}
+    n_valid = int(counts[valid_rows].sum())
     remember(lazy, ["missingness"], missing_frame(
-        lazy, names, [valid[1], *valid[width + 1:]] if valid else [0] * (1 + len(missing))))
-    rows = [r[:width] for r in rows]
-    totals = np.sum([r[2:] for r in rows], axis=0) if rows and sums else np.zeros(len(sums))
-    lazy.rule_counts = [int(x) for x in totals[:len(lazy.rules)]]
-    lazy.missing_counts = [int(x) for x in totals[len(lazy.rules):]]
-    lazy.first_reason = {int(r[0]): int(r[1]) for r in rows}
+        lazy, names, [n_valid, *[n_valid if c == "TRUE" else in_valid[bit[c]] for c in asked]]))
+    lazy.rule_counts = [int(everywhere[bit[f]]) for f in flags[:len(lazy.rules)]]
+    lazy.missing_counts = [int(everywhere[bit[f]]) for f in flags[len(lazy.rules):]]
+    lazy.first_reason = {int(r): int(counts[reason == r].sum()) for r in np.unique(reason)}
     lazy.n_analysed = lazy.first_reason.get(0, 0)
     if lazy.on_invalid == "raise" and any(lazy.rule_counts):
         raise validation_error(lazy)
@@ -99,6 +118,16 @@ def validate_rows(lazy) -> None:
     # query then decodes only the columns it reads (Table 1, prevalence, missing
     # values, models: several times faster on a wide codebook).
     exclude_lines(lazy, np.sort(lines))
+
+
+def _flag_counts(masks: np.ndarray, counts: np.ndarray, n_flags: int) -> np.ndarray:
+    """Rows with each flag: the counts of the patterns (rows of ``masks``) with its bit."""
+    out = np.zeros(n_flags, dtype=np.int64)
+    for b in range(n_flags):
+        word, place = divmod(b, MASK_BITS)
+        out[b] = counts[((masks[:, word] >> place) & 1) == 1].sum()
+    return out
+
 
 def exclude_lines(lazy, lines: np.ndarray) -> None:
     """``__valid``: every decoded row but the excluded ``lines`` (kept in a table)."""
