@@ -75,10 +75,11 @@ def validate_rows(lazy) -> None:
     rows) and the excluded lines (few). Each row's flags -- the rules it
     breaks, its missing codes, and per variable whether it was asked and is
     missing -- are packed into the bits of a few BIGINT keys, and the scan
-    counts rows per (first broken rule, keys): rows fall into few such
-    patterns, so each row updates one count, where a sum per flag updated
-    some 360 (the example's codebook) and took most of a validation. A
-    flag's count is then the sum of the counts of the patterns with its bit.
+    counts rows per (first broken rule, keys), so each row updates one count,
+    where a sum per flag updated some 360 (the example's codebook) and took
+    most of a validation. A flag's count is then the sum of the counts of the
+    patterns with its bit; the patterns are far fewer than the rows (122,263
+    at 10^6 rows of the example) and are read as arrays.
     """
     names, asked = missing_conditions(lazy)
     flags = [f"__rule{i}" for i in range(len(lazy.rules))]
@@ -89,29 +90,37 @@ def validate_rows(lazy) -> None:
             for at in range(0, len(conditions), MASK_BITS)]
     key_names = "".join(f", __key{w}" for w in range(len(keys)))
     packed = "".join(f", {k} AS __key{w}" for w, k in enumerate(keys))
-    rows = lazy.con.sql(
-        f"SELECT __reason{key_names}, count(*), list(__line) FILTER (WHERE __reason > 0) "
+    con = lazy.con
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __patterns AS SELECT __reason{key_names}, count(*) AS "
+        "__n, list(__line) FILTER (WHERE __reason > 0) AS __lines "
         f"FROM (SELECT __reason, __line{packed} "
         f"FROM (SELECT __reason, __line{''.join(', ' + f for f in flags)}, {_values(lazy)} "
-        "FROM __flagged)) GROUP BY ALL").fetchall()
-    width = len(keys)
-    reason = np.array([r[0] for r in rows], dtype=np.int64)
-    counts = np.array([r[width + 1] for r in rows], dtype=np.int64)
-    masks = np.array([r[1:width + 1] for r in rows], dtype=np.int64).reshape(len(rows), width)
-    lines = np.array([x for r in rows for x in (r[width + 2] or [])], dtype=np.int64)
+        "FROM __flagged)) GROUP BY ALL")
+    try:
+        # the patterns as arrays (there may be 10^5 of them: never as Python tuples)
+        patterns = con.sql(f"SELECT __reason, __n{key_names} FROM __patterns").fetchnumpy()
+        listed = con.sql("SELECT flatten(list(__lines)) FROM __patterns WHERE __reason > 0"
+                         ).fetchall()[0][0]
+    finally:
+        con.execute("DROP TABLE IF EXISTS __patterns")
+    reason = np.asarray(patterns["__reason"], dtype=np.int64)
+    counts = np.asarray(patterns["__n"], dtype=np.int64)
+    masks = np.column_stack([np.asarray(patterns[f"__key{w}"], dtype=np.int64)
+                             for w in range(len(keys))] or [np.zeros(len(counts), np.int64)])
     everywhere = _flag_counts(masks, counts, len(conditions))
     valid_rows = reason == 0
     in_valid = _flag_counts(masks[valid_rows], counts[valid_rows], len(conditions))
     bit = {c: b for b, c in enumerate(conditions)}
-    n_valid = int(counts[valid_rows].sum())
+    lazy.first_reason = {int(r): int(counts[reason == r].sum()) for r in np.unique(reason)}
+    lazy.n_analysed = n_valid = lazy.first_reason.get(0, 0)
     remember(lazy, ["missingness"], missing_frame(
         lazy, names, [n_valid, *[n_valid if c == "TRUE" else in_valid[bit[c]] for c in asked]]))
     lazy.rule_counts = [int(everywhere[bit[f]]) for f in flags[:len(lazy.rules)]]
     lazy.missing_counts = [int(everywhere[bit[f]]) for f in flags[len(lazy.rules):]]
-    lazy.first_reason = {int(r): int(counts[reason == r].sum()) for r in np.unique(reason)}
-    lazy.n_analysed = lazy.first_reason.get(0, 0)
     if lazy.on_invalid == "raise" and any(lazy.rule_counts):
         raise validation_error(lazy)
+    lines = np.array(listed or [], dtype=np.int64)
     # ``__valid`` as first defined applies every rule to every row of each query, since
     # a row's fate needs all of its columns. The lines excluded are few: kept in a
     # table (one more scan, here), the valid rows are every decoded row but those, and a
