@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from analysis.models import newton
+from analysis.models import blocked, newton
 
 
 def median_time(f, runs: int) -> float:
@@ -48,10 +48,10 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.1f}")
     results = {}
     for label, pool in (("one thread", None), ("two threads", "default")):
-        newton._POOL.clear()
+        blocked._POOL.clear()
         if pool is None:
-            newton._POOL.append(None)
-        with newton.one_blas_thread():
+            blocked._POOL.append(None)
+        with blocked.one_blas_thread():
             one_pass = median_time(lambda: newton._logit_pass(X, y, beta), args.runs)
         fit_time = median_time(lambda: newton.newton_logit(X, y), max(3, args.runs // 2))
         results[label] = (one_pass, fit_time, np.asarray(newton.newton_logit(X, y).params))
@@ -60,7 +60,7 @@ def main() -> None:
     (p1, f1, b1), (p2, f2, b2) = results["one thread"], results["two threads"]
     print(f"ratio two / one: pass {p2 / p1:.2f}, fit {f2 / f1:.2f}; "
           f"largest difference of the estimates {np.max(np.abs(b1 - b2)):.1e}")
-    newton._POOL.clear()
+    blocked._POOL.clear()
 
 
 if __name__ == "__main__":

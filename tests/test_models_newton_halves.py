@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.models import newton
+from analysis.models import blocked, newton
 
 
 @pytest.fixture
@@ -18,13 +18,13 @@ def rows():
 
 
 def _with_pool(pool_on: bool, f):
-    newton._POOL.clear()
+    blocked._POOL.clear()
     if not pool_on:
-        newton._POOL.append(None)  # one core: the halves one after the other
+        blocked._POOL.append(None)  # one core: the halves one after the other
     try:
         return f()
     finally:
-        newton._POOL.clear()
+        blocked._POOL.clear()
 
 
 def test_a_pass_is_the_same_with_and_without_a_worker_and_equals_the_formula(rows):
@@ -51,7 +51,7 @@ def test_a_fit_and_the_weighted_products_do_not_depend_on_the_worker(rows):
     X = np.vstack([X] * 3)  # 17 blocks: summed in halves
     w = np.random.default_rng(2).uniform(0.5, 3, X.shape[0])
     r = np.tile(y, 3) - y.mean()
-    products = [_with_pool(on, lambda: newton.information_score(X, w, r)) for on in (True, False)]
+    products = [_with_pool(on, lambda: blocked.information_score(X, w, r)) for on in (True, False)]
     for a, b in zip(*products, strict=True):
         np.testing.assert_array_equal(a, b)
     gram, score = products[0]

@@ -31,16 +31,10 @@ from statsmodels.tools import sm_exceptions
 
 from analysis.aggregate import events_trials, pattern_index
 from analysis.errors import BackpainWarning, ModelError
+from analysis.models.blocked import information_score, one_blas_thread
 from analysis.models.design import Design, Encoded, Term, build_design
 from analysis.models.firth import penalised_fit
-from analysis.models.newton import (
-    RankDeficientError,
-    design_rank,
-    gram_rank,
-    information_score,
-    newton_logit,
-    one_blas_thread,
-)
+from analysis.models.newton import RankDeficientError, design_rank, gram_rank, newton_logit
 
 PATTERN_RATIO = 10
 Z95 = stats.norm.ppf(0.975)

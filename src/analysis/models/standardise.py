@@ -385,7 +385,7 @@ def _delta(fit, target: _Target, v: str, design, rows, linearised: dict):
     mus, G, preds = _means(fit.params, target, v, target.w)
     if design is None:
         return mus, G @ fit.cov @ G.T
-    from analysis.models.fitting import information_score
+    from analysis.models.blocked import information_score
     from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
     w, X, y = target.w, target.X, target.y

@@ -36,8 +36,9 @@ from scipy.special import expit
 
 from analysis.aggregate import pattern_index
 from analysis.errors import ModelError
+from analysis.models.blocked import information_score, one_blas_thread
 from analysis.models.design import Design, Encoded, Term, build_design
-from analysis.models.fitting import Z95, information_score, one_blas_thread
+from analysis.models.fitting import Z95
 from analysis.models.newton import weighted_newton
 from analysis.models.robust import design_units, meat_of_totals, psu_totals
 
