@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -208,6 +209,23 @@ def test_bad_paths_and_columns(data, codebook, tmp_path):
     frame.drop(columns=["sport"]).iloc[:100].to_parquet(tmp_path / "a.parquet")
     with pytest.raises(ValidationError, match=r"rule: missing column\): 'sport'"):
         load_parquet_survey(tmp_path / "a.parquet", codebook)
+
+
+def test_a_derived_variable_is_named_as_derived_not_as_missing_from_the_files(tmp_path):
+    from analysis.codebook import load_codebook
+
+    own = Path(__file__).parent / "own_data"
+    source = pd.read_csv(own / "data" / "no_questionnaires.csv", dtype=str)
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    source.to_parquet(folder / "part-0.parquet")
+    codebook = load_codebook(own / "codebooks" / "no_questionnaires.yml")
+    with pytest.raises(ValidationError) as caught:
+        load_parquet_survey(folder, codebook)
+    message = str(caught.value)
+    assert "2 variable(s) the codebook derives (rule: derived variable): 'bmi', 'age_band'" \
+        in message
+    assert "missing column" not in message
 
 
 @pytest.fixture(scope="module")

@@ -141,10 +141,10 @@ def logistic(survey, outcome: str | None = None, exposures: Sequence[str] | None
 
     cov_type, cluster, groups_all, sample_design = _variance_options(survey, cov_type, cluster,
                                                                      design, firth)
+    # Sandwiches need one score per respondent. A design-based fit totals its scores by PSU
+    # over (pattern x PSU) cells or rows itself, so the fit it starts from may be on patterns.
     if cov_type != "model":
-        method = "rows"  # sandwiches need one score per respondent
-    # (under the design the scores are totalled by PSU over cells or rows: the unweighted
-    # fit that starts the weighted one may be on covariate patterns)
+        method = "rows"
     # Complete cases: one sample for crude and adjusted models alike.
     missing = {outcome: np.isnan(y_all), **{v: e.missing for v, e in enc_all.items()}}
     if groups_all is not None:

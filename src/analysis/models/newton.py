@@ -5,8 +5,8 @@ start from a systematic sample, single-precision information far from the
 maximum, one pass over X per iteration; unweighted or with survey weights,
 :func:`weighted_newton`) and the numerical rank of a design from its Gram
 matrix (:func:`design_rank`, :func:`gram_rank`); its passes are summed as
-:mod:`analysis.models.blocked` sums. Tested against ``statsmodels.api.Logit`` and R's ``glm``
-(``tests/test_models_fitting.py``, fixture ``logistic``).
+:mod:`analysis.models.blocked` sums. Tested against ``statsmodels.api.Logit``
+and R's ``glm`` (``tests/test_models_fitting.py``, fixture ``logistic``).
 """
 
 from __future__ import annotations

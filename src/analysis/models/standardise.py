@@ -139,10 +139,12 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
             design = survey_design(survey)
     risks, pr, pd_ = [], {}, {}
     linearised: dict[str, np.ndarray] = {}  # per fit: A^-1 w x (y - p), one n x k pass
+    on_rows: dict[str, object] = {}  # per fit started on patterns: the same fit on its rows
     for which in ("crude", "adjusted"):
         pr_rows, pd_rows = [], []
         for v in exposures:
-            fit = result.models["adjusted" if which == "adjusted" else f"crude: {v}"]
+            name = "adjusted" if which == "adjusted" else f"crude: {v}"
+            fit = result.models[name]
             draws = None
             if hasattr(fit, "standardised_means") and design is None and ci == "delta":
                 # rows that stay on disk (analysis.scale): the same sums, where the rows are
@@ -155,7 +157,9 @@ def standardise(result, survey=None, *, ci: str = "delta", n_boot: int = 1000,
                 continue
             if design is not None and fit.method == "patterns" and (
                     ci != "delta" or fit.cells is None):
-                fit = _fit_on_rows(fit, survey, info, rows)
+                if name not in on_rows:
+                    on_rows[name] = _fit_on_rows(fit, survey, info, rows)
+                fit = on_rows[name]
             target = _target(fit, [v], design, rows, cells=ci == "delta")
             if ci == "bootstrap":
                 mus, draws = _bootstrap(fit, target, v, design, rows, n_boot, seed)
@@ -243,15 +247,23 @@ def prevalence_ratios(survey, outcome: str | None = None, exposures=None, adjust
     return standardise(fitted, survey, ci=ci, n_boot=n_boot, seed=seed)
 
 
+def _model_encodings(survey, info: dict, names) -> dict:
+    """The model variables ``names`` of a logistic result, encoded as its fit encoded them."""
+    from analysis.models.design import encode
+
+    return {v: encode(survey.data, survey.codebook, v, info["reference"].get(v))
+            for v in dict.fromkeys(names)}
+
+
 def complete_rows(survey, info: dict) -> np.ndarray:
     """Positions in ``survey.data`` of the rows a logistic result used (its complete cases)."""
     from analysis.aggregate import event_indicator
-    from analysis.models.design import encode
 
     data = survey.data
     keep = ~np.isnan(event_indicator(data[info["outcome"]], info["outcome"]))
-    for v in dict.fromkeys([*info["exposures"], *info["adjust_for"]]):
-        keep &= ~encode(data, survey.codebook, v, info["reference"].get(v)).missing
+    for encoded in _model_encodings(survey, info, [*info["exposures"], *info["adjust_for"]]
+                                    ).values():
+        keep &= ~encoded.missing
     if info.get("cluster") and info.get("cov_type") == "cluster":
         keep &= data[info["cluster"]].notna().to_numpy()
     rows = np.flatnonzero(keep)
@@ -268,14 +280,11 @@ def _fit_on_rows(fit, survey, info: dict, rows: np.ndarray):
     reweights PSUs, which cells of the original weights cannot follow.
     """
     from analysis.aggregate import event_indicator
-    from analysis.models.design import encode
     from analysis.models.survey_logit import as_rows
 
-    data = survey.data
-    used = {v for t in fit.design.terms for v in t.variables}
-    encoded = {v: encode(data, survey.codebook, v, info["reference"].get(v)).take(rows)
-               for v in used}
-    y = event_indicator(data[info["outcome"]], info["outcome"])[rows]
+    used = sorted({v for t in fit.design.terms for v in t.variables})
+    encoded = {v: e.take(rows) for v, e in _model_encodings(survey, info, used).items()}
+    y = event_indicator(survey.data[info["outcome"]], info["outcome"])[rows]
     return as_rows(replace(fit), encoded, y)
 
 

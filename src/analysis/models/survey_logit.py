@@ -205,16 +205,17 @@ def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True,
     ``fit`` is the fit the weighted one starts from: on rows (any start; the
     survey-weighted one converges at once), or unweighted on covariate
     patterns, whose rows' variables and 0/1 outcome are then ``encoded`` and
-    ``y`` (a row fit has its own). ``rows`` are the positions
-    of those rows in the survey: rows left out
-    (missing values) contribute zero scores but keep their PSU in the
-    variance, as a domain of the full design (``svyglm`` on a subset).
+    ``y`` (a row fit has its own). ``rows`` are the positions of those rows
+    in the survey: rows left out (missing values) contribute zero scores but
+    keep their PSU in the variance, as a domain of the full design
+    (``svyglm`` on a subset).
     With covariates of few values (factors; and ``cells``) the fit is on
     :func:`design_cells`, kept as ``fit.cells`` for the standardised
     prevalences; otherwise on the rows, and a pattern fit becomes a row fit
-    (its design, variables and outcome those of the rows). Sets ``fit.cov_type = "design"`` and
-    ``fit.df_resid = degf + 1 - rank``, the residual df ``svyglm`` gives its
-    t tests and default ``confint`` (``degf`` is :func:`design_df` of the
+    (its design, variables and outcome those of the rows). Sets
+    ``fit.cov_type = "design"`` and ``fit.df_resid = degf + 1 - rank``, the
+    residual df ``svyglm`` gives its t tests and default ``confint``
+    (``degf`` is :func:`design_df` of the
     fit's rows), so :meth:`~analysis.models.result.ModelResult.coefficients`
     uses t. Returns ``degf``. Tested against ``svyglm(family =
     quasibinomial())`` (fixture ``design``: estimates 1e-10; SEs, p-values
@@ -231,11 +232,9 @@ def design_logistic_fit(fit, design, rows: np.ndarray, cells: bool = True,
     units, unit_stratum = design_units(design.weight.size, design.strata, design.psu)
     if made is not None:
         X, y, w, units = made.X, made.y, made.w, made.units
-    else:
-        X, y, w, units = fit.design.X, fit.y, design.weight[rows], units[rows]
-    if made is not None:
         params, bread, llf = weighted_logit(X, y, w, start=fit.params)
     else:  # 0/1 rows: Newton's blocked passes, one of them from the weighted row fit
+        X, y, w, units = fit.design.X, fit.y, design.weight[rows], units[rows]
         params, bread, llf, converged = weighted_newton(X, y, w, fit.params)
         if not converged:
             raise ModelError("The weighted logistic fit did not converge (separated data?).")

@@ -165,6 +165,13 @@ class LazySurvey:
 
     # ---- set-up ----------------------------------------------------------
     def _check_columns(self, types: dict[str, str]) -> None:
+        derived = [v.name for v in self.codebook if v.derive is not None and v.name not in types]
+        if derived:
+            raise ValidationError(
+                f"{self.source}: {len(derived)} variable(s) the codebook derives (rule: derived "
+                f"variable): {', '.join(map(repr, derived[:10]))}. A Parquet dataset is read "
+                "out of core, where derived variables are not computed yet. To fix: compute "
+                "them into the files, or load the survey into memory (a single file).")
         missing = [v.name for v in self.codebook if v.required and v.name not in types]
         if missing:
             raise ValidationError(

@@ -65,6 +65,7 @@ def build_views(lazy, ids: list[ColumnSQL], dups: dict | None = None) -> None:
     lazy.con.execute(f"CREATE TEMP VIEW __valid AS SELECT {_values(lazy)} FROM __flagged "
                      "WHERE __reason = 0")
 
+
 MASK_BITS = 62  # flags per BIGINT key of the validation scan (the sign bit unused)
 
 
